@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotator::config
+{
+
+/// The DevOps API connection (`astra.*`).
+struct AstraSettings
+{
+    std::string url = "https://api.astra.datastax.com"; ///< scheme://host[:port], no path
+    std::string tokenFile;                               ///< empty: env ASTRA_TOKEN
+    std::string caFile;                                  ///< empty: the system CA store
+    std::int64_t timeoutMs = 20'000;
+    int maxAttempts = 5;
+    double requestsPerSecond = 10.0;
+    bool describeTokens = true;
+    std::int64_t propagationTimeoutMs = 30'000;
+};
+
+/// Local state (`state.*`).
+struct StateSettings
+{
+    std::string dir = "/var/lib/astra-rotator";
+};
+
+/// Scheduling (`scheduler.*`).
+struct SchedulerSettings
+{
+    std::int64_t syncIntervalMs = 5 * 60'000;
+    int concurrency = 4;
+    std::int64_t retryBackoffMs = 60'000;
+    int maxFailures = 5;
+};
+
+/// Admin HTTP API (`admin.*`). Disabled when `listen` is empty.
+struct AdminSettings
+{
+    std::string listen;    ///< as written, e.g. `127.0.0.1:8710`
+    std::string host;      ///< parsed from listen
+    std::uint16_t port = 0; ///< parsed from listen (0 allowed: any free port)
+    std::string tokenFile; ///< bearer token for /v1; empty: POST endpoints disabled
+};
+
+enum class LogFormat
+{
+    Text,
+    Json
+};
+
+/// Logging (`log.*`).
+struct LogSettings
+{
+    std::string level = "information"; ///< a Poco priority name
+    std::string file;                  ///< empty: stderr
+    LogFormat format = LogFormat::Text;
+};
+
+/// A UTC rotation window, e.g. `Mon-Fri 02:00-04:00`. `endMinute` may be smaller than
+/// `startMinute` for a window that crosses midnight (it then ends on the next day).
+struct Window
+{
+    std::string text;               ///< as written, for messages
+    std::uint8_t days = 0x7f;       ///< bit 0 = Monday ... bit 6 = Sunday
+    int startMinute = 0;            ///< minutes after 00:00 UTC
+    int endMinute = 24 * 60;        ///< exclusive
+};
+
+/// A managed credential (`credentials.<name>.*`).
+struct CredentialSettings
+{
+    std::string name;
+    std::vector<std::string> roles; ///< role names or role IDs, as written
+    std::int64_t maxAgeMs = 0;
+    std::int64_t gracePeriodMs = 0;
+    std::vector<std::string> sinks; ///< names of `sinks.<name>` entries
+    std::string clientId;           ///< a client to adopt as current; empty: none
+    std::optional<Window> window;
+    std::int64_t jitterMs = 0;
+    std::optional<std::int64_t> expiryMs; ///< tokenExpiry = mint time + this
+    bool verify = true;
+};
+
+enum class SinkType
+{
+    File,
+    Exec
+};
+
+enum class SinkFormat
+{
+    Json,
+    Env,
+    Token
+};
+
+/// A delivery destination (`sinks.<name>.*`).
+struct SinkSettings
+{
+    std::string name;
+    SinkType type = SinkType::File;
+    // file
+    std::string path;
+    SinkFormat format = SinkFormat::Json;
+    unsigned mode = 0600;
+    std::string owner; ///< optional user name or uid
+    std::string group; ///< optional group name or gid
+    // exec
+    std::vector<std::string> command; ///< argv, split without a shell
+    std::int64_t timeoutMs = 30'000;
+};
+
+/// Every setting, typed and validated. Built only by `loadSettings`.
+struct Settings
+{
+    AstraSettings astra;
+    StateSettings state;
+    SchedulerSettings scheduler;
+    AdminSettings admin;
+    LogSettings log;
+    std::vector<CredentialSettings> credentials; ///< sorted by name
+    std::vector<SinkSettings> sinks;             ///< sorted by name
+    std::vector<std::string> warnings;           ///< non-fatal findings (e.g. group-readable)
+
+    const CredentialSettings* findCredential(const std::string& name) const;
+    const SinkSettings* findSink(const std::string& name) const;
+};
+
+} // namespace rotator::config

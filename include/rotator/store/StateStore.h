@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rotator/core/Model.h"
+
+namespace rotator::store
+{
+
+/// What a sync changed.
+struct SyncResult
+{
+    int discovered = 0;  ///< clients seen for the first time
+    int disappeared = 0; ///< clients known and present before, absent from this list
+    int reappeared = 0;  ///< clients marked missing before, present again
+    int present = 0;     ///< clients in this list
+};
+
+/// A client of the inventory, with the status the `token_ages` view derives.
+struct ClientRow
+{
+    std::string clientId;
+    std::vector<std::string> roles;
+    std::string generatedOn; ///< RFC 3339 as the API sent it
+    std::int64_t generatedOnMs = 0;
+    std::optional<std::string> description;
+    std::optional<std::string> tokenExpiry;
+    std::int64_t firstSeenMs = 0;
+    std::int64_t lastSeenMs = 0;
+    std::optional<std::int64_t> disappearedMs;
+    std::optional<std::int64_t> revokedMs;
+    std::string credential; ///< empty when unmanaged
+    std::string status;     ///< current | previous | unmanaged | revoked | missing
+};
+
+/// One row of the append-only history.
+struct EventRow
+{
+    std::int64_t id = 0;
+    std::int64_t atMs = 0;
+    std::string credential; ///< empty when not about a credential
+    std::string clientId;   ///< empty when not about a client
+    std::optional<std::int64_t> rotationId;
+    std::string event; ///< discovered, disappeared, adopted, created, ... (PRODUCT.md §6)
+    std::string detail;
+};
+
+/// Filters of `history` (all optional; newest first).
+struct HistoryQuery
+{
+    std::string credential;
+    std::string clientId;
+    std::optional<std::int64_t> sinceMs;
+    int limit = 100;
+};
+
+/// A managed credential's persistent state.
+struct CredentialRow
+{
+    std::string name;
+    std::string currentClientId;  ///< empty: none yet (to be bootstrapped)
+    std::string previousClientId; ///< empty: none in grace
+    std::optional<std::int64_t> revokeAfterMs;
+    std::string state = "idle"; ///< idle | rotating | grace | failed | quarantined
+    int consecutiveFailures = 0;
+    std::optional<std::int64_t> nextAttemptMs; ///< backoff after a failure
+    std::optional<std::int64_t> lastRotationId;
+    std::optional<std::int64_t> lastSuccessMs;
+};
+
+/// Persistent state of the rotator: inventory, credentials, rotations, history.
+///
+/// The interface keeps SQL out of every other module and leaves room for a second
+/// implementation (PostgreSQL, PRODUCT.md §10). Methods that change several rows do so in one
+/// transaction. Failures throw `core::StoreError`. An instance is used by one thread at a time;
+/// other processes may read concurrently (WAL).
+class StateStore
+{
+public:
+    virtual ~StateStore() = default;
+
+    /// Replaces the view of the org's clients with `clients` (the full list) in one
+    /// transaction: inserts new ones (`discovered`), updates present ones (last seen),
+    /// marks absent ones missing (`disappeared`), unless they are already revoked or missing.
+    virtual SyncResult syncInventory(const std::vector<core::ClientInfo>& clients,
+                                     std::int64_t nowMs) = 0;
+
+    /// Every client of the inventory, oldest generatedOn first.
+    virtual std::vector<ClientRow> listClients() const = 0;
+    virtual std::optional<ClientRow> findClient(const std::string& clientId) const = 0;
+
+    /// Newest first.
+    virtual std::vector<EventRow> history(const HistoryQuery& query) const = 0;
+    virtual std::int64_t appendEvent(const EventRow& event) = 0;
+
+    /// Creates missing credential rows (state idle) for the configured names.
+    virtual void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) = 0;
+    virtual std::vector<CredentialRow> listCredentials() const = 0;
+    virtual std::optional<CredentialRow> findCredential(const std::string& name) const = 0;
+    virtual void saveCredential(const CredentialRow& row) = 0;
+};
+
+} // namespace rotator::store

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+namespace rotator::test
+{
+
+/// A throw-away CA and a server certificate for 127.0.0.1 / localhost / ::1, generated with
+/// the `openssl` command into `dir` at test time (nothing is committed). A second, unrelated
+/// CA is made too, for "untrusted certificate" tests.
+struct TestCerts
+{
+    std::string caFile;        ///< PEM of the CA that signed the server certificate
+    std::string serverCert;    ///< PEM
+    std::string serverKey;     ///< PEM, mode 0600
+    std::string otherCaFile;   ///< a CA that did not sign anything we serve
+
+    /// Generates once per directory; throws with openssl's stderr on failure.
+    static TestCerts generate(const std::string& dir);
+};
+
+/// Shared certificates for the whole test binary (generated on first use).
+const TestCerts& sharedTestCerts();
+
+} // namespace rotator::test
