@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rotator/api/Backoff.h"
+#include "rotator/api/TokenApi.h"
+#include "rotator/core/Clock.h"
+#include "rotator/core/Secret.h"
+
+#include <Poco/Net/Context.h>
+
+namespace Poco::Net
+{
+class HTTPClientSession;
+} // namespace Poco::Net
+
+namespace rotator::api
+{
+
+/// How to reach the DevOps API.
+struct ClientOptions
+{
+    std::string url;    ///< `https://host[:port]` (http only for loopback; config enforces it)
+    std::string caFile; ///< extra CA bundle (PEM) trusted besides the system store
+    std::int64_t timeoutMs = 20'000;
+    int maxAttempts = 5;            ///< GET and DELETE; POST is always a single attempt
+    double requestsPerSecond = 10.0;
+    Backoff::Policy backoff;
+    std::uint64_t seed = std::random_device{}();
+    std::size_t maxBodyBytes = 16 * 1024 * 1024;
+};
+
+/// Called after every HTTP exchange: method, path template, status (0: no answer).
+using RequestObserver = std::function<void(std::string_view method, std::string_view path, int)>;
+
+/// One HTTP answer, before interpretation.
+struct HttpResult
+{
+    int status = 0;
+    std::string contentType;
+    std::string body;
+    std::optional<std::int64_t> retryAfterMs;
+};
+
+/// Turns a non-2xx answer into a classified failure (exposed for tests).
+core::Failure classifyHttpFailure(std::string_view method, std::string_view path,
+                                  const HttpResult& result);
+
+/// Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `nowMs`.
+std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t nowMs);
+
+/// The DevOps API over HTTPS with Poco NetSSL.
+///
+/// Owns an explicit TLS context (VERIFY_STRICT, TLS 1.2+, the system CAs plus `caFile`) and a
+/// pool of keep-alive sessions, so concurrent rotations reuse connections. A rejecting
+/// certificate handler is installed process-wide, so nothing ever prompts on stdin. Requests
+/// are rate-limited; GET and DELETE are retried on transient failures with capped, jittered
+/// exponential backoff honouring Retry-After; POST is never retried. The admin token is used
+/// only in the Authorization header: it never reaches a log line or a failure message.
+/// Thread-safe.
+class AstraClient final : public TokenApi
+{
+public:
+    AstraClient(ClientOptions options, core::Secret adminToken, core::Clock& clock,
+                RequestObserver observer = {});
+    ~AstraClient() override;
+
+    core::Outcome<std::vector<core::ClientInfo>> listClients() override;
+    core::Outcome<core::CreatedClient> createClient(const core::CreateRequest& request) override;
+    core::Outcome<void> deleteClient(const std::string& clientId) override;
+    core::Outcome<std::string> currentOrg() override;
+    core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
+    core::Outcome<std::vector<core::Role>> listRoles() override;
+
+private:
+    enum class Retry
+    {
+        No,
+        Yes
+    };
+
+    core::Outcome<HttpResult> call(const std::string& method, const std::string& path,
+                                   const std::string& pathTemplate, const std::string& body,
+                                   const core::Secret& bearer, Retry retry);
+    core::Outcome<HttpResult> sendOnce(const std::string& method, const std::string& path,
+                                       const std::string& body, const core::Secret& bearer);
+    std::unique_ptr<Poco::Net::HTTPClientSession> acquireSession();
+    void releaseSession(std::unique_ptr<Poco::Net::HTTPClientSession> session);
+
+    ClientOptions _options;
+    core::Secret _adminToken;
+    core::Clock& _clock;
+    RequestObserver _observer;
+    std::string _scheme;
+    std::string _host;
+    std::uint16_t _port = 0;
+    Poco::Net::Context::Ptr _context; ///< null for plain http (loopback only)
+    RateLimiter _limiter;
+    std::mutex _mutex;
+    std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> _idle;
+    std::mt19937_64 _seeds;
+};
+
+} // namespace rotator::api

@@ -1,0 +1,438 @@
+#include "rotator/api/AstraClient.h"
+
+#include <array>
+#include <istream>
+#include <mutex>
+#include <ostream>
+
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Timespan.h>
+#include <Poco/URI.h>
+
+#include "rotator/api/JsonMapping.h"
+#include "rotator/core/Time.h"
+#include "rotator/core/Token.h"
+
+namespace rotator::api
+{
+
+using core::Failure;
+using core::FailureKind;
+
+namespace
+{
+
+const std::string kClientsPath = "/v2/clientIdSecrets";
+const std::string kUserAgent = "astra-rotator/0.1";
+
+Poco::Logger& logger()
+{
+    return Poco::Logger::get("api");
+}
+
+// Installed once per process: with no handler, Poco asks on stdin whether to accept a
+// certificate that failed verification (STYLE.md).
+void installRejectingCertificateHandler(const Poco::Net::Context::Ptr& context)
+{
+    static std::once_flag once;
+    std::call_once(once, [&context] {
+        Poco::Net::initializeSSL();
+        Poco::Net::SSLManager::InvalidCertificateHandlerPtr handler(
+            new Poco::Net::RejectCertificateHandler(false));
+        Poco::Net::SSLManager::instance().initializeClient(nullptr, handler, context);
+    });
+}
+
+Failure makeFailure(FailureKind kind, std::string message, bool ambiguous, int status = 0)
+{
+    Failure f;
+    f.kind = kind;
+    f.message = std::move(message);
+    f.ambiguous = ambiguous;
+    f.httpStatus = status;
+    return f;
+}
+
+bool isSuccess(int status)
+{
+    return status >= 200 && status < 300;
+}
+
+} // namespace
+
+std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t nowMs)
+{
+    if (value.empty())
+    {
+        return std::nullopt;
+    }
+    bool digits = value.size() <= 9;
+    for (char c : value)
+    {
+        digits = digits && c >= '0' && c <= '9';
+    }
+    if (digits)
+    {
+        return std::stoll(std::string(value)) * 1000;
+    }
+    // IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"): Poco's DateTimeParser accepts
+    // almost anything, and a misread date must not turn into an arbitrary wait.
+    static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (value.size() == 29 && value.substr(3, 2) == ", " && value.substr(25) == " GMT" &&
+        value[7] == ' ' && value[11] == ' ' && value[16] == ' ' && value[19] == ':' &&
+        value[22] == ':')
+    {
+        int month = 0;
+        for (int m = 0; m < 12; ++m)
+        {
+            if (value.substr(8, 3) == kMonths[m])
+            {
+                month = m + 1;
+            }
+        }
+        const std::string iso = std::string(value.substr(12, 4)) + "-" +
+                                (month < 10 ? "0" : "") + std::to_string(month) + "-" +
+                                std::string(value.substr(5, 2)) + "T" +
+                                std::string(value.substr(17, 8)) + "Z";
+        if (const auto when = core::parseRfc3339(iso); month > 0 && when)
+        {
+            const std::int64_t atMs = when->unixMs();
+            return atMs > nowMs ? atMs - nowMs : 0;
+        }
+    }
+    return std::nullopt;
+}
+
+Failure classifyHttpFailure(std::string_view method, std::string_view path,
+                            const HttpResult& result)
+{
+    const ErrorBody err = parseErrorBody(result.contentType, result.body);
+    std::string message = std::string(method) + " " + std::string(path) + ": HTTP " +
+                          std::to_string(result.status);
+    if (err.id)
+    {
+        message += " (error " + std::to_string(*err.id) + ")";
+    }
+    if (!err.message.empty())
+    {
+        message += ": " + err.message;
+    }
+    FailureKind kind = FailureKind::Permanent;
+    bool ambiguous = false;
+    switch (result.status)
+    {
+    case 401:
+    case 403:
+        kind = FailureKind::Auth;
+        break;
+    case 404:
+        kind = FailureKind::NotFound;
+        break;
+    case 408:
+    case 429:
+        kind = FailureKind::Transient;
+        break;
+    default:
+        if (result.status >= 500 && result.status != 501)
+        {
+            kind = FailureKind::Transient;
+            // The server may have acted before failing.
+            ambiguous = true;
+        }
+        break;
+    }
+    Failure f = makeFailure(kind, std::move(message), ambiguous, result.status);
+    f.retryAfterMs = result.retryAfterMs;
+    f.apiErrorId = err.id;
+    return f;
+}
+
+AstraClient::AstraClient(ClientOptions options, core::Secret adminToken, core::Clock& clock,
+                         RequestObserver observer)
+    : _options(std::move(options)), _adminToken(std::move(adminToken)), _clock(clock),
+      _observer(std::move(observer)),
+      _limiter(clock, _options.requestsPerSecond, std::max(1.0, _options.requestsPerSecond)),
+      _seeds(_options.seed)
+{
+    const Poco::URI uri(_options.url);
+    _scheme = uri.getScheme();
+    _host = uri.getHost();
+    _port = uri.getPort();
+    if (_scheme == "https")
+    {
+        Poco::Net::Context::Params params;
+        params.caLocation = _options.caFile;
+        params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+        params.verificationDepth = 9;
+        params.loadDefaultCAs = true;
+        params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
+        _context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        _context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+        installRejectingCertificateHandler(_context);
+    }
+}
+
+AstraClient::~AstraClient() = default;
+
+std::unique_ptr<Poco::Net::HTTPClientSession> AstraClient::acquireSession()
+{
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (!_idle.empty())
+        {
+            auto session = std::move(_idle.back());
+            _idle.pop_back();
+            return session;
+        }
+    }
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    if (_context)
+    {
+        session = std::make_unique<Poco::Net::HTTPSClientSession>(_host, _port, _context);
+    }
+    else
+    {
+        session = std::make_unique<Poco::Net::HTTPClientSession>(_host, _port);
+    }
+    session->setKeepAlive(true);
+    session->setTimeout(Poco::Timespan(_options.timeoutMs * 1000));
+    return session;
+}
+
+void AstraClient::releaseSession(std::unique_ptr<Poco::Net::HTTPClientSession> session)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    _idle.push_back(std::move(session));
+}
+
+core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const std::string& path,
+                                                const std::string& body,
+                                                const core::Secret& bearer)
+{
+    auto session = acquireSession();
+    const std::string where = method + " " + path;
+    const std::string peer = _host + ":" + std::to_string(_port);
+    try
+    {
+        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        request.set("Authorization", "Bearer " + bearer.reveal());
+        request.set("Accept", "application/json");
+        request.set("User-Agent", kUserAgent);
+        if (!body.empty())
+        {
+            request.setContentType("application/json");
+            request.setContentLength(static_cast<std::streamsize>(body.size()));
+        }
+        std::ostream& out = session->sendRequest(request);
+        out << body;
+        Poco::Net::HTTPResponse response;
+        std::istream& in = session->receiveResponse(response);
+        HttpResult result;
+        result.status = static_cast<int>(response.getStatus());
+        result.contentType = response.getContentType();
+        if (response.has("Retry-After"))
+        {
+            result.retryAfterMs = parseRetryAfter(response.get("Retry-After"), _clock.nowMs());
+        }
+        std::array<char, 16384> buffer{};
+        while (in)
+        {
+            in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+            result.body.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+            if (result.body.size() > _options.maxBodyBytes)
+            {
+                // The session is mid-message now; drop it rather than reuse it.
+                return tl::unexpected(makeFailure(
+                    FailureKind::Permanent,
+                    where + ": answer larger than " +
+                        std::to_string(_options.maxBodyBytes / (1024 * 1024)) + " MiB",
+                    true, result.status));
+            }
+        }
+        if (!in.eof())
+        {
+            return tl::unexpected(makeFailure(FailureKind::Transient,
+                                              where + ": answer cut short by " + peer, true,
+                                              result.status));
+        }
+        releaseSession(std::move(session));
+        return result;
+    }
+    catch (const Poco::Net::ConnectionRefusedException&)
+    {
+        return tl::unexpected(
+            makeFailure(FailureKind::Transient, where + ": connection refused by " + peer, false));
+    }
+    catch (const Poco::Net::HostNotFoundException&)
+    {
+        return tl::unexpected(
+            makeFailure(FailureKind::Transient, where + ": host " + _host + " not found", false));
+    }
+    catch (const Poco::Net::SSLException& e)
+    {
+        return tl::unexpected(makeFailure(
+            FailureKind::Permanent,
+            where + ": TLS with " + peer + " failed (" + sanitizeForMessage(e.displayText()) +
+                "); the server certificate must be valid for " + _host +
+                " and signed by a CA of the system store or of astra.caFile",
+            false));
+    }
+    catch (const Poco::TimeoutException&)
+    {
+        return tl::unexpected(makeFailure(FailureKind::Transient,
+                                          where + ": no answer from " + peer + " within " +
+                                              std::to_string(_options.timeoutMs) + " ms",
+                                          true));
+    }
+    catch (const Poco::Net::NoMessageException&)
+    {
+        return tl::unexpected(makeFailure(
+            FailureKind::Transient, where + ": " + peer + " closed the connection without an answer",
+            true));
+    }
+    catch (const Poco::Exception& e)
+    {
+        return tl::unexpected(makeFailure(FailureKind::Transient,
+                                          where + ": " + sanitizeForMessage(e.displayText()),
+                                          true));
+    }
+}
+
+core::Outcome<HttpResult> AstraClient::call(const std::string& method, const std::string& path,
+                                            const std::string& pathTemplate,
+                                            const std::string& body, const core::Secret& bearer,
+                                            Retry retry)
+{
+    std::uint64_t seed = 0;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        seed = _seeds();
+    }
+    Backoff backoff(_options.backoff, seed);
+    const int attempts = retry == Retry::Yes ? std::max(1, _options.maxAttempts) : 1;
+    for (int attempt = 1;; ++attempt)
+    {
+        _limiter.acquire();
+        const std::int64_t started = _clock.nowMs();
+        auto result = sendOnce(method, path, body, bearer);
+        const int status = result ? result->status : 0;
+        logger().debug("%s %s -> %d in %Ld ms", method, path, status,
+                       static_cast<Poco::Int64>(_clock.nowMs() - started));
+        if (_observer)
+        {
+            _observer(method, pathTemplate, status);
+        }
+        if (result && isSuccess(result->status))
+        {
+            return result;
+        }
+        Failure failure = result ? classifyHttpFailure(method, path, *result) : result.error();
+        if (failure.kind != FailureKind::Transient || attempt >= attempts)
+        {
+            if (attempt > 1)
+            {
+                failure.message += " (after " + std::to_string(attempt) + " attempts)";
+            }
+            return tl::unexpected(std::move(failure));
+        }
+        const std::int64_t delay = backoff.delayMs(attempt, failure.retryAfterMs);
+        logger().information("%s %s failed (%s); retry %d of %d in %Ld ms", method, path,
+                             failure.message, attempt, attempts - 1,
+                             static_cast<Poco::Int64>(delay));
+        _clock.sleepMs(delay);
+    }
+}
+
+core::Outcome<std::vector<core::ClientInfo>> AstraClient::listClients()
+{
+    auto r = call("GET", kClientsPath, kClientsPath, "", _adminToken, Retry::Yes);
+    if (!r)
+    {
+        return tl::unexpected(r.error());
+    }
+    return parseClientList(r->body);
+}
+
+core::Outcome<core::CreatedClient> AstraClient::createClient(const core::CreateRequest& request)
+{
+    // Never retried: a create that failed in flight may still have minted a client, which
+    // only a later list can tell (the rotation engine reconciles).
+    auto r = call("POST", kClientsPath, kClientsPath, createRequestJson(request), _adminToken,
+                  Retry::No);
+    if (!r)
+    {
+        return tl::unexpected(r.error());
+    }
+    auto created = parseCreatedClient(r->body);
+    if (!created)
+    {
+        // A 2xx means a client was most likely minted, but we cannot read which.
+        auto f = created.error();
+        f.ambiguous = true;
+        return tl::unexpected(std::move(f));
+    }
+    return created;
+}
+
+core::Outcome<void> AstraClient::deleteClient(const std::string& clientId)
+{
+    if (!core::isValidClientId(clientId))
+    {
+        return core::fail(FailureKind::Permanent,
+                          "refusing to delete \"" + sanitizeForMessage(clientId, 40) +
+                              "\": not a client ID");
+    }
+    auto r = call("DELETE", kClientsPath + "/" + clientId, kClientsPath + "/{clientId}", "",
+                  _adminToken, Retry::Yes);
+    if (!r)
+    {
+        if (r.error().kind == FailureKind::NotFound)
+        {
+            return {}; // already gone
+        }
+        return tl::unexpected(r.error());
+    }
+    return {};
+}
+
+core::Outcome<std::string> AstraClient::currentOrg()
+{
+    return currentOrgWith(_adminToken);
+}
+
+core::Outcome<std::string> AstraClient::currentOrgWith(const core::Secret& token)
+{
+    const std::string path = "/v2/currentOrg";
+    auto r = call("GET", path, path, "", token, Retry::Yes);
+    if (!r)
+    {
+        if (r.error().httpStatus == 403)
+        {
+            return std::string(); // authenticates, may not read the org
+        }
+        return tl::unexpected(r.error());
+    }
+    return parseCurrentOrg(r->body);
+}
+
+core::Outcome<std::vector<core::Role>> AstraClient::listRoles()
+{
+    const std::string path = "/v2/organizations/roles";
+    auto r = call("GET", path, path, "", _adminToken, Retry::Yes);
+    if (!r)
+    {
+        return tl::unexpected(r.error());
+    }
+    return parseRoles(r->body);
+}
+
+} // namespace rotator::api
