@@ -1,4 +1,53 @@
-int main()
+// astra-rotator: the thin executable. All logic lives in rotator_core.
+
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <pthread.h>
+
+#include "rotator/app/RotatorApp.h"
+#include "rotator/cli/CommandLine.h"
+#include "rotator/core/Errors.h"
+
+int main(int argc, char** argv)
 {
-    return 0;
+    // Before any thread exists: block the termination signals so that every thread inherits
+    // the mask and only ServerApplication::waitForTerminationRequest() receives them (a
+    // SIGTERM during start-up would otherwise kill the process mid-step), and ignore SIGPIPE
+    // (a peer closing a socket or an exec sink closing its stdin is an error value, not death).
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    rotator::cli::CommandLine commandLine;
+    try
+    {
+        commandLine = rotator::cli::parseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+    }
+    catch (const rotator::core::UsageError& e)
+    {
+        std::cerr << "usage error: " << e.what() << "\n";
+        return 64;
+    }
+    if (commandLine.help)
+    {
+        std::cout << rotator::cli::usageText();
+        return 0;
+    }
+    if (commandLine.version)
+    {
+        std::cout << "astra-rotator 0.1.0\n";
+        return 0;
+    }
+    rotator::app::RotatorApp app(commandLine);
+    // Poco sees no arguments: the command line is ours, and Poco's own options (--daemon,
+    // --pidfile) do not apply under systemd's Type=simple.
+    char* pocoArgv[] = {argv[0], nullptr};
+    return app.run(1, pocoArgv);
 }

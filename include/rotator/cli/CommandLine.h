@@ -1,0 +1,34 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotator::cli
+{
+
+/// `astra-rotator [--config=FILE] COMMAND [ARGS] [--option[=value]]`, parsed.
+struct CommandLine
+{
+    std::string configPath = "/etc/astra-rotator/astra-rotator.properties";
+    bool configGiven = false;
+    std::string command;                         ///< empty with --help / --version
+    std::vector<std::string> arguments;          ///< positional arguments after the command
+    std::map<std::string, std::string> options;  ///< command options; flags map to ""
+    bool help = false;
+    bool version = false;
+
+    bool has(const std::string& option) const { return options.count(option) > 0; }
+    std::optional<std::string> get(const std::string& option) const;
+};
+
+/// Parses argv (without argv[0]). Global options (`--config`, `--help`, `--version`) may
+/// come anywhere; each command accepts only its own options and argument count. Throws
+/// core::UsageError with a message naming the offending word.
+CommandLine parseCommandLine(const std::vector<std::string>& args);
+
+/// The usage text (`--help`).
+std::string usageText();
+
+} // namespace rotator::cli

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+
+#include "rotator/api/TokenApi.h"
+#include "rotator/cli/CommandLine.h"
+#include "rotator/config/Settings.h"
+#include "rotator/core/Clock.h"
+#include "rotator/core/Secret.h"
+
+namespace rotator::cli
+{
+
+/// Everything a one-shot command touches outside the configuration, injected so tests can
+/// run commands with a fake API, a fake clock and captured output.
+struct Environment
+{
+    std::ostream& out;
+    std::ostream& err;
+    core::Clock& clock;
+    std::function<const char*(const char*)> getenv;
+    /// Builds the API client; the default is `AstraClient` over HTTPS.
+    std::function<std::unique_ptr<api::TokenApi>(const config::Settings&, core::Secret)> makeApi;
+};
+
+/// The production API factory.
+std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
+                                               core::Secret adminToken, core::Clock& clock);
+
+/// Runs one command (not `serve`) and returns its exit code: 0 success, 1 the operation
+/// failed. Throws core::ConfigError (exit 78), core::UsageError (exit 64) and
+/// core::StoreError (exit 1); the caller prints them.
+int runCommand(const CommandLine& commandLine, const config::Settings& settings,
+               Environment& env);
+
+} // namespace rotator::cli

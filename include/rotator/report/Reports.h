@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "rotator/config/Settings.h"
+#include "rotator/store/StateStore.h"
+
+namespace rotator::report
+{
+
+/// The last rotation of a credential, as `status` shows it.
+struct RotationSummary
+{
+    std::int64_t id = 0;
+    std::string state;
+    std::int64_t startedMs = 0;
+    std::optional<std::int64_t> finishedMs;
+    std::optional<std::string> error;
+};
+
+/// One row of `status` / `GET /v1/credentials` (PRODUCT.md §6).
+struct CredentialView
+{
+    std::string name;
+    std::string clientId; ///< empty: none yet
+    std::optional<std::string> generatedOn;
+    std::optional<std::int64_t> ageSeconds;
+    std::int64_t maxAgeSeconds = 0;
+    std::string state = "idle";
+    std::optional<std::int64_t> nextRotationAtMs;
+    std::string previousClientId;
+    std::optional<std::int64_t> revokeAfterMs;
+    std::optional<RotationSummary> lastRotation;
+};
+
+/// One row of `ages` / `GET /v1/clients`.
+struct ClientView
+{
+    std::string clientId;
+    std::vector<std::string> roles;
+    std::string generatedOn;
+    std::int64_t ageSeconds = 0;
+    std::string credential;
+    std::string status;
+};
+
+/// Builds the credential rows from the configuration and the store. `nextRotationAtMs` is
+/// when the current client reaches maxAge (now, for a credential with no client yet), or the
+/// end of a failure backoff; none while quarantined.
+std::vector<CredentialView> credentialViews(const config::Settings& settings,
+                                            const store::StateStore& store, std::int64_t nowMs);
+
+/// Builds the client rows. `unmanagedOnly` keeps status `unmanaged` only; `olderThanSeconds`
+/// keeps live clients (not revoked or missing) at least that old.
+std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t nowMs,
+                                    bool unmanagedOnly,
+                                    std::optional<std::int64_t> olderThanSeconds);
+
+/// `{"credentials":[…]}`, `{"clients":[…]}`, `{"events":[…]}` (PRODUCT.md §6).
+std::string credentialsJson(const std::vector<CredentialView>& rows);
+std::string credentialJson(const CredentialView& row);
+std::string clientsJson(const std::vector<ClientView>& rows);
+std::string eventsJson(const std::vector<store::EventRow>& rows);
+
+/// Aligned tables for people, fitting 80 columns for typical rows.
+void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>& rows,
+                           std::int64_t nowMs);
+void printClientsTable(std::ostream& out, const std::vector<ClientView>& rows);
+void printEventsTable(std::ostream& out, const std::vector<store::EventRow>& rows);
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+class TextTable
+{
+public:
+    explicit TextTable(std::vector<std::string> header);
+    void add(std::vector<std::string> row);
+    void print(std::ostream& out) const;
+
+private:
+    std::vector<std::vector<std::string>> _rows;
+};
+
+} // namespace rotator::report

@@ -1,0 +1,65 @@
+#include "rotator/app/RotatorApp.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "rotator/cli/Commands.h"
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/core/Clock.h"
+#include "rotator/core/Errors.h"
+#include "rotator/core/Redact.h"
+#include "rotator/log/Logging.h"
+
+namespace rotator::app
+{
+
+RotatorApp::RotatorApp(cli::CommandLine commandLine) : _commandLine(std::move(commandLine)) {}
+
+void RotatorApp::initialize(Poco::Util::Application& self)
+{
+    // Logging must exist before the base class initialises subsystems; the real channel
+    // replaces this one as soon as the settings are known.
+    log::setupBootstrapLogging();
+    Poco::Util::ServerApplication::initialize(self);
+}
+
+int RotatorApp::main(const std::vector<std::string>&)
+{
+    try
+    {
+        _settings = config::loadSettingsFile(_commandLine.configPath);
+        log::setupLogging(_settings->log);
+        core::SystemClock clock;
+        cli::Environment env{std::cout, std::cerr, clock, [](const char* name) {
+                                 return std::getenv(name);
+                             },
+                             [&clock](const config::Settings& s, core::Secret token) {
+                                 return cli::makeAstraClient(s, std::move(token), clock);
+                             }};
+        const int rc = cli::runCommand(_commandLine, *_settings, env);
+        std::cout.flush();
+        return rc;
+    }
+    catch (const core::ConfigError& e)
+    {
+        std::cerr << "configuration error: " << core::redactSecrets(e.what()) << "\n";
+        return EXIT_CONFIG;
+    }
+    catch (const core::UsageError& e)
+    {
+        std::cerr << "usage error: " << e.what() << "\n";
+        return EXIT_USAGE;
+    }
+    catch (const core::StoreError& e)
+    {
+        std::cerr << "error: " << core::redactSecrets(e.what()) << "\n";
+        return EXIT_FAILURE;
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "error: " << core::redactSecrets(e.what()) << "\n";
+        return EXIT_SOFTWARE;
+    }
+}
+
+} // namespace rotator::app

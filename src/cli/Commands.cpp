@@ -1,0 +1,264 @@
+#include "rotator/cli/Commands.h"
+
+#include <ostream>
+
+#include <sys/stat.h>
+
+#include "rotator/api/AstraClient.h"
+#include "rotator/api/JsonMapping.h"
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/core/Duration.h"
+#include "rotator/core/Errors.h"
+#include "rotator/report/Reports.h"
+#include "rotator/rotation/InventorySync.h"
+#include "rotator/store/SqliteStateStore.h"
+#include "rotator/store/StateDir.h"
+
+namespace rotator::cli
+{
+
+namespace
+{
+
+bool fileExists(const std::string& path)
+{
+    struct stat st
+    {
+    };
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// Read-only commands never create anything: a missing database is reported, not made.
+std::unique_ptr<store::SqliteStateStore> openForReading(const config::Settings& settings)
+{
+    const store::StateDir dir(settings.state.dir);
+    if (!fileExists(dir.databasePath()))
+    {
+        throw core::StoreError("no database at " + dir.databasePath() +
+                               " yet; run `astra-rotator sync` (or `migrate`) first");
+    }
+    return store::SqliteStateStore::openReadOnly(dir.databasePath());
+}
+
+std::unique_ptr<api::TokenApi> connect(const config::Settings& settings, Environment& env)
+{
+    std::vector<std::string> warnings;
+    core::Secret token = config::loadAdminToken(settings, env.getenv, warnings);
+    for (const auto& w : warnings)
+    {
+        env.err << "warning: " << w << "\n";
+    }
+    return env.makeApi(settings, std::move(token));
+}
+
+std::int64_t durationOption(const CommandLine& cl, const std::string& name)
+{
+    const auto text = cl.get(name).value_or("");
+    const auto ms = core::parseDurationMs(text);
+    if (!ms)
+    {
+        throw core::UsageError("--" + name + ": invalid duration \"" + text +
+                               "\" (use 45s, 15m, 12h, 30d)");
+    }
+    return *ms;
+}
+
+int checkConfig(const CommandLine& cl, const config::Settings& settings, Environment& env)
+{
+    for (const auto& w : settings.warnings)
+    {
+        env.err << "warning: " << w << "\n";
+    }
+    std::vector<std::string> warnings;
+    if (!settings.admin.tokenFile.empty())
+    {
+        config::readTokenFile(settings.admin.tokenFile, "admin.tokenFile", warnings);
+    }
+    auto api = connect(settings, env);
+    for (const auto& w : warnings)
+    {
+        env.err << "warning: " << w << "\n";
+    }
+    if (!cl.has("offline"))
+    {
+        auto roles = api->listRoles();
+        if (!roles)
+        {
+            env.err << "error: cannot check role names against " << settings.astra.url << ": "
+                    << roles.error().message << "\n";
+            return 1;
+        }
+        for (const auto& c : settings.credentials)
+        {
+            auto ids = api::resolveRoleIds(c.roles, *roles);
+            if (!ids)
+            {
+                throw core::ConfigError("credentials." + c.name + ".roles", ids.error().message);
+            }
+        }
+    }
+    env.out << "configuration OK: " << settings.credentials.size() << " credential(s), "
+            << settings.sinks.size() << " sink(s)"
+            << (cl.has("offline") ? " (roles not checked: --offline)" : ", roles resolved")
+            << "\n";
+    return 0;
+}
+
+int migrate(const config::Settings& settings, Environment& env)
+{
+    store::StateDir dir(settings.state.dir);
+    dir.prepare();
+    dir.lock();
+    store::SqliteStateStore store(dir.databasePath());
+    env.out << "database " << dir.databasePath() << " is at the current schema\n";
+    return 0;
+}
+
+int sync(const config::Settings& settings, Environment& env)
+{
+    auto api = connect(settings, env);
+    store::StateDir dir(settings.state.dir);
+    dir.prepare();
+    dir.lock();
+    store::SqliteStateStore store(dir.databasePath());
+    auto report = rotation::syncInventory(*api, store, settings, env.clock);
+    if (!report)
+    {
+        env.err << "error: sync failed, inventory unchanged: " << report.error().message << "\n";
+        return 1;
+    }
+    for (const auto& w : report->warnings)
+    {
+        env.err << "warning: " << w << "\n";
+    }
+    const auto& inv = report->inventory;
+    env.out << inv.present << " client(s) in the org: " << inv.discovered << " discovered, "
+            << inv.disappeared << " disappeared, " << inv.reappeared << " reappeared, "
+            << report->adopted << " adopted\n";
+    return 0;
+}
+
+int status(const CommandLine& cl, const config::Settings& settings, Environment& env)
+{
+    const auto store = openForReading(settings);
+    const std::int64_t now = env.clock.nowMs();
+    const auto rows = report::credentialViews(settings, *store, now);
+    if (cl.has("json"))
+    {
+        env.out << report::credentialsJson(rows) << "\n";
+    }
+    else
+    {
+        report::printCredentialsTable(env.out, rows, now);
+    }
+    return 0;
+}
+
+int ages(const CommandLine& cl, const config::Settings& settings, Environment& env)
+{
+    std::optional<std::int64_t> olderThan;
+    if (cl.has("older-than"))
+    {
+        olderThan = durationOption(cl, "older-than") / 1000;
+    }
+    const auto store = openForReading(settings);
+    const auto rows =
+        report::clientViews(*store, env.clock.nowMs(), cl.has("unmanaged"), olderThan);
+    if (cl.has("json"))
+    {
+        env.out << report::clientsJson(rows) << "\n";
+    }
+    else
+    {
+        report::printClientsTable(env.out, rows);
+    }
+    // With --older-than the answer is a check: a cron job alerts on a non-zero exit.
+    return olderThan && !rows.empty() ? 1 : 0;
+}
+
+int history(const CommandLine& cl, const config::Settings& settings, Environment& env)
+{
+    store::HistoryQuery query;
+    query.credential = cl.get("credential").value_or("");
+    query.clientId = cl.get("client").value_or("");
+    if (cl.has("since"))
+    {
+        query.sinceMs = env.clock.nowMs() - durationOption(cl, "since");
+    }
+    if (cl.has("limit"))
+    {
+        const auto text = *cl.get("limit");
+        try
+        {
+            std::size_t used = 0;
+            const long n = std::stol(text, &used);
+            if (used != text.size() || n < 1 || n > 1'000'000)
+            {
+                throw std::invalid_argument(text);
+            }
+            query.limit = static_cast<int>(n);
+        }
+        catch (const std::exception&)
+        {
+            throw core::UsageError("--limit: \"" + text + "\" is not a number from 1 to 1000000");
+        }
+    }
+    const auto store = openForReading(settings);
+    const auto rows = store->history(query);
+    if (cl.has("json"))
+    {
+        env.out << report::eventsJson(rows) << "\n";
+    }
+    else
+    {
+        report::printEventsTable(env.out, rows);
+    }
+    return 0;
+}
+
+} // namespace
+
+std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
+                                               core::Secret adminToken, core::Clock& clock)
+{
+    api::ClientOptions options;
+    options.url = settings.astra.url;
+    options.caFile = settings.astra.caFile;
+    options.timeoutMs = settings.astra.timeoutMs;
+    options.maxAttempts = settings.astra.maxAttempts;
+    options.requestsPerSecond = settings.astra.requestsPerSecond;
+    return std::make_unique<api::AstraClient>(options, std::move(adminToken), clock);
+}
+
+int runCommand(const CommandLine& cl, const config::Settings& settings, Environment& env)
+{
+    const std::string& c = cl.command;
+    if (c == "check-config")
+    {
+        return checkConfig(cl, settings, env);
+    }
+    if (c == "migrate")
+    {
+        return migrate(settings, env);
+    }
+    if (c == "sync")
+    {
+        return sync(settings, env);
+    }
+    if (c == "status")
+    {
+        return status(cl, settings, env);
+    }
+    if (c == "ages")
+    {
+        return ages(cl, settings, env);
+    }
+    if (c == "history")
+    {
+        return history(cl, settings, env);
+    }
+    env.err << "error: `" << c << "` comes with the rotation engine and is not built yet\n";
+    return 1;
+}
+
+} // namespace rotator::cli
