@@ -1,0 +1,281 @@
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include "rotator/cli/CommandLine.h"
+#include "rotator/cli/Commands.h"
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/core/Errors.h"
+#include "rotator/store/SqliteStateStore.h"
+#include "support/FakeClock.h"
+#include "support/FakeTokenApi.h"
+#include "support/TempDir.h"
+
+using namespace rotator;
+
+namespace
+{
+
+constexpr std::int64_t kDay = 86'400'000;
+
+/// A configuration, a fake org and captured output, for running one command at a time.
+class CommandsTest : public ::testing::Test
+{
+protected:
+    CommandsTest() : api(clock)
+    {
+        test::writeFile(dir.file("admin.token"), "AstraCS:admin\n", 0600);
+        properties = "astra.url = https://127.0.0.1:1\n"
+                     "astra.tokenFile = " + dir.file("admin.token") + "\n"
+                     "state.dir = " + dir.file("state") + "\n"
+                     "credentials.billing.roles = Database Administrator\n"
+                     "credentials.billing.maxAge = 30d\n"
+                     "credentials.billing.gracePeriod = 1h\n"
+                     "credentials.billing.sinks = billing-file\n"
+                     "sinks.billing-file.type = file\n"
+                     "sinks.billing-file.path = " + dir.file("billing.json") + "\n";
+    }
+
+    config::Settings settings(const std::string& extra = "")
+    {
+        std::istringstream in(properties + extra);
+        Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> cfg(
+            new Poco::Util::PropertyFileConfiguration(in));
+        return config::loadSettings(*cfg);
+    }
+
+    int run(const std::vector<std::string>& args, const std::string& extra = "")
+    {
+        out.str("");
+        err.str("");
+        const auto cl = cli::parseCommandLine(args);
+        const auto s = settings(extra);
+        cli::Environment env{out, err, clock, [](const char*) -> const char* { return nullptr; },
+                             [this](const config::Settings&, core::Secret) {
+                                 return std::unique_ptr<api::TokenApi>(new Forwarding(api));
+                             }};
+        return cli::runCommand(cl, s, env);
+    }
+
+    // The commands own their API object; this one forwards to the test's fake.
+    struct Forwarding final : api::TokenApi
+    {
+        explicit Forwarding(api::TokenApi& target) : t(target) {}
+        core::Outcome<std::vector<core::ClientInfo>> listClients() override
+        {
+            return t.listClients();
+        }
+        core::Outcome<core::CreatedClient> createClient(const core::CreateRequest& r) override
+        {
+            return t.createClient(r);
+        }
+        core::Outcome<void> deleteClient(const std::string& id) override
+        {
+            return t.deleteClient(id);
+        }
+        core::Outcome<std::string> currentOrg() override { return t.currentOrg(); }
+        core::Outcome<std::string> currentOrgWith(const core::Secret& s) override
+        {
+            return t.currentOrgWith(s);
+        }
+        core::Outcome<std::vector<core::Role>> listRoles() override { return t.listRoles(); }
+        api::TokenApi& t;
+    };
+
+    test::TempDir dir;
+    test::FakeClock clock{1'790'000'000'000};
+    test::FakeTokenApi api;
+    std::string properties;
+    std::ostringstream out;
+    std::ostringstream err;
+};
+
+Poco::JSON::Object::Ptr parseObject(const std::string& text)
+{
+    Poco::JSON::Parser parser;
+    return parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+} // namespace
+
+TEST_F(CommandsTest, SyncRecordsTheOrgAndAgesListsItOldestFirst)
+{
+    const auto old = api.seedClient({api.roles[1].id}, clock.nowMs() - 100 * kDay);
+    const auto young = api.seedClient({api.roles[1].id}, clock.nowMs() - 2 * kDay);
+    ASSERT_EQ(run({"sync"}), 0) << err.str();
+    EXPECT_NE(out.str().find("2 client(s) in the org: 2 discovered"), std::string::npos)
+        << out.str();
+
+    ASSERT_EQ(run({"ages"}), 0) << err.str();
+    const std::string table = out.str();
+    EXPECT_NE(table.find("CLIENT ID"), std::string::npos);
+    EXPECT_LT(table.find(old), table.find(young));
+    EXPECT_NE(table.find("100d 0h"), std::string::npos) << table;
+    EXPECT_NE(table.find("unmanaged"), std::string::npos);
+}
+
+TEST_F(CommandsTest, AgesJsonHasTheDocumentedShape)
+{
+    const auto id = api.seedClient({api.roles[1].id}, clock.nowMs() - 3 * kDay);
+    ASSERT_EQ(run({"sync"}), 0);
+    ASSERT_EQ(run({"ages", "--json"}), 0);
+    const auto root = parseObject(out.str());
+    const auto clients = root->getArray("clients");
+    ASSERT_EQ(clients->size(), 1u);
+    const auto c = clients->getObject(0);
+    EXPECT_EQ(c->getValue<std::string>("clientId"), id);
+    EXPECT_EQ(c->getValue<std::int64_t>("ageSeconds"), 3 * 86400);
+    EXPECT_EQ(c->getValue<std::string>("status"), "unmanaged");
+    EXPECT_TRUE(c->isNull("credential"));
+    EXPECT_EQ(c->getArray("roles")->getElement<std::string>(0), api.roles[1].id);
+}
+
+TEST_F(CommandsTest, AgesOlderThanExitsOneWhenStaleClientsExist)
+{
+    api.seedClient({api.roles[1].id}, clock.nowMs() - 100 * kDay);
+    api.seedClient({api.roles[1].id}, clock.nowMs() - 10 * kDay);
+    ASSERT_EQ(run({"sync"}), 0);
+    EXPECT_EQ(run({"ages", "--older-than=90d"}), 1);
+    const std::string table = out.str();
+    EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2) << table; // header + one row
+    EXPECT_EQ(run({"ages", "--older-than=200d"}), 0);
+    EXPECT_NE(out.str().find("no clients"), std::string::npos);
+    EXPECT_THROW(run({"ages", "--older-than=ninety"}), core::UsageError);
+}
+
+TEST_F(CommandsTest, SyncAdoptsTheConfiguredClientAndStatusShowsIt)
+{
+    const auto id = api.seedClient({api.roles[1].id}, clock.nowMs() - 10 * kDay);
+    const std::string adopt = "credentials.billing.clientId = " + id + "\n";
+    ASSERT_EQ(run({"sync"}, adopt), 0) << err.str();
+    EXPECT_NE(out.str().find("1 adopted"), std::string::npos);
+
+    ASSERT_EQ(run({"status", "--json"}, adopt), 0);
+    const auto cred = parseObject(out.str())->getArray("credentials")->getObject(0);
+    EXPECT_EQ(cred->getValue<std::string>("name"), "billing");
+    EXPECT_EQ(cred->getValue<std::string>("clientId"), id);
+    EXPECT_EQ(cred->getValue<std::int64_t>("ageSeconds"), 10 * 86400);
+    EXPECT_EQ(cred->getValue<std::int64_t>("maxAgeSeconds"), 30 * 86400);
+    EXPECT_EQ(cred->getValue<std::string>("state"), "idle");
+    EXPECT_TRUE(cred->isNull("previousClientId"));
+
+    ASSERT_EQ(run({"ages"}, adopt), 0);
+    EXPECT_NE(out.str().find("current"), std::string::npos);
+
+    ASSERT_EQ(run({"history", "--credential=billing"}, adopt), 0);
+    EXPECT_NE(out.str().find("adopted"), std::string::npos);
+}
+
+TEST_F(CommandsTest, SyncWarnsWhenTheConfiguredClientIsNotInTheOrg)
+{
+    ASSERT_EQ(run({"sync"}, "credentials.billing.clientId = AbCdEfGhIjKlMnOpQrStUvWx\n"), 0);
+    EXPECT_NE(err.str().find("AbCdEfGhIjKlMnOpQrStUvWx is not in the org"), std::string::npos);
+}
+
+TEST_F(CommandsTest, AFailedListChangesNothing)
+{
+    api.seedClient({api.roles[1].id}, clock.nowMs() - kDay);
+    ASSERT_EQ(run({"sync"}), 0);
+    api.failNext(test::FakeTokenApi::Call::List,
+                 test::makeTestFailure(core::FailureKind::Permanent,
+                                       "malformed API answer: \"clients\" is not an array"));
+    EXPECT_EQ(run({"sync"}), 1);
+    EXPECT_NE(err.str().find("inventory unchanged"), std::string::npos);
+    EXPECT_NE(err.str().find("not an array"), std::string::npos);
+    ASSERT_EQ(run({"history", "--json"}), 0);
+    const auto events = parseObject(out.str())->getArray("events");
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ(events->getObject(0)->getValue<std::string>("event"), "discovered");
+}
+
+TEST_F(CommandsTest, HistoryRecordsDisappearanceAndFilters)
+{
+    const auto a = api.seedClient({api.roles[1].id}, clock.nowMs() - kDay);
+    const auto b = api.seedClient({api.roles[1].id}, clock.nowMs() - kDay);
+    ASSERT_EQ(run({"sync"}), 0);
+    clock.advanceMs(8 * kDay);
+    ASSERT_TRUE(api.deleteClient(a));
+    ASSERT_EQ(run({"sync"}), 0);
+    EXPECT_NE(out.str().find("1 disappeared"), std::string::npos);
+
+    ASSERT_EQ(run({"history", "--client", a, "--json"}), 0);
+    auto events = parseObject(out.str())->getArray("events");
+    ASSERT_EQ(events->size(), 2u);
+    EXPECT_EQ(events->getObject(0)->getValue<std::string>("event"), "disappeared");
+    EXPECT_EQ(events->getObject(1)->getValue<std::string>("event"), "discovered");
+
+    ASSERT_EQ(run({"history", "--since=7d", "--json"}), 0);
+    events = parseObject(out.str())->getArray("events");
+    ASSERT_EQ(events->size(), 1u);
+
+    ASSERT_EQ(run({"history", "--limit=1", "--json"}), 0);
+    EXPECT_EQ(parseObject(out.str())->getArray("events")->size(), 1u);
+    EXPECT_THROW(run({"history", "--limit=0"}), core::UsageError);
+
+    ASSERT_EQ(run({"ages", "--json"}), 0);
+    const auto clients = parseObject(out.str())->getArray("clients");
+    for (std::size_t i = 0; i < clients->size(); ++i)
+    {
+        const auto c = clients->getObject(static_cast<unsigned>(i));
+        EXPECT_EQ(c->getValue<std::string>("status"),
+                  c->getValue<std::string>("clientId") == a ? "missing" : "unmanaged");
+    }
+    (void)b;
+}
+
+TEST_F(CommandsTest, ReadOnlyCommandsDoNotCreateTheDatabase)
+{
+    EXPECT_THROW(run({"ages"}), core::StoreError);
+    EXPECT_THROW(run({"status"}), core::StoreError);
+    EXPECT_TRUE(test::readFile(dir.file("state/rotator.db")).empty());
+}
+
+TEST_F(CommandsTest, MigrateCreatesAPrivateStateDirectory)
+{
+    ASSERT_EQ(run({"migrate"}), 0) << err.str();
+    struct stat st
+    {
+    };
+    ASSERT_EQ(::stat(dir.file("state").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_EQ(::stat(dir.file("state/rotator.db").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077, 0u);
+}
+
+TEST_F(CommandsTest, CheckConfigResolvesRoleNamesOrNamesTheKey)
+{
+    EXPECT_EQ(run({"check-config"}), 0) << err.str();
+    EXPECT_NE(out.str().find("configuration OK"), std::string::npos);
+    try
+    {
+        run({"check-config"}, "credentials.billing.roles = Nobody Role\n");
+        FAIL() << "expected a ConfigError";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "credentials.billing.roles");
+        EXPECT_NE(std::string(e.what()).find("Nobody Role"), std::string::npos);
+    }
+    EXPECT_EQ(run({"check-config", "--offline"}, "credentials.billing.roles = Nobody Role\n"), 0);
+}
+
+TEST_F(CommandsTest, CommandsAcceptOnlyTheirOwnOptions)
+{
+    EXPECT_THROW(cli::parseCommandLine({"sync", "--json"}), core::UsageError);
+    EXPECT_THROW(cli::parseCommandLine({"ages", "extra"}), core::UsageError);
+    EXPECT_THROW(cli::parseCommandLine({"rotate"}), core::UsageError);
+    EXPECT_THROW(cli::parseCommandLine({"history", "--limit"}), core::UsageError);
+    EXPECT_THROW(cli::parseCommandLine({"--json"}), core::UsageError);
+    EXPECT_THROW(cli::parseCommandLine({}), core::UsageError);
+    const auto cl = cli::parseCommandLine({"--config", "/x.properties", "history", "--since",
+                                           "7d", "--json"});
+    EXPECT_EQ(cl.configPath, "/x.properties");
+    EXPECT_EQ(cl.command, "history");
+    EXPECT_EQ(cl.get("since").value_or(""), "7d");
+    EXPECT_TRUE(cl.has("json"));
+    EXPECT_EQ(cli::parseCommandLine({"rotate", "billing", "--no-grace"}).arguments.at(0),
+              "billing");
+}
