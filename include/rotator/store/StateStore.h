@@ -69,6 +69,8 @@ struct CredentialRow
     std::optional<std::int64_t> nextAttemptMs; ///< backoff after a failure
     std::optional<std::int64_t> lastRotationId;
     std::optional<std::int64_t> lastSuccessMs;
+    std::int64_t createdMs = 0; ///< set on insert (0: use updatedMs)
+    std::int64_t updatedMs = 0; ///< the caller's "now" when saving
 };
 
 /// Persistent state of the rotator: inventory, credentials, rotations, history.
@@ -92,6 +94,11 @@ public:
     virtual std::vector<ClientRow> listClients() const = 0;
     virtual std::optional<ClientRow> findClient(const std::string& clientId) const = 0;
 
+    /// Records that the rotator revoked `clientId` (status `revoked` from then on, and later
+    /// syncs no longer report it as disappeared). Returns false when the client is unknown or
+    /// already marked. Records no event: the caller appends `revoked` with its rotation.
+    virtual bool markClientRevoked(const std::string& clientId, std::int64_t nowMs) = 0;
+
     /// Newest first.
     virtual std::vector<EventRow> history(const HistoryQuery& query) const = 0;
     virtual std::int64_t appendEvent(const EventRow& event) = 0;
@@ -100,7 +107,11 @@ public:
     virtual void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) = 0;
     virtual std::vector<CredentialRow> listCredentials() const = 0;
     virtual std::optional<CredentialRow> findCredential(const std::string& name) const = 0;
+    /// Inserts or updates the row (all fields; `updated_ms` from `row.updatedMs`).
     virtual void saveCredential(const CredentialRow& row) = 0;
+
+    // The rotation journal (tables `rotations` and `rotation_sinks`) gets its methods with the
+    // rotation engine.
 };
 
 } // namespace rotator::store

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "rotator/store/Database.h"
+#include "rotator/store/StateStore.h"
+
+namespace rotator::store
+{
+
+/// The `StateStore` on one SQLite file (`<state.dir>/rotator.db`).
+///
+/// Owns its `Database` connection. Every method that changes several rows runs in one IMMEDIATE
+/// transaction; `listClients` and `findClient` read through the `token_ages` view so that the
+/// CLI, the admin API and an ops `sqlite3` session agree. Not thread-safe: one thread at a time
+/// (other processes may read concurrently, WAL). Failures throw `core::StoreError`; writing
+/// through a store opened read-only throws too.
+class SqliteStateStore final : public StateStore
+{
+public:
+    /// Opens (creating) the database read-write and migrates it to the embedded schema.
+    explicit SqliteStateStore(const std::string& path);
+    /// Adopts an open database, which must already be at the embedded schema (nothing is
+    /// migrated; a read-only connection gives a read-only store).
+    explicit SqliteStateStore(Database db);
+    /// For commands that must not write (`status`, `ages`, `history`, `plan`): opens read-only
+    /// and requires the current schema. Works while a daemon writes (WAL).
+    static std::unique_ptr<SqliteStateStore> openReadOnly(const std::string& path);
+
+    SyncResult syncInventory(const std::vector<core::ClientInfo>& clients,
+                             std::int64_t nowMs) override;
+    std::vector<ClientRow> listClients() const override;
+    std::optional<ClientRow> findClient(const std::string& clientId) const override;
+    bool markClientRevoked(const std::string& clientId, std::int64_t nowMs) override;
+
+    std::vector<EventRow> history(const HistoryQuery& query) const override;
+    std::int64_t appendEvent(const EventRow& event) override;
+
+    void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) override;
+    std::vector<CredentialRow> listCredentials() const override;
+    std::optional<CredentialRow> findCredential(const std::string& name) const override;
+    void saveCredential(const CredentialRow& row) override;
+
+    const std::string& path() const { return _db.path(); }
+
+private:
+    void requireWritable() const;
+    std::vector<ClientRow> queryClients(const std::string* clientId) const;
+    std::vector<CredentialRow> queryCredentials(const std::string* name) const;
+
+    // Reading prepares statements, which changes the connection but not the store.
+    mutable Database _db;
+};
+
+} // namespace rotator::store

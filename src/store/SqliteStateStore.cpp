@@ -1,0 +1,460 @@
+#include "rotator/store/SqliteStateStore.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+
+#include "rotator/core/Errors.h"
+#include "rotator/store/Migrator.h"
+#include "rotator/store/Statement.h"
+#include "rotator/store/Transaction.h"
+
+namespace rotator::store
+{
+namespace
+{
+
+std::string rolesToJson(const std::vector<std::string>& roles)
+{
+    std::string out = "[";
+    for (std::size_t i = 0; i < roles.size(); ++i)
+    {
+        if (i > 0)
+        {
+            out += ',';
+        }
+        out += '"';
+        for (const char c : roles[i])
+        {
+            switch (c)
+            {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20)
+                {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x",
+                                  static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    out += escaped;
+                }
+                else
+                {
+                    out += c;
+                }
+            }
+        }
+        out += '"';
+    }
+    out += ']';
+    return out;
+}
+
+std::vector<std::string> rolesFromJson(const std::string& json, const std::string& clientId)
+{
+    std::vector<std::string> roles;
+    try
+    {
+        Poco::JSON::Parser parser;
+        const Poco::JSON::Array::Ptr array = parser.parse(json).extract<Poco::JSON::Array::Ptr>();
+        for (std::size_t i = 0; i < array->size(); ++i)
+        {
+            const Poco::Dynamic::Var value = array->get(static_cast<unsigned>(i));
+            if (!value.isString())
+            {
+                throw core::StoreError("roles of client " + clientId + " hold a non-string");
+            }
+            roles.push_back(value.extract<std::string>());
+        }
+    }
+    catch (const Poco::Exception&)
+    {
+        throw core::StoreError("roles of client " + clientId + " are not a JSON array");
+    }
+    return roles;
+}
+
+std::optional<std::string> nullIfEmpty(const std::string& text)
+{
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+/// Which credential a client belongs to (as current or previous), for inventory events.
+std::map<std::string, std::string> credentialsByClient(Database& db)
+{
+    std::map<std::string, std::string> result;
+    Statement query = db.prepare("SELECT client_id, min(name) FROM ("
+                                 "  SELECT current_client_id AS client_id, name FROM credentials"
+                                 "  UNION ALL SELECT previous_client_id, name FROM credentials)"
+                                 " WHERE client_id IS NOT NULL GROUP BY client_id");
+    while (query.step())
+    {
+        result.emplace(query.getText(0), query.getText(1));
+    }
+    return result;
+}
+
+constexpr const char* kClientColumns =
+    "SELECT c.client_id, c.roles, c.generated_on, c.generated_on_ms, c.description,"
+    " c.token_expiry, c.first_seen_ms, c.last_seen_ms, c.disappeared_ms, c.revoked_ms,"
+    " t.credential, t.status"
+    " FROM clients AS c JOIN token_ages AS t ON t.client_id = c.client_id";
+
+constexpr const char* kCredentialColumns =
+    "SELECT name, current_client_id, previous_client_id, revoke_after_ms, state,"
+    " consecutive_failures, next_attempt_ms, last_rotation_id, last_success_ms, created_ms,"
+    " updated_ms FROM credentials";
+
+} // namespace
+
+SqliteStateStore::SqliteStateStore(const std::string& path) : _db(path, OpenMode::ReadWrite)
+{
+    Migrator(_db).migrate();
+}
+
+SqliteStateStore::SqliteStateStore(Database db) : _db(std::move(db))
+{
+    requireCurrentSchema(_db);
+}
+
+std::unique_ptr<SqliteStateStore> SqliteStateStore::openReadOnly(const std::string& path)
+{
+    return std::make_unique<SqliteStateStore>(Database(path, OpenMode::ReadOnly));
+}
+
+void SqliteStateStore::requireWritable() const
+{
+    if (_db.readOnly())
+    {
+        throw core::StoreError(_db.path() + ": opened read-only");
+    }
+}
+
+SyncResult SqliteStateStore::syncInventory(const std::vector<core::ClientInfo>& clients,
+                                           std::int64_t nowMs)
+{
+    requireWritable();
+    Transaction transaction(_db);
+
+    struct Known
+    {
+        bool missing = false;
+        bool revoked = false;
+    };
+    std::map<std::string, Known> known;
+    {
+        Statement query = _db.prepare(
+            "SELECT client_id, disappeared_ms IS NOT NULL, revoked_ms IS NOT NULL FROM clients");
+        while (query.step())
+        {
+            known.emplace(query.getText(0), Known{query.getInt(1) != 0, query.getInt(2) != 0});
+        }
+    }
+    const std::map<std::string, std::string> credentialOf = credentialsByClient(_db);
+
+    Statement insert = _db.prepare(
+        "INSERT INTO clients (client_id, roles, description, token_expiry, generated_on,"
+        " generated_on_ms, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+    Statement update = _db.prepare(
+        "UPDATE clients SET roles = ?2, description = ?3, token_expiry = ?4, generated_on = ?5,"
+        " generated_on_ms = ?6, last_seen_ms = max(last_seen_ms, ?7), disappeared_ms = NULL"
+        " WHERE client_id = ?1");
+    // A revoked client listed again: only remember that it was seen (the engine decides).
+    Statement touch =
+        _db.prepare("UPDATE clients SET last_seen_ms = max(last_seen_ms, ?2) WHERE client_id = ?1");
+    Statement markMissing =
+        _db.prepare("UPDATE clients SET disappeared_ms = ?2 WHERE client_id = ?1");
+    Statement event = _db.prepare("INSERT INTO events (at_ms, credential, client_id, event, detail)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5)");
+    auto record = [&](const std::string& clientId, const char* name, const char* detail)
+    {
+        const auto owner = credentialOf.find(clientId);
+        event.reset();
+        event.bind(1, nowMs);
+        if (owner != credentialOf.end())
+        {
+            event.bind(2, owner->second);
+        }
+        else
+        {
+            event.bindNull(2);
+        }
+        event.bind(3, clientId).bind(4, name).bind(5, detail);
+        event.execute();
+    };
+
+    SyncResult result;
+    std::set<std::string> listed;
+    for (const core::ClientInfo& client : clients)
+    {
+        if (!listed.insert(client.clientId).second)
+        {
+            continue; // the list named it twice
+        }
+        ++result.present;
+        const auto it = known.find(client.clientId);
+        if (it != known.end() && it->second.revoked)
+        {
+            touch.reset();
+            touch.bind(1, client.clientId).bind(2, nowMs).execute();
+            continue;
+        }
+        Statement& statement = it == known.end() ? insert : update;
+        statement.reset();
+        statement.bind(1, client.clientId)
+            .bind(2, rolesToJson(client.roles))
+            .bind(3, client.description)
+            .bind(4, client.tokenExpiry)
+            .bind(5, client.generatedOn)
+            .bind(6, client.generatedOnMs)
+            .bind(7, nowMs);
+        statement.execute();
+        if (it == known.end())
+        {
+            record(client.clientId, "discovered", "");
+            ++result.discovered;
+        }
+        else if (it->second.missing)
+        {
+            record(client.clientId, "discovered", "reappeared");
+            ++result.reappeared;
+        }
+    }
+    for (const auto& [clientId, state] : known)
+    {
+        if (state.revoked || state.missing || listed.count(clientId) != 0)
+        {
+            continue;
+        }
+        markMissing.reset();
+        markMissing.bind(1, clientId).bind(2, nowMs).execute();
+        record(clientId, "disappeared", "");
+        ++result.disappeared;
+    }
+    transaction.commit();
+    return result;
+}
+
+std::vector<ClientRow> SqliteStateStore::queryClients(const std::string* clientId) const
+{
+    std::string sql = kClientColumns;
+    sql += clientId != nullptr ? " WHERE c.client_id = ?1" : "";
+    sql += " ORDER BY c.generated_on_ms, c.client_id";
+    Statement query = _db.prepare(sql);
+    if (clientId != nullptr)
+    {
+        query.bind(1, *clientId);
+    }
+    std::vector<ClientRow> rows;
+    while (query.step())
+    {
+        ClientRow row;
+        row.clientId = query.getText(0);
+        row.roles = rolesFromJson(query.getText(1), row.clientId);
+        row.generatedOn = query.getText(2);
+        row.generatedOnMs = query.getInt64(3);
+        row.description = query.getOptionalText(4);
+        row.tokenExpiry = query.getOptionalText(5);
+        row.firstSeenMs = query.getInt64(6);
+        row.lastSeenMs = query.getInt64(7);
+        row.disappearedMs = query.getOptionalInt64(8);
+        row.revokedMs = query.getOptionalInt64(9);
+        row.credential = query.getText(10);
+        row.status = query.getText(11);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<ClientRow> SqliteStateStore::listClients() const
+{
+    return queryClients(nullptr);
+}
+
+std::optional<ClientRow> SqliteStateStore::findClient(const std::string& clientId) const
+{
+    std::vector<ClientRow> rows = queryClients(&clientId);
+    if (rows.empty())
+    {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
+}
+
+bool SqliteStateStore::markClientRevoked(const std::string& clientId, std::int64_t nowMs)
+{
+    requireWritable();
+    Statement update = _db.prepare(
+        "UPDATE clients SET revoked_ms = ?2 WHERE client_id = ?1 AND revoked_ms IS NULL");
+    return update.bind(1, clientId).bind(2, nowMs).execute() > 0;
+}
+
+std::vector<EventRow> SqliteStateStore::history(const HistoryQuery& query) const
+{
+    std::string sql =
+        "SELECT id, at_ms, credential, client_id, rotation_id, event, detail FROM events";
+    std::vector<std::string> conditions;
+    if (!query.credential.empty())
+    {
+        conditions.push_back("credential = ?1");
+    }
+    if (!query.clientId.empty())
+    {
+        conditions.push_back("client_id = ?2");
+    }
+    if (query.sinceMs)
+    {
+        conditions.push_back("at_ms >= ?3");
+    }
+    for (std::size_t i = 0; i < conditions.size(); ++i)
+    {
+        sql += i == 0 ? " WHERE " : " AND ";
+        sql += conditions[i];
+    }
+    sql += " ORDER BY at_ms DESC, id DESC LIMIT ?4";
+
+    Statement statement = _db.prepare(sql);
+    if (!query.credential.empty())
+    {
+        statement.bind(1, query.credential);
+    }
+    if (!query.clientId.empty())
+    {
+        statement.bind(2, query.clientId);
+    }
+    if (query.sinceMs)
+    {
+        statement.bind(3, *query.sinceMs);
+    }
+    statement.bind(4, query.limit > 0 ? query.limit : -1); // a negative LIMIT means none
+
+    std::vector<EventRow> rows;
+    while (statement.step())
+    {
+        EventRow row;
+        row.id = statement.getInt64(0);
+        row.atMs = statement.getInt64(1);
+        row.credential = statement.getText(2);
+        row.clientId = statement.getText(3);
+        row.rotationId = statement.getOptionalInt64(4);
+        row.event = statement.getText(5);
+        row.detail = statement.getText(6);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::int64_t SqliteStateStore::appendEvent(const EventRow& event)
+{
+    requireWritable();
+    Statement insert =
+        _db.prepare("INSERT INTO events (at_ms, credential, client_id, rotation_id, event, detail)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    insert.bind(1, event.atMs)
+        .bind(2, nullIfEmpty(event.credential))
+        .bind(3, nullIfEmpty(event.clientId))
+        .bind(4, event.rotationId)
+        .bind(5, event.event)
+        .bind(6, event.detail);
+    insert.execute();
+    return _db.lastInsertRowId();
+}
+
+void SqliteStateStore::ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs)
+{
+    requireWritable();
+    Transaction transaction(_db);
+    Statement insert = _db.prepare(
+        "INSERT INTO credentials (name, state, consecutive_failures, created_ms, updated_ms)"
+        " VALUES (?1, 'idle', 0, ?2, ?2) ON CONFLICT (name) DO NOTHING");
+    for (const std::string& name : names)
+    {
+        insert.reset();
+        insert.bind(1, name).bind(2, nowMs).execute();
+    }
+    transaction.commit();
+}
+
+std::vector<CredentialRow> SqliteStateStore::queryCredentials(const std::string* name) const
+{
+    std::string sql = kCredentialColumns;
+    sql += name != nullptr ? " WHERE name = ?1" : "";
+    sql += " ORDER BY name";
+    Statement query = _db.prepare(sql);
+    if (name != nullptr)
+    {
+        query.bind(1, *name);
+    }
+    std::vector<CredentialRow> rows;
+    while (query.step())
+    {
+        CredentialRow row;
+        row.name = query.getText(0);
+        row.currentClientId = query.getText(1);
+        row.previousClientId = query.getText(2);
+        row.revokeAfterMs = query.getOptionalInt64(3);
+        row.state = query.getText(4);
+        row.consecutiveFailures = query.getInt(5);
+        row.nextAttemptMs = query.getOptionalInt64(6);
+        row.lastRotationId = query.getOptionalInt64(7);
+        row.lastSuccessMs = query.getOptionalInt64(8);
+        row.createdMs = query.getInt64(9);
+        row.updatedMs = query.getInt64(10);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<CredentialRow> SqliteStateStore::listCredentials() const
+{
+    return queryCredentials(nullptr);
+}
+
+std::optional<CredentialRow> SqliteStateStore::findCredential(const std::string& name) const
+{
+    std::vector<CredentialRow> rows = queryCredentials(&name);
+    if (rows.empty())
+    {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
+}
+
+void SqliteStateStore::saveCredential(const CredentialRow& row)
+{
+    requireWritable();
+    Statement upsert = _db.prepare(
+        "INSERT INTO credentials (name, current_client_id, previous_client_id, revoke_after_ms,"
+        " state, consecutive_failures, next_attempt_ms, last_rotation_id, last_success_ms,"
+        " created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " ON CONFLICT (name) DO UPDATE SET current_client_id = excluded.current_client_id,"
+        " previous_client_id = excluded.previous_client_id,"
+        " revoke_after_ms = excluded.revoke_after_ms, state = excluded.state,"
+        " consecutive_failures = excluded.consecutive_failures,"
+        " next_attempt_ms = excluded.next_attempt_ms,"
+        " last_rotation_id = excluded.last_rotation_id,"
+        " last_success_ms = excluded.last_success_ms, updated_ms = excluded.updated_ms");
+    upsert.bind(1, row.name)
+        .bind(2, nullIfEmpty(row.currentClientId))
+        .bind(3, nullIfEmpty(row.previousClientId))
+        .bind(4, row.revokeAfterMs)
+        .bind(5, row.state)
+        .bind(6, row.consecutiveFailures)
+        .bind(7, row.nextAttemptMs)
+        .bind(8, row.lastRotationId)
+        .bind(9, row.lastSuccessMs)
+        .bind(10, row.createdMs != 0 ? row.createdMs : row.updatedMs)
+        .bind(11, row.updatedMs);
+    upsert.execute();
+}
+
+} // namespace rotator::store
