@@ -14,6 +14,9 @@ std::optional<std::int64_t> parseDurationMs(std::string_view s)
     constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
     std::int64_t total = 0;
     std::size_t pos = 0;
+    // Units must get strictly smaller ("1h30m", not "30m1h" or "1m1m"): a repeated or
+    // reordered unit is almost always a typo.
+    std::int64_t previousUnit = kMax;
     while (pos < s.size())
     {
         std::int64_t value = 0;
@@ -59,6 +62,11 @@ std::optional<std::int64_t> parseDurationMs(std::string_view s)
             }
             ++pos;
         }
+        if (unit >= previousUnit)
+        {
+            return std::nullopt;
+        }
+        previousUnit = unit;
         if (value > (kMax - total) / unit)
         {
             return std::nullopt;
@@ -94,7 +102,10 @@ std::string formatAge(std::int64_t seconds)
 {
     if (seconds < 0)
     {
-        return "-" + formatAge(-seconds);
+        // -(INT64_MIN) overflows; one second less is indistinguishable in an age.
+        return "-" + formatAge(seconds == std::numeric_limits<std::int64_t>::min()
+                                   ? std::numeric_limits<std::int64_t>::max()
+                                   : -seconds);
     }
     const std::int64_t d = seconds / 86400;
     const std::int64_t h = (seconds % 86400) / 3600;

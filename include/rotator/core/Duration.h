@@ -8,9 +8,9 @@
 namespace rotator::core
 {
 
-/// Parses `45s`, `15m`, `12h`, `30d` (also `0s`, `500ms`, and sums like `1h30m`) into
-/// milliseconds. No sign, no spaces inside, no bare numbers, no overflow: anything else is
-/// nullopt.
+/// Parses `45s`, `15m`, `12h`, `30d` (also `0s`, `500ms`, and sums like `1h30m` with units in
+/// decreasing order) into milliseconds. No sign, no spaces inside, no bare numbers, no repeated
+/// unit, no overflow: anything else is nullopt.
 std::optional<std::int64_t> parseDurationMs(std::string_view text);
 
 /// The largest exact unit form: 90000 -> "90s", 3600000 -> "1h", 0 -> "0s".

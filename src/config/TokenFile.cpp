@@ -1,0 +1,196 @@
+#include "ConfigText.h"
+#include "rotator/config/SettingsLoader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace rotator::config
+{
+
+using detail::fail;
+
+namespace
+{
+
+// A token is a few hundred bytes; anything this large is the wrong file.
+constexpr std::size_t kMaxTokenFileSize = 64 * 1024;
+
+/// Closes the descriptor on every path out, exceptions included.
+class FileDescriptor
+{
+public:
+    explicit FileDescriptor(int fd) : _fd(fd) {}
+    ~FileDescriptor()
+    {
+        if (_fd >= 0)
+        {
+            ::close(_fd);
+        }
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return _fd; }
+
+private:
+    int _fd;
+};
+
+void wipe(std::string& text)
+{
+    std::fill(text.begin(), text.end(), '\0');
+    text.clear();
+}
+
+std::string errnoText(int error)
+{
+    return std::strerror(error);
+}
+
+/// The one-token shape check, done without ever copying the content into a message.
+bool hasInnerWhitespaceOrControl(const std::string& token)
+{
+    return std::any_of(token.begin(), token.end(),
+                       [](char c)
+                       {
+                           const auto u = static_cast<unsigned char>(c);
+                           return u < 0x20 || u == 0x7f || c == ' ';
+                       });
+}
+
+} // namespace
+
+core::Secret readTokenFile(const std::string& path, const std::string& key,
+                           std::vector<std::string>& warnings)
+{
+    if (path.empty())
+    {
+        fail(key, "no token file name given");
+    }
+    // O_NONBLOCK so that a FIFO planted at the path cannot hang start-up; checks use fstat on
+    // the open descriptor so the file cannot be swapped between the check and the read.
+    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (fd.get() < 0)
+    {
+        fail(key, "cannot read token file " + path + ": " + errnoText(errno));
+    }
+    struct stat info
+    {
+    };
+    if (::fstat(fd.get(), &info) != 0)
+    {
+        fail(key, "cannot stat token file " + path + ": " + errnoText(errno));
+    }
+    if (!S_ISREG(info.st_mode))
+    {
+        fail(key, "token file " + path + " is not a regular file");
+    }
+    struct stat link
+    {
+    };
+    const bool isSymlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    const std::string kubernetesHint =
+        isSymlink ? " (for a Kubernetes secret volume, set defaultMode: 0440 or 0400)" : "";
+    const unsigned mode = static_cast<unsigned>(info.st_mode) & 07777U;
+    const std::string modeText = detail::octalMode(mode);
+    if ((mode & 007U) != 0)
+    {
+        fail(key, "token file " + path + " is accessible by others (mode " + modeText +
+                      "); it must not be: run \"chmod 600 " + path + "\"" + kubernetesHint);
+    }
+    if ((mode & 020U) != 0)
+    {
+        fail(key, "token file " + path + " is writable by its group (mode " + modeText +
+                      "): run \"chmod 600 " + path + "\" (or 640)" + kubernetesHint);
+    }
+    if ((mode & 040U) != 0)
+    {
+        warnings.push_back(key + ": token file " + path + " is readable by its group (mode " +
+                           modeText + "); consider \"chmod 600 " + path + "\"");
+    }
+    if (static_cast<std::size_t>(info.st_size) > kMaxTokenFileSize)
+    {
+        fail(key, "token file " + path + " is larger than 64 KiB; it should hold one token");
+    }
+
+    std::string content;
+    content.reserve(static_cast<std::size_t>(info.st_size) + 1);
+    char buffer[4096];
+    for (;;)
+    {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            const int error = errno;
+            std::fill(std::begin(buffer), std::end(buffer), '\0');
+            wipe(content);
+            fail(key, "cannot read token file " + path + ": " + errnoText(error));
+        }
+        if (n == 0)
+        {
+            break;
+        }
+        content.append(buffer, static_cast<std::size_t>(n));
+        if (content.size() > kMaxTokenFileSize)
+        {
+            std::fill(std::begin(buffer), std::end(buffer), '\0');
+            wipe(content);
+            fail(key, "token file " + path + " is larger than 64 KiB; it should hold one token");
+        }
+    }
+    std::fill(std::begin(buffer), std::end(buffer), '\0');
+
+    std::string token = detail::trim(content);
+    wipe(content);
+    if (token.empty())
+    {
+        fail(key, "token file " + path + " is empty");
+    }
+    if (hasInnerWhitespaceOrControl(token))
+    {
+        wipe(token);
+        fail(key, "token file " + path +
+                      " must hold the token alone on one line (found whitespace inside it)");
+    }
+    core::Secret secret(token);
+    wipe(token);
+    return secret;
+}
+
+core::Secret loadAdminToken(const Settings& settings,
+                            const std::function<const char*(const char*)>& getenv,
+                            std::vector<std::string>& warnings)
+{
+    if (!settings.astra.tokenFile.empty())
+    {
+        return readTokenFile(settings.astra.tokenFile, "astra.tokenFile", warnings);
+    }
+    const char* fromEnvironment = getenv ? getenv("ASTRA_TOKEN") : nullptr;
+    if (fromEnvironment != nullptr)
+    {
+        std::string token = detail::trim(fromEnvironment);
+        if (hasInnerWhitespaceOrControl(token))
+        {
+            wipe(token);
+            fail("astra.tokenFile",
+                 "ASTRA_TOKEN must hold the token alone (found whitespace inside it)");
+        }
+        if (!token.empty())
+        {
+            core::Secret secret(token);
+            wipe(token);
+            return secret;
+        }
+    }
+    fail("astra.tokenFile", "no admin token: set astra.tokenFile or ASTRA_TOKEN");
+}
+
+} // namespace rotator::config
