@@ -457,4 +457,187 @@ void SqliteStateStore::saveCredential(const CredentialRow& row)
     upsert.execute();
 }
 
+void SqliteStateStore::recordClient(const core::ClientInfo& client, std::int64_t nowMs)
+{
+    requireWritable();
+    Statement insert = _db.prepare(
+        "INSERT INTO clients (client_id, roles, description, token_expiry, generated_on,"
+        " generated_on_ms, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+        " ON CONFLICT (client_id) DO NOTHING");
+    insert.bind(1, client.clientId)
+        .bind(2, rolesToJson(client.roles))
+        .bind(3, client.description)
+        .bind(4, client.tokenExpiry)
+        .bind(5, client.generatedOn)
+        .bind(6, client.generatedOnMs)
+        .bind(7, nowMs);
+    insert.execute();
+}
+
+RotationRow SqliteStateStore::beginRotation(const std::string& credential,
+                                            const std::string& trigger,
+                                            const std::string& oldClientId, std::int64_t nowMs)
+{
+    requireWritable();
+    Transaction transaction(_db);
+    Statement insert = _db.prepare(
+        "INSERT INTO rotations (credential, stage, \"trigger\", old_client_id, started_ms,"
+        " updated_ms) VALUES (?1, 'planned', ?2, ?3, ?4, ?4)");
+    insert.bind(1, credential).bind(2, trigger).bind(3, nullIfEmpty(oldClientId)).bind(4, nowMs);
+    insert.execute();
+    const std::int64_t id = _db.lastInsertRowId();
+    const std::string marker = "astra-rotator " + credential + " " + std::to_string(id);
+    Statement mark = _db.prepare("UPDATE rotations SET marker = ?2 WHERE id = ?1");
+    mark.bind(1, id).bind(2, marker);
+    mark.execute();
+    transaction.commit();
+    RotationRow row;
+    row.id = id;
+    row.credential = credential;
+    row.trigger = trigger;
+    row.marker = marker;
+    row.oldClientId = oldClientId;
+    row.startedMs = nowMs;
+    row.updatedMs = nowMs;
+    return row;
+}
+
+void SqliteStateStore::saveRotation(const RotationRow& row)
+{
+    requireWritable();
+    Statement update = _db.prepare(
+        "UPDATE rotations SET stage = ?2, new_client_id = ?3, org_id = ?4, mint_started_ms = ?5,"
+        " mint_finished_ms = ?6, updated_ms = ?7, finished_ms = ?8, error = ?9, attempts = ?10,"
+        " old_client_id = ?11 WHERE id = ?1");
+    update.bind(1, row.id)
+        .bind(2, row.stage)
+        .bind(3, nullIfEmpty(row.newClientId))
+        .bind(4, nullIfEmpty(row.orgId))
+        .bind(5, row.mintStartedMs)
+        .bind(6, row.mintFinishedMs)
+        .bind(7, row.updatedMs)
+        .bind(8, row.finishedMs)
+        .bind(9, row.error)
+        .bind(10, row.attempts)
+        .bind(11, nullIfEmpty(row.oldClientId));
+    if (update.execute() != 1)
+    {
+        throw core::StoreError("rotation " + std::to_string(row.id) + " does not exist in " +
+                               _db.path());
+    }
+}
+
+std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& where,
+                                                          const std::string& key,
+                                                          std::int64_t id) const
+{
+    Statement query = _db.prepare(
+        "SELECT id, credential, stage, \"trigger\", coalesce(marker, ''),"
+        " coalesce(old_client_id, ''), coalesce(new_client_id, ''), coalesce(org_id, ''),"
+        " mint_started_ms, mint_finished_ms, started_ms, updated_ms, finished_ms, error, attempts"
+        " FROM rotations " + where);
+    if (where.find("?1") != std::string::npos)
+    {
+        if (key.empty())
+        {
+            query.bind(1, id);
+        }
+        else
+        {
+            query.bind(1, key);
+        }
+    }
+    std::vector<RotationRow> out;
+    while (query.step())
+    {
+        RotationRow r;
+        r.id = query.getInt64(0);
+        r.credential = query.getText(1);
+        r.stage = query.getText(2);
+        r.trigger = query.getText(3);
+        r.marker = query.getText(4);
+        r.oldClientId = query.getText(5);
+        r.newClientId = query.getText(6);
+        r.orgId = query.getText(7);
+        r.mintStartedMs = query.getOptionalInt64(8);
+        r.mintFinishedMs = query.getOptionalInt64(9);
+        r.startedMs = query.getInt64(10);
+        r.updatedMs = query.getInt64(11);
+        r.finishedMs = query.getOptionalInt64(12);
+        r.error = query.getOptionalText(13);
+        r.attempts = query.getInt(14);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::optional<RotationRow> SqliteStateStore::findRotation(std::int64_t id) const
+{
+    auto rows = queryRotations("WHERE id = ?1", "", id);
+    if (rows.empty())
+    {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
+}
+
+std::vector<RotationRow> SqliteStateStore::unfinishedRotations() const
+{
+    return queryRotations("WHERE finished_ms IS NULL ORDER BY id", "", 0);
+}
+
+std::optional<RotationRow> SqliteStateStore::lastRotation(const std::string& credential) const
+{
+    auto rows = queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1", credential, 0);
+    if (rows.empty())
+    {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
+}
+
+void SqliteStateStore::saveSinkState(std::int64_t rotationId, const SinkStateRow& row)
+{
+    requireWritable();
+    Statement upsert = _db.prepare(
+        "INSERT INTO rotation_sinks (rotation_id, sink, state, attempts, last_error, delivered_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (rotation_id, sink) DO UPDATE SET"
+        " state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,"
+        " delivered_ms = excluded.delivered_ms");
+    upsert.bind(1, rotationId)
+        .bind(2, row.sink)
+        .bind(3, row.state)
+        .bind(4, row.attempts)
+        .bind(5, row.lastError)
+        .bind(6, row.deliveredMs);
+    upsert.execute();
+}
+
+std::vector<SinkStateRow> SqliteStateStore::sinkStates(std::int64_t rotationId) const
+{
+    Statement query = _db.prepare("SELECT sink, state, attempts, last_error, delivered_ms"
+                                  " FROM rotation_sinks WHERE rotation_id = ?1 ORDER BY sink");
+    query.bind(1, rotationId);
+    std::vector<SinkStateRow> out;
+    while (query.step())
+    {
+        SinkStateRow r;
+        r.sink = query.getText(0);
+        r.state = query.getText(1);
+        r.attempts = query.getInt(2);
+        r.lastError = query.getOptionalText(3);
+        r.deliveredMs = query.getOptionalInt64(4);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void SqliteStateStore::runInTransaction(const std::function<void()>& work)
+{
+    requireWritable();
+    Transaction transaction(_db);
+    work();
+    transaction.commit();
+}
+
 } // namespace rotator::store

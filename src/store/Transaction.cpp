@@ -7,7 +7,17 @@ namespace rotator::store
 
 Transaction::Transaction(Database& db, TransactionMode mode) : _db(db)
 {
-    _db.exec(mode == TransactionMode::Immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+    // Inside an open transaction a nested scope becomes a savepoint, so a store method that
+    // opens its own transaction also works as one step of a larger atomic change.
+    _nested = !_db.autocommit();
+    if (_nested)
+    {
+        _db.exec("SAVEPOINT nested");
+    }
+    else
+    {
+        _db.exec(mode == TransactionMode::Immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+    }
     _active = true;
 }
 
@@ -29,14 +39,23 @@ Transaction::~Transaction()
 
 void Transaction::commit()
 {
-    _db.exec("COMMIT");
+    _db.exec(_nested ? "RELEASE nested" : "COMMIT");
     _active = false;
 }
 
 void Transaction::rollback()
 {
     _active = false;
-    if (!_db.autocommit())
+    if (_db.autocommit())
+    {
+        return;
+    }
+    if (_nested)
+    {
+        _db.exec("ROLLBACK TO nested");
+        _db.exec("RELEASE nested");
+    }
+    else
     {
         _db.exec("ROLLBACK");
     }

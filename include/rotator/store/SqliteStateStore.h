@@ -41,6 +41,17 @@ public:
     std::vector<CredentialRow> listCredentials() const override;
     std::optional<CredentialRow> findCredential(const std::string& name) const override;
     void saveCredential(const CredentialRow& row) override;
+    void recordClient(const core::ClientInfo& client, std::int64_t nowMs) override;
+
+    RotationRow beginRotation(const std::string& credential, const std::string& trigger,
+                              const std::string& oldClientId, std::int64_t nowMs) override;
+    void saveRotation(const RotationRow& row) override;
+    std::optional<RotationRow> findRotation(std::int64_t id) const override;
+    std::vector<RotationRow> unfinishedRotations() const override;
+    std::optional<RotationRow> lastRotation(const std::string& credential) const override;
+    void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) override;
+    std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const override;
+    void runInTransaction(const std::function<void()>& work) override;
 
     const std::string& path() const { return _db.path(); }
 
@@ -48,6 +59,8 @@ private:
     void requireWritable() const;
     std::vector<ClientRow> queryClients(const std::string* clientId) const;
     std::vector<CredentialRow> queryCredentials(const std::string* name) const;
+    std::vector<RotationRow> queryRotations(const std::string& where, const std::string& key,
+                                            std::int64_t id) const;
 
     // Reading prepares statements, which changes the connection but not the store.
     mutable Database _db;

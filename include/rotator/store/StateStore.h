@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,36 @@ struct CredentialRow
     std::int64_t updatedMs = 0; ///< the caller's "now" when saving
 };
 
+/// One row of the rotation journal (table `rotations`).
+struct RotationRow
+{
+    std::int64_t id = 0;
+    std::string credential;
+    std::string stage = "planned"; ///< rotation::Stage names
+    std::string trigger;           ///< schedule | manual | bootstrap | api
+    std::string marker;            ///< `astra-rotator <credential> <id>`
+    std::string oldClientId;       ///< empty: a bootstrap
+    std::string newClientId;       ///< empty until minted
+    std::string orgId;
+    std::optional<std::int64_t> mintStartedMs;
+    std::optional<std::int64_t> mintFinishedMs;
+    std::int64_t startedMs = 0;
+    std::int64_t updatedMs = 0;
+    std::optional<std::int64_t> finishedMs;
+    std::optional<std::string> error;
+    int attempts = 0;
+};
+
+/// Delivery state of one sink in one rotation (table `rotation_sinks`).
+struct SinkStateRow
+{
+    std::string sink;
+    std::string state = "pending"; ///< pending | delivered | failed
+    int attempts = 0;
+    std::optional<std::string> lastError;
+    std::optional<std::int64_t> deliveredMs;
+};
+
 /// Persistent state of the rotator: inventory, credentials, rotations, history.
 ///
 /// The interface keeps SQL out of every other module and leaves room for a second
@@ -110,8 +141,28 @@ public:
     /// Inserts or updates the row (all fields; `updated_ms` from `row.updatedMs`).
     virtual void saveCredential(const CredentialRow& row) = 0;
 
-    // The rotation journal (tables `rotations` and `rotation_sinks`) gets its methods with the
-    // rotation engine.
+    /// Records a client the rotator just minted, so the next sync does not report it as
+    /// discovered. A no-op for a known client.
+    virtual void recordClient(const core::ClientInfo& client, std::int64_t nowMs) = 0;
+
+    // The rotation journal.
+
+    /// Inserts a `planned` rotation with its marker (`astra-rotator <credential> <id>`).
+    virtual RotationRow beginRotation(const std::string& credential, const std::string& trigger,
+                                      const std::string& oldClientId, std::int64_t nowMs) = 0;
+    /// Updates every mutable field of the row (`updated_ms` from `row.updatedMs`).
+    virtual void saveRotation(const RotationRow& row) = 0;
+    virtual std::optional<RotationRow> findRotation(std::int64_t id) const = 0;
+    /// Rotations whose `finished_ms` is NULL, oldest first.
+    virtual std::vector<RotationRow> unfinishedRotations() const = 0;
+    /// The newest rotation of a credential.
+    virtual std::optional<RotationRow> lastRotation(const std::string& credential) const = 0;
+    virtual void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) = 0;
+    virtual std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const = 0;
+
+    /// Runs `work` as one transaction: every store call inside commits together or not at all
+    /// (an exception rolls back and propagates).
+    virtual void runInTransaction(const std::function<void()>& work) = 0;
 };
 
 } // namespace rotator::store

@@ -13,7 +13,7 @@ enum class TransactionMode
 };
 
 /// A transaction scope: begins on construction, rolls back on destruction unless `commit()`
-/// succeeded.
+/// succeeded. Opened inside another transaction it is a savepoint of it (nestable).
 ///
 /// Owns nothing but the open transaction of the borrowed `Database`; must not outlive it.
 /// Not copyable, not movable, not thread-safe. The constructor and `commit()` throw
@@ -37,6 +37,7 @@ public:
 private:
     Database& _db;
     bool _active = false;
+    bool _nested = false;
 };
 
 } // namespace rotator::store

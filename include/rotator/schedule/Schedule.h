@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "rotator/config/Settings.h"
+#include "rotator/store/StateStore.h"
+
+namespace rotator::schedule
+{
+
+/// Pure due-time math: no clock, no I/O. Every function takes "now" as an argument.
+
+/// A deterministic spread in [0, jitterMs] derived from the credential's name (FNV-1a), so a
+/// restart never reshuffles the schedule and two credentials rarely rotate together.
+std::int64_t jitterOffsetMs(const std::string& name, std::int64_t jitterMs);
+
+/// The earliest instant at or after `t` inside the UTC window (a window that crosses midnight
+/// belongs to the day it starts on). nullopt for a window with no days.
+std::optional<std::int64_t> nextInWindow(std::int64_t t, const config::Window& window);
+
+/// When a credential's next rotation is due, and why, in words a user can check.
+struct DuePlan
+{
+    std::optional<std::int64_t> atMs; ///< none while quarantined
+    std::string reason;
+};
+
+/// `row` may be null (never synced). `currentGeneratedOnMs` is the current client's
+/// generatedOn, when there is a current client and it is in the inventory.
+DuePlan nextRotation(const config::CredentialSettings& credential, const store::CredentialRow* row,
+                     std::optional<std::int64_t> currentGeneratedOnMs, std::int64_t nowMs);
+
+} // namespace rotator::schedule
