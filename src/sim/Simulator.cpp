@@ -1,1 +1,637 @@
-namespace rotator::sim {}
+#include "rotator/sim/Simulator.h"
+
+#include <chrono>
+#include <iostream>
+#include <stdexcept>
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/URI.h>
+
+#include "AtomicFile.h"
+#include "SimulatorImpl.h"
+#include "rotator/core/Time.h"
+#include "rotator/core/Token.h"
+
+namespace rotator::sim
+{
+
+namespace
+{
+
+constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+constexpr const char* kBootstrapDescription = "astra-devops-sim bootstrap admin";
+
+class Handler final : public Poco::Net::HTTPRequestHandler
+{
+public:
+    explicit Handler(Simulator::Impl& impl) : _impl(impl) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) override
+    {
+        _impl.serve(request, response);
+    }
+
+private:
+    Simulator::Impl& _impl;
+};
+
+class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory
+{
+public:
+    explicit HandlerFactory(Simulator::Impl& impl) : _impl(impl) {}
+    Poco::Net::HTTPRequestHandler*
+    createRequestHandler(const Poco::Net::HTTPServerRequest&) override
+    {
+        return new Handler(_impl);
+    }
+
+private:
+    Simulator::Impl& _impl;
+};
+
+/// Reads at most kMaxBodyBytes + 1 bytes, so that an oversized body is detected, not buffered.
+std::string readBody(Poco::Net::HTTPServerRequest& request)
+{
+    std::string body;
+    std::istream& in = request.stream();
+    char buffer[4096];
+    while (body.size() <= kMaxBodyBytes && in.read(buffer, sizeof buffer).gcount() > 0)
+    {
+        body.append(buffer, static_cast<std::size_t>(in.gcount()));
+    }
+    return body;
+}
+
+void send(Poco::Net::HTTPServerResponse& response, const Reply& reply)
+{
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+    for (const auto& [name, value] : reply.headers)
+    {
+        response.set(name, value);
+    }
+    if (reply.status == 204)
+    {
+        response.send(); // no body and, per RFC 9110, no Content-Length
+        return;
+    }
+    if (!reply.contentType.empty())
+    {
+        response.setContentType(reply.contentType);
+    }
+    response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
+    response.send() << reply.body;
+}
+
+/// Closes the connection without a response: the client sees the connection end.
+void dropConnection(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
+{
+    response.setKeepAlive(false);
+    if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request))
+    {
+        try
+        {
+            impl->socket().shutdown();
+        }
+        catch (const Poco::Exception&)
+        {
+            // The peer may have gone already; the connection ends either way.
+        }
+    }
+}
+
+Reply faultReply(const FaultRule& rule)
+{
+    const int status = rule.effectiveStatus();
+    const std::string reason = Poco::Net::HTTPResponse::getReasonForStatus(
+        static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    if (rule.kind == FaultKind::TextError)
+    {
+        return textReply(status, reason + " (injected fault)");
+    }
+    Reply reply = errorsReply(status, kErrorSimulatorBase + status, reason + " (injected fault)");
+    if (rule.kind == FaultKind::RateLimit && rule.retryAfterSeconds)
+    {
+        reply.headers.emplace_back("Retry-After", std::to_string(*rule.retryAfterSeconds));
+    }
+    return reply;
+}
+
+/// A 200 whose body is a strict prefix of the real JSON answer, so never valid JSON.
+Reply invalidJson(const Reply& real)
+{
+    Reply reply;
+    reply.contentType = "application/json";
+    reply.body = real.body.size() >= 8 ? real.body.substr(0, real.body.size() / 2)
+                                       : std::string("{\"clients\":[");
+    return reply;
+}
+
+/// A path fit for a log line: printable, bounded, with anything token-like masked.
+std::string loggablePath(const std::string& path)
+{
+    std::string out;
+    for (std::size_t i = 0; i < path.size() && out.size() < 120; ++i)
+    {
+        if (path.compare(i, 8, "AstraCS:") == 0)
+        {
+            out += "AstraCS:***";
+            while (i + 1 < path.size() && path[i + 1] != '/')
+            {
+                ++i;
+            }
+            continue;
+        }
+        const char c = path[i];
+        out += (c >= 0x21 && c <= 0x7e) ? c : '?';
+    }
+    return out;
+}
+
+bool isLoopbackHost(const std::string& host)
+{
+    Poco::Net::IPAddress address;
+    return host == "localhost" ||
+           (Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback());
+}
+
+void validateOptions(const SimulatorOptions& o)
+{
+    if (!isLoopbackHost(o.host))
+    {
+        throw std::invalid_argument("listen host '" + o.host +
+                                    "' is not a loopback address (127.0.0.0/8, ::1, localhost)");
+    }
+    if (o.tlsCertFile.empty() != o.tlsKeyFile.empty())
+    {
+        throw std::invalid_argument("TLS needs both a certificate and a key");
+    }
+    if (o.deleteStatus != 204 && o.deleteStatus != 200)
+    {
+        throw std::invalid_argument("delete status must be 204 or 200");
+    }
+    if (o.deleteUnknownStatus != 404 && o.deleteUnknownStatus != 204 &&
+        o.deleteUnknownStatus != 400)
+    {
+        throw std::invalid_argument("delete-unknown status must be 404, 204 or 400");
+    }
+    if (o.latencyMs < 0 || o.propagationDelayMs < 0)
+    {
+        throw std::invalid_argument("latency and propagation delay must not be negative");
+    }
+    for (const auto& rule : o.faults)
+    {
+        validate(rule);
+    }
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Impl: lifecycle
+
+Simulator::Impl::Impl(SimulatorOptions options) : _options(std::move(options)), _pool(2, 32)
+{
+    validateOptions(_options);
+    _clock = _options.clock ? _options.clock : std::make_shared<core::SystemClock>();
+    _faults = _options.faults;
+    _latencyMs = _options.latencyMs;
+    _propagationDelayMs = _options.propagationDelayMs;
+
+    std::string state;
+    if (!_options.stateFile.empty() && readWholeFile(_options.stateFile, state))
+    {
+        try
+        {
+            _org = Org::fromJson(state);
+        }
+        catch (const std::exception& e)
+        {
+            throw std::runtime_error("state file " + _options.stateFile + ": " + e.what());
+        }
+    }
+    else
+    {
+        _org = Org::withDefaultRoles(_options.seed);
+    }
+    bootstrapAdmin();
+    persist();
+    startServer();
+}
+
+Simulator::Impl::~Impl()
+{
+    stop();
+}
+
+void Simulator::Impl::bootstrapAdmin()
+{
+    std::string text;
+    if (!_options.adminTokenFile.empty() && readWholeFile(_options.adminTokenFile, text))
+    {
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+        {
+            text.pop_back();
+        }
+        core::Secret previous(std::move(text));
+        const std::string hash = core::sha256Hex(previous.reveal());
+        if (_org.findByTokenHash(hash) != nullptr)
+        {
+            // A restart with a state file keeps the admin token the operator already has.
+            _adminToken = std::move(previous);
+            _adminTokenSha256 = hash;
+            return;
+        }
+    }
+    const SimRole* admin = _org.findRoleByName("Organization Administrator");
+    if (admin == nullptr)
+    {
+        throw std::runtime_error("the org has no 'Organization Administrator' role");
+    }
+    SimClient templ;
+    templ.roles = {admin->id};
+    templ.generatedOnNanos = _clock->nowMs() * 1'000'000;
+    templ.description = kBootstrapDescription;
+    MintedClient minted = _org.mint(std::move(templ));
+    _adminToken = std::move(minted.token);
+    _adminTokenSha256 = minted.client.tokenSha256;
+    if (!_options.adminTokenFile.empty())
+    {
+        writeFileAtomically(_options.adminTokenFile, _adminToken.reveal() + "\n", 0600);
+    }
+}
+
+void Simulator::Impl::startServer()
+{
+    const bool tls = !_options.tlsCertFile.empty();
+    const std::string host = _options.host == "localhost" ? "127.0.0.1" : _options.host;
+    const Poco::Net::SocketAddress address(host, _options.port);
+
+    std::unique_ptr<Poco::Net::ServerSocket> socket;
+    if (tls)
+    {
+        Poco::Net::Context::Params params;
+        params.certificateFile = _options.tlsCertFile;
+        params.privateKeyFile = _options.tlsKeyFile;
+        params.verificationMode = Poco::Net::Context::VERIFY_NONE; // no client certificates
+        params.loadDefaultCAs = false;
+        Poco::Net::Context::Ptr context;
+        try
+        {
+            context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+        }
+        catch (const Poco::Exception& e)
+        {
+            throw std::runtime_error("cannot load the TLS certificate or key: " + e.displayText());
+        }
+        context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+        socket = std::make_unique<Poco::Net::SecureServerSocket>(context);
+    }
+    else
+    {
+        socket = std::make_unique<Poco::Net::ServerSocket>();
+    }
+    // Not ServerSocket(address): that sets SO_REUSEPORT and two simulators would share a port.
+    socket->bind(address, true, false);
+    socket->listen();
+    _port = socket->address().port();
+    const std::string shownHost = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    _baseUrl =
+        std::string(tls ? "https" : "http") + "://" + shownHost + ":" + std::to_string(_port);
+
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(16);
+    params->setMaxQueued(64);
+    params->setKeepAlive(true);
+    params->setSoftwareVersion("astra-devops-sim");
+    _server =
+        std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool, *socket, params);
+    _server->start();
+}
+
+void Simulator::Impl::stop()
+{
+    {
+        std::lock_guard lock(_waitMutex);
+        _stopping = true;
+    }
+    _wake.notify_all();
+    if (_server)
+    {
+        _server->stopAll(true);
+        _pool.joinAll();
+        _server.reset();
+    }
+}
+
+bool Simulator::Impl::waitMs(std::int64_t ms)
+{
+    std::unique_lock lock(_waitMutex);
+    if (ms > 0)
+    {
+        _wake.wait_for(lock, std::chrono::milliseconds(ms), [this] { return _stopping; });
+    }
+    return !_stopping;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impl: one request
+
+Simulator::Impl::FaultDecision Simulator::Impl::takeFaults(const std::string& method,
+                                                           const std::string& path)
+{
+    std::lock_guard lock(_mutex);
+    FaultDecision decision;
+    decision.delayMs = _latencyMs;
+    for (auto it = _faults.begin(); it != _faults.end();)
+    {
+        const bool matches = (it->method == "*" || it->method == method) &&
+                             path.compare(0, it->pathPrefix.size(), it->pathPrefix) == 0;
+        const bool applies = matches && (it->kind == FaultKind::Latency || !decision.answer);
+        if (!applies)
+        {
+            ++it;
+            continue;
+        }
+        if (it->kind == FaultKind::Latency)
+        {
+            decision.delayMs += it->delayMs;
+        }
+        else
+        {
+            decision.answer = *it;
+        }
+        if (it->count && --*it->count == 0)
+        {
+            it = _faults.erase(it);
+        }
+        else
+        {
+            ++it;
+        }
+    }
+    return decision;
+}
+
+void Simulator::Impl::serve(Poco::Net::HTTPServerRequest& request,
+                            Poco::Net::HTTPServerResponse& response)
+{
+    const auto started = std::chrono::steady_clock::now();
+    const auto elapsedMs = [&]
+    {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+            .count();
+    };
+    const std::string method = request.getMethod();
+    std::string path = "(unparsable)";
+    try
+    {
+        path = Poco::URI(request.getURI()).getPath();
+        const std::string body = readBody(request);
+        if (body.size() > kMaxBodyBytes)
+        {
+            response.setKeepAlive(false);
+            send(response, textReply(413, "Request Entity Too Large"));
+            logLine(method, path, "413", elapsedMs());
+            return;
+        }
+        if (path.rfind("/_sim/", 0) == 0)
+        {
+            Reply reply;
+            {
+                std::lock_guard lock(_mutex);
+                reply = control(method, path, request, body);
+            }
+            send(response, reply);
+            logLine(method, path, std::to_string(reply.status), elapsedMs());
+            return;
+        }
+
+        const Route route = matchRoute(method, path);
+        const FaultDecision fault = takeFaults(method, path);
+        if (!waitMs(fault.delayMs))
+        {
+            dropConnection(request, response); // stopping: answer nothing, touch nothing
+            return;
+        }
+        const FaultKind kind = fault.answer ? fault.answer->kind : FaultKind::Latency;
+        const std::string faultNote =
+            fault.answer ? std::string(" (fault ") + toString(kind) + ")" : std::string();
+
+        Reply reply;
+        if (kind == FaultKind::Status || kind == FaultKind::RateLimit ||
+            kind == FaultKind::TextError)
+        {
+            reply = faultReply(*fault.answer);
+        }
+        else
+        {
+            {
+                std::lock_guard lock(_mutex);
+                reply = dispatch(route, request, body);
+            }
+            if (kind == FaultKind::DropAfterCommit)
+            {
+                dropConnection(request, response);
+                count(method, route.pathTemplate, 0);
+                logLine(method, path, "dropped" + faultNote, elapsedMs());
+                return;
+            }
+            if (kind == FaultKind::InvalidJson)
+            {
+                reply = invalidJson(reply);
+            }
+        }
+        send(response, reply);
+        count(method, route.pathTemplate, reply.status);
+        logLine(method, path, std::to_string(reply.status) + faultNote, elapsedMs());
+    }
+    catch (const std::exception& e)
+    {
+        // what() never carries request data here: state-file and JSON errors name files and keys.
+        std::cerr << "astra-devops-sim: " << method << " " << loggablePath(path)
+                  << " failed: " << e.what() << std::endl;
+        if (!response.sent())
+        {
+            send(response, errorsReply(500, kErrorSimulatorBase + 500, "internal error"));
+        }
+    }
+}
+
+void Simulator::Impl::count(const std::string& method, const std::string& pathTemplate, int status)
+{
+    std::lock_guard lock(_mutex);
+    ++_counts[{method, pathTemplate, status}];
+}
+
+void Simulator::Impl::logLine(const std::string& method, const std::string& path,
+                              const std::string& outcome, std::int64_t elapsedMs) const
+{
+    if (!_options.logRequests)
+    {
+        return;
+    }
+    // One insertion of a whole line, so lines from several threads do not interleave.
+    const std::string line = "astra-devops-sim: " + loggablePath(method) + " " +
+                             loggablePath(path) + " " + outcome + " " + std::to_string(elapsedMs) +
+                             "ms\n";
+    std::cerr << line << std::flush;
+}
+
+void Simulator::Impl::persist() const
+{
+    if (!_options.stateFile.empty())
+    {
+        writeFileAtomically(_options.stateFile, _org.toJson(), 0600);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The public API
+
+Simulator::Simulator(SimulatorOptions options) : _impl(std::make_unique<Impl>(std::move(options)))
+{
+}
+
+Simulator::~Simulator() = default;
+
+void Simulator::stop()
+{
+    _impl->stop();
+}
+
+std::uint16_t Simulator::port() const
+{
+    return _impl->_port;
+}
+
+std::string Simulator::baseUrl() const
+{
+    return _impl->_baseUrl;
+}
+
+const std::string& Simulator::orgId() const
+{
+    return _impl->_org.orgId(); // never reassigned after construction
+}
+
+core::Secret Simulator::adminToken() const
+{
+    std::lock_guard lock(_impl->_mutex);
+    return _impl->_adminToken;
+}
+
+std::string Simulator::roleId(std::string_view roleName) const
+{
+    std::lock_guard lock(_impl->_mutex);
+    const SimRole* role = _impl->_org.findRoleByName(roleName);
+    if (role == nullptr)
+    {
+        throw std::out_of_range("no role named '" + std::string(roleName) + "'");
+    }
+    return role->id;
+}
+
+std::vector<SimRole> Simulator::roles() const
+{
+    std::lock_guard lock(_impl->_mutex);
+    return _impl->_org.roles();
+}
+
+std::vector<SimClient> Simulator::clients() const
+{
+    std::lock_guard lock(_impl->_mutex);
+    return _impl->_org.clients();
+}
+
+core::CreatedClient Simulator::createClient(const ClientSeed& seed)
+{
+    std::lock_guard lock(_impl->_mutex);
+    return _impl->seedClient(seed);
+}
+
+bool Simulator::revokeClient(std::string_view clientId)
+{
+    std::lock_guard lock(_impl->_mutex);
+    const bool removed = _impl->_org.remove(clientId);
+    if (removed)
+    {
+        _impl->persist();
+    }
+    return removed;
+}
+
+void Simulator::addFault(FaultRule rule)
+{
+    validate(rule);
+    std::lock_guard lock(_impl->_mutex);
+    _impl->_faults.push_back(std::move(rule));
+}
+
+void Simulator::clearFaults()
+{
+    std::lock_guard lock(_impl->_mutex);
+    _impl->_faults.clear();
+}
+
+std::vector<FaultRule> Simulator::faults() const
+{
+    std::lock_guard lock(_impl->_mutex);
+    return _impl->_faults;
+}
+
+void Simulator::setLatencyMs(std::int64_t ms)
+{
+    std::lock_guard lock(_impl->_mutex);
+    _impl->_latencyMs = std::max<std::int64_t>(0, ms);
+}
+
+void Simulator::setPropagationDelayMs(std::int64_t ms)
+{
+    std::lock_guard lock(_impl->_mutex);
+    _impl->_propagationDelayMs = std::max<std::int64_t>(0, ms);
+}
+
+std::int64_t Simulator::requestCount(std::string_view method, std::string_view pathTemplate,
+                                     std::optional<int> status) const
+{
+    std::lock_guard lock(_impl->_mutex);
+    std::int64_t total = 0;
+    for (const auto& [key, n] : _impl->_counts)
+    {
+        const auto& [m, p, s] = key;
+        if (m == method && p == pathTemplate && (!status || *status == s))
+        {
+            total += n;
+        }
+    }
+    return total;
+}
+
+std::vector<RequestCount> Simulator::requestCounts() const
+{
+    std::lock_guard lock(_impl->_mutex);
+    std::vector<RequestCount> out;
+    for (const auto& [key, n] : _impl->_counts)
+    {
+        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), n});
+    }
+    return out;
+}
+
+void Simulator::resetRequestCounts()
+{
+    std::lock_guard lock(_impl->_mutex);
+    _impl->_counts.clear();
+}
+
+} // namespace rotator::sim
