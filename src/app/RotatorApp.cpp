@@ -3,7 +3,13 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <thread>
+
+#include <Poco/Logger.h>
+
+#include "rotator/app/Runtime.h"
 #include "rotator/cli/Commands.h"
+#include "rotator/schedule/Scheduler.h"
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Errors.h"
@@ -36,7 +42,20 @@ int RotatorApp::main(const std::vector<std::string>&)
                              [&clock](const config::Settings& s, core::Secret token) {
                                  return cli::makeAstraClient(s, std::move(token), clock);
                              }};
-        const int rc = cli::runCommand(_commandLine, *_settings, env);
+        const std::string& command = _commandLine.command;
+        int rc = 0;
+        if (command == "serve")
+        {
+            rc = serve(env);
+        }
+        else if (command == "run-once" || command == "rotate" || command == "plan")
+        {
+            rc = runEngineCommand(_commandLine, *_settings, env);
+        }
+        else
+        {
+            rc = cli::runCommand(_commandLine, *_settings, env);
+        }
         std::cout.flush();
         return rc;
     }
@@ -60,6 +79,26 @@ int RotatorApp::main(const std::vector<std::string>&)
         std::cerr << "error: " << core::redactSecrets(e.what()) << "\n";
         return EXIT_SOFTWARE;
     }
+}
+
+int RotatorApp::serve(cli::Environment& env)
+{
+    auto& log = Poco::Logger::get("serve");
+    for (const auto& w : _settings->warnings)
+    {
+        log.warning(w);
+    }
+    Runtime runtime(*_settings, env, Runtime::Mode::Write);
+    schedule::Scheduler scheduler(runtime.engine(), env.clock, _settings->scheduler.syncIntervalMs);
+    std::thread worker([&scheduler] { scheduler.run(); });
+    log.information("serving %z credential(s) from %s", _settings->credentials.size(),
+                    _settings->state.dir);
+    waitForTerminationRequest();
+    log.information("termination requested: finishing the current step");
+    scheduler.stop();
+    worker.join();
+    log.information("stopped");
+    return EXIT_OK;
 }
 
 } // namespace rotator::app

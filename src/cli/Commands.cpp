@@ -257,8 +257,7 @@ int runCommand(const CommandLine& cl, const config::Settings& settings, Environm
     {
         return history(cl, settings, env);
     }
-    env.err << "error: `" << c << "` comes with the rotation engine and is not built yet\n";
-    return 1;
+    throw core::UsageError("command " + c + " is run by the application, not here");
 }
 
 } // namespace rotator::cli

@@ -15,9 +15,14 @@ core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& s
     {
         return tl::unexpected(clients.error());
     }
-    const std::int64_t now = clock.nowMs();
+    return applyInventory(*clients, store, settings, clock.nowMs());
+}
+
+SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::StateStore& store,
+                          const config::Settings& settings, std::int64_t now)
+{
     SyncReport report;
-    report.inventory = store.syncInventory(*clients, now);
+    report.inventory = store.syncInventory(clients, now);
 
     std::vector<std::string> names;
     for (const auto& c : settings.credentials)
@@ -38,7 +43,7 @@ core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& s
             continue;
         }
         const bool listed =
-            std::any_of(clients->begin(), clients->end(),
+            std::any_of(clients.begin(), clients.end(),
                         [&](const core::ClientInfo& info) { return info.clientId == c.clientId; });
         if (!listed)
         {

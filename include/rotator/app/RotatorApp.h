@@ -7,6 +7,7 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "rotator/cli/CommandLine.h"
+#include "rotator/cli/Commands.h"
 #include "rotator/config/Settings.h"
 
 namespace rotator::app
@@ -28,6 +29,8 @@ protected:
     int main(const std::vector<std::string>& args) override;
 
 private:
+    int serve(cli::Environment& env);
+
     cli::CommandLine _commandLine;
     std::optional<config::Settings> _settings;
 };

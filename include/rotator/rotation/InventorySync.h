@@ -27,4 +27,8 @@ struct SyncReport
 core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& store,
                                         const config::Settings& settings, core::Clock& clock);
 
+/// The same, for a list already fetched (a pass reuses one list for sync and reconcile).
+SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::StateStore& store,
+                          const config::Settings& settings, std::int64_t nowMs);
+
 } // namespace rotator::rotation

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "rotator/api/TokenApi.h"
+#include "rotator/cli/Commands.h"
+#include "rotator/config/Settings.h"
+#include "rotator/core/Clock.h"
+#include "rotator/rotation/RotationEngine.h"
+#include "rotator/store/StateDir.h"
+#include "rotator/store/StateStore.h"
+
+namespace rotator::app
+{
+
+/// Constructs the long-lived parts in dependency order (state directory and its lock, store,
+/// API client, sinks, pending files, engine) and destroys them in reverse.
+///
+/// `Mode::Write` takes the exclusive lock on the state directory first, so a second writer
+/// fails before touching anything; `Mode::ReadOnly` (for `plan`) opens the database read-only
+/// and takes no lock. Throws core::ConfigError / core::StoreError with a message naming the
+/// problem. Not thread-safe itself; the engine it owns is.
+class Runtime
+{
+public:
+    enum class Mode
+    {
+        Write,
+        ReadOnly
+    };
+
+    Runtime(const config::Settings& settings, cli::Environment& env, Mode mode);
+    ~Runtime();
+
+    store::StateStore& store() { return *_store; }
+    api::TokenApi& api() { return *_api; }
+    rotation::RotationEngine& engine() { return *_engine; }
+
+private:
+    store::StateDir _dir;
+    std::unique_ptr<store::StateStore> _store;
+    std::unique_ptr<api::TokenApi> _api;
+    std::unique_ptr<rotation::RotationEngine> _engine;
+};
+
+/// `run-once`, `rotate NAME`, `plan`: the commands that drive the engine once. Exit codes as
+/// `cli::runCommand`.
+int runEngineCommand(const cli::CommandLine& commandLine, const config::Settings& settings,
+                     cli::Environment& env);
+
+} // namespace rotator::app

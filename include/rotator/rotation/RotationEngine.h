@@ -1,0 +1,157 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rotator/api/TokenApi.h"
+#include "rotator/config/Settings.h"
+#include "rotator/core/Clock.h"
+#include "rotator/rotation/PendingFiles.h"
+#include "rotator/sink/SecretSink.h"
+#include "rotator/store/StateStore.h"
+
+namespace rotator::rotation
+{
+
+/// What one pass did.
+struct PassReport
+{
+    int rotated = 0;        ///< rotations promoted (new client delivered everywhere)
+    int failed = 0;         ///< rotation attempts that failed (rolled back, failed, stuck)
+    int revoked = 0;        ///< old clients deleted
+    int confirmed = 0;      ///< revocations confirmed by a list
+    int orphansRevoked = 0; ///< clients of lost creates found and revoked
+    int unattributed = 0;   ///< clients that look like ours but cannot be attributed
+    bool listFailed = false;
+    std::vector<std::string> errors;
+};
+
+/// The result of `rotate NAME`.
+struct RotateOutcome
+{
+    bool ok = false;
+    std::int64_t rotationId = 0;
+    std::string stage;
+    std::string message;
+};
+
+/// One line of `plan`.
+struct PlanItem
+{
+    std::string credential;
+    bool dueNow = false;
+    std::optional<std::int64_t> nextAtMs;
+    std::string reason;
+    std::vector<std::string> actions; ///< "would mint ...", "would write ...", "would revoke ..."
+    std::vector<std::string> problems; ///< sink checks and role resolution that fail now
+};
+
+/// Called with a point name at every stage boundary (tests throw from it to simulate a crash
+/// there; production leaves it empty).
+using CrashHook = std::function<void(std::string_view point)>;
+
+/// Called once per finished attempt with the credential and its result
+/// (`success`, `rolled_back`, `failed`, `quarantined`), for metrics.
+using ResultObserver = std::function<void(const std::string& credential, const std::string&)>;
+
+/// Rotates credentials by the journal-first protocol of PRODUCT.md §3.
+///
+/// Every stage is committed to the store before the external action that follows it, and the
+/// minted secret rests only in the pending file until every sink holds it, so a process killed
+/// at any point resumes from the store and the pending directory on the next pass
+/// (`reconcile`). Invariants: a consumer never holds a revoked client (no roll-back once a
+/// sink has the new client); the old client is revoked only after every sink has the new one
+/// and the grace period passed; clients of lost creates are found (description marker, or
+/// roles + generatedOn window) and revoked; a client that cannot be attributed is never
+/// revoked. Up to `scheduler.concurrency` rotations run at once; store calls are serialised
+/// inside. Expected failures are values in the reports; store errors and broken invariants
+/// throw.
+class RotationEngine
+{
+public:
+    RotationEngine(const config::Settings& settings, api::TokenApi& api, store::StateStore& store,
+                   std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
+                   PendingFiles pending, core::Clock& clock);
+    ~RotationEngine();
+
+    /// A full pass: list, sync, reconcile, rotate what is due, revoke what is due, confirm.
+    PassReport runPass();
+    /// Rotates one credential now (due or not), lifting a quarantine; waits until delivered.
+    /// With `noGrace` the old client is revoked at once and the revocation confirmed.
+    RotateOutcome rotateNow(const std::string& name, bool noGrace);
+    /// What a pass would do now, without any write anywhere (only GET calls).
+    std::vector<PlanItem> plan();
+    /// The earliest instant something is due (a rotation, a retry, a revocation); nullopt when
+    /// nothing is scheduled.
+    std::optional<std::int64_t> nextWakeMs();
+
+    void setCrashHook(CrashHook hook) { _crash = std::move(hook); }
+    void setResultObserver(ResultObserver observer) { _observer = std::move(observer); }
+    /// Set from another thread: no new rotation starts, and waits end early.
+    void requestStop() { _stop = true; }
+    bool stopRequested() const { return _stop; }
+
+private:
+    class LockedStore;
+    struct Context;
+
+    // Pass steps.
+    std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
+    void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
+    void reportUnattributed(const std::vector<core::ClientInfo>& clients, PassReport& report);
+    void rotateDue(PassReport& report);
+    void revokeDue(PassReport& report, bool onlyNoGrace, const std::string& onlyCredential);
+    void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
+
+    // One rotation.
+    store::RotationRow startRotation(const config::CredentialSettings& credential,
+                                     const std::string& trigger);
+    bool runRotation(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                     PassReport& report);
+    bool mint(const config::CredentialSettings& credential, store::RotationRow& rotation,
+              PassReport& report);
+    bool continueFromMinted(const config::CredentialSettings& credential,
+                            store::RotationRow& rotation, const sink::Credential& secret,
+                            PassReport& report);
+    bool verify(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                const sink::Credential& secret);
+    bool deliver(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                 const sink::Credential& secret, PassReport& report);
+    void promote(const config::CredentialSettings& credential, store::RotationRow& rotation);
+    bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
+    void fail(const std::string& credential, store::RotationRow* rotation, const std::string& why,
+              const std::string& stage, PassReport& report);
+    bool reconcilePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
+                          PassReport& report);
+
+    // Helpers.
+    std::optional<std::vector<std::string>> resolveRoles(const config::CredentialSettings& c,
+                                                         std::string& error);
+    void setStage(store::RotationRow& rotation, std::string_view stage);
+    void event(const std::string& name, const std::string& credential, const std::string& clientId,
+               std::optional<std::int64_t> rotationId, const std::string& detail);
+    void crashPoint(std::string_view point);
+    const config::CredentialSettings* credential(const std::string& name) const;
+
+    const config::Settings& _settings;
+    api::TokenApi& _api;
+    std::unique_ptr<LockedStore> _store;
+    std::map<std::string, std::unique_ptr<sink::SecretSink>> _sinks;
+    PendingFiles _pending;
+    core::Clock& _clock;
+    CrashHook _crash;
+    ResultObserver _observer;
+    std::atomic<bool> _stop{false};
+    std::mutex _rolesMutex;
+    std::optional<std::vector<core::Role>> _roles;
+};
+
+} // namespace rotator::rotation

@@ -1,0 +1,210 @@
+#include "rotator/app/Runtime.h"
+
+#include <ostream>
+
+#include <sys/stat.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/core/Errors.h"
+#include "rotator/core/Time.h"
+#include "rotator/sink/SecretSink.h"
+#include "rotator/store/SqliteStateStore.h"
+
+namespace rotator::app
+{
+
+Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode mode)
+    : _dir(settings.state.dir)
+{
+    if (mode == Mode::Write)
+    {
+        _dir.prepare();
+        _dir.lock();
+        _store = std::make_unique<store::SqliteStateStore>(_dir.databasePath());
+    }
+    else
+    {
+        struct stat st
+        {
+        };
+        if (::stat(_dir.databasePath().c_str(), &st) != 0)
+        {
+            throw core::StoreError("no database at " + _dir.databasePath() +
+                                   " yet; run `astra-rotator sync` (or `migrate`) first");
+        }
+        _store = store::SqliteStateStore::openReadOnly(_dir.databasePath());
+    }
+    std::vector<std::string> warnings;
+    core::Secret token = config::loadAdminToken(settings, env.getenv, warnings);
+    for (const auto& w : warnings)
+    {
+        env.err << "warning: " << w << "\n";
+    }
+    _api = env.makeApi(settings, std::move(token));
+    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
+    for (const auto& s : settings.sinks)
+    {
+        sinks[s.name] = sink::makeSink(s);
+    }
+    _engine = std::make_unique<rotation::RotationEngine>(
+        settings, *_api, *_store, std::move(sinks), rotation::PendingFiles(_dir.pendingDir()),
+        env.clock);
+}
+
+Runtime::~Runtime()
+{
+    // Reverse order of construction: the engine uses the API, the store and the lock.
+    _engine.reset();
+    _api.reset();
+    _store.reset();
+}
+
+namespace
+{
+
+int runOnce(const config::Settings& settings, cli::Environment& env)
+{
+    Runtime runtime(settings, env, Runtime::Mode::Write);
+    const auto report = runtime.engine().runPass();
+    env.out << "pass: " << report.rotated << " rotated, " << report.failed << " failed, "
+            << report.revoked << " revoked, " << report.confirmed << " confirmed, "
+            << report.orphansRevoked << " orphan(s) revoked, " << report.unattributed
+            << " unattributed\n";
+    for (const auto& e : report.errors)
+    {
+        env.err << "error: " << e << "\n";
+    }
+    return report.failed > 0 || report.listFailed ? 1 : 0;
+}
+
+int rotate(const cli::CommandLine& cl, const config::Settings& settings, cli::Environment& env)
+{
+    const std::string& name = cl.arguments.at(0);
+    if (!settings.findCredential(name))
+    {
+        throw core::UsageError("no credential named \"" + name + "\" in the configuration");
+    }
+    Runtime runtime(settings, env, Runtime::Mode::Write);
+    const auto outcome = runtime.engine().rotateNow(name, cl.has("no-grace"));
+    if (!outcome.ok)
+    {
+        env.err << "error: " << name << ": " << outcome.message << "\n";
+        return 1;
+    }
+    const auto row = runtime.store().findCredential(name);
+    env.out << name << ": rotation " << outcome.rotationId << " delivered client "
+            << (row ? row->currentClientId : std::string("?"));
+    if (row && !row->previousClientId.empty() && row->revokeAfterMs)
+    {
+        env.out << "; previous client " << row->previousClientId << " is revoked after "
+                << core::formatRfc3339Seconds(*row->revokeAfterMs) << " by a later pass";
+    }
+    else if (cl.has("no-grace"))
+    {
+        env.out << "; previous client revoked";
+    }
+    env.out << "\n";
+    return 0;
+}
+
+int plan(const cli::CommandLine& cl, const config::Settings& settings, cli::Environment& env)
+{
+    Runtime runtime(settings, env, Runtime::Mode::ReadOnly);
+    const auto items = runtime.engine().plan();
+    const std::int64_t now = env.clock.nowMs();
+    if (cl.has("json"))
+    {
+        Poco::JSON::Array::Ptr arr = new Poco::JSON::Array;
+        for (const auto& i : items)
+        {
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            o->set("credential", i.credential);
+            o->set("dueNow", i.dueNow);
+            o->set("nextRotationAt", i.nextAtMs ? Poco::Dynamic::Var(core::formatRfc3339Seconds(
+                                                      *i.nextAtMs))
+                                                : Poco::Dynamic::Var());
+            o->set("reason", i.reason);
+            Poco::JSON::Array::Ptr actions = new Poco::JSON::Array;
+            for (const auto& a : i.actions)
+            {
+                actions->add(a);
+            }
+            o->set("actions", actions);
+            Poco::JSON::Array::Ptr problems = new Poco::JSON::Array;
+            for (const auto& p : i.problems)
+            {
+                problems->add(p);
+            }
+            o->set("problems", problems);
+            arr->add(o);
+        }
+        Poco::JSON::Object root;
+        root.set("plan", arr);
+        root.stringify(env.out);
+        env.out << "\n";
+    }
+    else
+    {
+        for (const auto& i : items)
+        {
+            env.out << i.credential << ": ";
+            if (i.dueNow)
+            {
+                env.out << "due now";
+            }
+            else if (i.nextAtMs)
+            {
+                env.out << "next rotation " << core::formatRfc3339Seconds(*i.nextAtMs)
+                        << (*i.nextAtMs <= now ? " (due)" : "");
+            }
+            else
+            {
+                env.out << "not scheduled";
+            }
+            env.out << "\n  why: " << i.reason << "\n";
+            for (const auto& a : i.actions)
+            {
+                env.out << "  " << a << "\n";
+            }
+            for (const auto& p : i.problems)
+            {
+                env.out << "  problem: " << p << "\n";
+            }
+        }
+        if (items.empty())
+        {
+            env.out << "no credentials configured\n";
+        }
+    }
+    bool problems = false;
+    for (const auto& i : items)
+    {
+        problems = problems || !i.problems.empty();
+    }
+    return problems ? 1 : 0;
+}
+
+} // namespace
+
+int runEngineCommand(const cli::CommandLine& cl, const config::Settings& settings,
+                     cli::Environment& env)
+{
+    if (cl.command == "run-once")
+    {
+        return runOnce(settings, env);
+    }
+    if (cl.command == "rotate")
+    {
+        return rotate(cl, settings, env);
+    }
+    if (cl.command == "plan")
+    {
+        return plan(cl, settings, env);
+    }
+    throw core::UsageError("unknown engine command " + cl.command);
+}
+
+} // namespace rotator::app

@@ -1,0 +1,108 @@
+#include "rotator/rotation/PendingFiles.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <Poco/Logger.h>
+
+#include "rotator/sink/AtomicFile.h"
+
+namespace rotator::rotation
+{
+
+PendingFiles::PendingFiles(std::string directory) : _directory(std::move(directory)) {}
+
+std::string PendingFiles::path(std::int64_t rotationId) const
+{
+    return _directory + "/" + std::to_string(rotationId) + ".json";
+}
+
+core::Outcome<void> PendingFiles::write(std::int64_t rotationId,
+                                        const sink::Credential& credential)
+{
+    core::Secret text(sink::renderJson(credential));
+    auto written = sink::writeFileAtomically(path(rotationId), text.reveal(), 0600);
+    if (!written)
+    {
+        auto f = written.error();
+        f.message = "pending file for rotation " + std::to_string(rotationId) + ": " + f.message;
+        return tl::unexpected(std::move(f));
+    }
+    return {};
+}
+
+std::optional<sink::Credential> PendingFiles::read(std::int64_t rotationId,
+                                                   const std::string& credentialName) const
+{
+    const int fd = ::open(path(rotationId).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+    {
+        return std::nullopt;
+    }
+    std::string content;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0 && content.size() < 1024 * 1024)
+    {
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    core::Secret text(std::move(content));
+    return sink::parseCredentialJson(text.reveal(), credentialName);
+}
+
+bool PendingFiles::exists(std::int64_t rotationId) const
+{
+    return ::access(path(rotationId).c_str(), F_OK) == 0;
+}
+
+void PendingFiles::remove(std::int64_t rotationId)
+{
+    if (::unlink(path(rotationId).c_str()) != 0 && errno != ENOENT)
+    {
+        Poco::Logger::get("rotation")
+            .warning("cannot remove %s: %s", path(rotationId), std::string(std::strerror(errno)));
+        return;
+    }
+    const int dir = ::open(_directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0)
+    {
+        ::fsync(dir);
+        ::close(dir);
+    }
+}
+
+std::vector<std::int64_t> PendingFiles::list() const
+{
+    std::vector<std::int64_t> out;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(_directory, ec))
+    {
+        const auto name = entry.path().filename().string();
+        if (name.size() > 5 && name.substr(name.size() - 5) == ".json")
+        {
+            try
+            {
+                std::size_t used = 0;
+                const auto id = std::stoll(name.substr(0, name.size() - 5), &used);
+                if (used == name.size() - 5)
+                {
+                    out.push_back(id);
+                }
+            }
+            catch (const std::exception&)
+            {
+                // Not one of ours: leave it alone.
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace rotator::rotation

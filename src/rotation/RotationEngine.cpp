@@ -1,0 +1,1401 @@
+#include "rotator/rotation/RotationEngine.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include <Poco/Logger.h>
+
+#include "LockedStore.h"
+#include "rotator/api/JsonMapping.h"
+#include "rotator/core/Duration.h"
+#include "rotator/core/Errors.h"
+#include "rotator/core/Time.h"
+#include "rotator/rotation/InventorySync.h"
+#include "rotator/rotation/Stage.h"
+#include "rotator/schedule/Schedule.h"
+
+namespace rotator::rotation
+{
+
+namespace
+{
+
+// A lost create may carry a generatedOn a little outside our own clock's mint window.
+constexpr std::int64_t kClockSkewMs = 5 * 60'000;
+constexpr std::int64_t kMaxBackoffMs = 24 * 3600'000LL;
+
+Poco::Logger& logger()
+{
+    return Poco::Logger::get("rotation");
+}
+
+bool isActiveStage(const std::string& stage)
+{
+    return stage == "planned" || stage == "minted" || stage == "verified" ||
+           stage == "delivering" || stage == "quarantined";
+}
+
+// A sink "may hold" the new client when it was delivered, or when an attempt started and its
+// outcome was never recorded (the process died during it): from then on, only roll forward.
+bool mayHold(const store::SinkStateRow& s)
+{
+    return s.state == "delivered" || (s.state == "pending" && s.attempts > 0);
+}
+
+std::set<std::string> asSet(const std::vector<std::string>& v)
+{
+    return {v.begin(), v.end()};
+}
+
+} // namespace
+
+RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& api,
+                               store::StateStore& store,
+                               std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
+                               PendingFiles pending, core::Clock& clock)
+    : _settings(settings), _api(api), _store(std::make_unique<LockedStore>(store)),
+      _sinks(std::move(sinks)), _pending(std::move(pending)), _clock(clock)
+{
+}
+
+RotationEngine::~RotationEngine() = default;
+
+const config::CredentialSettings* RotationEngine::credential(const std::string& name) const
+{
+    return _settings.findCredential(name);
+}
+
+void RotationEngine::crashPoint(std::string_view point)
+{
+    if (_crash)
+    {
+        _crash(point);
+    }
+}
+
+void RotationEngine::event(const std::string& name, const std::string& credentialName,
+                           const std::string& clientId, std::optional<std::int64_t> rotationId,
+                           const std::string& detail)
+{
+    store::EventRow e;
+    e.atMs = _clock.nowMs();
+    e.credential = credentialName;
+    e.clientId = clientId;
+    e.rotationId = rotationId;
+    e.event = name;
+    e.detail = detail;
+    _store->appendEvent(e);
+}
+
+void RotationEngine::setStage(store::RotationRow& rotation, std::string_view stage)
+{
+    rotation.stage = std::string(stage);
+    rotation.updatedMs = _clock.nowMs();
+    if (const auto s = stageFromString(stage); s && isTerminal(*s))
+    {
+        rotation.finishedMs = rotation.updatedMs;
+    }
+}
+
+namespace
+{
+
+// Applies a stage event through the pure stage machine; an illegal move is a bug.
+std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
+{
+    const auto from = stageFromString(rotation.stage);
+    const auto to = from ? transition(*from, event, anySinkHolds) : std::nullopt;
+    if (!to)
+    {
+        throw core::InvariantError("rotation " + std::to_string(rotation.id) + ": illegal move " +
+                                   rotation.stage + " + " + std::string(toString(event)));
+    }
+    return std::string(toString(*to));
+}
+
+} // namespace
+
+std::optional<std::vector<std::string>>
+RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& error)
+{
+    std::lock_guard<std::mutex> lock(_rolesMutex);
+    if (!_roles)
+    {
+        auto roles = _api.listRoles();
+        if (!roles)
+        {
+            error = "cannot list the org's roles: " + roles.error().message;
+            return std::nullopt;
+        }
+        _roles = std::move(*roles);
+    }
+    auto ids = api::resolveRoleIds(c.roles, *_roles);
+    if (!ids)
+    {
+        error = "credentials." + c.name + ".roles: " + ids.error().message;
+        return std::nullopt;
+    }
+    return *ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passes
+
+PassReport RotationEngine::runPass()
+{
+    PassReport report;
+    {
+        std::lock_guard<std::mutex> lock(_rolesMutex);
+        _roles.reset(); // roles can change between passes
+    }
+    const auto clients = listAndSync(report);
+    if (!clients)
+    {
+        return report;
+    }
+    reconcile(*clients, report);
+    reportUnattributed(*clients, report);
+    confirmRevocations(&*clients, report);
+    if (!_stop)
+    {
+        rotateDue(report);
+    }
+    if (!_stop)
+    {
+        revokeDue(report, false, "");
+    }
+    if (report.revoked > 0)
+    {
+        confirmRevocations(nullptr, report);
+    }
+    return report;
+}
+
+std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassReport& report)
+{
+    auto clients = _api.listClients();
+    if (!clients)
+    {
+        report.listFailed = true;
+        report.errors.push_back("listing clients failed: " + clients.error().message);
+        logger().error("listing clients failed; nothing changed: %s", clients.error().message);
+        return std::nullopt;
+    }
+    const auto sync = applyInventory(*clients, *_store, _settings, _clock.nowMs());
+    for (const auto& w : sync.warnings)
+    {
+        report.errors.push_back(w);
+    }
+    return std::move(*clients);
+}
+
+void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report)
+{
+    for (auto rotation : _store->unfinishedRotations())
+    {
+        if (_stop)
+        {
+            return;
+        }
+        const auto* c = credential(rotation.credential);
+        if (!c)
+        {
+            report.errors.push_back("rotation " + std::to_string(rotation.id) + " of credential " +
+                                    rotation.credential +
+                                    " is unfinished, but the credential is no longer configured");
+            continue;
+        }
+        if (rotation.stage == "planned")
+        {
+            reconcilePlanned(rotation, clients, report);
+        }
+        else if (rotation.stage == "minted" || rotation.stage == "verified" ||
+                 rotation.stage == "delivering")
+        {
+            const auto row = _store->findCredential(rotation.credential);
+            if (rotation.stage == "delivering" && row && row->nextAttemptMs &&
+                *row->nextAttemptMs > _clock.nowMs())
+            {
+                continue; // failing sinks are retried after their backoff
+            }
+            logger().information("resuming rotation %Ld of %s from stage %s",
+                                 static_cast<Poco::Int64>(rotation.id), rotation.credential,
+                                 rotation.stage);
+            const auto secret = _pending.read(rotation.id, rotation.credential);
+            if (!secret)
+            {
+                const auto sinks = _store->sinkStates(rotation.id);
+                if (std::none_of(sinks.begin(), sinks.end(), mayHold))
+                {
+                    rollBack(rotation, "the pending file of the new client is gone", report);
+                    fail(rotation.credential, &rotation,
+                         "the pending file of the new client is gone", rotation.stage, report);
+                }
+                else
+                {
+                    // Some consumer may use the new client and we cannot finish delivering it:
+                    // keep both clients alive and ask for a person.
+                    rotation.error = "the pending file is gone after a sink received the new "
+                                     "client; both clients stay alive";
+                    for (int i = 0; i < _settings.scheduler.maxFailures; ++i)
+                    {
+                        fail(rotation.credential, &rotation, *rotation.error, rotation.stage,
+                             report);
+                        if (rotation.stage == "quarantined")
+                        {
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            continueFromMinted(*c, rotation, *secret, report);
+        }
+        else if (rotation.stage == "grace" || rotation.stage == "revoked")
+        {
+            if (_pending.exists(rotation.id))
+            {
+                _pending.remove(rotation.id); // promoted, then killed before the cleanup
+            }
+        }
+    }
+    // Pending files of finished rotations (a crash between the journal and the unlink).
+    for (const auto id : _pending.list())
+    {
+        const auto rotation = _store->findRotation(id);
+        if (rotation && !isActiveStage(rotation->stage))
+        {
+            _pending.remove(id);
+        }
+    }
+    (void)clients;
+}
+
+bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
+                                      const std::vector<core::ClientInfo>& clients,
+                                      PassReport& report)
+{
+    const auto* c = credential(rotation.credential);
+    std::map<std::string, const core::ClientInfo*> listed;
+    for (const auto& client : clients)
+    {
+        listed[client.clientId] = &client;
+    }
+
+    // Killed after the pending file was written but before `minted` was committed: the
+    // secret is safe on disk, so finish the mint instead of throwing the client away.
+    if (_pending.exists(rotation.id))
+    {
+        const auto secret = _pending.read(rotation.id, rotation.credential);
+        if (secret && listed.count(secret->clientId) && c)
+        {
+            _store->runInTransaction([&] {
+                rotation.stage = advanced(rotation, StageEvent::Minted, false);
+                rotation.newClientId = secret->clientId;
+                rotation.orgId = secret->orgId;
+                rotation.mintFinishedMs = rotation.mintFinishedMs.value_or(_clock.nowMs());
+                rotation.updatedMs = _clock.nowMs();
+                _store->saveRotation(rotation);
+                event("created", rotation.credential, secret->clientId, rotation.id,
+                      "rotation " + std::to_string(rotation.id) + " (recovered from pending file)");
+            });
+            return continueFromMinted(*c, rotation, *secret, report);
+        }
+        _pending.remove(rotation.id);
+    }
+
+    std::vector<std::string> orphans;
+    if (!rotation.newClientId.empty())
+    {
+        // A create whose answer failed its checks: we know the client and must revoke it.
+        orphans.push_back(rotation.newClientId);
+    }
+    else
+    {
+        for (const auto& client : clients)
+        {
+            if (client.description && *client.description == rotation.marker)
+            {
+                orphans.push_back(client.clientId);
+            }
+        }
+        const bool descriptionsSeen =
+            std::any_of(clients.begin(), clients.end(),
+                        [](const core::ClientInfo& i) { return i.description.has_value(); });
+        if (orphans.empty() && (!descriptionsSeen || !_settings.astra.describeTokens) && c &&
+            rotation.mintStartedMs)
+        {
+            // No descriptions to go by: a client unknown before the mint, with exactly the
+            // credential's roles, generated inside the mint window, is this rotation's.
+            std::string error;
+            const auto roles = resolveRoles(*c, error);
+            if (!roles)
+            {
+                rotation.error = "cannot attribute clients of a lost create: " + error;
+                rotation.updatedMs = _clock.nowMs();
+                _store->saveRotation(rotation);
+                report.errors.push_back(*rotation.error);
+                return false;
+            }
+            std::set<std::string> claimed;
+            for (const auto& row : _store->listCredentials())
+            {
+                claimed.insert(row.currentClientId);
+                claimed.insert(row.previousClientId);
+            }
+            const std::int64_t from = *rotation.mintStartedMs - kClockSkewMs;
+            const std::int64_t to = rotation.mintFinishedMs.value_or(rotation.updatedMs) +
+                                    _settings.astra.timeoutMs + kClockSkewMs;
+            std::vector<std::string> candidates;
+            for (const auto& client : clients)
+            {
+                const auto known = _store->findClient(client.clientId);
+                const bool newSinceMint = !known || known->firstSeenMs >= from;
+                if (!claimed.count(client.clientId) && newSinceMint &&
+                    asSet(client.roles) == asSet(*roles) && client.generatedOnMs >= from &&
+                    client.generatedOnMs <= to)
+                {
+                    candidates.push_back(client.clientId);
+                }
+            }
+            if (candidates.size() > 1)
+            {
+                for (const auto& id : candidates)
+                {
+                    event("unattributed", rotation.credential, id, rotation.id,
+                          "may be the lost create of rotation " + std::to_string(rotation.id) +
+                              "; " + std::to_string(candidates.size()) +
+                              " candidates, none revoked");
+                    ++report.unattributed;
+                }
+                rotation.error = "a create was lost and " + std::to_string(candidates.size()) +
+                                 " clients could be its result; none was revoked";
+                rotation.stage = advanced(rotation, StageEvent::Failed, false);
+                setStage(rotation, rotation.stage);
+                _store->saveRotation(rotation);
+                return false;
+            }
+            orphans = candidates;
+        }
+    }
+
+    for (const auto& id : orphans)
+    {
+        if (!listed.count(id))
+        {
+            continue; // already gone
+        }
+        auto deleted = _api.deleteClient(id);
+        if (!deleted)
+        {
+            rotation.error = "revoking orphan " + id + " failed: " + deleted.error().message;
+            rotation.updatedMs = _clock.nowMs();
+            _store->saveRotation(rotation);
+            report.errors.push_back(*rotation.error);
+            return false;
+        }
+        _store->runInTransaction([&] {
+            _store->markClientRevoked(id, _clock.nowMs());
+            event("orphan_revoked", rotation.credential, id, rotation.id,
+                  "created by rotation " + std::to_string(rotation.id) +
+                      " whose answer was lost or invalid");
+        });
+        ++report.orphansRevoked;
+        logger().warning("revoked orphan %s of rotation %Ld (%s)", id,
+                         static_cast<Poco::Int64>(rotation.id), rotation.credential);
+    }
+    const std::string why = orphans.empty() ? "the create never happened"
+                                            : "the client of a lost create was revoked";
+    rotation.error = rotation.error.value_or(why);
+    setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
+    _store->runInTransaction([&] {
+        _store->saveRotation(rotation);
+        event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
+        auto row = _store->findCredential(rotation.credential);
+        if (row && row->state == "rotating")
+        {
+            row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
+            row->updatedMs = _clock.nowMs();
+            _store->saveCredential(*row);
+        }
+    });
+    return false;
+}
+
+void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& clients,
+                                        PassReport& report)
+{
+    // A client described as ours that no rotation of this state directory accounts for (another
+    // rotator, or a state directory that was lost): report it once, never revoke it.
+    for (const auto& client : clients)
+    {
+        if (!client.description || client.description->rfind("astra-rotator ", 0) != 0)
+        {
+            continue;
+        }
+        const auto known = _store->findClient(client.clientId);
+        if (known && !known->credential.empty())
+        {
+            continue;
+        }
+        const auto& marker = *client.description;
+        const auto space = marker.rfind(' ');
+        bool ours = false;
+        try
+        {
+            const auto id = std::stoll(marker.substr(space + 1));
+            const auto rotation = _store->findRotation(id);
+            ours = rotation && rotation->marker == marker;
+        }
+        catch (const std::exception&)
+        {
+        }
+        if (ours)
+        {
+            continue;
+        }
+        store::HistoryQuery q;
+        q.clientId = client.clientId;
+        q.limit = 50;
+        const auto past = _store->history(q);
+        if (std::none_of(past.begin(), past.end(),
+                         [](const store::EventRow& e) { return e.event == "unattributed"; }))
+        {
+            event("unattributed", "", client.clientId, std::nullopt,
+                  "described \"" + marker + "\" but no rotation here created it; not revoked");
+            ++report.unattributed;
+        }
+    }
+}
+
+void RotationEngine::rotateDue(PassReport& report)
+{
+    std::vector<const config::CredentialSettings*> due;
+    const std::int64_t now = _clock.nowMs();
+    std::set<std::string> busy;
+    for (const auto& r : _store->unfinishedRotations())
+    {
+        busy.insert(r.credential);
+    }
+    for (const auto& c : _settings.credentials)
+    {
+        if (busy.count(c.name))
+        {
+            continue;
+        }
+        const auto row = _store->findCredential(c.name);
+        std::optional<std::int64_t> generated;
+        if (row && !row->currentClientId.empty())
+        {
+            if (const auto client = _store->findClient(row->currentClientId))
+            {
+                generated = client->generatedOnMs;
+            }
+        }
+        const auto plan = schedule::nextRotation(c, row ? &*row : nullptr, generated, now);
+        if (plan.atMs && *plan.atMs <= now)
+        {
+            logger().information("%s is due: %s", c.name, plan.reason);
+            due.push_back(&c);
+        }
+    }
+    if (due.empty())
+    {
+        return;
+    }
+    // Rotations overlap their round trips; each worker takes the next due credential.
+    std::mutex reportMutex;
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+        for (;;)
+        {
+            const std::size_t i = next++;
+            if (i >= due.size() || _stop)
+            {
+                return;
+            }
+            const auto* c = due[i];
+            PassReport local;
+            const auto row = _store->findCredential(c->name);
+            const std::string trigger =
+                row && !row->currentClientId.empty() ? "schedule" : "bootstrap";
+            store::RotationRow rotation = startRotation(*c, trigger);
+            if (rotation.id != 0)
+            {
+                runRotation(*c, rotation, local);
+            }
+            else
+            {
+                fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
+            }
+            std::lock_guard<std::mutex> lock(reportMutex);
+            report.rotated += local.rotated;
+            report.failed += local.failed;
+            report.orphansRevoked += local.orphansRevoked;
+            report.unattributed += local.unattributed;
+            report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
+        }
+    };
+    const std::size_t threads =
+        std::min<std::size_t>(due.size(), static_cast<std::size_t>(
+                                              std::max(1, _settings.scheduler.concurrency)));
+    if (threads <= 1)
+    {
+        worker();
+        return;
+    }
+    std::vector<std::thread> pool;
+    std::exception_ptr failure;
+    std::mutex failureMutex;
+    for (std::size_t t = 0; t < threads; ++t)
+    {
+        pool.emplace_back([&] {
+            try
+            {
+                worker();
+            }
+            catch (...)
+            {
+                std::lock_guard<std::mutex> lock(failureMutex);
+                failure = std::current_exception();
+                _stop = true;
+            }
+        });
+    }
+    for (auto& t : pool)
+    {
+        t.join();
+    }
+    if (failure)
+    {
+        std::rethrow_exception(failure);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One rotation
+
+store::RotationRow RotationEngine::startRotation(const config::CredentialSettings& c,
+                                                 const std::string& trigger)
+{
+    store::RotationRow rotation;
+    std::string error;
+    if (!resolveRoles(c, error))
+    {
+        rotation.error = error;
+        return rotation; // id 0: not started
+    }
+    _store->runInTransaction([&] {
+        auto row = _store->findCredential(c.name);
+        if (!row)
+        {
+            _store->ensureCredentials({c.name}, _clock.nowMs());
+            row = _store->findCredential(c.name);
+        }
+        rotation = _store->beginRotation(c.name, trigger, row->currentClientId, _clock.nowMs());
+        row->state = "rotating";
+        row->lastRotationId = rotation.id;
+        row->updatedMs = _clock.nowMs();
+        _store->saveCredential(*row);
+    });
+    logger().information("rotation %Ld of %s started (%s)", static_cast<Poco::Int64>(rotation.id),
+                         c.name, trigger);
+    crashPoint("planned");
+    return rotation;
+}
+
+bool RotationEngine::runRotation(const config::CredentialSettings& c,
+                                 store::RotationRow& rotation, PassReport& report)
+{
+    return mint(c, rotation, report);
+}
+
+bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRow& rotation,
+                          PassReport& report)
+{
+    std::string error;
+    const auto roles = resolveRoles(c, error);
+    if (!roles)
+    {
+        setStage(rotation, advanced(rotation, StageEvent::Failed, false));
+        rotation.error = error;
+        _store->saveRotation(rotation);
+        fail(c.name, &rotation, error, "planned", report);
+        return false;
+    }
+    core::CreateRequest request;
+    request.roleIds = *roles;
+    if (_settings.astra.describeTokens)
+    {
+        request.description = rotation.marker;
+    }
+    const std::int64_t now = _clock.nowMs();
+    if (c.expiryMs)
+    {
+        request.tokenExpiry = core::formatRfc3339Seconds(now + *c.expiryMs);
+    }
+    // The mint window is journaled before the POST: it is what attributes a lost create.
+    rotation.mintStartedMs = now;
+    rotation.attempts += 1;
+    rotation.updatedMs = now;
+    _store->saveRotation(rotation);
+    crashPoint("before-create");
+
+    auto created = _api.createClient(request);
+    crashPoint("after-create");
+    if (!created)
+    {
+        const auto& f = created.error();
+        rotation.mintFinishedMs = _clock.nowMs();
+        if (f.ambiguous)
+        {
+            // A POST is never retried blindly: find out from the list what happened.
+            rotation.error = "create outcome unknown: " + f.message;
+            rotation.updatedMs = _clock.nowMs();
+            _store->saveRotation(rotation);
+            logger().warning("rotation %Ld of %s: %s; reconciling by listing",
+                             static_cast<Poco::Int64>(rotation.id), c.name, *rotation.error);
+            auto clients = _api.listClients();
+            if (clients)
+            {
+                reconcilePlanned(rotation, *clients, report);
+            }
+            fail(c.name, nullptr, *rotation.error, "planned", report);
+            return false;
+        }
+        rotation.error = "create failed: " + f.message;
+        setStage(rotation, advanced(rotation, StageEvent::Failed, false));
+        _store->saveRotation(rotation);
+        fail(c.name, &rotation, *rotation.error, "planned", report);
+        return false;
+    }
+
+    const sink::Credential secret = sink::makeCredential(c.name, *created);
+    auto problem = api::checkCreatedClient(*created, request);
+    core::Outcome<void> pendingWritten = problem ? _pending.write(rotation.id, secret)
+                                                 : core::Outcome<void>();
+    if (!problem || !pendingWritten)
+    {
+        // We hold a client we must not use (failed checks) or cannot keep (no pending file):
+        // journal its ID first, then revoke it.
+        const std::string why =
+            !problem ? problem.error().message
+                     : "cannot write the pending file, so the new secret could be lost: " +
+                           pendingWritten.error().message;
+        rotation.newClientId = created->clientId;
+        rotation.error = why;
+        rotation.updatedMs = _clock.nowMs();
+        _store->saveRotation(rotation);
+        _pending.remove(rotation.id);
+        auto clients = _api.listClients();
+        if (clients)
+        {
+            reconcilePlanned(rotation, *clients, report);
+        }
+        fail(c.name, nullptr, why, "planned", report);
+        return false;
+    }
+    crashPoint("after-pending");
+
+    _store->runInTransaction([&] {
+        setStage(rotation, advanced(rotation, StageEvent::Minted, false));
+        rotation.newClientId = created->clientId;
+        rotation.orgId = created->orgId;
+        rotation.error.reset();
+        _store->saveRotation(rotation);
+        core::ClientInfo info;
+        info.clientId = created->clientId;
+        info.roles = created->roles;
+        info.generatedOn = created->generatedOn.empty()
+                               ? core::formatRfc3339Ms(rotation.updatedMs)
+                               : created->generatedOn;
+        info.generatedOnMs =
+            created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
+        info.description = request.description;
+        info.tokenExpiry = request.tokenExpiry;
+        _store->recordClient(info, rotation.updatedMs);
+        event("created", c.name, created->clientId, rotation.id,
+              "rotation " + std::to_string(rotation.id));
+    });
+    logger().information("rotation %Ld of %s minted client %s",
+                         static_cast<Poco::Int64>(rotation.id), c.name, created->clientId);
+    crashPoint("minted");
+    return continueFromMinted(c, rotation, secret, report);
+}
+
+bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
+                                        store::RotationRow& rotation,
+                                        const sink::Credential& secret, PassReport& report)
+{
+    if (rotation.stage == "minted" && c.verify)
+    {
+        std::string error;
+        if (!verify(c, rotation, secret) )
+        {
+            const std::string why = "the new token did not pass verification: " +
+                                    rotation.error.value_or("unknown");
+            if (rollBack(rotation, why, report))
+            {
+                fail(c.name, &rotation, why, "verified", report);
+            }
+            return false;
+        }
+        _store->runInTransaction([&] {
+            setStage(rotation, advanced(rotation, StageEvent::Verified, false));
+            rotation.error.reset();
+            _store->saveRotation(rotation);
+            event("verified", c.name, rotation.newClientId, rotation.id, "GET /v2/currentOrg");
+        });
+        crashPoint("verified");
+    }
+    if (rotation.stage == "minted" || rotation.stage == "verified")
+    {
+        _store->runInTransaction([&] {
+            setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
+            _store->saveRotation(rotation);
+            for (const auto& name : c.sinks)
+            {
+                _store->saveSinkState(rotation.id, store::SinkStateRow{name, "pending", 0,
+                                                                       std::nullopt, std::nullopt});
+            }
+        });
+        crashPoint("delivering");
+    }
+    if (rotation.stage != "delivering")
+    {
+        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
+                                   " cannot deliver from stage " + rotation.stage);
+    }
+    return deliver(c, rotation, secret, report);
+}
+
+bool RotationEngine::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
+                            const sink::Credential& secret)
+{
+    const std::int64_t deadline = _clock.nowMs() + _settings.astra.propagationTimeoutMs;
+    std::int64_t delay = 500;
+    for (;;)
+    {
+        auto org = _api.currentOrgWith(secret.token);
+        if (org)
+        {
+            if (!org->empty() && !secret.orgId.empty() && *org != secret.orgId)
+            {
+                rotation.error = "the new token belongs to org " + *org + ", not " + secret.orgId;
+                return false;
+            }
+            return true;
+        }
+        // A new token may take a moment to be accepted everywhere (propagation).
+        if (org.error().httpStatus == 401 && _clock.nowMs() + delay <= deadline && !_stop)
+        {
+            logger().debug("new client %s of %s not accepted yet; retrying in %Ld ms",
+                           rotation.newClientId, c.name, static_cast<Poco::Int64>(delay));
+            _clock.sleepMs(delay);
+            delay = std::min<std::int64_t>(delay * 2, 5000);
+            continue;
+        }
+        rotation.error = org.error().message;
+        return false;
+    }
+}
+
+bool RotationEngine::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
+                             const sink::Credential& secret, PassReport& report)
+{
+    std::map<std::string, store::SinkStateRow> states;
+    for (auto& s : _store->sinkStates(rotation.id))
+    {
+        states[s.sink] = s;
+    }
+    bool anyHolds = std::any_of(states.begin(), states.end(),
+                                [](const auto& kv) { return mayHold(kv.second); });
+    std::vector<std::string> failures;
+    for (const auto& name : c.sinks)
+    {
+        auto& state = states[name];
+        state.sink = name;
+        if (state.state == "delivered")
+        {
+            continue;
+        }
+        const auto sinkIt = _sinks.find(name);
+        if (sinkIt == _sinks.end())
+        {
+            throw core::InvariantError("sink " + name + " is not built");
+        }
+        const bool interrupted = state.state == "pending" && state.attempts > 0;
+        // Journal the attempt first: if we die during it, the sink may hold the new client.
+        state.attempts += 1;
+        _store->saveSinkState(rotation.id, state);
+        crashPoint("before-sink:" + name);
+        auto delivered = sinkIt->second->deliver(secret);
+        if (delivered)
+        {
+            state.state = "delivered";
+            state.deliveredMs = _clock.nowMs();
+            state.lastError.reset();
+            _store->runInTransaction([&] {
+                _store->saveSinkState(rotation.id, state);
+                event("delivered", c.name, rotation.newClientId, rotation.id,
+                      "sink " + name + ": " + sinkIt->second->describe());
+            });
+            anyHolds = true;
+            crashPoint("after-sink:" + name);
+            continue;
+        }
+        const std::string why = "sink " + name + ": " + delivered.error().message;
+        // A clean failure after an interrupted attempt keeps "may hold" (state pending).
+        state.state = interrupted ? "pending" : "failed";
+        state.lastError = delivered.error().message;
+        _store->saveSinkState(rotation.id, state);
+        logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
+                       why);
+        if (!anyHolds)
+        {
+            // No consumer has the new client: revoke it and try again later.
+            if (rollBack(rotation, why, report))
+            {
+                fail(c.name, &rotation, why, "delivering", report);
+            }
+            return false;
+        }
+        failures.push_back(why);
+    }
+    if (!failures.empty())
+    {
+        // Roll forward only: the old client stays alive, failing sinks are retried.
+        std::string why = "rolling forward; ";
+        for (std::size_t i = 0; i < failures.size(); ++i)
+        {
+            why += (i ? "; " : "") + failures[i];
+        }
+        rotation.error = why;
+        rotation.updatedMs = _clock.nowMs();
+        _store->saveRotation(rotation);
+        fail(c.name, &rotation, why, "delivering", report);
+        return false;
+    }
+    promote(c, rotation);
+    _pending.remove(rotation.id);
+    crashPoint("promoted");
+    ++report.rotated;
+    if (_observer)
+    {
+        _observer(c.name, "success");
+    }
+    return true;
+}
+
+void RotationEngine::promote(const config::CredentialSettings& c, store::RotationRow& rotation)
+{
+    const std::int64_t now = _clock.nowMs();
+    _store->runInTransaction([&] {
+        auto row = _store->findCredential(c.name);
+        setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
+        rotation.error.reset();
+        const bool bootstrap = rotation.oldClientId.empty();
+        if (bootstrap)
+        {
+            setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
+        }
+        _store->saveRotation(rotation);
+        row->currentClientId = rotation.newClientId;
+        row->previousClientId = rotation.oldClientId;
+        row->revokeAfterMs = bootstrap ? std::nullopt
+                                       : std::optional<std::int64_t>(now + c.gracePeriodMs);
+        row->state = bootstrap ? "idle" : "grace";
+        row->consecutiveFailures = 0;
+        row->nextAttemptMs.reset();
+        row->lastSuccessMs = now;
+        row->lastRotationId = rotation.id;
+        row->updatedMs = now;
+        _store->saveCredential(*row);
+        event("promoted", c.name, rotation.newClientId, rotation.id,
+              bootstrap ? "first client of the credential"
+                        : "previous client " + rotation.oldClientId + " revoked after " +
+                              core::formatRfc3339Seconds(*row->revokeAfterMs));
+    });
+    logger().information("rotation %Ld of %s: client %s is current",
+                         static_cast<Poco::Int64>(rotation.id), c.name, rotation.newClientId);
+}
+
+bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& why,
+                              PassReport& report)
+{
+    const auto sinks = _store->sinkStates(rotation.id);
+    if (std::any_of(sinks.begin(), sinks.end(), mayHold))
+    {
+        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
+                                   ": refusing to roll back a client a sink may hold");
+    }
+    if (!rotation.newClientId.empty())
+    {
+        auto deleted = _api.deleteClient(rotation.newClientId);
+        if (!deleted)
+        {
+            // Leave the stage as it is: the next pass resumes or rolls back again.
+            rotation.error = why + "; revoking the new client failed: " + deleted.error().message;
+            rotation.updatedMs = _clock.nowMs();
+            _store->saveRotation(rotation);
+            report.errors.push_back(*rotation.error);
+            ++report.failed;
+            return false;
+        }
+        crashPoint("after-rollback-delete");
+    }
+    _store->runInTransaction([&] {
+        if (!rotation.newClientId.empty())
+        {
+            _store->markClientRevoked(rotation.newClientId, _clock.nowMs());
+        }
+        setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
+        rotation.error = why;
+        _store->saveRotation(rotation);
+        event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
+              why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
+    });
+    _pending.remove(rotation.id);
+    logger().warning("rotation %Ld of %s rolled back: %s", static_cast<Poco::Int64>(rotation.id),
+                     rotation.credential, why);
+    return true;
+}
+
+void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
+                          const std::string& why, const std::string& stage, PassReport& report)
+{
+    const std::int64_t now = _clock.nowMs();
+    bool quarantined = false;
+    _store->runInTransaction([&] {
+        auto row = _store->findCredential(name);
+        if (!row)
+        {
+            return;
+        }
+        row->consecutiveFailures += 1;
+        const int shift = std::min(row->consecutiveFailures - 1, 20);
+        const std::int64_t backoff =
+            std::min(kMaxBackoffMs, _settings.scheduler.retryBackoffMs << shift);
+        row->nextAttemptMs = now + backoff;
+        quarantined = row->consecutiveFailures >= _settings.scheduler.maxFailures;
+        row->state = quarantined ? "quarantined" : "failed";
+        row->updatedMs = now;
+        _store->saveCredential(*row);
+        event("failed", name, rotation ? rotation->newClientId : "",
+              rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
+              "at " + stage + ": " + why);
+        if (quarantined)
+        {
+            if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
+            {
+                setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
+                _store->saveRotation(*rotation);
+            }
+            event("quarantined", name, "", std::nullopt,
+                  "after " + std::to_string(row->consecutiveFailures) +
+                      " consecutive failures; every client stays alive; `astra-rotator rotate " +
+                      name + "` retries");
+        }
+    });
+    ++report.failed;
+    report.errors.push_back(name + ": " + why);
+    if (quarantined)
+    {
+        logger().error("credential %s quarantined: %s", name, why);
+    }
+    if (_observer)
+    {
+        _observer(name, quarantined ? "quarantined" : "failed");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation
+
+void RotationEngine::revokeDue(PassReport& report, bool force, const std::string& only)
+{
+    const std::int64_t now = _clock.nowMs();
+    for (auto rotation : _store->unfinishedRotations())
+    {
+        if (rotation.stage != "grace" || (!only.empty() && rotation.credential != only))
+        {
+            continue;
+        }
+        const auto row = _store->findCredential(rotation.credential);
+        if (!row || row->previousClientId != rotation.oldClientId || rotation.oldClientId.empty())
+        {
+            continue;
+        }
+        if (!force && row->revokeAfterMs && *row->revokeAfterMs > now)
+        {
+            continue;
+        }
+        // The revoke gate: every sink of the rotation holds the new client.
+        for (const auto& s : _store->sinkStates(rotation.id))
+        {
+            if (s.state != "delivered")
+            {
+                throw core::InvariantError("rotation " + std::to_string(rotation.id) +
+                                           ": sink " + s.sink + " does not hold the new client");
+            }
+        }
+        crashPoint("before-revoke");
+        auto deleted = _api.deleteClient(rotation.oldClientId);
+        crashPoint("after-revoke");
+        if (!deleted)
+        {
+            rotation.error = "revoking the previous client failed (retried next pass): " +
+                             deleted.error().message;
+            rotation.updatedMs = _clock.nowMs();
+            _store->saveRotation(rotation);
+            report.errors.push_back(rotation.credential + ": " + *rotation.error);
+            continue;
+        }
+        _store->runInTransaction([&] {
+            setStage(rotation, advanced(rotation, StageEvent::Revoked, true));
+            rotation.error.reset();
+            _store->saveRotation(rotation);
+            _store->markClientRevoked(rotation.oldClientId, _clock.nowMs());
+            event("revoked", rotation.credential, rotation.oldClientId, rotation.id,
+                  "DELETE /v2/clientIdSecrets");
+        });
+        ++report.revoked;
+        logger().information("revoked previous client %s of %s", rotation.oldClientId,
+                             rotation.credential);
+    }
+}
+
+void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* clients,
+                                        PassReport& report)
+{
+    std::vector<store::RotationRow> waiting;
+    for (auto& r : _store->unfinishedRotations())
+    {
+        if (r.stage == "revoked")
+        {
+            waiting.push_back(r);
+        }
+    }
+    if (waiting.empty())
+    {
+        return;
+    }
+    std::optional<std::vector<core::ClientInfo>> fresh;
+    if (!clients)
+    {
+        auto listed = _api.listClients(); // one list confirms every revocation of the pass
+        if (!listed)
+        {
+            report.errors.push_back("confirming revocations: " + listed.error().message);
+            return;
+        }
+        fresh = std::move(*listed);
+        clients = &*fresh;
+    }
+    std::set<std::string> present;
+    for (const auto& c : *clients)
+    {
+        present.insert(c.clientId);
+    }
+    for (auto& rotation : waiting)
+    {
+        if (present.count(rotation.oldClientId))
+        {
+            // Still listed after a successful DELETE: ask again; the next list decides.
+            (void)_api.deleteClient(rotation.oldClientId);
+            continue;
+        }
+        _store->runInTransaction([&] {
+            setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
+            _store->saveRotation(rotation);
+            auto row = _store->findCredential(rotation.credential);
+            if (row && row->previousClientId == rotation.oldClientId)
+            {
+                row->previousClientId.clear();
+                row->revokeAfterMs.reset();
+                if (row->state == "grace")
+                {
+                    row->state = "idle";
+                }
+                row->updatedMs = _clock.nowMs();
+                _store->saveCredential(*row);
+            }
+            event("revoke_confirmed", rotation.credential, rotation.oldClientId, rotation.id,
+                  "no longer listed");
+        });
+        ++report.confirmed;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
+{
+    RotateOutcome out;
+    const auto* c = credential(name);
+    if (!c)
+    {
+        out.message = "no credential named \"" + name + "\" is configured";
+        return out;
+    }
+    PassReport report;
+    {
+        std::lock_guard<std::mutex> lock(_rolesMutex);
+        _roles.reset();
+    }
+    const auto clients = listAndSync(report);
+    if (!clients)
+    {
+        out.message = report.errors.empty() ? "listing clients failed" : report.errors.front();
+        return out;
+    }
+    reconcile(*clients, report);
+    confirmRevocations(&*clients, report);
+
+    auto row = _store->findCredential(name);
+    const auto last = _store->lastRotation(name);
+    if (last && last->stage == "quarantined")
+    {
+        // Lift the quarantine by resuming the delivery of the client sinks may already hold.
+        auto rotation = *last;
+        const auto secret = _pending.read(rotation.id, name);
+        if (!secret)
+        {
+            out.message = "rotation " + std::to_string(rotation.id) +
+                          " is quarantined and its pending file is gone; fix by hand";
+            return out;
+        }
+        row->consecutiveFailures = 0;
+        row->nextAttemptMs.reset();
+        row->state = "rotating";
+        row->updatedMs = _clock.nowMs();
+        _store->runInTransaction([&] {
+            _store->saveCredential(*row);
+            setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
+            _store->saveRotation(rotation);
+        });
+        out.rotationId = rotation.id;
+        out.ok = deliver(*c, rotation, *secret, report);
+        out.stage = rotation.stage;
+        out.message = out.ok ? "delivered" : rotation.error.value_or("failed");
+        return out;
+    }
+    if (last && isActiveStage(last->stage))
+    {
+        out.rotationId = last->id;
+        out.stage = last->stage;
+        out.message = "rotation " + std::to_string(last->id) + " of " + name +
+                      " is in progress (stage " + last->stage + ")";
+        return out;
+    }
+    if (row && !row->previousClientId.empty())
+    {
+        if (!noGrace)
+        {
+            out.message = "the previous client " + row->previousClientId + " of " + name +
+                          " is still in its grace period (until " +
+                          (row->revokeAfterMs ? core::formatRfc3339Seconds(*row->revokeAfterMs)
+                                              : std::string("?")) +
+                          "); rotate again after it is revoked, or use --no-grace";
+            return out;
+        }
+        revokeDue(report, true, name);
+        confirmRevocations(nullptr, report);
+        row = _store->findCredential(name);
+        if (row && !row->previousClientId.empty())
+        {
+            out.message = "the previous client " + row->previousClientId +
+                          " could not be revoked yet: " +
+                          (report.errors.empty() ? "" : report.errors.back());
+            return out;
+        }
+    }
+    if (row && row->state == "quarantined")
+    {
+        row->consecutiveFailures = 0;
+        row->nextAttemptMs.reset();
+        row->state = "idle";
+        row->updatedMs = _clock.nowMs();
+        _store->saveCredential(*row);
+    }
+    auto rotation = startRotation(*c, "manual");
+    if (rotation.id == 0)
+    {
+        fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
+        out.message = rotation.error.value_or("cannot start");
+        return out;
+    }
+    out.rotationId = rotation.id;
+    out.ok = runRotation(*c, rotation, report);
+    if (out.ok && noGrace)
+    {
+        revokeDue(report, true, name);
+        confirmRevocations(nullptr, report);
+        if (const auto after = _store->findRotation(rotation.id))
+        {
+            rotation = *after;
+        }
+    }
+    out.stage = rotation.stage;
+    out.message = out.ok ? "delivered" : (rotation.error ? *rotation.error
+                                                         : (report.errors.empty()
+                                                                ? "failed"
+                                                                : report.errors.back()));
+    return out;
+}
+
+std::vector<PlanItem> RotationEngine::plan()
+{
+    std::vector<PlanItem> items;
+    const std::int64_t now = _clock.nowMs();
+    std::map<std::string, store::RotationRow> active;
+    for (const auto& r : _store->unfinishedRotations())
+    {
+        active[r.credential] = r;
+    }
+    for (const auto& c : _settings.credentials)
+    {
+        PlanItem item;
+        item.credential = c.name;
+        const auto row = _store->findCredential(c.name);
+        std::optional<std::int64_t> generated;
+        if (row && !row->currentClientId.empty())
+        {
+            if (const auto client = _store->findClient(row->currentClientId))
+            {
+                generated = client->generatedOnMs;
+            }
+        }
+        const auto due = schedule::nextRotation(c, row ? &*row : nullptr, generated, now);
+        item.nextAtMs = due.atMs;
+        item.reason = due.reason;
+        const auto a = active.find(c.name);
+        if (a != active.end())
+        {
+            const auto& r = a->second;
+            if (r.stage == "grace")
+            {
+                const bool revokeNow = row && row->revokeAfterMs && *row->revokeAfterMs <= now;
+                item.actions.push_back(
+                    revokeNow ? "would revoke the previous client " + r.oldClientId + " now"
+                              : "will revoke the previous client " + r.oldClientId + " at " +
+                                    core::formatRfc3339Seconds(row && row->revokeAfterMs
+                                                                   ? *row->revokeAfterMs
+                                                                   : now));
+            }
+            else if (r.stage == "revoked")
+            {
+                item.actions.push_back("would confirm that " + r.oldClientId + " is gone");
+            }
+            else if (r.stage == "quarantined")
+            {
+                item.actions.push_back("rotation " + std::to_string(r.id) +
+                                       " is quarantined; `rotate " + c.name + "` resumes it");
+            }
+            else
+            {
+                item.actions.push_back("would resume rotation " + std::to_string(r.id) +
+                                       " from stage " + r.stage);
+            }
+        }
+        else if (due.atMs && *due.atMs <= now)
+        {
+            item.dueNow = true;
+            std::string roles;
+            for (const auto& r : c.roles)
+            {
+                roles += (roles.empty() ? "" : ", ") + r;
+            }
+            item.actions.push_back("would mint a client with roles [" + roles + "]" +
+                                   (c.expiryMs ? ", expiring in " + core::formatDuration(*c.expiryMs)
+                                               : std::string()));
+            if (c.verify)
+            {
+                item.actions.push_back("would verify it with GET /v2/currentOrg");
+            }
+            for (const auto& s : c.sinks)
+            {
+                const auto it = _sinks.find(s);
+                item.actions.push_back("would write " +
+                                       (it != _sinks.end() ? it->second->describe() : s));
+            }
+            if (row && !row->currentClientId.empty())
+            {
+                item.actions.push_back("would revoke " + row->currentClientId + " after " +
+                                       core::formatDuration(c.gracePeriodMs) + " of grace");
+            }
+        }
+        std::string error;
+        if (!resolveRoles(c, error))
+        {
+            item.problems.push_back(error);
+        }
+        for (const auto& s : c.sinks)
+        {
+            const auto it = _sinks.find(s);
+            if (it == _sinks.end())
+            {
+                continue;
+            }
+            if (auto ok = it->second->check(); !ok)
+            {
+                item.problems.push_back("sink " + s + ": " + ok.error().message);
+            }
+        }
+        items.push_back(std::move(item));
+    }
+    return items;
+}
+
+std::optional<std::int64_t> RotationEngine::nextWakeMs()
+{
+    std::optional<std::int64_t> wake;
+    auto consider = [&wake](std::optional<std::int64_t> t) {
+        if (t && (!wake || *t < *wake))
+        {
+            wake = t;
+        }
+    };
+    std::set<std::string> busy;
+    for (const auto& r : _store->unfinishedRotations())
+    {
+        busy.insert(r.credential);
+        const auto row = _store->findCredential(r.credential);
+        if (r.stage == "grace" && row)
+        {
+            consider(row->revokeAfterMs);
+        }
+        else if (r.stage == "revoked")
+        {
+            consider(_clock.nowMs()); // the next list confirms it
+        }
+        else if (r.stage != "quarantined")
+        {
+            // Resumable: at once, or after the failure backoff.
+            consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _clock.nowMs());
+        }
+    }
+    const std::int64_t now = _clock.nowMs();
+    for (const auto& c : _settings.credentials)
+    {
+        if (busy.count(c.name))
+        {
+            continue;
+        }
+        const auto row = _store->findCredential(c.name);
+        std::optional<std::int64_t> generated;
+        if (row && !row->currentClientId.empty())
+        {
+            if (const auto client = _store->findClient(row->currentClientId))
+            {
+                generated = client->generatedOnMs;
+            }
+        }
+        consider(schedule::nextRotation(c, row ? &*row : nullptr, generated, now).atMs);
+    }
+    return wake;
+}
+
+} // namespace rotator::rotation

@@ -1,0 +1,540 @@
+#include <filesystem>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "rotator/rotation/RotationEngine.h"
+#include "rotator/store/SqliteStateStore.h"
+#include "support/FakeClock.h"
+#include "support/FakeTokenApi.h"
+#include "support/RecordingSink.h"
+#include "support/TempDir.h"
+
+using namespace rotator;
+using test::FakeTokenApi;
+
+namespace
+{
+
+constexpr std::int64_t kDay = 86'400'000;
+constexpr std::int64_t kHour = 3'600'000;
+
+struct Crash
+{
+    std::string point;
+};
+
+/// One credential ("billing", two recording sinks) over a fake org, a real SQLite file and a
+/// real pending directory; the engine can be torn down and rebuilt from them at any time.
+class RotationEngineTest : public ::testing::Test
+{
+protected:
+    RotationEngineTest() : api(clock)
+    {
+        settings.state.dir = dir.path();
+        settings.astra.propagationTimeoutMs = 10'000;
+        settings.scheduler.maxFailures = 3;
+        settings.scheduler.retryBackoffMs = 60'000;
+        settings.scheduler.concurrency = 1;
+        config::CredentialSettings c;
+        c.name = "billing";
+        c.roles = {"Database Administrator"};
+        c.maxAgeMs = 30 * kDay;
+        c.gracePeriodMs = kHour;
+        c.sinks = {"a", "b"};
+        settings.credentials = {c};
+        ::mkdir(dir.file("pending").c_str(), 0700);
+        unmanaged = api.seedClient({api.roles[1].id}, clock.nowMs() - 400 * kDay);
+        reopenStore();
+    }
+
+    void adoptOldClient(std::int64_t ageMs = 31 * kDay)
+    {
+        oldClient = api.seedClient({api.roles[1].id}, clock.nowMs() - ageMs);
+        settings.credentials[0].clientId = oldClient;
+    }
+
+    void reopenStore()
+    {
+        store.reset();
+        store = std::make_unique<store::SqliteStateStore>(dir.file("rotator.db"));
+    }
+
+    std::unique_ptr<rotation::RotationEngine> engine()
+    {
+        std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
+        sinks["a"] = std::make_unique<test::RecordingSink>("a", a);
+        sinks["b"] = std::make_unique<test::RecordingSink>("b", b);
+        return std::make_unique<rotation::RotationEngine>(
+            settings, api, *store, std::move(sinks), rotation::PendingFiles(dir.file("pending")),
+            clock);
+    }
+
+    store::CredentialRow credential() { return store->findCredential("billing").value(); }
+
+    std::vector<std::string> events()
+    {
+        store::HistoryQuery q;
+        q.credential = "billing";
+        q.limit = 1000;
+        std::vector<std::string> out;
+        for (const auto& e : store->history(q))
+        {
+            out.insert(out.begin(), e.event);
+        }
+        return out;
+    }
+
+    std::size_t pendingFiles()
+    {
+        std::size_t n = 0;
+        for ([[maybe_unused]] const auto& e :
+             std::filesystem::directory_iterator(dir.file("pending")))
+        {
+            ++n;
+        }
+        return n;
+    }
+
+    /// The invariants of PRODUCT.md §3, checked against the fake org and the sinks.
+    void checkInvariants(const std::string& when, bool createInFlight = false)
+    {
+        SCOPED_TRACE(when);
+        // A sink that ever received a credential holds one that is valid at the API.
+        for (const auto* record : {a.get(), b.get()})
+        {
+            if (!record->clientId.empty())
+            {
+                EXPECT_TRUE(api.exists(record->clientId))
+                    << "a sink holds revoked client " << record->clientId;
+            }
+        }
+        // What the rotator did not create or adopt is never revoked.
+        EXPECT_TRUE(api.exists(unmanaged));
+        // The old client goes only after every sink holds the new one.
+        if (!oldClient.empty() && !api.exists(oldClient))
+        {
+            EXPECT_FALSE(a->clientId.empty());
+            EXPECT_EQ(a->clientId, b->clientId);
+            EXPECT_NE(a->clientId, oldClient);
+        }
+        // No orphan: every client is accounted for by the credential or a rotation in flight.
+        std::set<std::string> accounted = {unmanaged};
+        const auto row = store->findCredential("billing");
+        if (row)
+        {
+            accounted.insert(row->currentClientId);
+            accounted.insert(row->previousClientId);
+        }
+        if (!oldClient.empty())
+        {
+            accounted.insert(oldClient);
+        }
+        for (const auto& r : store->unfinishedRotations())
+        {
+            accounted.insert(r.newClientId);
+        }
+        // (Right after a crash a create may be in flight, unjournaled: the next pass decides.)
+        for (const auto& id : api.clientIds())
+        {
+            EXPECT_TRUE(createInFlight || accounted.count(id)) << "orphan client " << id;
+        }
+    }
+
+    /// Passes until the credential is rotated and the old client revoked (or `max` passes).
+    void converge(int max = 8)
+    {
+        for (int i = 0; i < max; ++i)
+        {
+            auto e = engine();
+            e->runPass();
+            checkInvariants("pass " + std::to_string(i));
+            clock.advanceMs(2 * kHour);
+            const auto row = store->findCredential("billing");
+            if (row && row->previousClientId.empty() && !row->currentClientId.empty() &&
+                row->currentClientId != oldClient && store->unfinishedRotations().empty())
+            {
+                return;
+            }
+        }
+    }
+
+    test::TempDir dir;
+    test::FakeClock clock{1'790'000'000'000};
+    FakeTokenApi api;
+    config::Settings settings;
+    std::unique_ptr<store::SqliteStateStore> store;
+    std::shared_ptr<test::SinkRecord> a = std::make_shared<test::SinkRecord>();
+    std::shared_ptr<test::SinkRecord> b = std::make_shared<test::SinkRecord>();
+    std::string unmanaged;
+    std::string oldClient;
+};
+
+core::Failure failure(core::FailureKind kind, const std::string& message, int status = 0,
+                      bool ambiguous = false)
+{
+    return test::makeTestFailure(kind, message, status, ambiguous);
+}
+
+} // namespace
+
+TEST_F(RotationEngineTest, BootstrapsACredentialWithNoClientAndRevokesNothing)
+{
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 1);
+    EXPECT_EQ(report.revoked, 0);
+    const auto row = credential();
+    ASSERT_FALSE(row.currentClientId.empty());
+    EXPECT_EQ(row.state, "idle");
+    EXPECT_TRUE(row.previousClientId.empty());
+    EXPECT_EQ(a->token, api.tokenOf(row.currentClientId));
+    EXPECT_EQ(b->token, a->token);
+    EXPECT_EQ(store->lastRotation("billing")->stage, "done");
+    EXPECT_EQ(store->lastRotation("billing")->trigger, "bootstrap");
+    EXPECT_EQ(pendingFiles(), 0u);
+    EXPECT_EQ(api.clientIds().size(), 2u);
+    checkInvariants("after bootstrap");
+}
+
+TEST_F(RotationEngineTest, RotatesADueClientKeepsItThroughGraceThenRevokesAndConfirms)
+{
+    adoptOldClient();
+    auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 1);
+    auto row = credential();
+    EXPECT_NE(row.currentClientId, oldClient);
+    EXPECT_EQ(row.previousClientId, oldClient);
+    EXPECT_EQ(row.state, "grace");
+    EXPECT_EQ(*row.revokeAfterMs, clock.nowMs() + kHour);
+    EXPECT_TRUE(api.exists(oldClient)) << "revoked before the grace period";
+    EXPECT_EQ(a->clientId, row.currentClientId);
+
+    clock.advanceMs(30 * 60'000);
+    report = engine()->runPass();
+    EXPECT_EQ(report.revoked, 0);
+    EXPECT_TRUE(api.exists(oldClient));
+
+    clock.advanceMs(31 * 60'000);
+    report = engine()->runPass();
+    EXPECT_EQ(report.revoked, 1);
+    EXPECT_EQ(report.confirmed, 1);
+    EXPECT_FALSE(api.exists(oldClient));
+    row = credential();
+    EXPECT_TRUE(row.previousClientId.empty());
+    EXPECT_EQ(row.state, "idle");
+    EXPECT_EQ(store->lastRotation("billing")->stage, "done");
+    EXPECT_EQ(events(), (std::vector<std::string>{"adopted", "created", "verified",
+                                                  "delivered", "delivered", "promoted", "revoked",
+                                                  "revoke_confirmed"}));
+    EXPECT_EQ(store->findClient(oldClient)->status, "revoked");
+    checkInvariants("done");
+}
+
+TEST_F(RotationEngineTest, DoesNothingBeforeMaxAge)
+{
+    adoptOldClient(10 * kDay);
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 0);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Create), 0);
+    EXPECT_EQ(credential().currentClientId, oldClient);
+}
+
+TEST_F(RotationEngineTest, ALostCreateAnswerLeavesNoOrphanWithDescriptions)
+{
+    adoptOldClient();
+    api.commitThenFailNextCreate(
+        failure(core::FailureKind::Transient, "connection dropped", 0, true));
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.orphansRevoked, 1);
+    EXPECT_EQ(report.rotated, 0);
+    EXPECT_EQ(api.clientIds().size(), 2u) << "the orphan survived";
+    EXPECT_TRUE(api.exists(oldClient));
+    EXPECT_TRUE(a->clientId.empty());
+    checkInvariants("after the lost create");
+    const auto ev = events();
+    EXPECT_NE(std::find(ev.begin(), ev.end(), "orphan_revoked"), ev.end());
+    clock.advanceMs(2 * 60'000);
+    converge();
+    EXPECT_NE(credential().currentClientId, oldClient);
+    EXPECT_FALSE(api.exists(oldClient));
+}
+
+TEST_F(RotationEngineTest, ALostCreateAnswerLeavesNoOrphanWithoutDescriptions)
+{
+    adoptOldClient();
+    api.setReturnsDescriptions(false);
+    api.commitThenFailNextCreate(failure(core::FailureKind::Transient, "timeout", 0, true));
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.orphansRevoked, 1);
+    EXPECT_EQ(api.clientIds().size(), 2u);
+    checkInvariants("after the lost create");
+}
+
+TEST_F(RotationEngineTest, NeverRevokesAClientItCannotAttribute)
+{
+    adoptOldClient();
+    api.setReturnsDescriptions(false);
+    api.commitThenFailNextCreate(failure(core::FailureKind::Transient, "timeout", 0, true));
+    // Someone else creates a client with the same roles inside the mint window.
+    const auto stranger = api.seedClient({api.roles[1].id}, clock.nowMs());
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.orphansRevoked, 0);
+    EXPECT_EQ(report.unattributed, 2);
+    EXPECT_TRUE(api.exists(stranger));
+    EXPECT_EQ(api.clientIds().size(), 4u);
+    EXPECT_EQ(store->lastRotation("billing")->stage, "failed");
+}
+
+TEST_F(RotationEngineTest, AnUnwritableFirstSinkRollsBack)
+{
+    adoptOldClient();
+    a->failures.push_back(failure(core::FailureKind::Permanent, "permission denied"));
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 0);
+    EXPECT_EQ(store->lastRotation("billing")->stage, "rolled_back");
+    EXPECT_TRUE(api.exists(oldClient));
+    EXPECT_EQ(api.clientIds().size(), 2u) << "the new client was not revoked";
+    EXPECT_TRUE(a->clientId.empty());
+    EXPECT_TRUE(b->clientId.empty()) << "the second sink was written after the first failed";
+    EXPECT_EQ(credential().currentClientId, oldClient);
+    EXPECT_EQ(credential().consecutiveFailures, 1);
+    EXPECT_EQ(pendingFiles(), 0u);
+    checkInvariants("after rollback");
+}
+
+TEST_F(RotationEngineTest, ASinkFailingAfterAnotherWasWrittenRollsForwardAndNeverRevokes)
+{
+    adoptOldClient();
+    b->failures.push_back(failure(core::FailureKind::Transient, "disk full"));
+    b->failures.push_back(failure(core::FailureKind::Transient, "disk full"));
+    auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 0);
+    const auto rotation = store->lastRotation("billing").value();
+    EXPECT_EQ(rotation.stage, "delivering");
+    EXPECT_TRUE(api.exists(rotation.newClientId));
+    EXPECT_TRUE(api.exists(oldClient));
+    EXPECT_EQ(a->clientId, rotation.newClientId);
+    EXPECT_EQ(credential().currentClientId, oldClient);
+    EXPECT_EQ(pendingFiles(), 1u);
+    checkInvariants("rolling forward");
+
+    // Before the backoff ends nothing is retried.
+    clock.advanceMs(30'000);
+    engine()->runPass();
+    EXPECT_TRUE(b->clientId.empty());
+    // The retry fails once more (backoff doubles), then succeeds.
+    clock.advanceMs(31'000);
+    engine()->runPass();
+    EXPECT_TRUE(b->clientId.empty());
+    EXPECT_EQ(credential().consecutiveFailures, 2);
+    clock.advanceMs(121'000);
+    report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 1);
+    EXPECT_EQ(b->clientId, rotation.newClientId);
+    EXPECT_EQ(credential().currentClientId, rotation.newClientId);
+    EXPECT_EQ(credential().consecutiveFailures, 0);
+    EXPECT_EQ(pendingFiles(), 0u);
+    checkInvariants("delivered everywhere");
+}
+
+TEST_F(RotationEngineTest, ATokenThatNeverAuthenticatesRollsBackAfterThePropagationTimeout)
+{
+    adoptOldClient();
+    api.failNext(FakeTokenApi::Call::CurrentOrgWith,
+                 failure(core::FailureKind::Auth, "GET /v2/currentOrg: HTTP 401", 401), 100);
+    const auto start = clock.nowMs();
+    engine()->runPass();
+    EXPECT_GE(clock.nowMs() - start, 5'000) << "gave up without waiting for propagation";
+    EXPECT_LE(clock.nowMs() - start, 10'000);
+    EXPECT_EQ(store->lastRotation("billing")->stage, "rolled_back");
+    EXPECT_EQ(api.clientIds().size(), 2u);
+    EXPECT_TRUE(a->clientId.empty());
+}
+
+TEST_F(RotationEngineTest, ATokenThatAuthenticatesLateIsDelivered)
+{
+    adoptOldClient();
+    api.failNext(FakeTokenApi::Call::CurrentOrgWith,
+                 failure(core::FailureKind::Auth, "GET /v2/currentOrg: HTTP 401", 401), 3);
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 1);
+}
+
+TEST_F(RotationEngineTest, QuarantinesAfterMaxFailuresAndRotateLiftsIt)
+{
+    adoptOldClient();
+    for (int i = 0; i < 3; ++i)
+    {
+        api.failNext(FakeTokenApi::Call::Create,
+                     failure(core::FailureKind::Permanent, "POST: HTTP 400", 400));
+        engine()->runPass();
+        clock.advanceMs(kDay);
+    }
+    EXPECT_EQ(credential().state, "quarantined");
+    const auto creates = api.calls(FakeTokenApi::Call::Create);
+    engine()->runPass();
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Create), creates) << "automation did not stop";
+    EXPECT_TRUE(api.exists(oldClient));
+    auto ev = events();
+    EXPECT_NE(std::find(ev.begin(), ev.end(), "quarantined"), ev.end());
+
+    const auto outcome = engine()->rotateNow("billing", false);
+    EXPECT_TRUE(outcome.ok) << outcome.message;
+    EXPECT_EQ(credential().state, "grace");
+    EXPECT_EQ(credential().consecutiveFailures, 0);
+}
+
+TEST_F(RotationEngineTest, QuarantinedRollForwardIsResumedByRotate)
+{
+    adoptOldClient();
+    b->failAlways = true;
+    b->always = failure(core::FailureKind::Transient, "exit status 1");
+    for (int i = 0; i < 4; ++i)
+    {
+        engine()->runPass();
+        clock.advanceMs(kDay);
+    }
+    const auto rotation = store->lastRotation("billing").value();
+    EXPECT_EQ(rotation.stage, "quarantined");
+    EXPECT_TRUE(api.exists(oldClient));
+    EXPECT_TRUE(api.exists(rotation.newClientId));
+    checkInvariants("quarantined");
+
+    b->failAlways = false;
+    const auto outcome = engine()->rotateNow("billing", false);
+    EXPECT_TRUE(outcome.ok) << outcome.message;
+    EXPECT_EQ(outcome.rotationId, rotation.id);
+    EXPECT_EQ(b->clientId, rotation.newClientId);
+    EXPECT_EQ(credential().currentClientId, rotation.newClientId);
+}
+
+TEST_F(RotationEngineTest, AFailingDeleteIsRetriedOnTheNextPass)
+{
+    adoptOldClient();
+    engine()->runPass();
+    clock.advanceMs(2 * kHour);
+    api.failNext(FakeTokenApi::Call::Delete,
+                 failure(core::FailureKind::Transient, "DELETE: HTTP 503", 503));
+    auto report = engine()->runPass();
+    EXPECT_EQ(report.revoked, 0);
+    EXPECT_TRUE(api.exists(oldClient));
+    report = engine()->runPass();
+    EXPECT_EQ(report.revoked, 1);
+    EXPECT_FALSE(api.exists(oldClient));
+}
+
+TEST_F(RotationEngineTest, RotateNoGraceRevokesAtOnce)
+{
+    adoptOldClient(2 * kDay);
+    const auto outcome = engine()->rotateNow("billing", true);
+    EXPECT_TRUE(outcome.ok) << outcome.message;
+    EXPECT_FALSE(api.exists(oldClient));
+    EXPECT_EQ(outcome.stage, "done");
+    EXPECT_EQ(credential().state, "idle");
+    checkInvariants("after rotate --no-grace");
+}
+
+TEST_F(RotationEngineTest, RotateRefusesWhileThePreviousClientIsInGrace)
+{
+    adoptOldClient();
+    engine()->runPass();
+    const auto outcome = engine()->rotateNow("billing", false);
+    EXPECT_FALSE(outcome.ok);
+    EXPECT_NE(outcome.message.find("grace"), std::string::npos);
+    EXPECT_TRUE(api.exists(oldClient));
+}
+
+TEST_F(RotationEngineTest, PlanExplainsAndChangesNothing)
+{
+    adoptOldClient();
+    engine()->runPass(); // rotates; old client in grace
+    clock.advanceMs(2 * kHour);
+    const auto before = store->history({});
+    const auto creates = api.calls(FakeTokenApi::Call::Create);
+    const auto deletes = api.calls(FakeTokenApi::Call::Delete);
+    const auto items = engine()->plan();
+    ASSERT_EQ(items.size(), 1u);
+    ASSERT_FALSE(items[0].actions.empty());
+    EXPECT_NE(items[0].actions[0].find("would revoke the previous client " + oldClient),
+              std::string::npos);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Create), creates);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete), deletes);
+    EXPECT_EQ(store->history({}).size(), before.size());
+    EXPECT_TRUE(api.exists(oldClient));
+}
+
+TEST_F(RotationEngineTest, NextWakeIsTheEarliestDueThing)
+{
+    adoptOldClient(10 * kDay);
+    engine()->runPass();
+    const auto client = store->findClient(oldClient).value();
+    EXPECT_EQ(engine()->nextWakeMs(), client.generatedOnMs + 30 * kDay);
+}
+
+/// Crash (throw) at every stage boundary, rebuild the engine from the same database and
+/// pending directory, and check every invariant after each later pass.
+class CrashEverywhere : public RotationEngineTest,
+                        public ::testing::WithParamInterface<std::tuple<std::string, bool>>
+{
+};
+
+TEST_P(CrashEverywhere, ResumesAndKeepsEveryInvariant)
+{
+    const auto& [point, descriptions] = GetParam();
+    api.setReturnsDescriptions(descriptions);
+    adoptOldClient();
+    if (point == "before-revoke" || point == "after-revoke")
+    {
+        engine()->runPass();
+        clock.advanceMs(2 * kHour);
+    }
+    bool crashed = false;
+    {
+        auto e = engine();
+        e->setCrashHook([&](std::string_view at) {
+            if (!crashed && at == point)
+            {
+                crashed = true;
+                throw Crash{std::string(at)};
+            }
+        });
+        EXPECT_THROW(e->runPass(), Crash);
+    }
+    ASSERT_TRUE(crashed) << "never reached " << point;
+    reopenStore(); // a new process: new connection, same files
+    checkInvariants("right after the crash", true);
+    converge();
+    const auto row = credential();
+    EXPECT_NE(row.currentClientId, oldClient);
+    EXPECT_TRUE(row.previousClientId.empty());
+    EXPECT_FALSE(api.exists(oldClient));
+    EXPECT_TRUE(api.exists(row.currentClientId));
+    EXPECT_EQ(a->clientId, row.currentClientId);
+    EXPECT_EQ(b->clientId, row.currentClientId);
+    EXPECT_EQ(api.clientIds().size(), 2u) << "an orphan survived";
+    EXPECT_EQ(pendingFiles(), 0u);
+    EXPECT_TRUE(store->unfinishedRotations().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryStageBoundary, CrashEverywhere,
+    ::testing::Combine(::testing::Values("planned", "before-create", "after-create",
+                                         "after-pending", "minted", "verified", "delivering",
+                                         "before-sink:a", "after-sink:a", "before-sink:b",
+                                         "after-sink:b", "promoted", "before-revoke",
+                                         "after-revoke"),
+                       ::testing::Bool()),
+    [](const auto& param) {
+        std::string name =
+            std::get<0>(param.param) + (std::get<1>(param.param) ? "_desc" : "_nodesc");
+        for (auto& ch : name)
+        {
+            if (!std::isalnum(static_cast<unsigned char>(ch)))
+            {
+                ch = '_';
+            }
+        }
+        return name;
+    });
