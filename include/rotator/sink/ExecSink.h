@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "rotator/config/Settings.h"
+#include "rotator/sink/SecretSink.h"
+
+namespace rotator::sink
+{
+
+/// Delivers a credential by running a command (`type = exec`) with the json form on stdin.
+///
+/// The command runs from its argv (no shell, argv[0] absolute) in its own process group, with
+/// exactly `PATH=/usr/local/bin:/usr/bin:/bin`, `ASTRA_ROTATOR_CREDENTIAL` and
+/// `ASTRA_CLIENT_ID` in its environment (never the secret, never ours: the daemon may hold
+/// ASTRA_TOKEN), every other descriptor closed, and stdin, stdout and stderr on pipes that are
+/// served with poll(), so a command that writes a lot, or never reads, cannot block us.
+/// Its output is logged line by line (logger `sink`: stdout as information, stderr as
+/// warning), at most 64 KiB per stream and 200 characters per line, with the secret and the
+/// token masked even when the command echoes its input. Exit 0 within the timeout means
+/// delivered. On timeout the whole process group gets SIGTERM, then SIGKILL after a grace, and
+/// the child is always reaped.
+///
+/// Failures: `Permanent` when the program is missing, not executable or not runnable;
+/// `Transient` for a timeout, a non-zero exit or death by a signal (naming the status and the
+/// last line of stderr), or a failure to start it for lack of resources. Stateless between
+/// calls: several deliveries may run at once.
+class ExecSink final : public SecretSink
+{
+public:
+    explicit ExecSink(config::SinkSettings settings);
+
+    const std::string& name() const override { return _settings.name; }
+    std::string describe() const override;
+    core::Outcome<void> deliver(const Credential& credential) override;
+    core::Outcome<void> check() const override;
+
+    /// Time between SIGTERM and SIGKILL after a timeout (default 2 s).
+    void setKillGrace(std::chrono::milliseconds grace) { _killGrace = grace; }
+
+private:
+    config::SinkSettings _settings;
+    std::chrono::milliseconds _killGrace{2000};
+};
+
+} // namespace rotator::sink

@@ -1,0 +1,247 @@
+#include "rotator/sink/FileSink.h"
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <vector>
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <Poco/Logger.h>
+
+#include "Posix.h"
+#include "rotator/core/Secret.h"
+
+namespace rotator::sink
+{
+
+using core::FailureKind;
+
+namespace
+{
+
+const char* formatName(config::SinkFormat format)
+{
+    switch (format)
+    {
+    case config::SinkFormat::Json:
+        return "json";
+    case config::SinkFormat::Env:
+        return "env";
+    case config::SinkFormat::Token:
+        return "token";
+    }
+    return "json";
+}
+
+/// A numeric id: digits only, in range, and not (id_t)-1, which chown reads as "leave as is".
+template <typename Id> std::optional<Id> numericId(const std::string& text)
+{
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    {
+        return std::nullopt;
+    }
+    unsigned long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() ||
+        value >= static_cast<unsigned long long>(std::numeric_limits<Id>::max()))
+    {
+        return std::nullopt;
+    }
+    return static_cast<Id>(value);
+}
+
+/// getpwnam_r/getgrnam_r with a growing buffer. `lookup` returns the call's result code and
+/// sets `found`.
+template <typename Lookup> int withGrowingBuffer(Lookup lookup)
+{
+    const long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::size_t size = hint > 0 ? static_cast<std::size_t>(hint) : 16384;
+    for (;;)
+    {
+        std::vector<char> buffer(size);
+        const int rc = lookup(buffer);
+        if (rc != ERANGE || size >= (1U << 20))
+        {
+            return rc;
+        }
+        size *= 2;
+    }
+}
+
+/// The man page lists these as "not found" on some systems rather than errors.
+bool meansNotFound(int rc)
+{
+    return rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM;
+}
+
+core::Outcome<uid_t> resolveUser(const std::string& owner)
+{
+    if (auto id = numericId<uid_t>(owner))
+    {
+        return *id;
+    }
+    struct passwd pw = {};
+    struct passwd* found = nullptr;
+    const int rc = withGrowingBuffer(
+        [&](std::vector<char>& buffer)
+        { return ::getpwnam_r(owner.c_str(), &pw, buffer.data(), buffer.size(), &found); });
+    if (found != nullptr)
+    {
+        return pw.pw_uid;
+    }
+    if (meansNotFound(rc))
+    {
+        return core::fail(FailureKind::Permanent,
+                          "unknown user '" + owner +
+                              "' (create the account, or set owner to an existing name or uid)");
+    }
+    return core::fail(FailureKind::Transient,
+                      "cannot look up user '" + owner + "': " + detail::errnoText(rc));
+}
+
+core::Outcome<gid_t> resolveGroup(const std::string& group)
+{
+    if (auto id = numericId<gid_t>(group))
+    {
+        return *id;
+    }
+    struct group gr = {};
+    struct group* found = nullptr;
+    const int rc = withGrowingBuffer(
+        [&](std::vector<char>& buffer)
+        { return ::getgrnam_r(group.c_str(), &gr, buffer.data(), buffer.size(), &found); });
+    if (found != nullptr)
+    {
+        return gr.gr_gid;
+    }
+    if (meansNotFound(rc))
+    {
+        return core::fail(FailureKind::Permanent,
+                          "unknown group '" + group +
+                              "' (create the group, or set group to an existing name or gid)");
+    }
+    return core::fail(FailureKind::Transient,
+                      "cannot look up group '" + group + "': " + detail::errnoText(rc));
+}
+
+} // namespace
+
+core::Outcome<FileOwner> resolveFileOwner(const std::string& owner, const std::string& group)
+{
+    FileOwner out;
+    if (!owner.empty())
+    {
+        auto uid = resolveUser(owner);
+        if (!uid)
+        {
+            return tl::make_unexpected(uid.error());
+        }
+        out.uid = *uid;
+    }
+    if (!group.empty())
+    {
+        auto gid = resolveGroup(group);
+        if (!gid)
+        {
+            return tl::make_unexpected(gid.error());
+        }
+        out.gid = *gid;
+    }
+    return out;
+}
+
+FileSink::FileSink(config::SinkSettings settings) : _settings(std::move(settings)) {}
+
+std::string FileSink::describe() const
+{
+    std::array<char, 16> mode{};
+    std::snprintf(mode.data(), mode.size(), "%04o", _settings.mode);
+    std::string out =
+        "file " + _settings.path + " (" + formatName(_settings.format) + ", " + mode.data();
+    if (!_settings.owner.empty())
+    {
+        out += ", owner " + _settings.owner;
+    }
+    if (!_settings.group.empty())
+    {
+        out += ", group " + _settings.group;
+    }
+    return out + ")";
+}
+
+std::string FileSink::render(const Credential& credential) const
+{
+    switch (_settings.format)
+    {
+    case config::SinkFormat::Env:
+        return renderEnv(credential);
+    case config::SinkFormat::Token:
+        return renderToken(credential);
+    case config::SinkFormat::Json:
+        break;
+    }
+    return renderJson(credential);
+}
+
+core::Outcome<FileOwner> FileSink::resolveOwner() const
+{
+    // One at a time, so the message names the key to fix.
+    auto user = resolveFileOwner(_settings.owner, "");
+    auto group = user ? resolveFileOwner("", _settings.group) : user;
+    if (!group)
+    {
+        core::Failure failure = group.error();
+        failure.message = "file sink " + _settings.name + ": " + failure.message + " (sinks." +
+                          _settings.name + (user ? ".group)" : ".owner)");
+        return tl::make_unexpected(std::move(failure));
+    }
+    FileOwner owner;
+    owner.uid = user->uid;
+    owner.gid = group->gid;
+    return owner;
+}
+
+core::Outcome<void> FileSink::deliver(const Credential& credential)
+{
+    auto owner = resolveOwner();
+    if (!owner)
+    {
+        return tl::make_unexpected(owner.error());
+    }
+    // Held as a Secret so the rendered bytes are wiped when this call ends.
+    const core::Secret content(render(credential));
+    auto written = writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *owner);
+    if (!written)
+    {
+        core::Failure failure = written.error();
+        failure.message = "file sink " + _settings.name + ": " + failure.message;
+        return tl::make_unexpected(std::move(failure));
+    }
+    Poco::Logger::get("sink").information("file sink " + _settings.name + ": " +
+                                          (*written ? "wrote " : "unchanged ") + _settings.path +
+                                          " (clientId " + credential.clientId + ")");
+    return {};
+}
+
+core::Outcome<void> FileSink::check() const
+{
+    auto owner = resolveOwner();
+    if (!owner)
+    {
+        return tl::make_unexpected(owner.error());
+    }
+    auto ok = checkFileWritable(_settings.path, _settings.mode, *owner);
+    if (!ok)
+    {
+        core::Failure failure = ok.error();
+        failure.message = "file sink " + _settings.name + ": " + failure.message;
+        return tl::make_unexpected(std::move(failure));
+    }
+    return {};
+}
+
+} // namespace rotator::sink

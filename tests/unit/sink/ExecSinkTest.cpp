@@ -1,0 +1,346 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "SinkTestSupport.h"
+#include "rotator/sink/ExecSink.h"
+#include "support/TempDir.h"
+
+using rotator::config::SinkSettings;
+using rotator::config::SinkType;
+using rotator::core::FailureKind;
+using rotator::sink::Credential;
+using rotator::sink::ExecSink;
+using rotator::sink::renderJson;
+using rotator::sinktest::eventually;
+using rotator::sinktest::kSecret;
+using rotator::sinktest::kSecretHead;
+using rotator::sinktest::leaks;
+using rotator::sinktest::LogCapture;
+using rotator::sinktest::makeTestCredential;
+using rotator::sinktest::processGone;
+using rotator::sinktest::zombieChildren;
+using rotator::test::readFile;
+using rotator::test::TempDir;
+using rotator::test::writeFile;
+
+namespace
+{
+
+/// Writes an executable /bin/sh script into `dir`.
+std::string script(const TempDir& dir, const std::string& name, const std::string& body)
+{
+    const std::string path = dir.file(name);
+    writeFile(path, "#!/bin/sh\n" + body, 0700);
+    return path;
+}
+
+SinkSettings execSettings(std::vector<std::string> command, std::int64_t timeoutMs = 10'000)
+{
+    SinkSettings s;
+    s.name = "billing-hook";
+    s.type = SinkType::Exec;
+    s.command = std::move(command);
+    s.timeoutMs = timeoutMs;
+    return s;
+}
+
+bool contains(const std::string& text, const std::string& fragment)
+{
+    return text.find(fragment) != std::string::npos;
+}
+
+/// Sets an environment variable for one test and removes it afterwards.
+class EnvGuard
+{
+public:
+    EnvGuard(const char* name, const char* value) : _name(name) { ::setenv(name, value, 1); }
+    EnvGuard(const EnvGuard&) = delete;
+    EnvGuard& operator=(const EnvGuard&) = delete;
+    ~EnvGuard() { ::unsetenv(_name); }
+
+private:
+    const char* _name;
+};
+
+} // namespace
+
+TEST(ExecSink, FeedsTheJsonFormOnStdin)
+{
+    TempDir dir;
+    ExecSink sink(execSettings({script(dir, "copy.sh", "cat > \"$1\"\n"), dir.file("stdin")}));
+    const Credential c = makeTestCredential();
+    const auto delivered = sink.deliver(c);
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+    EXPECT_EQ(readFile(dir.file("stdin")), renderJson(c));
+}
+
+TEST(ExecSink, GivesTheCommandExactlyThreeEnvironmentVariablesAndNoneOfOurs)
+{
+    TempDir dir;
+    const EnvGuard leak("ASTRA_TOKEN", "leak");
+    // /proc/$$/environ is what execve handed the shell; `env` would also show the PWD dash
+    // adds on its own.
+    ExecSink sink(execSettings(
+        {script(dir, "env.sh", "tr '\\0' '\\n' < /proc/$$/environ > \"$1\"\n"), dir.file("env")}));
+    const Credential c = makeTestCredential();
+    const auto delivered = sink.deliver(c);
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+    EXPECT_EQ(readFile(dir.file("env")), "PATH=/usr/local/bin:/usr/bin:/bin\n"
+                                         "ASTRA_ROTATOR_CREDENTIAL=billing\n"
+                                         "ASTRA_CLIENT_ID=" +
+                                             c.clientId + "\n");
+}
+
+TEST(ExecSink, EnvironmentSeenThroughEnvHasNoParentVariables)
+{
+    TempDir dir;
+    const EnvGuard leak("ASTRA_TOKEN", "leak");
+    ExecSink sink(execSettings({script(dir, "env.sh", "env > \"$1\"\n"), dir.file("env")}));
+    ASSERT_TRUE(sink.deliver(makeTestCredential()).has_value());
+    const std::string env = readFile(dir.file("env"));
+    EXPECT_FALSE(contains(env, "ASTRA_TOKEN")) << env;
+    EXPECT_FALSE(contains(env, "leak")) << env;
+    EXPECT_FALSE(contains(env, "HOME=")) << env;
+    EXPECT_FALSE(contains(env, kSecretHead)) << env;
+    EXPECT_TRUE(contains(env, "ASTRA_CLIENT_ID=AbCdEfGhIjKlMnOpQrStUvWx\n")) << env;
+}
+
+TEST(ExecSink, PassesTheArgvAsConfiguredWithoutAShell)
+{
+    TempDir dir;
+    const std::string program =
+        script(dir, "args.sh", "out=\"$1\"; shift; printf '[%s]\\n' \"$0\" \"$@\" > \"$out\"\n");
+    ExecSink sink(
+        execSettings({program, dir.file("args"), "two words", "$HOME", "*", "", "a;b|c"}));
+    ASSERT_TRUE(sink.deliver(makeTestCredential()).has_value());
+    EXPECT_EQ(readFile(dir.file("args")),
+              "[" + program + "]\n[two words]\n[$HOME]\n[*]\n[]\n[a;b|c]\n");
+}
+
+TEST(ExecSink, DoesNotLeakOurFileDescriptorsIntoTheCommand)
+{
+    TempDir dir;
+    // A descriptor without close-on-exec, like one a library might leave behind.
+    const int opened = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(opened, 0);
+    ASSERT_EQ(::dup2(opened, 77), 77);
+    ::close(opened);
+    ExecSink sink(
+        execSettings({script(dir, "fds.sh",
+                             "if [ -e /proc/$$/fd/77 ]; then echo leaked; else echo closed; fi"
+                             " > \"$1\"\n"),
+                      dir.file("fds")}));
+    const auto delivered = sink.deliver(makeTestCredential());
+    ::close(77);
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+    EXPECT_EQ(readFile(dir.file("fds")), "closed\n");
+}
+
+TEST(ExecSink, ReportsANonZeroExitWithTheStatusAndTheLastStderrLine)
+{
+    TempDir dir;
+    ExecSink sink(execSettings({script(
+        dir, "fail.sh", "echo 'first problem' >&2\necho 'cannot reach prod' >&2\nexit 3\n")}));
+    const Credential c = makeTestCredential();
+    const auto delivered = sink.deliver(c);
+    ASSERT_FALSE(delivered.has_value());
+    const auto& failure = delivered.error();
+    EXPECT_EQ(failure.kind, FailureKind::Transient);
+    EXPECT_TRUE(contains(failure.message, "exec sink billing-hook: ")) << failure.message;
+    EXPECT_TRUE(contains(failure.message, "exited with status 3")) << failure.message;
+    EXPECT_TRUE(contains(failure.message, "cannot reach prod")) << failure.message;
+    EXPECT_FALSE(leaks(failure.message, c));
+    EXPECT_TRUE(zombieChildren().empty());
+}
+
+TEST(ExecSink, ReportsDeathBySignal)
+{
+    TempDir dir;
+    ExecSink sink(execSettings({script(dir, "die.sh", "kill -9 $$\n")}));
+    const auto delivered = sink.deliver(makeTestCredential());
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_TRUE(contains(delivered.error().message, "killed by signal 9 (SIGKILL)"))
+        << delivered.error().message;
+}
+
+TEST(ExecSink, KillsTheWholeProcessGroupOnTimeoutAndLeavesNoZombie)
+{
+    TempDir dir;
+    ExecSink sink(execSettings(
+        {script(dir, "slow.sh", "sleep 60 &\necho $! > \"$1\"\nwait\n"), dir.file("pid")}, 300));
+    const auto start = std::chrono::steady_clock::now();
+    const auto delivered = sink.deliver(makeTestCredential());
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_EQ(delivered.error().kind, FailureKind::Transient);
+    EXPECT_EQ(delivered.error().message,
+              "exec sink billing-hook: timed out after 300ms (process group killed)");
+    EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+    EXPECT_LT(elapsed, std::chrono::seconds(5));
+
+    const std::string pidText = readFile(dir.file("pid"));
+    ASSERT_FALSE(pidText.empty()) << "the script did not record its grandchild";
+    const auto grandchild = static_cast<pid_t>(std::stoi(pidText));
+    EXPECT_TRUE(eventually([&] { return processGone(grandchild); }))
+        << "the grandchild " << grandchild << " survived the timeout";
+    EXPECT_TRUE(zombieChildren().empty());
+}
+
+TEST(ExecSink, EscalatesToSigkillWhenTheCommandIgnoresSigterm)
+{
+    TempDir dir;
+    ExecSink sink(execSettings(
+        {script(dir, "stubborn.sh", "trap '' TERM\nwhile :; do sleep 1; done\n")}, 200));
+    sink.setKillGrace(std::chrono::milliseconds(200));
+    const auto start = std::chrono::steady_clock::now();
+    const auto delivered = sink.deliver(makeTestCredential());
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_TRUE(contains(delivered.error().message, "timed out after 200ms"));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_TRUE(zombieChildren().empty());
+}
+
+TEST(ExecSink, DoesNotDeadlockWhenTheCommandWritesAMegabyteAndNeverReadsStdin)
+{
+    TempDir dir;
+    const LogCapture log;
+    // A large input (roles) that does not fit into a pipe, and a command that fills its
+    // stdout first: blocking I/O in either direction would hang here.
+    Credential c = makeTestCredential();
+    c.roles.assign(4000, std::string(60, 'r'));
+    ExecSink sink(execSettings(
+        {script(dir, "noisy.sh", "yes 'a line of output' | head -c 1048576\nexit 0\n")}, 20'000));
+    const auto delivered = sink.deliver(c);
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+
+    const std::string all = log.all();
+    EXPECT_TRUE(contains(all, "exec sink billing-hook: stdout: a line of output"))
+        << all.substr(0, 500);
+    EXPECT_TRUE(contains(all, "more output not logged")) << all.substr(all.size() - 500);
+    EXPECT_TRUE(contains(all, "without reading all of its input"));
+    // 64 KiB of output at most, plus the prefixes.
+    EXPECT_LT(all.size(), 200U * 1024U);
+}
+
+TEST(ExecSink, SurvivesACommandThatExitsWithoutReadingALargeInput)
+{
+    TempDir dir;
+    Credential c = makeTestCredential();
+    c.roles.assign(4000, std::string(60, 'r')); // more than a pipe holds: EPIPE for us
+    ExecSink sink(execSettings({script(dir, "quick.sh", "exit 0\n")}));
+    const auto delivered = sink.deliver(c);
+    EXPECT_TRUE(delivered.has_value()) << delivered.error().message;
+}
+
+TEST(ExecSink, NeverLogsTheSecretOrTokenEvenWhenTheCommandEchoesItsInput)
+{
+    TempDir dir;
+    const LogCapture log;
+    // Echo the JSON to stderr and stdout, then the bare secret and token, and the secret
+    // placed so that it straddles the 200-character cut of a logged line.
+    const std::string body =
+        "input=$(cat)\n"
+        "printf '%s\\n' \"$input\" >&2\n"
+        "printf '%s\\n' \"$input\"\n"
+        "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+        "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+        "printf 'secret is %s\\n' \"$secret\" >&2\n"
+        "printf 'token is %s\\n' \"$token\"\n"
+        "printf '%0195d%s\\n' 0 \"$secret\" >&2\n"
+        "printf '%0197d%s\\n' 0 \"$token\" >&2\n"
+        "printf 'last %s' \"$secret\" >&2\n"
+        "exit 1\n";
+    ExecSink sink(execSettings({script(dir, "echo.sh", body)}));
+    const Credential c = makeTestCredential();
+    const auto delivered = sink.deliver(c);
+    ASSERT_FALSE(delivered.has_value());
+
+    const std::string all = log.all();
+    EXPECT_TRUE(contains(all, "stderr: secret is ***")) << all;
+    EXPECT_TRUE(contains(all, "stdout: token is ***")) << all;
+    EXPECT_TRUE(contains(all, "stderr: 000")) << all;
+    EXPECT_FALSE(leaks(all, c)) << all;
+    EXPECT_FALSE(contains(all, kSecretHead)) << all;
+    EXPECT_FALSE(contains(all, "AstraCS:" + c.clientId)) << all;
+    EXPECT_FALSE(leaks(delivered.error().message, c)) << delivered.error().message;
+    EXPECT_TRUE(contains(delivered.error().message, "last line of stderr: last ***"))
+        << delivered.error().message;
+}
+
+TEST(ExecSink, FailsPermanentlyForAMissingOrNonExecutableProgram)
+{
+    TempDir dir;
+    const auto missing = ExecSink(execSettings({dir.file("nope")})).deliver(makeTestCredential());
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().kind, FailureKind::Permanent);
+    EXPECT_TRUE(contains(missing.error().message, dir.file("nope") + " does not exist"))
+        << missing.error().message;
+    EXPECT_TRUE(contains(missing.error().message, "sinks.billing-hook.command"));
+
+    writeFile(dir.file("plain"), "#!/bin/sh\nexit 0\n", 0600);
+    const auto plain = ExecSink(execSettings({dir.file("plain")})).deliver(makeTestCredential());
+    ASSERT_FALSE(plain.has_value());
+    EXPECT_EQ(plain.error().kind, FailureKind::Permanent);
+    EXPECT_TRUE(contains(plain.error().message, "not executable")) << plain.error().message;
+
+    const auto relative = ExecSink(execSettings({"push.sh"})).check();
+    ASSERT_FALSE(relative.has_value());
+    EXPECT_TRUE(contains(relative.error().message, "not an absolute path"));
+
+    const auto directory = ExecSink(execSettings({dir.path()})).check();
+    ASSERT_FALSE(directory.has_value());
+    EXPECT_TRUE(contains(directory.error().message, "not a regular file"));
+}
+
+TEST(ExecSink, FailsPermanentlyWhenTheInterpreterIsMissing)
+{
+    TempDir dir;
+    writeFile(dir.file("broken"), "#!/nonexistent/interpreter\n", 0700);
+    const auto result = ExecSink(execSettings({dir.file("broken")})).deliver(makeTestCredential());
+    ASSERT_FALSE(result.has_value());
+    EXPECT_EQ(result.error().kind, FailureKind::Permanent);
+    EXPECT_TRUE(contains(result.error().message, "cannot run " + dir.file("broken")))
+        << result.error().message;
+    EXPECT_TRUE(zombieChildren().empty());
+}
+
+TEST(ExecSink, ChecksTheProgramWithoutRunningIt)
+{
+    TempDir dir;
+    ExecSink sink(execSettings({script(dir, "mark.sh", "touch \"$1\"\n"), dir.file("ran")}));
+    EXPECT_TRUE(sink.check().has_value());
+    EXPECT_TRUE(readFile(dir.file("ran")).empty());
+    EXPECT_NE(::access(dir.file("ran").c_str(), F_OK), 0);
+}
+
+TEST(ExecSink, DescribesItselfAndIsBuiltByMakeSink)
+{
+    const auto sink =
+        rotator::sink::makeSink(execSettings({"/usr/local/bin/push", "--target", "prod"}, 30'000));
+    ASSERT_NE(dynamic_cast<ExecSink*>(sink.get()), nullptr);
+    EXPECT_EQ(sink->describe(), "exec /usr/local/bin/push --target prod (timeout 30s)");
+    EXPECT_EQ(sink->name(), "billing-hook");
+    EXPECT_EQ(ExecSink(execSettings({"/bin/true"}, 1500)).describe(),
+              "exec /bin/true (timeout 1500ms)");
+}
+
+TEST(ExecSink, LogsTheDeliveryWithTheClientIdAndTheCommandsOutput)
+{
+    TempDir dir;
+    const LogCapture log;
+    ExecSink sink(execSettings({script(dir, "ok.sh", "cat > /dev/null\necho pushed to prod\n")}));
+    const Credential c = makeTestCredential();
+    ASSERT_TRUE(sink.deliver(c).has_value());
+    const std::string all = log.all();
+    EXPECT_TRUE(contains(all, "exec sink billing-hook: stdout: pushed to prod\n")) << all;
+    EXPECT_TRUE(contains(all, "exec sink billing-hook: delivered clientId " + c.clientId)) << all;
+}
