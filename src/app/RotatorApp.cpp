@@ -3,10 +3,15 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <atomic>
+#include <csignal>
+#include <memory>
 #include <thread>
 
 #include <Poco/Logger.h>
 
+#include "rotator/admin/AdminServer.h"
+#include "rotator/admin/Metrics.h"
 #include "rotator/app/Runtime.h"
 #include "rotator/cli/Commands.h"
 #include "rotator/schedule/Scheduler.h"
@@ -88,8 +93,25 @@ int RotatorApp::serve(cli::Environment& env)
     {
         log.warning(w);
     }
-    Runtime runtime(*_settings, env, Runtime::Mode::Write);
+    // The metrics count what the API client and the engine report, so they are built first and
+    // destroyed last; serve's client is the production one with an observer.
+    admin::Metrics metrics;
+    cli::Environment serveEnv = env;
+    serveEnv.makeApi = [&env, &metrics](const config::Settings& s, core::Secret token)
+    { return cli::makeAstraClient(s, std::move(token), env.clock, metrics.apiObserver()); };
+    Runtime runtime(*_settings, serveEnv, Runtime::Mode::Write);
+    runtime.engine().setResultObserver(metrics.rotationObserver());
     schedule::Scheduler scheduler(runtime.engine(), env.clock, _settings->scheduler.syncIntervalMs);
+
+    // Started before the scheduler thread and stopped after it (reverse order).
+    admin::SchedulerAdapter control(scheduler);
+    std::unique_ptr<admin::AdminServer> adminServer;
+    if (!_settings->admin.listen.empty())
+    {
+        adminServer = std::make_unique<admin::AdminServer>(*_settings, runtime.databasePath(),
+                                                           control, metrics, env.clock);
+        adminServer->start();
+    }
     std::thread worker([&scheduler] { scheduler.run(); });
     log.information("serving %z credential(s) from %s", _settings->credentials.size(),
                     _settings->state.dir);
@@ -97,6 +119,10 @@ int RotatorApp::serve(cli::Environment& env)
     log.information("termination requested: finishing the current step");
     scheduler.stop();
     worker.join();
+    if (adminServer)
+    {
+        adminServer->stop();
+    }
     log.information("stopped");
     return EXIT_OK;
 }

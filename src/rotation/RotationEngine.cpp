@@ -11,6 +11,7 @@
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
+#include "rotator/log/Logging.h"
 #include "rotator/rotation/InventorySync.h"
 #include "rotator/rotation/Stage.h"
 #include "rotator/schedule/Schedule.h"
@@ -28,6 +29,16 @@ constexpr std::int64_t kMaxBackoffMs = 24 * 3600'000LL;
 Poco::Logger& logger()
 {
     return Poco::Logger::get("rotation");
+}
+
+// A log line about one rotation, with structured fields for the JSON log format.
+void note(Poco::Message::Priority priority, const std::string& text,
+          const store::RotationRow& rotation, const std::string& clientId)
+{
+    log::logWith(logger(), priority, text,
+                 {{"credential", rotation.credential},
+                  {"clientId", clientId},
+                  {"rotation", std::to_string(rotation.id)}});
 }
 
 bool isActiveStage(const std::string& stage)
@@ -599,8 +610,9 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
         row->updatedMs = _clock.nowMs();
         _store->saveCredential(*row);
     });
-    logger().information("rotation %Ld of %s started (%s)", static_cast<Poco::Int64>(rotation.id),
-                         c.name, trigger);
+    note(Poco::Message::PRIO_INFORMATION,
+         "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + trigger + ")",
+         rotation, rotation.oldClientId);
     crashPoint("planned");
     return rotation;
 }
@@ -718,8 +730,10 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
         event("created", c.name, created->clientId, rotation.id,
               "rotation " + std::to_string(rotation.id));
     });
-    logger().information("rotation %Ld of %s minted client %s",
-                         static_cast<Poco::Int64>(rotation.id), c.name, created->clientId);
+    note(Poco::Message::PRIO_INFORMATION,
+         "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
+             created->clientId,
+         rotation, created->clientId);
     crashPoint("minted");
     return continueFromMinted(c, rotation, secret, report);
 }
@@ -917,8 +931,10 @@ void RotationEngine::promote(const config::CredentialSettings& c, store::Rotatio
                         : "previous client " + rotation.oldClientId + " revoked after " +
                               core::formatRfc3339Seconds(*row->revokeAfterMs));
     });
-    logger().information("rotation %Ld of %s: client %s is current",
-                         static_cast<Poco::Int64>(rotation.id), c.name, rotation.newClientId);
+    note(Poco::Message::PRIO_INFORMATION,
+         "rotation " + std::to_string(rotation.id) + " of " + c.name + ": client " +
+             rotation.newClientId + " is current",
+         rotation, rotation.newClientId);
 }
 
 bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& why,
@@ -957,8 +973,10 @@ bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& w
               why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
     });
     _pending.remove(rotation.id);
-    logger().warning("rotation %Ld of %s rolled back: %s", static_cast<Poco::Int64>(rotation.id),
-                     rotation.credential, why);
+    note(Poco::Message::PRIO_WARNING,
+         "rotation " + std::to_string(rotation.id) + " of " + rotation.credential +
+             " rolled back: " + why,
+         rotation, rotation.newClientId);
     return true;
 }
 
@@ -1061,8 +1079,9 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
                   "DELETE /v2/clientIdSecrets");
         });
         ++report.revoked;
-        logger().information("revoked previous client %s of %s", rotation.oldClientId,
-                             rotation.credential);
+        note(Poco::Message::PRIO_INFORMATION,
+             "revoked previous client " + rotation.oldClientId + " of " + rotation.credential,
+             rotation, rotation.oldClientId);
     }
 }
 

@@ -95,7 +95,7 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
         plan.reason = "client " + row->currentClientId + " reaches maxAge " +
                       core::formatDuration(credential.maxAgeMs) + " (generated " +
                       core::formatRfc3339Seconds(*currentGeneratedOnMs) + ")";
-        if (jitter > 0)
+        if (jitter >= 1000)
         {
             plan.reason += ", jitter +" + core::formatAge(jitter / 1000);
         }
