@@ -10,6 +10,7 @@
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
 #include "rotator/report/Reports.h"
+#include "rotator/sink/SecretSink.h"
 #include "rotator/rotation/InventorySync.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "rotator/store/StateDir.h"
@@ -74,10 +75,23 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     {
         config::readTokenFile(settings.admin.tokenFile, "admin.tokenFile", warnings);
     }
+    if (!settings.astra.caFile.empty() && !fileExists(settings.astra.caFile))
+    {
+        throw core::ConfigError("astra.caFile", "no such file: " + settings.astra.caFile);
+    }
     auto api = connect(settings, env);
     for (const auto& w : warnings)
     {
         env.err << "warning: " << w << "\n";
+    }
+    // Sinks: the directory of a file sink must be writable, an exec sink's program runnable.
+    for (const auto& s : settings.sinks)
+    {
+        auto check = sink::makeSink(s)->check();
+        if (!check)
+        {
+            throw core::ConfigError("sinks." + s.name, check.error().message);
+        }
     }
     if (!cl.has("offline"))
     {
@@ -219,7 +233,8 @@ int history(const CommandLine& cl, const config::Settings& settings, Environment
 } // namespace
 
 std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
-                                               core::Secret adminToken, core::Clock& clock)
+                                               core::Secret adminToken, core::Clock& clock,
+                                               api::RequestObserver observer)
 {
     api::ClientOptions options;
     options.url = settings.astra.url;
@@ -227,7 +242,8 @@ std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
     options.timeoutMs = settings.astra.timeoutMs;
     options.maxAttempts = settings.astra.maxAttempts;
     options.requestsPerSecond = settings.astra.requestsPerSecond;
-    return std::make_unique<api::AstraClient>(options, std::move(adminToken), clock);
+    return std::make_unique<api::AstraClient>(options, std::move(adminToken), clock,
+                                              std::move(observer));
 }
 
 int runCommand(const CommandLine& cl, const config::Settings& settings, Environment& env)

@@ -279,3 +279,18 @@ TEST_F(CommandsTest, CommandsAcceptOnlyTheirOwnOptions)
     EXPECT_EQ(cli::parseCommandLine({"rotate", "billing", "--no-grace"}).arguments.at(0),
               "billing");
 }
+
+TEST_F(CommandsTest, CheckConfigNamesASinkThatCannotBeWritten)
+{
+    try
+    {
+        run({"check-config", "--offline"},
+            "sinks.billing-file.path = " + dir.file("missing-dir/billing.json") + "\n");
+        FAIL() << "expected a ConfigError";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "sinks.billing-file");
+        EXPECT_NE(std::string(e.what()).find("missing-dir"), std::string::npos) << e.what();
+    }
+}
