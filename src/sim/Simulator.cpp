@@ -14,6 +14,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/URI.h>
 
 #include "AtomicFile.h"
@@ -56,6 +57,21 @@ public:
 
 private:
     Simulator::Impl& _impl;
+};
+
+/// Counts accepted connections and lets every one through.
+class CountingFilter final : public Poco::Net::TCPServerConnectionFilter
+{
+public:
+    explicit CountingFilter(std::atomic<std::int64_t>& count) : _count(count) {}
+    bool accept(const Poco::Net::StreamSocket&) override
+    {
+        ++_count;
+        return true;
+    }
+
+private:
+    std::atomic<std::int64_t>& _count;
 };
 
 /// Reads at most kMaxBodyBytes + 1 bytes, so that an oversized body is detected, not buffered.
@@ -314,6 +330,7 @@ void Simulator::Impl::startServer()
     params->setSoftwareVersion("astra-devops-sim");
     _server =
         std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool, *socket, params);
+    _server->setConnectionFilter(new CountingFilter(_connections));
     _server->start();
 }
 
@@ -441,8 +458,10 @@ void Simulator::Impl::serve(Poco::Net::HTTPServerRequest& request,
             }
             if (kind == FaultKind::DropAfterCommit)
             {
-                dropConnection(request, response);
+                // Counted before the client can see the outcome, so that a test may read the
+                // counters as soon as its call returns.
                 count(method, route.pathTemplate, 0);
+                dropConnection(request, response);
                 logLine(method, path, "dropped" + faultNote, elapsedMs());
                 return;
             }
@@ -451,8 +470,8 @@ void Simulator::Impl::serve(Poco::Net::HTTPServerRequest& request,
                 reply = invalidJson(reply);
             }
         }
-        send(response, reply);
         count(method, route.pathTemplate, reply.status);
+        send(response, reply);
         logLine(method, path, std::to_string(reply.status) + faultNote, elapsedMs());
     }
     catch (const std::exception& e)
@@ -632,6 +651,11 @@ void Simulator::resetRequestCounts()
 {
     std::lock_guard lock(_impl->_mutex);
     _impl->_counts.clear();
+}
+
+std::int64_t Simulator::connectionCount() const
+{
+    return _impl->_connections.load();
 }
 
 } // namespace rotator::sim

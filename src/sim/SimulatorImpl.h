@@ -3,6 +3,7 @@
 // The simulator's internals, shared by Simulator.cpp (lifecycle, listener, faults, counters)
 // and Endpoints.cpp (the DevOps API and /_sim endpoints).
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -73,6 +74,8 @@ public:
     std::int64_t _latencyMs = 0;
     std::int64_t _propagationDelayMs = 0;
     std::map<std::tuple<std::string, std::string, int>, std::int64_t> _counts;
+
+    std::atomic<std::int64_t> _connections{0}; ///< accepted TCP connections; no lock needed
 
     // Immutable after construction.
     std::uint16_t _port = 0;

@@ -136,6 +136,9 @@ public:
                               std::optional<int> status = std::nullopt) const;
     std::vector<RequestCount> requestCounts() const;
     void resetRequestCounts();
+    /// TCP connections accepted so far, control-endpoint ones included. Fewer connections than
+    /// requests shows that a client reuses keep-alive connections.
+    std::int64_t connectionCount() const;
 
     class Impl; ///< opaque; defined in src/sim/SimulatorImpl.h
 
