@@ -517,66 +517,76 @@ void RotationEngine::rotateDue(PassReport& report)
     }
     // Rotations overlap their round trips; each worker takes the next due credential.
     std::mutex reportMutex;
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-        for (;;)
+    forEachConcurrently(due.size(), [&](std::size_t i) {
+        const auto* c = due[i];
+        PassReport local;
+        const auto row = _store->findCredential(c->name);
+        const std::string trigger =
+            row && !row->currentClientId.empty() ? "schedule" : "bootstrap";
+        store::RotationRow rotation = startRotation(*c, trigger);
+        if (rotation.id != 0)
         {
-            const std::size_t i = next++;
-            if (i >= due.size() || _stop)
+            runRotation(*c, rotation, local);
+        }
+        else
+        {
+            fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
+        }
+        std::lock_guard<std::mutex> lock(reportMutex);
+        report.rotated += local.rotated;
+        report.failed += local.failed;
+        report.orphansRevoked += local.orphansRevoked;
+        report.unattributed += local.unattributed;
+        report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
+    });
+}
+
+void RotationEngine::forEachConcurrently(std::size_t count,
+                                         const std::function<void(std::size_t)>& work)
+{
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failureMutex;
+    auto worker = [&] {
+        try
+        {
+            for (;;)
             {
-                return;
+                const std::size_t i = next++;
+                if (i >= count || _stop)
+                {
+                    return;
+                }
+                work(i);
             }
-            const auto* c = due[i];
-            PassReport local;
-            const auto row = _store->findCredential(c->name);
-            const std::string trigger =
-                row && !row->currentClientId.empty() ? "schedule" : "bootstrap";
-            store::RotationRow rotation = startRotation(*c, trigger);
-            if (rotation.id != 0)
+        }
+        catch (...)
+        {
+            std::lock_guard<std::mutex> lock(failureMutex);
+            if (!failure)
             {
-                runRotation(*c, rotation, local);
+                failure = std::current_exception();
             }
-            else
-            {
-                fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
-            }
-            std::lock_guard<std::mutex> lock(reportMutex);
-            report.rotated += local.rotated;
-            report.failed += local.failed;
-            report.orphansRevoked += local.orphansRevoked;
-            report.unattributed += local.unattributed;
-            report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
+            next = count; // the others finish their current item and stop
         }
     };
-    const std::size_t threads =
-        std::min<std::size_t>(due.size(), static_cast<std::size_t>(
-                                              std::max(1, _settings.scheduler.concurrency)));
+    const std::size_t threads = std::min<std::size_t>(
+        count, static_cast<std::size_t>(std::max(1, _settings.scheduler.concurrency)));
     if (threads <= 1)
     {
         worker();
-        return;
     }
-    std::vector<std::thread> pool;
-    std::exception_ptr failure;
-    std::mutex failureMutex;
-    for (std::size_t t = 0; t < threads; ++t)
+    else
     {
-        pool.emplace_back([&] {
-            try
-            {
-                worker();
-            }
-            catch (...)
-            {
-                std::lock_guard<std::mutex> lock(failureMutex);
-                failure = std::current_exception();
-                _stop = true;
-            }
-        });
-    }
-    for (auto& t : pool)
-    {
-        t.join();
+        std::vector<std::thread> pool;
+        for (std::size_t t = 0; t < threads; ++t)
+        {
+            pool.emplace_back(worker);
+        }
+        for (auto& t : pool)
+        {
+            t.join();
+        }
     }
     if (failure)
     {
@@ -1034,6 +1044,7 @@ void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
 void RotationEngine::revokeDue(PassReport& report, bool force, const std::string& only)
 {
     const std::int64_t now = _clock.nowMs();
+    std::vector<store::RotationRow> due;
     for (auto rotation : _store->unfinishedRotations())
     {
         if (rotation.stage != "grace" || (!only.empty() && rotation.credential != only))
@@ -1049,6 +1060,11 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
         {
             continue;
         }
+        due.push_back(std::move(rotation));
+    }
+    std::mutex reportMutex;
+    forEachConcurrently(due.size(), [&](std::size_t i) {
+        auto& rotation = due[i];
         // The revoke gate: every sink of the rotation holds the new client.
         for (const auto& s : _store->sinkStates(rotation.id))
         {
@@ -1067,8 +1083,9 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
                              deleted.error().message;
             rotation.updatedMs = _clock.nowMs();
             _store->saveRotation(rotation);
+            std::lock_guard<std::mutex> lock(reportMutex);
             report.errors.push_back(rotation.credential + ": " + *rotation.error);
-            continue;
+            return;
         }
         _store->runInTransaction([&] {
             setStage(rotation, advanced(rotation, StageEvent::Revoked, true));
@@ -1078,11 +1095,12 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
             event("revoked", rotation.credential, rotation.oldClientId, rotation.id,
                   "DELETE /v2/clientIdSecrets");
         });
-        ++report.revoked;
         note(Poco::Message::PRIO_INFORMATION,
              "revoked previous client " + rotation.oldClientId + " of " + rotation.credential,
              rotation, rotation.oldClientId);
-    }
+        std::lock_guard<std::mutex> lock(reportMutex);
+        ++report.revoked;
+    });
 }
 
 void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* clients,

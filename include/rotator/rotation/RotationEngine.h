@@ -133,6 +133,9 @@ private:
                           PassReport& report);
 
     // Helpers.
+    /// Runs work(0..count-1) on up to scheduler.concurrency threads; rethrows the first
+    /// exception after every thread has finished its current item.
+    void forEachConcurrently(std::size_t count, const std::function<void(std::size_t)>& work);
     std::optional<std::vector<std::string>> resolveRoles(const config::CredentialSettings& c,
                                                          std::string& error);
     void setStage(store::RotationRow& rotation, std::string_view stage);
