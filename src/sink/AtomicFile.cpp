@@ -150,6 +150,25 @@ refuseTarget(const std::string& path, const struct stat& st, const struct stat& 
     return core::fail(FailureKind::Permanent, "refusing to write " + path + ": " + why);
 }
 
+/// A directory others may write to lets them replace or remove the credential file after we
+/// wrote it (or, without the sticky bit, swap it under our feet): refuse it.
+std::optional<tl::unexpected<core::Failure>> refuseSharedDirectory(const std::string& path,
+                                                                   const std::string& dir,
+                                                                   const struct stat& dirSt)
+{
+    if ((dirSt.st_mode & S_IWOTH) == 0)
+    {
+        return std::nullopt;
+    }
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(dirSt.st_mode & 07777));
+    return core::fail(FailureKind::Permanent,
+                      "refusing to write " + path + ": its directory " + dir +
+                          " is writable by others (mode " + mode +
+                          "), so anyone could replace the credential file; use a directory "
+                          "only its owner (and group) can write, e.g. chmod o-w " + dir);
+}
+
 /// Opens the directory, naming it in the failure.
 core::Outcome<UniqueFd> openDirectory(const std::string& path, const std::string& dir)
 {
@@ -388,6 +407,10 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
         const int error = errno;
         return ioFailure(path, "inspecting directory " + dir, error, dir);
     }
+    if (auto refused = refuseSharedDirectory(path, dir, dirSt))
+    {
+        return *refused;
+    }
 
     struct stat st = {};
     if (::fstatat(dirFd->get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -520,6 +543,10 @@ core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
     {
         const int error = errno;
         return ioFailure(path, "inspecting directory " + dir, error, dir);
+    }
+    if (auto refused = refuseSharedDirectory(path, dir, dirSt))
+    {
+        return *refused;
     }
     // Effective ids, as the write will use them; EROFS comes back from here as well.
     if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0)

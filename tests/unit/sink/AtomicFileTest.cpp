@@ -328,8 +328,12 @@ TEST(AtomicFile, RemovesTheTemporaryFileWhenTheOwnerCannotBeSet)
     TempDir dir;
     ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
     const std::string open = dir.file("open");
-    ASSERT_EQ(::mkdir(open.c_str(), 0777), 0);
-    ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+    // Writable by the unprivileged writer only (a directory others can write is refused).
+    ASSERT_EQ(::mkdir(open.c_str(), 0700), 0);
+    if (::geteuid() == 0)
+    {
+        ASSERT_EQ(::chown(open.c_str(), kNobody, kNobody), 0);
+    }
     FileOwner owner;
     owner.uid = 0; // someone else for the unprivileged writer
     const auto result =
@@ -404,7 +408,10 @@ TEST(AtomicFile, ChecksWritabilityWithoutCreatingAnything)
 TEST(AtomicFile, CheckRefusesAnOwnerAnUnprivilegedUserCannotSet)
 {
     TempDir dir;
-    ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
+    if (::geteuid() == 0)
+    {
+        ASSERT_EQ(::chown(dir.path().c_str(), kNobody, kNobody), 0);
+    }
     FileOwner owner;
     owner.uid = 0;
     // Through writeFileAtomically's result channel: the check returns void, so map it.
@@ -424,4 +431,20 @@ TEST(AtomicFile, CheckRefusesAnOwnerAnUnprivilegedUserCannotSet)
     }
     ASSERT_FALSE(result.ok);
     EXPECT_TRUE(contains(result.message, "without CAP_CHOWN")) << result.message;
+}
+
+TEST(AtomicFile, RefusesADirectoryOthersCanWriteAndWritesNothing)
+{
+    rotator::test::TempDir dir;
+    const std::string shared = dir.file("shared");
+    ASSERT_EQ(::mkdir(shared.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+    const std::string target = shared + "/astra.json";
+    auto written = rotator::sink::writeFileAtomically(target, "content", 0600);
+    ASSERT_FALSE(written);
+    EXPECT_EQ(written.error().kind, rotator::core::FailureKind::Permanent);
+    EXPECT_NE(written.error().message.find("writable by others"), std::string::npos);
+    EXPECT_NE(written.error().message.find("chmod o-w"), std::string::npos);
+    EXPECT_NE(::access(target.c_str(), F_OK), 0);
+    EXPECT_FALSE(rotator::sink::checkFileWritable(target, 0600, {}));
 }
