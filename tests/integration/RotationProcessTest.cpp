@@ -1,0 +1,599 @@
+// The built `astra-rotator` executable as users run it: killed with SIGKILL at many points of
+// run-once and serve against the `astra-devops-sim` executable, stopped with SIGTERM, and
+// searched for every secret it ever handled.
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/StreamCopier.h>
+
+#include "rotator/core/Token.h"
+#include "rotator/sim/Simulator.h"
+#include "rotator/store/Database.h"
+#include "rotator/store/Statement.h"
+#include "support/ProcessRunner.h"
+#include "support/SinkProbe.h"
+#include "support/TempDir.h"
+#include "support/TestCerts.h"
+
+namespace
+{
+
+using namespace rotator;
+using namespace std::chrono_literals;
+using test::ChildProcess;
+using test::readFile;
+using test::runProcess;
+using test::writeFile;
+
+const std::string kRotator = std::string(ROTATOR_BIN_DIR) + "/astra-rotator";
+const std::string kSimulator = std::string(ROTATOR_BIN_DIR) + "/astra-devops-sim";
+
+std::string trim(std::string s)
+{
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    {
+        s.pop_back();
+    }
+    return s;
+}
+
+std::vector<std::string> listing(const std::string& directory)
+{
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(directory, ec))
+    {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+Poco::JSON::Object::Ptr parseObject(const std::string& text)
+{
+    return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+/// A string member, or empty when absent or null.
+std::string stringOf(const Poco::JSON::Object::Ptr& o, const std::string& key)
+{
+    return o->has(key) && o->get(key).isString() ? o->get(key).toString() : std::string();
+}
+
+/// One HTTPS call to a simulator on 127.0.0.1 with the admin token; returns the body, throws
+/// on a non-2xx status.
+std::string simCall(std::uint16_t port, const std::string& adminToken, const std::string& method,
+                    const std::string& path, const std::string& body = {})
+{
+    Poco::Net::Context::Params params;
+    params.caLocation = test::sharedTestCerts().caFile;
+    params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+    params.loadDefaultCAs = false;
+    Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+    Poco::Net::HTTPSClientSession session("127.0.0.1", port, context);
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("Authorization", "Bearer " + adminToken);
+    if (!body.empty())
+    {
+        request.setContentType("application/json");
+        request.setContentLength(static_cast<std::streamsize>(body.size()));
+        session.sendRequest(request) << body;
+    }
+    else
+    {
+        session.sendRequest(request);
+    }
+    Poco::Net::HTTPResponse response;
+    std::string answer;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), answer);
+    const int status = static_cast<int>(response.getStatus());
+    if (status < 200 || status > 299)
+    {
+        throw std::runtime_error(method + " " + path + ": HTTP " + std::to_string(status));
+    }
+    return answer;
+}
+
+/// The `astra-devops-sim` executable over TLS on a free port, stopped with SIGTERM.
+class SimProcess
+{
+public:
+    SimProcess(const test::TempDir& dir, const std::vector<std::string>& extra)
+        : _tokenFile(dir.file("sim-admin.token"))
+    {
+        const std::string portFile = dir.file("sim-port");
+        std::vector<std::string> argv = {kSimulator,
+                                         "--tls-cert=" + test::sharedTestCerts().serverCert,
+                                         "--tls-key=" + test::sharedTestCerts().serverKey,
+                                         "--admin-token-file=" + _tokenFile,
+                                         "--port-file=" + portFile,
+                                         "--quiet"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        _child = std::make_unique<ChildProcess>(argv, test::minimalEnvironment(),
+                                                dir.file("sim.out"), dir.file("sim.err"));
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        std::string port;
+        while ((port = trim(readFile(portFile))).empty() && _child->running() &&
+               std::chrono::steady_clock::now() < deadline)
+        {
+            std::this_thread::sleep_for(10ms);
+        }
+        if (port.empty())
+        {
+            throw std::runtime_error("astra-devops-sim did not start: " + _child->stderrText());
+        }
+        _port = static_cast<std::uint16_t>(std::stoi(port));
+        _adminToken = trim(readFile(_tokenFile));
+    }
+
+    ~SimProcess()
+    {
+        _child->signal(SIGTERM);
+        _child->waitFor(5s);
+    }
+
+    std::uint16_t port() const { return _port; }
+    const std::string& adminToken() const { return _adminToken; }
+    const std::string& tokenFile() const { return _tokenFile; }
+
+    /// The clientIds the simulator holds (control endpoint: no latency, no counters).
+    std::set<std::string> clientIds() const
+    {
+        const auto state = parseObject(simCall(_port, _adminToken, "GET", "/_sim/state"));
+        std::set<std::string> ids;
+        const auto clients = state->getArray("clients");
+        for (unsigned i = 0; i < clients->size(); ++i)
+        {
+            ids.insert(stringOf(clients->getObject(i), "clientId"));
+        }
+        return ids;
+    }
+
+    /// A client made at the simulator directly, not by the rotator.
+    std::string seedClient(const std::string& role, const std::string& generatedOn)
+    {
+        const auto created = parseObject(simCall(_port, _adminToken, "POST", "/_sim/clients",
+                                                 R"({"roles":[")" + role +
+                                                     R"("],"description":"not the rotator's",)"
+                                                     R"("generatedOn":")" +
+                                                     generatedOn + R"("})"));
+        return stringOf(created, "clientId");
+    }
+
+private:
+    std::string _tokenFile;
+    std::unique_ptr<ChildProcess> _child;
+    std::uint16_t _port = 0;
+    std::string _adminToken;
+};
+
+/// The token in an `env` sink file; empty when there is none.
+std::string envToken(const std::string& path)
+{
+    std::istringstream in(readFile(path));
+    std::string line;
+    const std::string key = "ASTRA_DB_APPLICATION_TOKEN=";
+    while (std::getline(in, line))
+    {
+        if (line.rfind(key, 0) == 0)
+        {
+            return line.substr(key.size());
+        }
+    }
+    return {};
+}
+
+std::string integrityCheck(const std::string& databasePath)
+{
+    store::Database db(databasePath, store::OpenMode::ReadOnly);
+    auto statement = db.prepare("PRAGMA integrity_check");
+    return statement.step() ? statement.getText(0) : std::string("no row");
+}
+
+/// The last line of a log file without its timestamp, shortened: where a killed run stopped.
+std::string lastStep(const std::string& logPath)
+{
+    std::istringstream in(readFile(logPath));
+    std::string line;
+    std::string last = "(nothing logged)";
+    while (std::getline(in, line))
+    {
+        if (!line.empty())
+        {
+            last = line;
+        }
+    }
+    const auto space = last.find(' ');
+    if (space != std::string::npos && last.rfind("20", 0) == 0)
+    {
+        last = last.substr(space + 1);
+    }
+    for (char& ch : last)
+    {
+        ch = std::isalpha(static_cast<unsigned char>(ch)) ? ch : ' ';
+    }
+    // Words only, client IDs (24 letters) folded, so that equal steps group together.
+    std::istringstream words(last);
+    std::string word;
+    std::string step;
+    while (words >> word)
+    {
+        step += (step.empty() ? "" : " ") + (word.size() == 24 ? std::string("<id>") : word);
+    }
+    return step.substr(0, 70);
+}
+
+} // namespace
+
+TEST(RotationProcess, KilledAtRandomPointsTheNextRunOnceRestoresEveryInvariant)
+{
+    test::TempDir dir;
+    SimProcess sim(dir, {"--latency=150"});
+    const std::string unmanaged = sim.seedClient("Database Administrator", "2020-01-02T03:04:05Z");
+    ASSERT_FALSE(unmanaged.empty());
+    const std::string adminClientId = test::clientIdOfToken(sim.adminToken());
+    ASSERT_FALSE(adminClientId.empty());
+
+    for (const char* d : {"out-alpha", "out-hook", "out-beta"})
+    {
+        std::filesystem::create_directories(dir.file(d));
+    }
+    const std::string hook = dir.file("hook.sh");
+    writeFile(hook, "#!/bin/sh\numask 077\ncat > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n", 0700);
+    const auto config = [&](const std::string& logFile)
+    {
+        return "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+               "\nastra.tokenFile = " + sim.tokenFile() +
+               "\nastra.caFile = " + test::sharedTestCerts().caFile +
+               "\nastra.timeout = 5s\nastra.propagationTimeout = 5s\n"
+               "astra.requestsPerSecond = 100\n"
+               "state.dir = " +
+               dir.file("state") +
+               "\nscheduler.concurrency = 2\nscheduler.retryBackoff = 1s\n"
+               "scheduler.maxFailures = 100\nscheduler.syncInterval = 1s\n"
+               "log.level = debug\nlog.file = " +
+               logFile +
+               "\n"
+               // Due all the time: every run mints, delivers, revokes and confirms.
+               "credentials.alpha.roles = Database Administrator\n"
+               "credentials.alpha.maxAge = 1s\ncredentials.alpha.gracePeriod = 0s\n"
+               "credentials.alpha.sinks = alpha-json, alpha-hook\n"
+               "credentials.beta.roles = R/W Svc Acct\n"
+               "credentials.beta.maxAge = 1s\ncredentials.beta.gracePeriod = 0s\n"
+               "credentials.beta.sinks = beta-env\n"
+               "sinks.alpha-json.type = file\nsinks.alpha-json.path = " +
+               dir.file("out-alpha/alpha.json") +
+               "\nsinks.alpha-hook.type = exec\nsinks.alpha-hook.command = " + hook + " " +
+               dir.file("out-hook/alpha.json") +
+               "\nsinks.beta-env.type = file\nsinks.beta-env.format = env\n"
+               "sinks.beta-env.path = " +
+               dir.file("out-beta/beta.env") + "\n";
+    };
+    writeFile(dir.file("victim.properties"), config(dir.file("victim.log")));
+    writeFile(dir.file("recovery.properties"), config(dir.file("recovery.log")));
+    const std::string victimConfig = "--config=" + dir.file("victim.properties");
+    const std::string recoveryConfig = "--config=" + dir.file("recovery.properties");
+    const auto env = test::minimalEnvironment();
+
+    const auto checkInvariants = [&](const std::string& when)
+    {
+        SCOPED_TRACE(when);
+        const auto status = runProcess({kRotator, recoveryConfig, "status", "--json"}, env, 20s);
+        ASSERT_TRUE(status.ok()) << status.describe();
+        const auto ages = runProcess({kRotator, recoveryConfig, "ages", "--json"}, env, 20s);
+        ASSERT_TRUE(ages.ok()) << ages.describe();
+
+        std::map<std::string, std::string> current;
+        std::set<std::string> accounted = {adminClientId, unmanaged};
+        const auto credentials = parseObject(status.out)->getArray("credentials");
+        for (unsigned i = 0; i < credentials->size(); ++i)
+        {
+            const auto c = credentials->getObject(i);
+            current[stringOf(c, "name")] = stringOf(c, "clientId");
+            accounted.insert(stringOf(c, "clientId"));
+            accounted.insert(stringOf(c, "previousClientId"));
+        }
+        std::map<std::string, std::string> statusOf;
+        const auto clients = parseObject(ages.out)->getArray("clients");
+        for (unsigned i = 0; i < clients->size(); ++i)
+        {
+            const auto c = clients->getObject(i);
+            statusOf[stringOf(c, "clientId")] = stringOf(c, "status");
+        }
+
+        // No orphan; nothing that is not ours was revoked.
+        const auto atSim = sim.clientIds();
+        EXPECT_TRUE(atSim.count(unmanaged)) << "the unmanaged client was revoked";
+        EXPECT_TRUE(atSim.count(adminClientId));
+        for (const auto& id : atSim)
+        {
+            EXPECT_TRUE(accounted.count(id))
+                << "orphan " << id << " (ages says " << statusOf[id] << ")\n"
+                << status.out;
+            if (id != adminClientId && id != unmanaged)
+            {
+                EXPECT_TRUE(statusOf[id] == "current" || statusOf[id] == "previous")
+                    << id << " is " << statusOf[id];
+            }
+        }
+
+        // Every sink holds a token valid at the API: the current one after a completed pass.
+        const auto alpha = test::readJsonSink(dir.file("out-alpha/alpha.json"));
+        ASSERT_TRUE(alpha.has_value());
+        EXPECT_EQ(alpha->clientId, current["alpha"]);
+        EXPECT_EQ(test::currentOrgStatus(sim.port(), test::sharedTestCerts().caFile,
+                                         alpha->token.reveal()),
+                  200);
+        const auto hooked = test::readJsonSink(dir.file("out-hook/alpha.json"));
+        ASSERT_TRUE(hooked.has_value());
+        EXPECT_EQ(test::currentOrgStatus(sim.port(), test::sharedTestCerts().caFile,
+                                         hooked->token.reveal()),
+                  200);
+        const std::string beta = envToken(dir.file("out-beta/beta.env"));
+        EXPECT_EQ(test::clientIdOfToken(beta), current["beta"]);
+        EXPECT_EQ(test::currentOrgStatus(sim.port(), test::sharedTestCerts().caFile, beta), 200);
+
+        EXPECT_EQ(listing(dir.file("state/pending")), std::vector<std::string>{});
+        EXPECT_EQ(listing(dir.file("out-alpha")), std::vector<std::string>{"alpha.json"});
+        EXPECT_EQ(listing(dir.file("out-beta")), std::vector<std::string>{"beta.env"});
+        EXPECT_EQ(integrityCheck(dir.file("state/rotator.db")), "ok");
+    };
+
+    std::mt19937 random(20'240'611);
+    // run-once takes about a second here (150 ms per API call): kill it inside that second;
+    // serve runs pass after pass, so its kills may land later.
+    std::uniform_int_distribution<int> runOnceDelayMs(150, 1150);
+    std::uniform_int_distribution<int> serveDelayMs(50, 2500);
+    int kills = 0;
+    int rounds = 0;
+    std::int64_t recoveryMs = 0;
+    std::map<std::string, int> stops;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 14 && !::testing::Test::HasFatalFailure(); ++i)
+    {
+        ++rounds;
+        const std::string command = i % 2 == 0 ? "run-once" : "serve";
+        const int delay = command == "serve" ? serveDelayMs(random) : runOnceDelayMs(random);
+        std::filesystem::remove(dir.file("victim.log"));
+        {
+            ChildProcess victim({kRotator, victimConfig, command}, env, dir.file("victim.out"),
+                                dir.file("victim.err"));
+            if (!victim.waitFor(std::chrono::milliseconds(delay)))
+            {
+                victim.kill();
+                ++kills;
+                ++stops[command + ": " + lastStep(dir.file("victim.log"))];
+            }
+            else
+            {
+                ++stops[command + ": finished before the kill"];
+            }
+        }
+        const auto recoveryStart = std::chrono::steady_clock::now();
+        const auto recovery = runProcess({kRotator, recoveryConfig, "run-once"}, env, 30s);
+        recoveryMs += std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - recoveryStart)
+                          .count();
+        const std::string when = "after " + command + " killed at " + std::to_string(delay) +
+                                 " ms (round " + std::to_string(i) + ")";
+        ASSERT_TRUE(recovery.status.has_value()) << when << ": " << recovery.describe();
+        EXPECT_EQ(recovery.status->code, 0) << when << ": " << recovery.describe();
+        checkInvariants(when);
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - started);
+    EXPECT_GE(kills, 10);
+    std::cout << "[          ] " << kills << " kills in " << seconds.count()
+              << " s; a full run-once takes " << recoveryMs / std::max(1, rounds)
+              << " ms on average; the killed process had logged last:\n";
+    for (const auto& [where, n] : stops)
+    {
+        std::cout << "[          ]   " << n << " x " << where << "\n";
+    }
+}
+
+TEST(RotationProcess, ServeRotatesADueCredentialAndExitsZeroPromptlyOnSigterm)
+{
+    test::TempDir dir;
+    sim::SimulatorOptions options;
+    options.tlsCertFile = test::sharedTestCerts().serverCert;
+    options.tlsKeyFile = test::sharedTestCerts().serverKey;
+    sim::Simulator sim(options);
+    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
+    std::filesystem::create_directories(dir.file("out"));
+    writeFile(dir.file("rotator.properties"),
+              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
+                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
+                  "\n"
+                  "credentials.app.roles = Database Administrator\n"
+                  "credentials.app.maxAge = 1h\ncredentials.app.gracePeriod = 10m\n"
+                  "credentials.app.sinks = app-json\n"
+                  "sinks.app-json.type = file\nsinks.app-json.path = " +
+                  dir.file("out/app.json") + "\n");
+
+    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
+                       test::minimalEnvironment());
+    // A credential with no client is due at once: wait (bounded) until it is delivered.
+    std::optional<sink::Credential> delivered;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!(delivered = test::readJsonSink(dir.file("out/app.json"))) && serve.running() &&
+           std::chrono::steady_clock::now() < deadline)
+    {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(delivered.has_value()) << serve.stderrText();
+    EXPECT_TRUE(core::tokenMatches(delivered->clientId, delivered->secret, delivered->token));
+    EXPECT_EQ(test::currentOrgStatus(sim.port(), test::sharedTestCerts().caFile,
+                                     delivered->token.reveal()),
+              200);
+    ASSERT_TRUE(serve.running());
+
+    const auto signalled = std::chrono::steady_clock::now();
+    serve.signal(SIGTERM);
+    const auto exited = serve.waitFor(5s);
+    const auto tookMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - signalled)
+                            .count();
+    ASSERT_TRUE(exited.has_value()) << "serve ignored SIGTERM for 5 s";
+    EXPECT_TRUE(exited->ok()) << exited->describe() << "\n" << serve.stderrText();
+    EXPECT_LE(tookMs, 2000) << "serve took " << tookMs << " ms to stop";
+
+    std::set<std::string> ids;
+    for (const auto& c : sim.clients())
+    {
+        ids.insert(c.clientId);
+    }
+    EXPECT_EQ(ids, (std::set<std::string>{test::clientIdOfToken(sim.adminToken().reveal()),
+                                          delivered->clientId}));
+}
+
+TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAndEnvironment)
+{
+    test::TempDir dir;
+    sim::SimulatorOptions options;
+    options.tlsCertFile = test::sharedTestCerts().serverCert;
+    options.tlsKeyFile = test::sharedTestCerts().serverKey;
+    sim::Simulator sim(options);
+    const std::string adminToken = sim.adminToken().reveal();
+    for (const char* d : {"json", "env", "token", "hook", "hook-stdin"})
+    {
+        std::filesystem::create_directories(dir.file(d));
+    }
+    const std::string hook = dir.file("hook.sh");
+    writeFile(hook,
+              "#!/bin/sh\n"
+              "umask 077\n"
+              "printf '%s\\n' \"$0\" \"$@\" >> " +
+                  dir.file("hook/argv.txt") +
+                  "\n"
+                  "env >> " +
+                  dir.file("hook/env.txt") +
+                  "\n"
+                  "cat > " +
+                  dir.file("hook-stdin/app.json") + "\n",
+              0700);
+    // The admin token comes from the environment (ASTRA_TOKEN): it must not reach the hook.
+    writeFile(dir.file("rotator.properties"),
+              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                  "\nastra.caFile = " + test::sharedTestCerts().caFile +
+                  "\nastra.propagationTimeout = 10s\n"
+                  "state.dir = " +
+                  dir.file("state") + "\nlog.level = trace\nlog.file = " + dir.file("rotator.log") +
+                  "\n"
+                  "credentials.app.roles = Database Administrator\n"
+                  "credentials.app.maxAge = 1h\ncredentials.app.gracePeriod = 10m\n"
+                  "credentials.app.sinks = app-json, app-env, app-token, app-hook\n"
+                  "sinks.app-json.type = file\nsinks.app-json.path = " +
+                  dir.file("json/app.json") +
+                  "\nsinks.app-env.type = file\nsinks.app-env.format = env\n"
+                  "sinks.app-env.path = " +
+                  dir.file("env/app.env") +
+                  "\nsinks.app-token.type = file\nsinks.app-token.format = token\n"
+                  "sinks.app-token.path = " +
+                  dir.file("token/app.token") +
+                  "\nsinks.app-hook.type = exec\nsinks.app-hook.command = " + hook +
+                  " --target 'prod env'\n");
+    auto env = test::minimalEnvironment();
+    env.push_back("ASTRA_TOKEN=" + adminToken);
+    const std::string config = "--config=" + dir.file("rotator.properties");
+
+    std::vector<std::string> secrets = {adminToken, adminToken.substr(8 + 25)};
+    std::string output;
+    const auto collect = [&](const test::ProcessResult& r, const std::string& what)
+    {
+        EXPECT_TRUE(r.ok()) << what << ": " << r.describe();
+        output += r.out + r.err;
+        const auto c = test::readJsonSink(dir.file("json/app.json"));
+        ASSERT_TRUE(c.has_value()) << what;
+        const std::string token = c->token.reveal();
+        secrets.push_back(c->secret.reveal());
+        secrets.push_back(c->secret.reveal().substr(0, 24)); // a truncated leak counts too
+        secrets.push_back(token);
+        secrets.push_back(token.substr(8 + 25)); // the hex part of the token
+    };
+    collect(runProcess({kRotator, config, "run-once"}, env), "bootstrap");
+    sim.setPropagationDelayMs(700); // verify retries on 401 are logged too
+    collect(runProcess({kRotator, config, "rotate", "app", "--no-grace"}, env), "rotate 1");
+    collect(runProcess({kRotator, config, "rotate", "app"}, env), "rotate 2");
+    const auto inGrace = runProcess({kRotator, config, "run-once"}, env); // nothing due
+    EXPECT_TRUE(inGrace.ok()) << inGrace.describe();
+    output += inGrace.out + inGrace.err;
+    collect(runProcess({kRotator, config, "rotate", "app", "--no-grace"}, env), "rotate 3");
+    output += runProcess({kRotator, config, "history", "--json"}, env).out;
+    output += runProcess({kRotator, config, "status", "--json"}, env).out;
+    output += runProcess({kRotator, config, "ages", "--json"}, env).out;
+    std::set<std::string> distinct(secrets.begin(), secrets.end());
+    ASSERT_EQ(distinct.size(), secrets.size()) << "a rotation did not deliver a new client";
+    EXPECT_GE(sim.requestCount("GET", "/v2/currentOrg", 401), 1);
+    const std::string log = readFile(dir.file("rotator.log"));
+    ASSERT_NE(log.find("rotation"), std::string::npos) << "nothing was logged at trace level";
+
+    std::map<std::string, std::string> searched = {
+        {"the log file", log},
+        {"stdout and stderr", output},
+        {"rotator.db", readFile(dir.file("state/rotator.db"))},
+        {"rotator.db-wal", readFile(dir.file("state/rotator.db-wal"))},
+        {"rotator.db-shm", readFile(dir.file("state/rotator.db-shm"))},
+        {"the hook's argv", readFile(dir.file("hook/argv.txt"))},
+        {"the hook's environment", readFile(dir.file("hook/env.txt"))},
+    };
+    for (const auto& name : listing(dir.file("state")))
+    {
+        if (std::filesystem::is_regular_file(dir.file("state/" + name)))
+        {
+            searched["state/" + name] = readFile(dir.file("state/" + name));
+        }
+    }
+    for (const auto& [where, text] : searched)
+    {
+        for (std::size_t i = 0; i < secrets.size(); ++i)
+        {
+            EXPECT_EQ(text.find(secrets[i]), std::string::npos)
+                << "secret #" << i << " found in " << where;
+        }
+    }
+
+    // The search itself works: the sink does hold the last secret and token.
+    EXPECT_NE(readFile(dir.file("json/app.json")).find(secrets[secrets.size() - 4]),
+              std::string::npos);
+    EXPECT_NE(readFile(dir.file("token/app.token")).find(secrets.back()), std::string::npos);
+
+    // Nothing left next to any sink: no temp files, no backups; no pending file.
+    EXPECT_EQ(listing(dir.file("json")), std::vector<std::string>{"app.json"});
+    EXPECT_EQ(listing(dir.file("env")), std::vector<std::string>{"app.env"});
+    EXPECT_EQ(listing(dir.file("token")), std::vector<std::string>{"app.token"});
+    EXPECT_EQ(listing(dir.file("hook-stdin")), std::vector<std::string>{"app.json"});
+    EXPECT_EQ(listing(dir.file("state/pending")), std::vector<std::string>{});
+
+    // The hook ran once per delivery with its configured argv and a minimal environment.
+    const std::string argv = readFile(dir.file("hook/argv.txt"));
+    EXPECT_NE(argv.find(hook + "\n--target\nprod env\n"), std::string::npos) << argv;
+    const std::string hookEnv = readFile(dir.file("hook/env.txt"));
+    EXPECT_EQ(hookEnv.find("ASTRA_TOKEN"), std::string::npos) << hookEnv;
+    EXPECT_NE(hookEnv.find("ASTRA_CLIENT_ID="), std::string::npos) << hookEnv;
+    EXPECT_NE(hookEnv.find("ASTRA_ROTATOR_CREDENTIAL=app"), std::string::npos) << hookEnv;
+    EXPECT_EQ(readFile(dir.file("hook-stdin/app.json")), readFile(dir.file("json/app.json")));
+}
