@@ -391,6 +391,18 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
         }
     }
 
+    if (orphans.empty() && rotation.mintStartedMs &&
+        _clock.nowMs() < *rotation.mintStartedMs + 3 * _settings.astra.timeoutMs + kClockSkewMs)
+    {
+        // A create whose answer was lost may still be committed by the server after we gave
+        // up on it: keep the rotation open until that can no longer happen, so a later pass
+        // attributes (and revokes) the client instead of leaving an orphan.
+        rotation.error = rotation.error.value_or("create outcome unknown") +
+                         "; waiting for a possibly late create before closing";
+        rotation.updatedMs = _clock.nowMs();
+        _store->saveRotation(rotation);
+        return false;
+    }
     for (const auto& id : orphans)
     {
         if (!listed.count(id))
@@ -438,7 +450,8 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
                                         PassReport& report)
 {
     // A client described as ours that no rotation of this state directory accounts for (another
-    // rotator, or a state directory that was lost): report it once, never revoke it.
+    // rotator, or a state directory that was lost): report it once, never revoke it. A client
+    // carrying the marker of one of our finished rotations is an orphan of that rotation.
     for (const auto& client : clients)
     {
         if (!client.description || client.description->rfind("astra-rotator ", 0) != 0)
@@ -452,18 +465,37 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
         }
         const auto& marker = *client.description;
         const auto space = marker.rfind(' ');
-        bool ours = false;
+        std::optional<store::RotationRow> rotation;
         try
         {
-            const auto id = std::stoll(marker.substr(space + 1));
-            const auto rotation = _store->findRotation(id);
-            ours = rotation && rotation->marker == marker;
+            rotation = _store->findRotation(std::stoll(marker.substr(space + 1)));
         }
         catch (const std::exception&)
         {
         }
-        if (ours)
+        if (rotation && rotation->marker == marker)
         {
+            // Ours. A finished rotation whose client this is not (a create the server
+            // committed after the rotation gave up on it) left an orphan: revoke it.
+            const bool finished = rotation->stage == "rolled_back" || rotation->stage == "failed" ||
+                                  rotation->stage == "done";
+            if (finished && rotation->newClientId != client.clientId)
+            {
+                auto deleted = _api.deleteClient(client.clientId);
+                if (!deleted)
+                {
+                    report.errors.push_back("revoking late orphan " + client.clientId +
+                                            " failed: " + deleted.error().message);
+                    continue;
+                }
+                _store->runInTransaction([&] {
+                    _store->markClientRevoked(client.clientId, _clock.nowMs());
+                    event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
+                          "created late by the server for rotation " +
+                              std::to_string(rotation->id) + ", after it had given up");
+                });
+                ++report.orphansRevoked;
+            }
             continue;
         }
         store::HistoryQuery q;
