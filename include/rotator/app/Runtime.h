@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "rotator/api/TokenApi.h"
 #include "rotator/cli/Commands.h"
@@ -36,6 +37,7 @@ public:
     store::StateStore& store() { return *_store; }
     api::TokenApi& api() { return *_api; }
     rotation::RotationEngine& engine() { return *_engine; }
+    std::string databasePath() const { return _dir.databasePath(); }
 
 private:
     store::StateDir _dir;

@@ -4,6 +4,7 @@
 #include <iosfwd>
 #include <memory>
 
+#include "rotator/api/AstraClient.h"
 #include "rotator/api/TokenApi.h"
 #include "rotator/cli/CommandLine.h"
 #include "rotator/config/Settings.h"
@@ -25,9 +26,10 @@ struct Environment
     std::function<std::unique_ptr<api::TokenApi>(const config::Settings&, core::Secret)> makeApi;
 };
 
-/// The production API factory.
+/// The production API factory. `observer` sees every HTTP exchange (the daemon's metrics).
 std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
-                                               core::Secret adminToken, core::Clock& clock);
+                                               core::Secret adminToken, core::Clock& clock,
+                                               api::RequestObserver observer = {});
 
 /// Runs one command (not `serve`) and returns its exit code: 0 success, 1 the operation
 /// failed. Throws core::ConfigError (exit 78), core::UsageError (exit 64) and

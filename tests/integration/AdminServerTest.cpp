@@ -1,0 +1,720 @@
+// The admin HTTP API over real sockets on 127.0.0.1:0, reading a real SQLite file through its
+// own read-only connection.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+
+#include "rotator/admin/AdminServer.h"
+#include "rotator/admin/Metrics.h"
+#include "rotator/core/Errors.h"
+#include "rotator/core/Time.h"
+#include "rotator/report/Reports.h"
+#include "rotator/rotation/RotationEngine.h"
+#include "rotator/schedule/Scheduler.h"
+#include "rotator/store/SqliteStateStore.h"
+#include "support/FakeClock.h"
+#include "support/FakeTokenApi.h"
+#include "support/LogCapture.h"
+#include "support/RecordingSink.h"
+#include "support/TempDir.h"
+
+namespace rotator::admin
+{
+namespace
+{
+
+constexpr std::int64_t kDay = 86'400'000;
+constexpr std::int64_t kHour = 3'600'000;
+const std::string kBearer = "adm1n-Bearer-t0ken-5ecret-for-tests";
+
+/// A scheduler stand-in: records requests, reports a settable pass state, can be told to throw.
+class StubControl final : public SchedulerControl
+{
+public:
+    bool requestRotation(const std::string& name) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        requests.push_back(name);
+        return queued.insert(name).second;
+    }
+    std::optional<std::int64_t> lastPassMs() const override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (fail)
+        {
+            throw std::runtime_error("stub scheduler broke on purpose");
+        }
+        return lastPass;
+    }
+    bool lastPassReachedApi() const override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return reached;
+    }
+    void set(std::optional<std::int64_t> pass, bool reachedApi)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        lastPass = pass;
+        reached = reachedApi;
+    }
+
+    mutable std::mutex _mutex;
+    std::vector<std::string> requests;
+    std::set<std::string> queued;
+    std::optional<std::int64_t> lastPass;
+    bool reached = false;
+    std::atomic<bool> fail{false};
+};
+
+struct Answer
+{
+    int status = 0;
+    std::string body;
+    std::string contentType;
+    std::map<std::string, std::string> headers;
+
+    Poco::JSON::Object::Ptr json() const
+    {
+        return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+    }
+    std::string errorCode() const
+    {
+        return json()->getObject("error")->getValue<std::string>("code");
+    }
+};
+
+struct Call
+{
+    std::string method = "GET";
+    std::string target;
+    std::string bearer;        ///< empty: no Authorization header
+    std::string authorization; ///< a raw Authorization header instead
+    std::string body;
+    bool chunked = false;
+    std::optional<std::int64_t> declaredLength; ///< send this Content-Length and no body
+};
+
+Answer request(std::uint16_t port, const Call& call)
+{
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest req(call.method, call.target, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!call.bearer.empty())
+    {
+        req.set("Authorization", "Bearer " + call.bearer);
+    }
+    if (!call.authorization.empty())
+    {
+        req.set("Authorization", call.authorization);
+    }
+    if (call.declaredLength)
+    {
+        req.setContentLength64(*call.declaredLength);
+    }
+    else if (call.chunked)
+    {
+        req.setChunkedTransferEncoding(true);
+    }
+    else if (!call.body.empty())
+    {
+        req.setContentLength64(static_cast<Poco::Int64>(call.body.size()));
+    }
+    std::ostream& out = session.sendRequest(req);
+    if (!call.declaredLength)
+    {
+        out << call.body;
+    }
+    Poco::Net::HTTPResponse res;
+    std::istream& in = session.receiveResponse(res);
+    Answer a;
+    a.status = static_cast<int>(res.getStatus());
+    a.contentType = res.getContentType();
+    for (const auto& [name, value] : res)
+    {
+        a.headers[name] = value;
+    }
+    Poco::StreamCopier::copyToString(in, a.body);
+    return a;
+}
+
+Answer get(std::uint16_t port, const std::string& target, const std::string& bearer = "")
+{
+    Call c;
+    c.target = target;
+    c.bearer = bearer;
+    return request(port, c);
+}
+
+Answer post(std::uint16_t port, const std::string& target, const std::string& bearer = "")
+{
+    Call c;
+    c.method = "POST";
+    c.target = target;
+    c.bearer = bearer;
+    return request(port, c);
+}
+
+core::ClientInfo client(char letter, std::int64_t generatedOnMs)
+{
+    core::ClientInfo info;
+    info.clientId = std::string(24, letter);
+    info.roles = {"role-a"};
+    info.generatedOnMs = generatedOnMs;
+    info.generatedOn = core::formatRfc3339Ms(generatedOnMs);
+    return info;
+}
+
+/// billing (current a) and payroll (none yet) over a seeded store; b is unmanaged.
+class AdminServerTest : public ::testing::Test
+{
+protected:
+    AdminServerTest()
+    {
+        settings.state.dir = dir.path();
+        settings.admin.listen = "127.0.0.1:0";
+        settings.admin.host = "127.0.0.1";
+        settings.admin.port = 0;
+        config::CredentialSettings billing;
+        billing.name = "billing";
+        billing.maxAgeMs = 30 * kDay;
+        config::CredentialSettings payroll;
+        payroll.name = "payroll";
+        payroll.maxAgeMs = 7 * kDay;
+        settings.credentials = {billing, payroll};
+
+        writer = std::make_unique<store::SqliteStateStore>(dir.file("rotator.db"));
+        writer->syncInventory(
+            {client('a', clock.nowMs() - 10 * kDay), client('b', clock.nowMs() - 400 * kDay)},
+            clock.nowMs() - kHour);
+        writer->ensureCredentials({"billing", "payroll"}, clock.nowMs() - kHour);
+        auto row = writer->findCredential("billing").value();
+        row.currentClientId = std::string(24, 'a');
+        row.updatedMs = clock.nowMs();
+        writer->saveCredential(row);
+        for (int i = 0; i < 3; ++i)
+        {
+            store::EventRow e;
+            e.atMs = clock.nowMs() - (i + 1) * kDay;
+            e.credential = "billing";
+            e.clientId = std::string(24, 'a');
+            e.event = "verified";
+            e.detail = "event " + std::to_string(i);
+            writer->appendEvent(e);
+        }
+    }
+
+    void enableToken()
+    {
+        settings.admin.tokenFile = dir.file("admin.token");
+        test::writeFile(settings.admin.tokenFile, kBearer + "\n", 0600);
+    }
+
+    std::uint16_t start()
+    {
+        server = std::make_unique<AdminServer>(settings, dir.file("rotator.db"), control, metrics,
+                                               clock);
+        server->start();
+        return server->port();
+    }
+
+    test::TempDir dir;
+    test::FakeClock clock;
+    config::Settings settings;
+    std::unique_ptr<store::SqliteStateStore> writer;
+    StubControl control;
+    Metrics metrics;
+    std::unique_ptr<AdminServer> server;
+};
+
+TEST_F(AdminServerTest, HealthzAnswersOkOnAnyFreePort)
+{
+    const auto port = start();
+    EXPECT_NE(port, 0);
+    const auto a = get(port, "/healthz");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, R"({"status":"ok"})");
+    EXPECT_EQ(a.contentType, "application/json");
+}
+
+TEST_F(AdminServerTest, ReadyzWaitsForAPassThatReachedTheApi)
+{
+    const auto port = start();
+    auto a = get(port, "/readyz");
+    EXPECT_EQ(a.status, 503);
+    EXPECT_EQ(a.json()->getValue<std::string>("status"), "not_ready");
+    EXPECT_EQ(a.json()->getValue<std::string>("reason"), "no pass has finished yet");
+
+    control.set(clock.nowMs(), false);
+    a = get(port, "/readyz");
+    EXPECT_EQ(a.status, 503);
+    EXPECT_NE(a.body.find("could not reach the DevOps API"), std::string::npos) << a.body;
+
+    control.set(clock.nowMs(), true);
+    a = get(port, "/readyz");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, R"({"status":"ready"})");
+}
+
+TEST_F(AdminServerTest, MetricsServeTheTextFormatFromTheStore)
+{
+    const auto port = start();
+    metrics.recordApiRequest("GET", 200);
+    const auto a = get(port, "/metrics");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.contentType, "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_NE(a.body.find("astra_rotator_up 1\n"), std::string::npos);
+    EXPECT_NE(a.body.find("astra_rotator_api_requests_total{method=\"GET\",code=\"200\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(a.body.find("astra_rotator_credential_age_seconds{credential=\"billing\"} 864000\n"),
+              std::string::npos)
+        << a.body;
+    EXPECT_NE(a.body.find("astra_rotator_client_age_seconds{client_id=\"bbbbbbbbbbbbbbbbbbbbbbbb\","
+                          "credential=\"\"} 34560000\n"),
+              std::string::npos);
+}
+
+TEST_F(AdminServerTest, PassesPromtoolCheckMetrics)
+{
+    if (std::system("command -v promtool >/dev/null 2>&1") != 0)
+    {
+        GTEST_SKIP() << "promtool is not on PATH (Debian package `prometheus`); not checked";
+    }
+    const auto port = start();
+    metrics.recordApiRequest("GET", 200);
+    metrics.recordApiRequest("POST", 0);
+    metrics.recordRotation("billing", "success");
+    control.set(clock.nowMs(), true);
+    const auto a = get(port, "/metrics");
+    ASSERT_EQ(a.status, 200);
+    const std::string file = dir.file("metrics.txt");
+    test::writeFile(file, a.body);
+    const std::string command = "promtool check metrics < '" + file + "' 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    std::array<char, 512> buffer{};
+    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr)
+    {
+        output += buffer.data();
+    }
+    const int status = ::pclose(pipe);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output << "\n" << a.body;
+    EXPECT_EQ(output, "");
+}
+
+TEST_F(AdminServerTest, CredentialsAndClientsAreTheStatusAndAgesJson)
+{
+    const auto port = start();
+    const auto now = clock.nowMs();
+
+    auto a = get(port, "/v1/credentials");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, report::credentialsJson(report::credentialViews(settings, *writer, now)));
+    EXPECT_NE(a.body.find("\"name\":\"billing\""), std::string::npos);
+
+    a = get(port, "/v1/credentials/billing");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body,
+              report::credentialJson(report::credentialViews(settings, *writer, now).at(0)));
+    EXPECT_EQ(a.json()->getValue<std::string>("clientId"), std::string(24, 'a'));
+
+    a = get(port, "/v1/credentials/nope");
+    EXPECT_EQ(a.status, 404);
+    EXPECT_EQ(a.errorCode(), "not_found");
+
+    a = get(port, "/v1/clients");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, report::clientsJson(report::clientViews(*writer, now, false, std::nullopt)));
+}
+
+TEST_F(AdminServerTest, HistoryFiltersLikeTheCommandAndRejectsBadParameters)
+{
+    const auto port = start();
+    store::HistoryQuery q;
+    q.credential = "billing";
+    q.limit = 2;
+    auto a = get(port, "/v1/history?credential=billing&limit=2");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, report::eventsJson(writer->history(q)));
+    EXPECT_EQ(a.json()->getArray("events")->size(), 2u);
+
+    q = {};
+    q.clientId = std::string(24, 'a');
+    q.sinceMs = clock.nowMs() - 36 * kHour;
+    a = get(port, "/v1/history?client=" + q.clientId + "&since=36h");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, report::eventsJson(writer->history(q)));
+    EXPECT_EQ(a.json()->getArray("events")->size(), 2u); // discovered 1 h ago, verified 1 d ago
+
+    a = get(port, "/v1/history");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, report::eventsJson(writer->history(store::HistoryQuery{})));
+
+    for (const std::string bad : {"since=7", "since=-1d", "since=soon", "limit=0", "limit=abc",
+                                  "limit=1000001", "limit=", "clientId=x"})
+    {
+        a = get(port, "/v1/history?" + bad);
+        EXPECT_EQ(a.status, 400) << bad;
+        EXPECT_EQ(a.contentType, "application/json") << bad;
+        EXPECT_EQ(a.errorCode(), "bad_request") << bad;
+        EXPECT_FALSE(a.json()->getObject("error")->getValue<std::string>("message").empty());
+    }
+}
+
+TEST_F(AdminServerTest, WithoutATokenFileGetsAreOpenAndPostsForbidden)
+{
+    const auto port = start();
+    EXPECT_EQ(get(port, "/v1/credentials").status, 200);
+    const auto a = post(port, "/v1/credentials/billing/rotate");
+    EXPECT_EQ(a.status, 403);
+    EXPECT_EQ(a.errorCode(), "forbidden");
+    EXPECT_TRUE(control.requests.empty());
+}
+
+TEST_F(AdminServerTest, WithATokenFileEveryV1RequestNeedsTheBearer)
+{
+    enableToken();
+    test::LogCapture log;
+    const auto port = start();
+
+    std::vector<Answer> answers;
+    for (const std::string target :
+         {"/v1/credentials", "/v1/credentials/billing", "/v1/clients", "/v1/history", "/v1/nope"})
+    {
+        for (const auto& bearer : {std::string(), std::string("wrong"), kBearer + "x",
+                                   kBearer.substr(0, kBearer.size() - 1)})
+        {
+            const auto a = get(port, target, bearer);
+            EXPECT_EQ(a.status, 401) << target << " with '" << bearer << "'";
+            EXPECT_EQ(a.errorCode(), "unauthorized");
+            EXPECT_EQ(a.headers.at("WWW-Authenticate"), "Bearer realm=\"astra-rotator\"");
+            answers.push_back(a);
+        }
+        const auto a = get(port, target, kBearer);
+        EXPECT_EQ(a.status, target == "/v1/nope" ? 404 : 200) << target;
+        answers.push_back(a);
+    }
+    answers.push_back(post(port, "/v1/credentials/billing/rotate", "wrong"));
+    EXPECT_EQ(answers.back().status, 401);
+    EXPECT_TRUE(control.requests.empty());
+
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    Call lower;
+    lower.target = "/v1/credentials";
+    lower.authorization = "bearer " + kBearer;
+    EXPECT_EQ(request(port, lower).status, 200);
+    lower.authorization = "Basic " + kBearer;
+    answers.push_back(request(port, lower));
+    EXPECT_EQ(answers.back().status, 401);
+    lower.authorization = "Bearer  " + kBearer;
+    EXPECT_EQ(request(port, lower).status, 401);
+
+    // Probes stay open.
+    EXPECT_EQ(get(port, "/healthz").status, 200);
+    answers.push_back(get(port, "/metrics"));
+    EXPECT_EQ(answers.back().status, 200);
+
+    for (const auto& answer : answers)
+    {
+        EXPECT_EQ(answer.body.find(kBearer), std::string::npos) << answer.body;
+        for (const auto& [name, value] : answer.headers)
+        {
+            EXPECT_EQ(value.find(kBearer), std::string::npos) << name;
+        }
+    }
+    EXPECT_FALSE(log.contains(kBearer)) << log.text();
+    EXPECT_FALSE(log.contains("Authorization")) << log.text();
+}
+
+TEST_F(AdminServerTest, RotateQueuesOnceAndConflictsWhileQueuedOrInProgressOrInGrace)
+{
+    enableToken();
+    const auto port = start();
+
+    auto a = post(port, "/v1/credentials/billing/rotate", kBearer);
+    EXPECT_EQ(a.status, 202);
+    EXPECT_EQ(a.body, R"({"rotation":null,"queued":true})");
+    EXPECT_EQ(control.requests, std::vector<std::string>{"billing"});
+
+    a = post(port, "/v1/credentials/billing/rotate", kBearer);
+    EXPECT_EQ(a.status, 409);
+    EXPECT_EQ(a.errorCode(), "conflict");
+    EXPECT_NE(a.body.find("already queued"), std::string::npos);
+
+    a = post(port, "/v1/credentials/nope/rotate", kBearer);
+    EXPECT_EQ(a.status, 404);
+    EXPECT_EQ(a.errorCode(), "not_found");
+
+    // A rotation of payroll is unfinished in the store: 409 without asking the scheduler.
+    const auto rotation = writer->beginRotation("payroll", "schedule", "", clock.nowMs());
+    a = post(port, "/v1/credentials/payroll/rotate", kBearer);
+    EXPECT_EQ(a.status, 409) << a.body;
+    EXPECT_NE(a.body.find("rotation " + std::to_string(rotation.id) + " of payroll"),
+              std::string::npos)
+        << a.body;
+    EXPECT_EQ(control.requests, (std::vector<std::string>{"billing", "billing"}));
+
+    // Once the rotation is in grace (the old client waits for revocation) the engine would
+    // refuse a manual rotation: so does the API, saying why.
+    auto p = writer->findCredential("payroll").value();
+    p.currentClientId = std::string(24, 'b');
+    p.previousClientId = std::string(24, 'a');
+    p.revokeAfterMs = clock.nowMs() + kHour;
+    writer->saveCredential(p);
+    auto r = rotation;
+    r.stage = "grace";
+    writer->saveRotation(r);
+    a = post(port, "/v1/credentials/payroll/rotate", kBearer);
+    EXPECT_EQ(a.status, 409);
+    EXPECT_NE(a.body.find("grace period"), std::string::npos) << a.body;
+
+    // A quarantined rotation is what a manual rotation lifts: accepted.
+    r.stage = "quarantined";
+    writer->saveRotation(r);
+    p.previousClientId.clear();
+    p.revokeAfterMs.reset();
+    p.state = "quarantined";
+    writer->saveCredential(p);
+    a = post(port, "/v1/credentials/payroll/rotate", kBearer);
+    EXPECT_EQ(a.status, 202) << a.body;
+    EXPECT_EQ(control.requests.back(), "payroll");
+}
+
+TEST_F(AdminServerTest, UnknownPathsAre404AndWrongMethods405WithAllow)
+{
+    const auto port = start();
+    auto a = get(port, "/nope");
+    EXPECT_EQ(a.status, 404);
+    EXPECT_EQ(a.errorCode(), "not_found");
+    EXPECT_EQ(get(port, "/v1/credentials/billing/rotate/x").status, 404);
+    EXPECT_EQ(get(port, "/v1/credentials/").status, 404);
+
+    Call c;
+    c.method = "DELETE";
+    c.target = "/v1/credentials/billing";
+    a = request(port, c);
+    EXPECT_EQ(a.status, 405);
+    EXPECT_EQ(a.headers.at("Allow"), "GET");
+    EXPECT_EQ(a.errorCode(), "method_not_allowed");
+
+    a = get(port, "/v1/credentials/billing/rotate");
+    EXPECT_EQ(a.status, 405);
+    EXPECT_EQ(a.headers.at("Allow"), "POST");
+
+    c.method = "POST";
+    c.target = "/metrics";
+    a = request(port, c);
+    EXPECT_EQ(a.status, 405);
+    EXPECT_EQ(a.headers.at("Allow"), "GET");
+}
+
+TEST_F(AdminServerTest, BodiesOver64KiBGet413)
+{
+    enableToken();
+    const auto port = start();
+
+    Call declared;
+    declared.method = "POST";
+    declared.target = "/v1/credentials/billing/rotate";
+    declared.bearer = kBearer;
+    declared.declaredLength = 64 * 1024 + 1;
+    auto a = request(port, declared);
+    EXPECT_EQ(a.status, 413);
+    EXPECT_EQ(a.errorCode(), "payload_too_large");
+    EXPECT_EQ(Poco::toLower(a.headers.at("Connection")), "close");
+
+    Call chunked = declared;
+    chunked.declaredLength.reset();
+    chunked.chunked = true;
+    chunked.body = std::string(70'000, 'x');
+    a = request(port, chunked);
+    EXPECT_EQ(a.status, 413);
+    EXPECT_EQ(a.errorCode(), "payload_too_large");
+    EXPECT_TRUE(control.requests.empty());
+
+    // Up to the limit a body is read and ignored.
+    Call small;
+    small.target = "/healthz";
+    small.body = std::string(64 * 1024, 'y');
+    EXPECT_EQ(request(port, small).status, 200);
+    small.chunked = true;
+    EXPECT_EQ(request(port, small).status, 200);
+}
+
+TEST_F(AdminServerTest, AHandlerThatThrowsAnswers500AndLogsTheCause)
+{
+    test::LogCapture log;
+    const auto port = start();
+    control.fail = true;
+    const auto a = get(port, "/metrics");
+    EXPECT_EQ(a.status, 500);
+    EXPECT_EQ(a.errorCode(), "internal");
+    EXPECT_EQ(a.body.find("broke on purpose"), std::string::npos);
+    EXPECT_TRUE(log.contains("stub scheduler broke on purpose")) << log.text();
+    control.fail = false;
+    EXPECT_EQ(get(port, "/metrics").status, 200);
+}
+
+TEST_F(AdminServerTest, LogsOneAccessLineWithoutTheQuery)
+{
+    test::LogCapture log;
+    const auto port = start();
+    get(port, "/v1/history?credential=billing&client=querysecret");
+    get(port, "/nope");
+    std::vector<std::string> access;
+    for (const auto& line : log.lines())
+    {
+        if (line.rfind("admin: 127.0.0.1 ", 0) == 0)
+        {
+            access.push_back(line);
+        }
+    }
+    ASSERT_EQ(access.size(), 2u) << log.text();
+    EXPECT_EQ(access[0].find("admin: 127.0.0.1 GET /v1/history 200 "), 0u) << access[0];
+    EXPECT_EQ(access[0].substr(access[0].size() - 3), " ms");
+    EXPECT_EQ(access[1].find("admin: 127.0.0.1 GET /nope 404 "), 0u) << access[1];
+    EXPECT_FALSE(log.contains("querysecret"));
+}
+
+TEST_F(AdminServerTest, ASecondServerOnTheSamePortFailsToStart)
+{
+    const auto port = start();
+    settings.admin.port = port;
+    AdminServer second(settings, dir.file("rotator.db"), control, metrics, clock);
+    try
+    {
+        second.start();
+        FAIL() << "a second server bound port " << port;
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "admin.listen");
+        EXPECT_NE(std::string(e.what()).find("address already in use"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(get(port, "/healthz").status, 200);
+}
+
+TEST_F(AdminServerTest, AnUnreadableTokenFileFailsTheStart)
+{
+    enableToken();
+    ::chmod(settings.admin.tokenFile.c_str(), 0644);
+    AdminServer s(settings, dir.file("rotator.db"), control, metrics, clock);
+    EXPECT_THROW(s.start(), core::ConfigError);
+}
+
+/// The real scheduler and engine behind the API: a rotation requested over HTTP happens, is
+/// counted, and no response or log line ever carries the minted token or the bearer.
+TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
+{
+    enableToken();
+    test::LogCapture log;
+    test::FakeTokenApi api(clock);
+    settings.credentials.resize(1); // billing only
+    settings.credentials[0].roles = {"Database Administrator"};
+    settings.credentials[0].sinks = {"a"};
+    settings.credentials[0].gracePeriodMs = kHour;
+    settings.credentials[0].clientId.clear();
+    settings.scheduler.concurrency = 1;
+    settings.astra.propagationTimeoutMs = 10'000;
+    // A fresh state for the engine (the fixture's clients are not in the fake org).
+    test::TempDir state;
+    settings.state.dir = state.path();
+    store::SqliteStateStore engineStore(state.file("rotator.db"));
+    ::mkdir(state.file("pending").c_str(), 0700);
+    auto record = std::make_shared<test::SinkRecord>();
+    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
+    sinks["a"] = std::make_unique<test::RecordingSink>("a", record);
+    rotation::RotationEngine engine(settings, api, engineStore, std::move(sinks),
+                                    rotation::PendingFiles(state.file("pending")), clock);
+    engine.setResultObserver(metrics.rotationObserver());
+    schedule::Scheduler scheduler(engine, clock, 3'600'000, 50);
+    SchedulerAdapter adapter(scheduler);
+    AdminServer admin(settings, state.file("rotator.db"), adapter, metrics, clock);
+    admin.start();
+    std::thread worker([&scheduler] { scheduler.run(); });
+
+    const auto waitFor = [](const std::function<bool()>& done)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!done() && std::chrono::steady_clock::now() < deadline)
+        {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return done();
+    };
+    // The engine's connection belongs to the scheduler thread: the test reads through its own.
+    const auto reader = store::SqliteStateStore::openReadOnly(state.file("rotator.db"));
+    // The first pass bootstraps billing.
+    EXPECT_TRUE(waitFor([&] { return get(admin.port(), "/readyz").status == 200; }));
+    EXPECT_TRUE(waitFor([&] { return scheduler.passes() >= 1; }));
+    const auto before = reader->findCredential("billing").value();
+    ASSERT_FALSE(before.currentClientId.empty());
+
+    auto a = post(admin.port(), "/v1/credentials/billing/rotate", kBearer);
+    EXPECT_EQ(a.status, 202) << a.body;
+    EXPECT_TRUE(waitFor(
+        [&]
+        {
+            const auto last = reader->lastRotation("billing");
+            return last && last->trigger == "manual" && last->stage == "grace";
+        }))
+        << log.text();
+    const auto after = reader->findCredential("billing").value();
+    EXPECT_NE(after.currentClientId, before.currentClientId);
+    EXPECT_EQ(after.previousClientId, before.currentClientId);
+
+    std::vector<Answer> answers;
+    for (const std::string target :
+         {"/v1/credentials", "/v1/credentials/billing", "/v1/clients", "/v1/history", "/metrics"})
+    {
+        answers.push_back(get(admin.port(), target, kBearer));
+        EXPECT_EQ(answers.back().status, 200) << target << "\n" << log.text();
+    }
+    EXPECT_NE(answers[0].body.find(after.currentClientId), std::string::npos);
+    EXPECT_NE(answers[4].body.find(
+                  "astra_rotator_rotations_total{credential=\"billing\",result=\"success\"} 2\n"),
+              std::string::npos)
+        << answers[4].body;
+
+    scheduler.stop();
+    worker.join();
+    admin.stop();
+
+    std::lock_guard<std::mutex> lock(record->mutex);
+    ASSERT_FALSE(record->token.empty());
+    const std::string secret = record->token.substr(record->token.rfind(':') + 1);
+    for (const auto& answer : answers)
+    {
+        EXPECT_EQ(answer.body.find(record->token), std::string::npos);
+        EXPECT_EQ(answer.body.find(secret), std::string::npos);
+        EXPECT_EQ(answer.body.find(kBearer), std::string::npos);
+    }
+    EXPECT_FALSE(log.contains(record->token));
+    EXPECT_FALSE(log.contains(kBearer));
+}
+
+} // namespace
+} // namespace rotator::admin

@@ -1,0 +1,276 @@
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "rotator/admin/Metrics.h"
+#include "rotator/core/Time.h"
+#include "rotator/store/SqliteStateStore.h"
+#include "support/TempDir.h"
+
+namespace rotator::admin
+{
+namespace
+{
+
+constexpr std::int64_t kDay = 86'400'000;
+constexpr std::int64_t kHour = 3'600'000;
+constexpr std::int64_t kNow = 1'700'000'000'000; // 2023-11-14T22:13:20Z
+
+core::ClientInfo client(char letter, std::int64_t generatedOnMs)
+{
+    core::ClientInfo info;
+    info.clientId = std::string(24, letter);
+    info.roles = {"role-a"};
+    info.generatedOnMs = generatedOnMs;
+    info.generatedOn = core::formatRfc3339Ms(generatedOnMs);
+    return info;
+}
+
+std::string id(char letter)
+{
+    return std::string(24, letter);
+}
+
+/// Two credentials over a small inventory: billing (current a, previous d in grace),
+/// payroll (quarantined, no client); b and c unmanaged (c unattributed), e revoked.
+class MetricsTest : public ::testing::Test
+{
+protected:
+    MetricsTest() : store(dir.file("rotator.db"))
+    {
+        config::CredentialSettings billing;
+        billing.name = "billing";
+        billing.maxAgeMs = 30 * kDay;
+        config::CredentialSettings payroll;
+        payroll.name = "payroll";
+        payroll.maxAgeMs = 7 * kDay;
+        settings.credentials = {billing, payroll};
+
+        store.syncInventory({client('a', kNow - 10 * kDay), client('b', kNow - 400 * kDay),
+                             client('c', kNow - 2 * kDay - 500), client('d', kNow - 40 * kDay),
+                             client('e', kNow - 100 * kDay)},
+                            kNow - kHour);
+        store.ensureCredentials({"billing", "payroll"}, kNow - kHour);
+        auto b = store.findCredential("billing").value();
+        b.currentClientId = id('a');
+        b.previousClientId = id('d');
+        b.revokeAfterMs = kNow + kHour;
+        b.state = "grace";
+        b.lastSuccessMs = kNow - 10 * kDay + 1500;
+        b.updatedMs = kNow;
+        store.saveCredential(b);
+        auto p = store.findCredential("payroll").value();
+        p.state = "quarantined";
+        p.consecutiveFailures = 5;
+        p.updatedMs = kNow;
+        store.saveCredential(p);
+        store.markClientRevoked(id('e'), kNow - kHour);
+        for (char letter : {'c', 'e'})
+        {
+            store::EventRow e;
+            e.atMs = kNow - kHour;
+            e.clientId = id(letter);
+            e.event = "unattributed";
+            e.detail = "described \"astra-rotator x 9\" but no rotation here created it";
+            store.appendEvent(e);
+        }
+    }
+
+    test::TempDir dir;
+    config::Settings settings;
+    store::SqliteStateStore store;
+    Metrics metrics;
+};
+
+TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
+{
+    metrics.recordApiRequest("GET", 200);
+    metrics.apiObserver()("GET", "/v2/clientIdSecrets", 200);
+    metrics.apiObserver()("POST", "/v2/clientIdSecrets", 0);
+    metrics.recordApiRequest("DELETE", 404);
+    metrics.rotationObserver()("billing", "success");
+    metrics.recordRotation("we\"ird\\cred\nx", "failed");
+    metrics.recordRotation("we\"ird\\cred\nx", "failed");
+    DaemonState daemon;
+    daemon.lastPassMs = kNow - 30'000;
+    daemon.lastPassReachedApi = true;
+
+    // The golden exposition, one line per literal (long HELP lines split).
+    const std::string expected =
+        "# HELP astra_rotator_up 1 while the astra-rotator daemon answers scrapes.\n"
+        "# TYPE astra_rotator_up gauge\n"
+        "astra_rotator_up 1\n"
+        "# HELP astra_rotator_api_requests_total HTTP exchanges with the Astra DevOps API by "
+        "method and status code (code 0: no answer, e.g. a timeout or a dropped connection).\n"
+        "# TYPE astra_rotator_api_requests_total counter\n"
+        "astra_rotator_api_requests_total{method=\"DELETE\",code=\"404\"} 1\n"
+        "astra_rotator_api_requests_total{method=\"GET\",code=\"200\"} 2\n"
+        "astra_rotator_api_requests_total{method=\"POST\",code=\"0\"} 1\n"
+        "# HELP astra_rotator_rotations_total Finished rotation attempts by credential and "
+        "result (success, failed, quarantined, rolled_back) since the daemon started.\n"
+        "# TYPE astra_rotator_rotations_total counter\n"
+        "astra_rotator_rotations_total{credential=\"billing\",result=\"failed\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"billing\",result=\"quarantined\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"billing\",result=\"rolled_back\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"billing\",result=\"success\"} 1\n"
+        "astra_rotator_rotations_total{credential=\"payroll\",result=\"failed\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"payroll\",result=\"quarantined\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"payroll\",result=\"rolled_back\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"payroll\",result=\"success\"} 0\n"
+        "astra_rotator_rotations_total{credential=\"we\\\"ird\\\\cred\\nx\",result=\"failed\"} "
+        "2\n"
+        "# HELP astra_rotator_client_age_seconds Age (now - generatedOn) of every client in the "
+        "inventory that is neither revoked nor missing; credential is empty for an unmanaged "
+        "client.\n"
+        "# TYPE astra_rotator_client_age_seconds gauge\n"
+        "astra_rotator_client_age_seconds{client_id=\"bbbbbbbbbbbbbbbbbbbbbbbb\",credential=\"\"}"
+        " 34560000\n"
+        "astra_rotator_client_age_seconds{client_id=\"dddddddddddddddddddddddd\",credential=\"bil"
+        "ling\"} 3456000\n"
+        "astra_rotator_client_age_seconds{client_id=\"aaaaaaaaaaaaaaaaaaaaaaaa\",credential=\"bil"
+        "ling\"} 864000\n"
+        "astra_rotator_client_age_seconds{client_id=\"cccccccccccccccccccccccc\",credential=\"\"}"
+        " 172800.5\n"
+        "# HELP astra_rotator_clients Clients in the inventory by status (current, previous, "
+        "unmanaged, revoked, missing).\n"
+        "# TYPE astra_rotator_clients gauge\n"
+        "astra_rotator_clients{status=\"current\"} 1\n"
+        "astra_rotator_clients{status=\"previous\"} 1\n"
+        "astra_rotator_clients{status=\"unmanaged\"} 2\n"
+        "astra_rotator_clients{status=\"revoked\"} 1\n"
+        "astra_rotator_clients{status=\"missing\"} 0\n"
+        "# HELP astra_rotator_grace_clients Previous clients of a rotation still valid during "
+        "their grace period, waiting to be revoked.\n"
+        "# TYPE astra_rotator_grace_clients gauge\n"
+        "astra_rotator_grace_clients 1\n"
+        "# HELP astra_rotator_unattributed_clients Clients still in the inventory (not revoked, "
+        "not missing) that belong to no credential and have an unattributed event: they look "
+        "created by a rotator but no rotation here can be proven to own them, so they are never "
+        "revoked automatically.\n"
+        "# TYPE astra_rotator_unattributed_clients gauge\n"
+        "astra_rotator_unattributed_clients 1\n"
+        "# HELP astra_rotator_credential_age_seconds Age of the current client of each "
+        "configured credential (absent while it has none in the inventory).\n"
+        "# TYPE astra_rotator_credential_age_seconds gauge\n"
+        "astra_rotator_credential_age_seconds{credential=\"billing\"} 864000\n"
+        "# HELP astra_rotator_last_success_timestamp_seconds Unix time of the last successful "
+        "rotation of each credential (absent: never).\n"
+        "# TYPE astra_rotator_last_success_timestamp_seconds gauge\n"
+        "astra_rotator_last_success_timestamp_seconds{credential=\"billing\"} 1699136001.5\n"
+        "# HELP astra_rotator_next_rotation_timestamp_seconds Unix time at which each credential "
+        "is next due for rotation (absent while quarantined or when its window never opens).\n"
+        "# TYPE astra_rotator_next_rotation_timestamp_seconds gauge\n"
+        "astra_rotator_next_rotation_timestamp_seconds{credential=\"billing\"} 1701728000\n"
+        "# HELP astra_rotator_quarantined 1 when a credential is quarantined after repeated "
+        "failures (only `astra-rotator rotate NAME` or POST /v1/credentials/NAME/rotate retries "
+        "it), else 0.\n"
+        "# TYPE astra_rotator_quarantined gauge\n"
+        "astra_rotator_quarantined{credential=\"billing\"} 0\n"
+        "astra_rotator_quarantined{credential=\"payroll\"} 1\n"
+        "# HELP astra_rotator_consecutive_failures Rotation failures of each credential since "
+        "its last success.\n"
+        "# TYPE astra_rotator_consecutive_failures gauge\n"
+        "astra_rotator_consecutive_failures{credential=\"billing\"} 0\n"
+        "astra_rotator_consecutive_failures{credential=\"payroll\"} 5\n"
+        "# HELP astra_rotator_last_pass_timestamp_seconds Unix time at which the scheduler last "
+        "finished a pass (absent before the first).\n"
+        "# TYPE astra_rotator_last_pass_timestamp_seconds gauge\n"
+        "astra_rotator_last_pass_timestamp_seconds 1699999970\n"
+        "# HELP astra_rotator_last_pass_reached_api 1 when the last pass listed the org's "
+        "clients through the DevOps API, else 0.\n"
+        "# TYPE astra_rotator_last_pass_reached_api gauge\n"
+        "astra_rotator_last_pass_reached_api 1\n";
+    EXPECT_EQ(metrics.render(settings, store, kNow, daemon), expected);
+}
+
+TEST_F(MetricsTest, EveryFamilyHasHelpAndTypeAndCountersEndInTotal)
+{
+    metrics.recordApiRequest("GET", 200);
+    const std::string text = metrics.render(settings, store, kNow, DaemonState{});
+    std::map<std::string, std::string> types;
+    std::set<std::string> helps;
+    std::istringstream in(text);
+    std::string line;
+    int samples = 0;
+    while (std::getline(in, line))
+    {
+        if (line.rfind("# HELP ", 0) == 0)
+        {
+            const auto name = line.substr(7, line.find(' ', 7) - 7);
+            EXPECT_TRUE(helps.insert(name).second) << "HELP twice for " << name;
+            EXPECT_GT(line.size(), 7 + name.size() + 10) << "HELP without text: " << line;
+            continue;
+        }
+        if (line.rfind("# TYPE ", 0) == 0)
+        {
+            std::istringstream words(line.substr(7));
+            std::string name;
+            std::string type;
+            words >> name >> type;
+            EXPECT_TRUE(helps.count(name)) << "TYPE before HELP for " << name;
+            types[name] = type;
+            continue;
+        }
+        ++samples;
+        const auto name = line.substr(0, line.find_first_of("{ "));
+        EXPECT_TRUE(types.count(name)) << "sample without TYPE: " << line;
+        EXPECT_EQ(name.rfind("astra_rotator_", 0), 0u) << name;
+    }
+    EXPECT_GT(samples, 10);
+    EXPECT_EQ(helps.size(), types.size());
+    for (const auto& [name, type] : types)
+    {
+        const bool total = name.size() > 6 && name.substr(name.size() - 6) == "_total";
+        if (type == "counter")
+        {
+            EXPECT_TRUE(total) << name;
+        }
+        else
+        {
+            EXPECT_EQ(type, "gauge") << name;
+            EXPECT_FALSE(total) << name;
+        }
+    }
+    for (const char* family :
+         {"astra_rotator_client_age_seconds", "astra_rotator_credential_age_seconds",
+          "astra_rotator_rotations_total", "astra_rotator_last_success_timestamp_seconds",
+          "astra_rotator_next_rotation_timestamp_seconds", "astra_rotator_quarantined",
+          "astra_rotator_api_requests_total", "astra_rotator_unattributed_clients"})
+    {
+        EXPECT_TRUE(types.count(family)) << "PRODUCT.md §7 family missing: " << family;
+    }
+}
+
+TEST_F(MetricsTest, FamiliesWithoutSamplesStillHaveHelpAndType)
+{
+    const std::string text = Metrics().render(config::Settings{}, store, kNow, DaemonState{});
+    EXPECT_NE(text.find("# TYPE astra_rotator_api_requests_total counter\n"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE astra_rotator_last_pass_timestamp_seconds gauge\n"),
+              std::string::npos);
+    EXPECT_EQ(text.find("\nastra_rotator_last_pass_timestamp_seconds "), std::string::npos);
+    EXPECT_NE(text.find("astra_rotator_last_pass_reached_api 0\n"), std::string::npos);
+}
+
+TEST(Metrics, EscapesBackslashQuoteAndNewlineInLabelValues)
+{
+    EXPECT_EQ(Metrics::escapeLabelValue("plain"), "plain");
+    EXPECT_EQ(Metrics::escapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+    EXPECT_EQ(Metrics::escapeLabelValue("tab\tstays"), "tab\tstays");
+}
+
+TEST(Metrics, FormatsMillisecondsAsExactSeconds)
+{
+    EXPECT_EQ(Metrics::formatSeconds(0), "0");
+    EXPECT_EQ(Metrics::formatSeconds(1500), "1.5");
+    EXPECT_EQ(Metrics::formatSeconds(1001), "1.001");
+    EXPECT_EQ(Metrics::formatSeconds(1'700'000'000'120), "1700000000.12");
+    EXPECT_EQ(Metrics::formatSeconds(-2500), "-2.5");
+    EXPECT_EQ(Metrics::formatSeconds(-999), "-0.999");
+}
+
+} // namespace
+} // namespace rotator::admin
