@@ -78,6 +78,11 @@ void PendingFiles::remove(std::int64_t rotationId)
     }
 }
 
+void PendingFiles::removeStaleTemporaries()
+{
+    sink::removeStaleTemporaryFiles(_directory);
+}
+
 std::vector<std::int64_t> PendingFiles::list() const
 {
     std::vector<std::int64_t> out;

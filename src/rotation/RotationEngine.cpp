@@ -271,7 +271,9 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
             }
         }
     }
-    // Pending files of finished rotations (a crash between the journal and the unlink).
+    // Pending files of finished rotations (a crash between the journal and the unlink), and
+    // temporaries of a pending write that was killed.
+    _pending.removeStaleTemporaries();
     for (const auto id : _pending.list())
     {
         const auto rotation = _store->findRotation(id);

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -250,6 +251,26 @@ bool alreadyHolds(int dirFd, const std::string& base, std::string_view content, 
     return same;
 }
 
+// Temporary files a killed writer left behind (`.<base>.tmp-*`, ours only: the state directory
+// lock means no other writer of these names runs). They may hold a secret: remove them.
+void removeStaleTemporaries(int dirFd, const std::string& dirPath, const std::string& prefix)
+{
+    DIR* listing = ::opendir(dirPath.c_str());
+    if (listing == nullptr)
+    {
+        return;
+    }
+    while (const dirent* entry = ::readdir(listing))
+    {
+        const std::string name = entry->d_name;
+        if (name.rfind(prefix, 0) == 0)
+        {
+            ::unlinkat(dirFd, name.c_str(), 0);
+        }
+    }
+    ::closedir(listing);
+}
+
 std::string tempNameFor(const std::string& base)
 {
     // Hidden, recognisable, unique; the base is shortened so the name stays under NAME_MAX.
@@ -429,6 +450,8 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
         return ioFailure(path, "inspecting the target", error, dir);
     }
 
+    removeStaleTemporaries(dirFd->get(), dir, "." + base.substr(0, 200) + ".tmp-");
+
     // The temp file: created with the final mode so it is never readable by more than the
     // final file (the umask can only narrow it; fchmod below sets it exactly).
     std::string tempName;
@@ -584,6 +607,38 @@ core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
                               "(add it to the group, or drop the group setting)");
     }
     return {};
+}
+
+void removeStaleTemporaryFiles(const std::string& directory)
+{
+    UniqueFd dirFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirFd.valid())
+    {
+        return;
+    }
+    DIR* listing = ::opendir(directory.c_str());
+    if (listing == nullptr)
+    {
+        return;
+    }
+    std::vector<std::string> stale;
+    while (const dirent* entry = ::readdir(listing))
+    {
+        const std::string name = entry->d_name;
+        if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos)
+        {
+            stale.push_back(name);
+        }
+    }
+    ::closedir(listing);
+    for (const auto& name : stale)
+    {
+        ::unlinkat(dirFd.get(), name.c_str(), 0);
+    }
+    if (!stale.empty())
+    {
+        ::fsync(dirFd.get());
+    }
 }
 
 } // namespace rotator::sink

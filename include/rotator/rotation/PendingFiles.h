@@ -28,6 +28,8 @@ public:
     bool exists(std::int64_t rotationId) const;
     /// Removes the file and syncs the directory; a missing file is fine.
     void remove(std::int64_t rotationId);
+    /// Removes temporary files a writer killed mid-write left behind (they may hold a secret).
+    void removeStaleTemporaries();
     /// The rotation IDs that have a pending file.
     std::vector<std::int64_t> list() const;
 

@@ -47,6 +47,11 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
 core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
                                       const FileOwner& owner = {});
 
+/// Removes every temporary file `writeFileAtomically` may have left in `directory` when its
+/// process was killed mid-write (`.<name>.tmp-*`); they can hold a secret. Only for a
+/// directory no other process writes such names to (the pending directory under the lock).
+void removeStaleTemporaryFiles(const std::string& directory);
+
 namespace detail
 {
 /// Test seam: called with the target path after the rename and before the read-back, so a

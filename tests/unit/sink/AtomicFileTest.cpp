@@ -448,3 +448,17 @@ TEST(AtomicFile, RefusesADirectoryOthersCanWriteAndWritesNothing)
     EXPECT_NE(::access(target.c_str(), F_OK), 0);
     EXPECT_FALSE(rotator::sink::checkFileWritable(target, 0600, {}));
 }
+
+TEST(AtomicFile, RemovesTemporariesAKilledWriterLeftBehind)
+{
+    rotator::test::TempDir dir;
+    rotator::test::writeFile(dir.file(".astra.json.tmp-0123456789abcdef"), "half a secret", 0600);
+    rotator::test::writeFile(dir.file(".other.json.tmp-0123456789abcdef"), "another sink's", 0600);
+    ASSERT_TRUE(rotator::sink::writeFileAtomically(dir.file("astra.json"), "new\n", 0600));
+    EXPECT_NE(::access(dir.file(".astra.json.tmp-0123456789abcdef").c_str(), F_OK), 0);
+    EXPECT_EQ(::access(dir.file(".other.json.tmp-0123456789abcdef").c_str(), F_OK), 0)
+        << "a temporary of another target was removed";
+    rotator::sink::removeStaleTemporaryFiles(dir.path());
+    EXPECT_NE(::access(dir.file(".other.json.tmp-0123456789abcdef").c_str(), F_OK), 0);
+    EXPECT_EQ(rotator::test::readFile(dir.file("astra.json")), "new\n");
+}
