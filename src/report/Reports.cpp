@@ -129,6 +129,16 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
         {
             v.nextRotationAtMs.reset();
         }
+        if (const auto last = store.lastRotation(c.name))
+        {
+            RotationSummary r;
+            r.id = last->id;
+            r.state = last->stage;
+            r.startedMs = last->startedMs;
+            r.finishedMs = last->finishedMs;
+            r.error = last->error;
+            v.lastRotation = r;
+        }
         out.push_back(std::move(v));
     }
     return out;

@@ -161,6 +161,7 @@ TEST_F(CommandsTest, SyncAdoptsTheConfiguredClientAndStatusShowsIt)
     EXPECT_EQ(cred->getValue<std::int64_t>("maxAgeSeconds"), 30 * 86400);
     EXPECT_EQ(cred->getValue<std::string>("state"), "idle");
     EXPECT_TRUE(cred->isNull("previousClientId"));
+    EXPECT_TRUE(cred->isNull("lastRotation")) << "no rotation happened yet";
 
     ASSERT_EQ(run({"ages"}, adopt), 0);
     EXPECT_NE(out.str().find("current"), std::string::npos);

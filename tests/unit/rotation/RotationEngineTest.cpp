@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include "rotator/report/Reports.h"
 #include "rotator/rotation/RotationEngine.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
@@ -538,3 +539,17 @@ INSTANTIATE_TEST_SUITE_P(
         }
         return name;
     });
+
+TEST_F(RotationEngineTest, StatusShowsTheLastRotationAndItsError)
+{
+    adoptOldClient();
+    a->failures.push_back(failure(core::FailureKind::Permanent, "permission denied"));
+    engine()->runPass();
+    const auto views = report::credentialViews(settings, *store, clock.nowMs());
+    ASSERT_EQ(views.size(), 1u);
+    ASSERT_TRUE(views[0].lastRotation);
+    EXPECT_EQ(views[0].lastRotation->state, "rolled_back");
+    ASSERT_TRUE(views[0].lastRotation->error);
+    EXPECT_NE(views[0].lastRotation->error->find("permission denied"), std::string::npos);
+    EXPECT_NE(report::credentialsJson(views).find(R"("state":"rolled_back")"), std::string::npos);
+}
