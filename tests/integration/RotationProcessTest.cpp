@@ -24,7 +24,9 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include "rotator/core/Token.h"
@@ -608,4 +610,122 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
     EXPECT_NE(hookEnv.find("ASTRA_CLIENT_ID="), std::string::npos) << hookEnv;
     EXPECT_NE(hookEnv.find("ASTRA_ROTATOR_CREDENTIAL=app"), std::string::npos) << hookEnv;
     EXPECT_EQ(readFile(dir.file("hook-stdin/app.json")), readFile(dir.file("json/app.json")));
+}
+
+// The daemon as ops run it: serve with the admin API and JSON logs. It rotates on its own,
+// answers the API (including a rotation asked over the API), writes one JSON object per log
+// line, and neither the log nor any response carries a secret or token.
+TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
+{
+    test::TempDir dir;
+    sim::SimulatorOptions options;
+    options.tlsCertFile = test::sharedTestCerts().serverCert;
+    options.tlsKeyFile = test::sharedTestCerts().serverKey;
+    sim::Simulator sim(options);
+    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
+    writeFile(dir.file("api.token"), "admin-api-bearer-0123456789\n", 0600);
+    std::filesystem::create_directories(dir.file("out"));
+    // A free port for the admin API (the configuration needs a number).
+    std::uint16_t adminPort = 0;
+    {
+        Poco::Net::ServerSocket probe;
+        probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+        adminPort = probe.address().port();
+    }
+    writeFile(dir.file("rotator.properties"),
+              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
+                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
+                  "\nadmin.listen = 127.0.0.1:" + std::to_string(adminPort) +
+                  "\nadmin.tokenFile = " + dir.file("api.token") +
+                  "\nlog.level = trace\nlog.format = json\nlog.file = " + dir.file("rotator.log") +
+                  "\n"
+                  "credentials.app.roles = Database Administrator\n"
+                  "credentials.app.maxAge = 1h\ncredentials.app.gracePeriod = 0s\n"
+                  "credentials.app.sinks = app-json\n"
+                  "sinks.app-json.type = file\nsinks.app-json.path = " +
+                  dir.file("out/app.json") + "\n");
+
+    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
+                       test::minimalEnvironment());
+    std::optional<sink::Credential> first;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!(first = test::readJsonSink(dir.file("out/app.json"))) && serve.running() &&
+           std::chrono::steady_clock::now() < deadline)
+    {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(first.has_value()) << serve.stderrText();
+
+    auto get = [&](const std::string& method, const std::string& path, bool auth) {
+        Poco::Net::HTTPClientSession session("127.0.0.1", adminPort);
+        session.setTimeout(Poco::Timespan(5, 0));
+        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        if (auth)
+        {
+            request.set("Authorization", "Bearer admin-api-bearer-0123456789");
+        }
+        request.setContentLength(0);
+        session.sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        std::string body;
+        Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+        return std::make_pair(static_cast<int>(response.getStatus()), body);
+    };
+    std::string responses;
+    auto [healthStatus, health] = get("GET", "/healthz", false);
+    EXPECT_EQ(healthStatus, 200);
+    auto [unauthorized, denied] = get("GET", "/v1/credentials", false);
+    EXPECT_EQ(unauthorized, 401);
+    auto [rotateStatus, rotated] = get("POST", "/v1/credentials/app/rotate", true);
+    EXPECT_EQ(rotateStatus, 202) << rotated;
+    // The API-requested rotation replaces the first client (grace 0s: then revoked).
+    std::optional<sink::Credential> second;
+    deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline)
+    {
+        second = test::readJsonSink(dir.file("out/app.json"));
+        if (second && second->clientId != first->clientId)
+        {
+            break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(second && second->clientId != first->clientId) << serve.stderrText();
+    for (const auto& path : {"/v1/credentials", "/v1/clients", "/v1/history?limit=50", "/metrics",
+                             "/readyz"})
+    {
+        auto [status, body] = get("GET", path, true);
+        EXPECT_EQ(status, 200) << path << ": " << body;
+        responses += body;
+    }
+    EXPECT_NE(responses.find(second->clientId), std::string::npos);
+    EXPECT_NE(responses.find("astra_rotator_rotations_total"), std::string::npos);
+
+    serve.signal(SIGTERM);
+    const auto exited = serve.waitFor(5s);
+    ASSERT_TRUE(exited.has_value());
+    EXPECT_TRUE(exited->ok()) << exited->describe();
+
+    const std::string log = readFile(dir.file("rotator.log"));
+    std::istringstream lines(log);
+    std::string line;
+    int objects = 0;
+    while (std::getline(lines, line))
+    {
+        Poco::JSON::Parser parser;
+        ASSERT_NO_THROW(parser.parse(line)) << line;
+        ++objects;
+    }
+    EXPECT_GT(objects, 5);
+    EXPECT_NE(log.find("\"credential\":\"app\""), std::string::npos);
+    const std::string everything = log + responses + serve.stderrText();
+    for (const auto& c : {*first, *second})
+    {
+        EXPECT_EQ(everything.find(c.secret.reveal()), std::string::npos);
+        EXPECT_EQ(everything.find(c.token.reveal()), std::string::npos);
+        EXPECT_EQ(everything.find(c.token.reveal().substr(33)), std::string::npos);
+    }
+    EXPECT_EQ(everything.find(sim.adminToken().reveal().substr(33)), std::string::npos);
+    EXPECT_EQ(everything.find("admin-api-bearer-0123456789"), std::string::npos);
 }
