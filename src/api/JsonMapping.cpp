@@ -219,8 +219,10 @@ core::Outcome<std::vector<core::ClientInfo>> parseClientList(std::string_view bo
         {
             return malformed(where + ".description is not a string");
         }
+        // Kept as text only: a far-future expiry (year 9999) beyond the range of an Instant is
+        // still a valid answer.
         if (!optionalStringField(*c, "tokenExpiry", info.tokenExpiry) ||
-            (info.tokenExpiry && !core::parseRfc3339(*info.tokenExpiry)))
+            (info.tokenExpiry && !core::isRfc3339(*info.tokenExpiry)))
         {
             return malformed(where + ".tokenExpiry is not an RFC 3339 time");
         }
@@ -434,7 +436,15 @@ ErrorBody parseErrorBody(std::string_view contentType, std::string_view body)
                         if (const auto id = memberIgnoringCase(*first, "id");
                             id && id->isInteger())
                         {
-                            out.id = id->convert<std::int64_t>();
+                            try
+                            {
+                                out.id = id->convert<std::int64_t>();
+                            }
+                            catch (const Poco::RangeException&)
+                            {
+                                // An ID above INT64_MAX (Poco holds it as UInt64): no usable ID,
+                                // the message still counts.
+                            }
                         }
                         if (const auto msg = memberIgnoringCase(*first, "message");
                             msg && msg->isString())

@@ -822,7 +822,14 @@ void checkCredential(const CredentialSettings& c, std::vector<std::string>& warn
     }
     if (c.expiryMs)
     {
-        const std::int64_t needed = c.maxAgeMs + c.jitterMs + c.gracePeriodMs;
+        // Saturating: each duration may be up to INT64_MAX ms, and a wrapped sum would let any
+        // expiry pass.
+        std::int64_t needed = 0;
+        if (__builtin_add_overflow(c.maxAgeMs, c.jitterMs, &needed) ||
+            __builtin_add_overflow(needed, c.gracePeriodMs, &needed))
+        {
+            needed = std::numeric_limits<std::int64_t>::max();
+        }
         if (*c.expiryMs <= needed)
         {
             fail(prefix + "expiry",

@@ -76,14 +76,21 @@ std::int64_t floorDiv(std::int64_t a, std::int64_t b)
     return q;
 }
 
-std::string format(std::int64_t unixNanos, int fractionDigits)
+// Nonnegative remainder of a / b (b > 0), safe for INT64_MIN.
+std::int64_t floorMod(std::int64_t a, std::int64_t b)
 {
-    constexpr std::int64_t kNanosPerDay = 86400LL * 1000000000LL;
-    const std::int64_t days = floorDiv(unixNanos, kNanosPerDay);
-    std::int64_t rem = unixNanos - days * kNanosPerDay;
+    const std::int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+
+// Seconds and the fraction apart, never a product: a nanosecond count only covers 1677 to 2262,
+// and the formatters take any int64 (milliseconds reach far beyond).
+std::string format(std::int64_t unixSeconds, std::int64_t fractionNanos, int fractionDigits)
+{
+    const std::int64_t days = floorDiv(unixSeconds, 86400);
+    const std::int64_t secs = floorMod(unixSeconds, 86400);
+    const std::int64_t nanos = fractionNanos;
     const Civil c = civilFromDays(days);
-    const auto secs = rem / 1000000000LL;
-    const auto nanos = rem % 1000000000LL;
     char buf[64];
     int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
                           static_cast<long long>(c.year), c.month, c.day,
@@ -122,7 +129,12 @@ std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d)
     return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-std::optional<Instant> parseRfc3339(std::string_view s)
+namespace
+{
+
+// The grammar and field ranges of parseRfc3339, without the Instant range: seconds since the
+// epoch (no overflow for years 0000 to 9999) and the fraction in nanoseconds.
+bool parseFields(std::string_view s, std::int64_t& unixSeconds, std::int64_t& fractionNanos)
 {
     int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
     if (!readDigits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' ||
@@ -130,12 +142,12 @@ std::optional<Instant> parseRfc3339(std::string_view s)
         (s[10] != 'T' && s[10] != 't') || !readDigits(s, 11, 2, hour) || s[13] != ':' ||
         !readDigits(s, 14, 2, minute) || s[16] != ':' || !readDigits(s, 17, 2, second))
     {
-        return std::nullopt;
+        return false;
     }
     if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
         minute > 59 || second > 59)
     {
-        return std::nullopt;
+        return false;
     }
     std::size_t pos = 19;
     std::int64_t nanos = 0;
@@ -147,14 +159,14 @@ std::optional<Instant> parseRfc3339(std::string_view s)
         {
             if (++digits > 9)
             {
-                return std::nullopt;
+                return false;
             }
             nanos = nanos * 10 + (s[pos] - '0');
             ++pos;
         }
         if (digits == 0)
         {
-            return std::nullopt;
+            return false;
         }
         for (std::size_t i = digits; i < 9; ++i)
         {
@@ -163,7 +175,7 @@ std::optional<Instant> parseRfc3339(std::string_view s)
     }
     if (pos >= s.size())
     {
-        return std::nullopt;
+        return false;
     }
     std::int64_t offsetSeconds = 0;
     if (s[pos] == 'Z' || s[pos] == 'z')
@@ -177,38 +189,73 @@ std::optional<Instant> parseRfc3339(std::string_view s)
         if (!readDigits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
             !readDigits(s, pos + 4, 2, om) || oh > 23 || om > 59)
         {
-            return std::nullopt;
+            return false;
         }
         offsetSeconds = sign * (oh * 3600 + om * 60);
         pos += 6;
     }
     else
     {
-        return std::nullopt;
+        return false;
     }
     if (pos != s.size())
     {
-        return std::nullopt;
+        return false;
     }
     const std::int64_t days =
         daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-    const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
-    return Instant{secs * 1000000000LL + nanos};
+    unixSeconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
+    fractionNanos = nanos;
+    return true;
+}
+
+} // namespace
+
+std::optional<Instant> parseRfc3339(std::string_view s)
+{
+    std::int64_t secs = 0;
+    std::int64_t nanos = 0;
+    if (!parseFields(s, secs, nanos))
+    {
+        return std::nullopt;
+    }
+    // Instants before 1677-09-21 or after 2262-04-11 do not fit in int64 nanoseconds: refuse
+    // them instead of overflowing. A negative second with a fraction is computed as the next
+    // second minus the rest, so that the very first representable nanosecond still fits.
+    if (secs < 0 && nanos > 0)
+    {
+        ++secs;
+        nanos -= 1000000000LL;
+    }
+    std::int64_t unixNanos = 0;
+    if (__builtin_mul_overflow(secs, 1000000000LL, &unixNanos) ||
+        __builtin_add_overflow(unixNanos, nanos, &unixNanos))
+    {
+        return std::nullopt;
+    }
+    return Instant{unixNanos};
+}
+
+bool isRfc3339(std::string_view s)
+{
+    std::int64_t secs = 0;
+    std::int64_t nanos = 0;
+    return parseFields(s, secs, nanos);
 }
 
 std::string formatRfc3339Ms(std::int64_t unixMs)
 {
-    return format(unixMs * 1000000LL, 3);
+    return format(floorDiv(unixMs, 1000), floorMod(unixMs, 1000) * 1000000, 3);
 }
 
 std::string formatRfc3339Nanos(std::int64_t unixNanos)
 {
-    return format(unixNanos, 9);
+    return format(floorDiv(unixNanos, 1000000000), floorMod(unixNanos, 1000000000), 9);
 }
 
 std::string formatRfc3339Seconds(std::int64_t unixMs)
 {
-    return format(floorDiv(unixMs, 1000) * 1000000000LL, 0);
+    return format(floorDiv(unixMs, 1000), 0, 0);
 }
 
 } // namespace rotator::core

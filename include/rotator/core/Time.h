@@ -20,7 +20,13 @@ struct Instant
 /// case (RFC 3339 §5.6 allows it). Rejects everything else: out-of-range fields, leap seconds
 /// (`:60`, which the API never sends), more than 9 fraction digits and trailing text. Unlike
 /// Poco's DateTimeParser it never guesses and keeps every fraction digit.
+/// Also rejects instants an Instant cannot hold (before 1677-09-21T00:12:43.145224192Z or after
+/// 2262-04-11T23:47:16.854775807Z).
 std::optional<Instant> parseRfc3339(std::string_view text);
+
+/// The same grammar without the range limit: true for any valid RFC 3339 date-time, also one
+/// in year 0000 or 9999 (a far-future "never expires" timestamp a server may send).
+bool isRfc3339(std::string_view text);
 
 /// `2021-02-22T17:09:58.668Z` (milliseconds, UTC).
 std::string formatRfc3339Ms(std::int64_t unixMs);

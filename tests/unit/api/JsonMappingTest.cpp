@@ -243,6 +243,23 @@ TEST(ErrorBody, CutsLongBodiesAndToleratesGarbage)
     EXPECT_FALSE(k.id);
 }
 
+TEST(ErrorBody, IgnoresAnIdBeyondInt64)
+{
+    // Poco holds it as UInt64 and convert<Int64> threw RangeException (tests/fuzz/error_body).
+    auto e = api::parseErrorBody("application/json",
+                                 R"({"errors":[{"ID":18446744073709551615,"message":"no"}]})");
+    EXPECT_FALSE(e.id);
+    EXPECT_EQ(e.message, "no");
+}
+
+TEST(JsonMapping, AcceptsAFarFutureTokenExpiry)
+{
+    // Beyond the range of an Instant, yet a valid answer: the expiry is kept as text.
+    auto r = parseClientList(clientJson(kGoodClient + R"(,"tokenExpiry":"9999-12-31T23:59:59Z")"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*r)[0].tokenExpiry.value_or(""), "9999-12-31T23:59:59Z");
+}
+
 TEST(ErrorBody, MasksSecretsInJsonAndBearerHeaders)
 {
     const auto s = api::sanitizeForMessage(

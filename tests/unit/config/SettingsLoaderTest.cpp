@@ -458,6 +458,12 @@ TEST(SettingsLoader, RejectsAnExpiryThatWouldLetTokensExpireBeforeRotation)
     expectError(with("credentials.billing.expiry = 30d1h"), "credentials.billing.expiry",
                 "must be longer than maxAge + jitter + gracePeriod (30d1h)");
     EXPECT_NO_THROW(load(with("credentials.billing.expiry = 31d")));
+    // maxAge + gracePeriod beyond INT64_MAX ms wrapped negative and let any expiry pass
+    // (tests/fuzz/settings).
+    expectError(with("credentials.billing.maxAge = 106751991167d\n"
+                     "credentials.billing.gracePeriod = 106751991167d\n"
+                     "credentials.billing.expiry = 1d"),
+                "credentials.billing.expiry", "must be longer than maxAge + jitter + gracePeriod");
 }
 
 TEST(SettingsLoader, WarnsWhenTheWindowMayOutlastTheExpiryMargin)

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "rotator/core/Time.h"
 
 using rotator::core::formatRfc3339Ms;
@@ -53,4 +55,36 @@ TEST(Rfc3339, AcceptsLeapDayAndFormatsMilliseconds)
     ASSERT_TRUE(t);
     EXPECT_EQ(formatRfc3339Ms(t->unixMs()), "2024-02-29T23:59:59.999Z");
     EXPECT_EQ(formatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(Rfc3339, RejectsInstantsOutsideTheNanosecondRangeInsteadOfOverflowing)
+{
+    // An Instant is int64 nanoseconds: 1677-09-21T00:12:43.145224192Z to
+    // 2262-04-11T23:47:16.854775807Z (found by tests/fuzz/rfc3339).
+    const auto first = parseRfc3339("1677-09-21T00:12:43.145224192Z");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->unixNanos, std::numeric_limits<std::int64_t>::min());
+    EXPECT_EQ(formatRfc3339Nanos(first->unixNanos), "1677-09-21T00:12:43.145224192Z");
+    const auto last = parseRfc3339("2262-04-11T23:47:16.854775807Z");
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->unixNanos, std::numeric_limits<std::int64_t>::max());
+    for (const char* outside : {"1677-09-21T00:12:43.145224191Z", "2262-04-11T23:47:16.854775808Z",
+                                "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"})
+    {
+        EXPECT_FALSE(parseRfc3339(outside)) << outside;
+        EXPECT_TRUE(rotator::core::isRfc3339(outside)) << outside;
+    }
+    EXPECT_FALSE(rotator::core::isRfc3339("9999-12-31T23:59:60Z"));
+}
+
+TEST(Rfc3339, FormatsEveryMillisecondCountWithoutOverflow)
+{
+    // Milliseconds reach far beyond the nanosecond range (a huge configured expiry).
+    EXPECT_EQ(formatRfc3339Ms(-9223372036855), "1677-09-21T00:12:43.145Z");
+    EXPECT_EQ(formatRfc3339Ms(std::numeric_limits<std::int64_t>::max()),
+              "292278994-08-17T07:12:55.807Z");
+    EXPECT_EQ(formatRfc3339Ms(std::numeric_limits<std::int64_t>::min()),
+              "-292275055-05-16T16:47:04.192Z");
+    EXPECT_EQ(rotator::core::formatRfc3339Seconds(-1), "1969-12-31T23:59:59Z");
+    EXPECT_EQ(formatRfc3339Nanos(-1), "1969-12-31T23:59:59.999999999Z");
 }

@@ -70,6 +70,18 @@ TEST(Redaction, MasksTokensInUrlsJsonAndExceptionText)
               "nothing to hide: clientId zjCEYwRGWocLfQJHBNQxvorr");
 }
 
+TEST(Redaction, HandlesVeryLongValuesWithoutRecursion)
+{
+    // std::regex recursed once per character and overflowed the stack around 20 KB
+    // (tests/fuzz/regressions/redact).
+    const std::string longSecret(1000000, 's');
+    EXPECT_EQ(core::redactSecrets(R"({"secret":")" + longSecret + "\"}"), R"({"secret":"***"})");
+    EXPECT_EQ(core::redactSecrets("AstraCS:" + longSecret + " x"), "AstraCS:*** x");
+    EXPECT_EQ(core::redactSecrets("Bearer " + longSecret), "Bearer ***");
+    EXPECT_EQ(core::redactSecrets(R"(a \"token\" : \")" + longSecret + R"(\" b)"),
+              R"(a \"token\" : \"***\" b)");
+}
+
 TEST(LogChannel, RedactsEveryMessageBeforeFormatting)
 {
     Chain chain(false);
