@@ -24,6 +24,9 @@ int main(int argc, char** argv)
     sigaddset(&signals, SIGQUIT);
     sigaddset(&signals, SIGHUP); // serve reopens its log file on it (logrotate)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // A parent (nohup, some supervisors) may have left SIGHUP ignored, and an ignored signal is
+    // discarded instead of waiting for sigwait: restore the default (it stays blocked).
+    std::signal(SIGHUP, SIG_DFL);
     std::signal(SIGPIPE, SIG_IGN);
 
     rotator::cli::CommandLine commandLine;

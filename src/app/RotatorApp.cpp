@@ -113,12 +113,30 @@ int RotatorApp::serve(cli::Environment& env)
         adminServer->start();
     }
     std::thread worker([&scheduler] { scheduler.run(); });
+    // SIGHUP is blocked in every thread (main.cpp); this one takes it and reopens the log file.
+    std::atomic<bool> stopping{false};
+    std::thread hangups([&stopping] {
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        const timespec tick{0, 200'000'000};
+        while (!stopping)
+        {
+            if (sigtimedwait(&hup, nullptr, &tick) == SIGHUP)
+            {
+                log::reopenLogFile();
+                Poco::Logger::get("serve").information("SIGHUP: log file reopened");
+            }
+        }
+    });
     log.information("serving %z credential(s) from %s", _settings->credentials.size(),
                     _settings->state.dir);
     waitForTerminationRequest();
     log.information("termination requested: finishing the current step");
     scheduler.stop();
     worker.join();
+    stopping = true;
+    hangups.join();
     if (adminServer)
     {
         adminServer->stop();

@@ -729,3 +729,44 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
     EXPECT_EQ(everything.find(sim.adminToken().reveal().substr(33)), std::string::npos);
     EXPECT_EQ(everything.find("admin-api-bearer-0123456789"), std::string::npos);
 }
+
+// logrotate moves the log file away and sends SIGHUP (systemctl reload): serve reopens it.
+TEST(RotationProcess, ServeReopensItsLogFileOnSighup)
+{
+    test::TempDir dir;
+    sim::SimulatorOptions options;
+    options.tlsCertFile = test::sharedTestCerts().serverCert;
+    options.tlsKeyFile = test::sharedTestCerts().serverKey;
+    sim::Simulator sim(options);
+    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
+    writeFile(dir.file("rotator.properties"),
+              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
+                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
+                  "\nlog.file = " + dir.file("rotator.log") + "\n");
+    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
+                       test::minimalEnvironment());
+    const auto waitForText = [&](const std::string& path, const std::string& text) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline && serve.running())
+        {
+            if (readFile(path).find(text) != std::string::npos)
+            {
+                return true;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    };
+    ASSERT_TRUE(waitForText(dir.file("rotator.log"), "serving")) << serve.stderrText();
+    std::filesystem::rename(dir.file("rotator.log"), dir.file("rotator.log.1"));
+    serve.signal(SIGHUP);
+    EXPECT_TRUE(waitForText(dir.file("rotator.log"), "log file reopened")) << serve.stderrText();
+    EXPECT_TRUE(serve.running()) << "SIGHUP ended the daemon";
+    serve.signal(SIGTERM);
+    const auto exited = serve.waitFor(5s);
+    ASSERT_TRUE(exited.has_value());
+    EXPECT_TRUE(exited->ok()) << exited->describe();
+    EXPECT_NE(readFile(dir.file("rotator.log")).find("stopped"), std::string::npos);
+    EXPECT_EQ(readFile(dir.file("rotator.log.1")).find("stopped"), std::string::npos);
+}
