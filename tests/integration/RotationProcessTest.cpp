@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -677,7 +678,18 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
     EXPECT_EQ(healthStatus, 200);
     auto [unauthorized, denied] = get("GET", "/v1/credentials", false);
     EXPECT_EQ(unauthorized, 401);
-    auto [rotateStatus, rotated] = get("POST", "/v1/credentials/app/rotate", true);
+    // The file may be written before the rotation is promoted (409 until then): retry, bounded.
+    int rotateStatus = 0;
+    std::string rotated;
+    const auto rotateDeadline = std::chrono::steady_clock::now() + 10s;
+    do
+    {
+        std::tie(rotateStatus, rotated) = get("POST", "/v1/credentials/app/rotate", true);
+        if (rotateStatus == 409)
+        {
+            std::this_thread::sleep_for(20ms);
+        }
+    } while (rotateStatus == 409 && std::chrono::steady_clock::now() < rotateDeadline);
     EXPECT_EQ(rotateStatus, 202) << rotated;
     // The API-requested rotation replaces the first client (grace 0s: then revoked).
     std::optional<sink::Credential> second;
