@@ -402,10 +402,21 @@ void detail::setAfterRenameHookForTests(std::function<void(const std::string&)> 
     afterRenameHook() = std::move(hook);
 }
 
-core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
-                                        unsigned mode, const FileOwner& owner)
+namespace
 {
-    const auto split = splitPath(path);
+
+/// The checks a write and a dry-run check share: a file path, a permission-only mode, and an
+/// open directory that exists and that others cannot write.
+struct TargetDirectory
+{
+    SplitPath split;
+    UniqueFd fd;
+    struct stat st = {};
+};
+
+core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsigned mode)
+{
+    auto split = splitPath(path);
     if (!split)
     {
         return notAFilePath(path);
@@ -414,24 +425,39 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     {
         return invalidMode(path, mode);
     }
-    const std::string& dir = split->dir;
-    const std::string& base = split->base;
-
-    auto dirFd = openDirectory(path, dir);
+    auto dirFd = openDirectory(path, split->dir);
     if (!dirFd)
     {
         return tl::make_unexpected(dirFd.error());
     }
-    struct stat dirSt = {};
-    if (::fstat(dirFd->get(), &dirSt) != 0)
+    TargetDirectory target{std::move(*split), std::move(*dirFd), {}};
+    if (::fstat(target.fd.get(), &target.st) != 0)
     {
         const int error = errno;
-        return ioFailure(path, "inspecting directory " + dir, error, dir);
+        return ioFailure(path, "inspecting directory " + target.split.dir, error,
+                         target.split.dir);
     }
-    if (auto refused = refuseSharedDirectory(path, dir, dirSt))
+    if (auto refused = refuseSharedDirectory(path, target.split.dir, target.st))
     {
         return *refused;
     }
+    return target;
+}
+
+} // namespace
+
+core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
+                                        unsigned mode, const FileOwner& owner)
+{
+    auto target = openTargetDirectory(path, mode);
+    if (!target)
+    {
+        return tl::make_unexpected(target.error());
+    }
+    const std::string& dir = target->split.dir;
+    const std::string& base = target->split.base;
+    const UniqueFd* dirFd = &target->fd;
+    const struct stat& dirSt = target->st;
 
     struct stat st = {};
     if (::fstatat(dirFd->get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -546,31 +572,14 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
 core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
                                       const FileOwner& owner)
 {
-    const auto split = splitPath(path);
-    if (!split)
+    auto target = openTargetDirectory(path, mode);
+    if (!target)
     {
-        return notAFilePath(path);
+        return tl::make_unexpected(target.error());
     }
-    if ((mode & ~0777U) != 0)
-    {
-        return invalidMode(path, mode);
-    }
-    const std::string& dir = split->dir;
-    auto dirFd = openDirectory(path, dir);
-    if (!dirFd)
-    {
-        return tl::make_unexpected(dirFd.error());
-    }
-    struct stat dirSt = {};
-    if (::fstat(dirFd->get(), &dirSt) != 0)
-    {
-        const int error = errno;
-        return ioFailure(path, "inspecting directory " + dir, error, dir);
-    }
-    if (auto refused = refuseSharedDirectory(path, dir, dirSt))
-    {
-        return *refused;
-    }
+    const std::string& dir = target->split.dir;
+    const UniqueFd* dirFd = &target->fd;
+    const struct stat& dirSt = target->st;
     // Effective ids, as the write will use them; EROFS comes back from here as well.
     if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
     {
@@ -578,7 +587,7 @@ core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
         return ioFailure(path, "creating a temporary file in " + dir, error, dir);
     }
     struct stat st = {};
-    if (::fstatat(dirFd->get(), split->base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+    if (::fstatat(dirFd->get(), target->split.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
         if (auto refused = refuseTarget(path, st, dirSt))
         {
