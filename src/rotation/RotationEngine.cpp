@@ -529,16 +529,7 @@ void RotationEngine::rotateDue(PassReport& report)
         {
             continue;
         }
-        const auto row = _store->findCredential(c.name);
-        std::optional<std::int64_t> generated;
-        if (row && !row->currentClientId.empty())
-        {
-            if (const auto client = _store->findClient(row->currentClientId))
-            {
-                generated = client->generatedOnMs;
-            }
-        }
-        const auto plan = schedule::nextRotation(c, row ? &*row : nullptr, generated, now);
+        const auto plan = schedule::nextRotation(c, *_store, now);
         if (plan.atMs && *plan.atMs <= now)
         {
             logger().information("%s is due: %s", c.name, plan.reason);
@@ -1331,15 +1322,7 @@ std::vector<PlanItem> RotationEngine::plan()
         PlanItem item;
         item.credential = c.name;
         const auto row = _store->findCredential(c.name);
-        std::optional<std::int64_t> generated;
-        if (row && !row->currentClientId.empty())
-        {
-            if (const auto client = _store->findClient(row->currentClientId))
-            {
-                generated = client->generatedOnMs;
-            }
-        }
-        const auto due = schedule::nextRotation(c, row ? &*row : nullptr, generated, now);
+        const auto due = schedule::nextRotation(c, *_store, now);
         item.nextAtMs = due.atMs;
         item.reason = due.reason;
         const auto a = active.find(c.name);
@@ -1455,16 +1438,7 @@ std::optional<std::int64_t> RotationEngine::nextWakeMs()
         {
             continue;
         }
-        const auto row = _store->findCredential(c.name);
-        std::optional<std::int64_t> generated;
-        if (row && !row->currentClientId.empty())
-        {
-            if (const auto client = _store->findClient(row->currentClientId))
-            {
-                generated = client->generatedOnMs;
-            }
-        }
-        consider(schedule::nextRotation(c, row ? &*row : nullptr, generated, now).atMs);
+        consider(schedule::nextRotation(c, *_store, now).atMs);
     }
     return wake;
 }

@@ -134,4 +134,19 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
     return plan;
 }
 
+DuePlan nextRotation(const config::CredentialSettings& credential, const store::StateStore& store,
+                     std::int64_t nowMs)
+{
+    const auto row = store.findCredential(credential.name);
+    std::optional<std::int64_t> generated;
+    if (row && !row->currentClientId.empty())
+    {
+        if (const auto client = store.findClient(row->currentClientId))
+        {
+            generated = client->generatedOnMs;
+        }
+    }
+    return nextRotation(credential, row ? &*row : nullptr, generated, nowMs);
+}
+
 } // namespace rotator::schedule

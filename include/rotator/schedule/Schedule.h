@@ -10,7 +10,8 @@
 namespace rotator::schedule
 {
 
-/// Pure due-time math: no clock, no I/O. Every function takes "now" as an argument.
+/// Due-time math: no clock; every function takes "now" as an argument. Only the overload
+/// taking a store reads anything.
 
 /// A deterministic spread in [0, jitterMs] derived from the credential's name (FNV-1a), so a
 /// restart never reshuffles the schedule and two credentials rarely rotate together.
@@ -31,5 +32,10 @@ struct DuePlan
 /// generatedOn, when there is a current client and it is in the inventory.
 DuePlan nextRotation(const config::CredentialSettings& credential, const store::CredentialRow* row,
                      std::optional<std::int64_t> currentGeneratedOnMs, std::int64_t nowMs);
+
+/// The same, reading the credential's row and its current client's generatedOn from `store`
+/// (the one answer `run-once`, `plan`, `serve` and `status` share).
+DuePlan nextRotation(const config::CredentialSettings& credential, const store::StateStore& store,
+                     std::int64_t nowMs);
 
 } // namespace rotator::schedule
