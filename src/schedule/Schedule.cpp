@@ -1,5 +1,7 @@
 #include "rotator/schedule/Schedule.h"
 
+#include <algorithm>
+
 #include "rotator/core/Duration.h"
 #include "rotator/core/Time.h"
 
@@ -114,7 +116,8 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
     }
     if (credential.window)
     {
-        const auto inWindow = nextInWindow(at, *credential.window);
+        // An overdue rotation still waits for the window: search from now, not from the past.
+        const auto inWindow = nextInWindow(std::max(at, nowMs), *credential.window);
         if (!inWindow)
         {
             plan.reason += "; window " + credential.window->text + " never opens";

@@ -109,3 +109,22 @@ TEST(Schedule, BackoffAndWindowPushTheDueTimeAndSaySo)
     EXPECT_NE(plan.reason.find("retry backoff after 2"), std::string::npos) << plan.reason;
     EXPECT_NE(plan.reason.find("waits for window Mon-Fri 02:00-04:00"), std::string::npos);
 }
+
+TEST(Schedule, AnOverdueCredentialStillWaitsForItsWindow)
+{
+    config::CredentialSettings c;
+    c.name = "billing";
+    c.maxAgeMs = 30 * kDay;
+    c.window = window(1u << 0, 2 * 60, 3 * 60, "Mon 02:00-03:00");
+    store::CredentialRow row;
+    row.currentClientId = "AbCdEfGhIjKlMnOpQrStUvWx";
+    // Due since 2026-10-31; now is Thursday 2026-11-26 10:00, outside the window.
+    const auto plan = schedule::nextRotation(c, &row, at("2026-10-01T00:00:00Z"),
+                                             at("2026-11-26T10:00:00Z"));
+    ASSERT_TRUE(plan.atMs);
+    EXPECT_EQ(*plan.atMs, at("2026-11-30T02:00:00Z"));
+    // Inside the window it is due at once.
+    const auto inside = schedule::nextRotation(c, &row, at("2026-10-01T00:00:00Z"),
+                                               at("2026-11-30T02:30:00Z"));
+    EXPECT_EQ(inside.atMs, at("2026-11-30T02:30:00Z"));
+}
