@@ -8,6 +8,7 @@
 
 #include "rotator/core/Duration.h"
 #include "rotator/core/Time.h"
+#include "rotator/schedule/Schedule.h"
 
 namespace rotator::report
 {
@@ -113,22 +114,10 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
             {
                 v.generatedOn = client->generatedOn;
                 v.ageSeconds = (nowMs - client->generatedOnMs) / 1000;
-                v.nextRotationAtMs = client->generatedOnMs + c.maxAgeMs;
             }
         }
-        else
-        {
-            v.nextRotationAtMs = nowMs;
-        }
-        if (row && row->nextAttemptMs && v.nextRotationAtMs &&
-            *row->nextAttemptMs > *v.nextRotationAtMs)
-        {
-            v.nextRotationAtMs = row->nextAttemptMs;
-        }
-        if (v.state == "quarantined")
-        {
-            v.nextRotationAtMs.reset();
-        }
+        // The scheduler's own answer (jitter, window, backoff, grace, quarantine included).
+        v.nextRotationAtMs = schedule::nextRotation(c, store, nowMs).atMs;
         if (const auto last = store.lastRotation(c.name))
         {
             RotationSummary r;

@@ -49,8 +49,7 @@ struct ClientView
 };
 
 /// Builds the credential rows from the configuration and the store. `nextRotationAtMs` is
-/// when the current client reaches maxAge (now, for a credential with no client yet), or the
-/// end of a failure backoff; none while quarantined.
+/// `schedule::nextRotation`'s answer (the time the scheduler acts on); none while quarantined.
 std::vector<CredentialView> credentialViews(const config::Settings& settings,
                                             const store::StateStore& store, std::int64_t nowMs);
 

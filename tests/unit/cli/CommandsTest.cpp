@@ -9,6 +9,7 @@
 #include "rotator/cli/Commands.h"
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
+#include "rotator/core/Time.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
@@ -294,4 +295,24 @@ TEST_F(CommandsTest, CheckConfigNamesASinkThatCannotBeWritten)
         EXPECT_EQ(e.key(), "sinks.billing-file");
         EXPECT_NE(std::string(e.what()).find("missing-dir"), std::string::npos) << e.what();
     }
+}
+
+TEST_F(CommandsTest, StatusShowsTheTimeTheSchedulerWillActOnWindowIncluded)
+{
+    const auto id = api.seedClient({api.roles[1].id}, clock.nowMs() - 40 * kDay);
+    const std::string extra = "credentials.billing.clientId = " + id + "\n" +
+                              "credentials.billing.window = Mon 02:00-03:00\n";
+    ASSERT_EQ(run({"sync"}, extra), 0);
+    ASSERT_EQ(run({"status", "--json"}, extra), 0);
+    const auto cred = parseObject(out.str())->getArray("credentials")->getObject(0);
+    const auto next = core::parseRfc3339(cred->getValue<std::string>("nextRotationAt"));
+    ASSERT_TRUE(next);
+    // Overdue since 10 days, but the window holds it to the next Monday 02:00-03:00 UTC.
+    EXPECT_GE(next->unixMs(), clock.nowMs());
+    EXPECT_LT(next->unixMs(), clock.nowMs() + 7 * kDay + 3'600'000);
+    const std::int64_t days = next->unixMs() / kDay;
+    EXPECT_EQ((days + 3) % 7, 0) << "not a Monday"; // 1970-01-01 was a Thursday
+    const std::int64_t minuteOfDay = (next->unixMs() % kDay) / 60'000;
+    EXPECT_GE(minuteOfDay, 120);
+    EXPECT_LT(minuteOfDay, 180);
 }
