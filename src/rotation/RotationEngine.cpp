@@ -239,9 +239,11 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
                 const auto sinks = _store->sinkStates(rotation.id);
                 if (std::none_of(sinks.begin(), sinks.end(), mayHold))
                 {
-                    rollBack(rotation, "the pending file of the new client is gone", report);
-                    fail(rotation.credential, &rotation,
-                         "the pending file of the new client is gone", rotation.stage, report);
+                    const std::string why = "the pending file of the new client is gone";
+                    if (rollBack(rotation, why, report))
+                    {
+                        fail(rotation.credential, &rotation, why, rotation.stage, report);
+                    }
                 }
                 else
                 {
@@ -249,15 +251,8 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
                     // keep both clients alive and ask for a person.
                     rotation.error = "the pending file is gone after a sink received the new "
                                      "client; both clients stay alive";
-                    for (int i = 0; i < _settings.scheduler.maxFailures; ++i)
-                    {
-                        fail(rotation.credential, &rotation, *rotation.error, rotation.stage,
-                             report);
-                        if (rotation.stage == "quarantined")
-                        {
-                            break;
-                        }
-                    }
+                    fail(rotation.credential, &rotation, *rotation.error, rotation.stage, report,
+                         Quarantine::Now);
                 }
                 continue;
             }
@@ -282,7 +277,6 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
             _pending.remove(id);
         }
     }
-    (void)clients;
 }
 
 bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
@@ -551,7 +545,7 @@ void RotationEngine::rotateDue(PassReport& report)
         store::RotationRow rotation = startRotation(*c, trigger);
         if (rotation.id != 0)
         {
-            runRotation(*c, rotation, local);
+            mint(*c, rotation, local);
         }
         else
         {
@@ -650,12 +644,6 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
          rotation, rotation.oldClientId);
     crashPoint("planned");
     return rotation;
-}
-
-bool RotationEngine::runRotation(const config::CredentialSettings& c,
-                                 store::RotationRow& rotation, PassReport& report)
-{
-    return mint(c, rotation, report);
 }
 
 bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRow& rotation,
@@ -779,8 +767,7 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
 {
     if (rotation.stage == "minted" && c.verify)
     {
-        std::string error;
-        if (!verify(c, rotation, secret) )
+        if (!verify(c, rotation, secret))
         {
             const std::string why = "the new token did not pass verification: " +
                                     rotation.error.value_or("unknown");
@@ -1016,7 +1003,8 @@ bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& w
 }
 
 void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
-                          const std::string& why, const std::string& stage, PassReport& report)
+                          const std::string& why, const std::string& stage, PassReport& report,
+                          Quarantine quarantine)
 {
     const std::int64_t now = _clock.nowMs();
     bool quarantined = false;
@@ -1031,7 +1019,8 @@ void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
         const std::int64_t backoff =
             std::min(kMaxBackoffMs, _settings.scheduler.retryBackoffMs << shift);
         row->nextAttemptMs = now + backoff;
-        quarantined = row->consecutiveFailures >= _settings.scheduler.maxFailures;
+        quarantined = quarantine == Quarantine::Now ||
+                      row->consecutiveFailures >= _settings.scheduler.maxFailures;
         row->state = quarantined ? "quarantined" : "failed";
         row->updatedMs = now;
         _store->saveCredential(*row);
@@ -1290,7 +1279,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         return out;
     }
     out.rotationId = rotation.id;
-    out.ok = runRotation(*c, rotation, report);
+    out.ok = mint(*c, rotation, report);
     if (out.ok && noGrace)
     {
         revokeDue(report, true, name);

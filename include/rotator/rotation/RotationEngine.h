@@ -114,8 +114,6 @@ private:
     // One rotation.
     store::RotationRow startRotation(const config::CredentialSettings& credential,
                                      const std::string& trigger);
-    bool runRotation(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                     PassReport& report);
     bool mint(const config::CredentialSettings& credential, store::RotationRow& rotation,
               PassReport& report);
     bool continueFromMinted(const config::CredentialSettings& credential,
@@ -127,8 +125,14 @@ private:
                  const sink::Credential& secret, PassReport& report);
     void promote(const config::CredentialSettings& credential, store::RotationRow& rotation);
     bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
+    enum class Quarantine
+    {
+        AfterMaxFailures, ///< count the failure; quarantine once scheduler.maxFailures is reached
+        Now               ///< a person must look: quarantine at once
+    };
     void fail(const std::string& credential, store::RotationRow* rotation, const std::string& why,
-              const std::string& stage, PassReport& report);
+              const std::string& stage, PassReport& report,
+              Quarantine quarantine = Quarantine::AfterMaxFailures);
     bool reconcilePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
                           PassReport& report);
 

@@ -553,3 +553,23 @@ TEST_F(RotationEngineTest, StatusShowsTheLastRotationAndItsError)
     EXPECT_NE(views[0].lastRotation->error->find("permission denied"), std::string::npos);
     EXPECT_NE(report::credentialsJson(views).find(R"("state":"rolled_back")"), std::string::npos);
 }
+
+TEST_F(RotationEngineTest, ALostPendingFileAfterASinkGotTheClientQuarantinesAndRevokesNothing)
+{
+    adoptOldClient();
+    b->failures.push_back(failure(core::FailureKind::Transient, "disk full"));
+    engine()->runPass(); // a holds the new client, b failed: rolling forward
+    const auto rotation = store->lastRotation("billing").value();
+    ASSERT_EQ(rotation.stage, "delivering");
+    std::filesystem::remove_all(dir.file("pending"));
+    ::mkdir(dir.file("pending").c_str(), 0700);
+    clock.advanceMs(kDay);
+    engine()->runPass();
+    EXPECT_EQ(store->findRotation(rotation.id)->stage, "quarantined");
+    EXPECT_EQ(credential().state, "quarantined");
+    EXPECT_TRUE(api.exists(oldClient));
+    EXPECT_TRUE(api.exists(rotation.newClientId));
+    checkInvariants("pending file lost");
+    const auto ev = events();
+    EXPECT_EQ(std::count(ev.begin(), ev.end(), "quarantined"), 1);
+}
