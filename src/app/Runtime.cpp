@@ -2,12 +2,9 @@
 
 #include <ostream>
 
-#include <sys/stat.h>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
-#include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
 #include "rotator/sink/SecretSink.h"
@@ -27,23 +24,9 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
     }
     else
     {
-        struct stat st
-        {
-        };
-        if (::stat(_dir.databasePath().c_str(), &st) != 0)
-        {
-            throw core::StoreError("no database at " + _dir.databasePath() +
-                                   " yet; run `astra-rotator sync` (or `migrate`) first");
-        }
-        _store = store::SqliteStateStore::openReadOnly(_dir.databasePath());
+        _store = cli::openStoreForReading(settings);
     }
-    std::vector<std::string> warnings;
-    core::Secret token = config::loadAdminToken(settings, env.getenv, warnings);
-    for (const auto& w : warnings)
-    {
-        env.err << "warning: " << w << "\n";
-    }
-    _api = env.makeApi(settings, std::move(token));
+    _api = cli::connectApi(settings, env);
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     for (const auto& s : settings.sinks)
     {

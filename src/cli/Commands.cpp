@@ -29,29 +29,6 @@ bool fileExists(const std::string& path)
     return ::stat(path.c_str(), &st) == 0;
 }
 
-// Read-only commands never create anything: a missing database is reported, not made.
-std::unique_ptr<store::SqliteStateStore> openForReading(const config::Settings& settings)
-{
-    const store::StateDir dir(settings.state.dir);
-    if (!fileExists(dir.databasePath()))
-    {
-        throw core::StoreError("no database at " + dir.databasePath() +
-                               " yet; run `astra-rotator sync` (or `migrate`) first");
-    }
-    return store::SqliteStateStore::openReadOnly(dir.databasePath());
-}
-
-std::unique_ptr<api::TokenApi> connect(const config::Settings& settings, Environment& env)
-{
-    std::vector<std::string> warnings;
-    core::Secret token = config::loadAdminToken(settings, env.getenv, warnings);
-    for (const auto& w : warnings)
-    {
-        env.err << "warning: " << w << "\n";
-    }
-    return env.makeApi(settings, std::move(token));
-}
-
 std::int64_t durationOption(const CommandLine& cl, const std::string& name)
 {
     const auto text = cl.get(name).value_or("");
@@ -79,7 +56,7 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     {
         throw core::ConfigError("astra.caFile", "no such file: " + settings.astra.caFile);
     }
-    auto api = connect(settings, env);
+    auto api = connectApi(settings, env);
     for (const auto& w : warnings)
     {
         env.err << "warning: " << w << "\n";
@@ -130,7 +107,7 @@ int migrate(const config::Settings& settings, Environment& env)
 
 int sync(const config::Settings& settings, Environment& env)
 {
-    auto api = connect(settings, env);
+    auto api = connectApi(settings, env);
     store::StateDir dir(settings.state.dir);
     dir.prepare();
     dir.lock();
@@ -154,7 +131,7 @@ int sync(const config::Settings& settings, Environment& env)
 
 int status(const CommandLine& cl, const config::Settings& settings, Environment& env)
 {
-    const auto store = openForReading(settings);
+    const auto store = openStoreForReading(settings);
     const std::int64_t now = env.clock.nowMs();
     const auto rows = report::credentialViews(settings, *store, now);
     if (cl.has("json"))
@@ -175,7 +152,7 @@ int ages(const CommandLine& cl, const config::Settings& settings, Environment& e
     {
         olderThan = durationOption(cl, "older-than") / 1000;
     }
-    const auto store = openForReading(settings);
+    const auto store = openStoreForReading(settings);
     const auto rows =
         report::clientViews(*store, env.clock.nowMs(), cl.has("unmanaged"), olderThan);
     if (cl.has("json"))
@@ -217,7 +194,7 @@ int history(const CommandLine& cl, const config::Settings& settings, Environment
             throw core::UsageError("--limit: \"" + text + "\" is not a number from 1 to 1000000");
         }
     }
-    const auto store = openForReading(settings);
+    const auto store = openStoreForReading(settings);
     const auto rows = store->history(query);
     if (cl.has("json"))
     {
@@ -231,6 +208,28 @@ int history(const CommandLine& cl, const config::Settings& settings, Environment
 }
 
 } // namespace
+
+std::unique_ptr<store::SqliteStateStore> openStoreForReading(const config::Settings& settings)
+{
+    const store::StateDir dir(settings.state.dir);
+    if (!fileExists(dir.databasePath()))
+    {
+        throw core::StoreError("no database at " + dir.databasePath() +
+                               " yet; run `astra-rotator sync` (or `migrate`) first");
+    }
+    return store::SqliteStateStore::openReadOnly(dir.databasePath());
+}
+
+std::unique_ptr<api::TokenApi> connectApi(const config::Settings& settings, Environment& env)
+{
+    std::vector<std::string> warnings;
+    core::Secret token = config::loadAdminToken(settings, env.getenv, warnings);
+    for (const auto& w : warnings)
+    {
+        env.err << "warning: " << w << "\n";
+    }
+    return env.makeApi(settings, std::move(token));
+}
 
 std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
                                                core::Secret adminToken, core::Clock& clock,

@@ -10,6 +10,7 @@
 #include "rotator/config/Settings.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
+#include "rotator/store/SqliteStateStore.h"
 
 namespace rotator::cli
 {
@@ -30,6 +31,13 @@ struct Environment
 std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
                                                core::Secret adminToken, core::Clock& clock,
                                                api::RequestObserver observer = {});
+
+/// Opens the database for a command that must not write; a missing database is reported
+/// (core::StoreError), never created.
+std::unique_ptr<store::SqliteStateStore> openStoreForReading(const config::Settings& settings);
+
+/// Loads the admin token (printing its warnings to `env.err`) and builds the API client.
+std::unique_ptr<api::TokenApi> connectApi(const config::Settings& settings, Environment& env);
 
 /// Runs one command (not `serve`) and returns its exit code: 0 success, 1 the operation
 /// failed. Throws core::ConfigError (exit 78), core::UsageError (exit 64) and
