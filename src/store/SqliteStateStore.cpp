@@ -83,6 +83,16 @@ std::vector<std::string> rolesFromJson(const std::string& json, const std::strin
     return roles;
 }
 
+// The first row of a query that matches at most one.
+template <typename T> std::optional<T> firstOf(std::vector<T> rows)
+{
+    if (rows.empty())
+    {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
+}
+
 std::optional<std::string> nullIfEmpty(const std::string& text)
 {
     return text.empty() ? std::nullopt : std::optional<std::string>(text);
@@ -282,12 +292,7 @@ std::vector<ClientRow> SqliteStateStore::listClients() const
 
 std::optional<ClientRow> SqliteStateStore::findClient(const std::string& clientId) const
 {
-    std::vector<ClientRow> rows = queryClients(&clientId);
-    if (rows.empty())
-    {
-        return std::nullopt;
-    }
-    return std::move(rows.front());
+    return firstOf(queryClients(&clientId));
 }
 
 bool SqliteStateStore::markClientRevoked(const std::string& clientId, std::int64_t nowMs)
@@ -421,12 +426,7 @@ std::vector<CredentialRow> SqliteStateStore::listCredentials() const
 
 std::optional<CredentialRow> SqliteStateStore::findCredential(const std::string& name) const
 {
-    std::vector<CredentialRow> rows = queryCredentials(&name);
-    if (rows.empty())
-    {
-        return std::nullopt;
-    }
-    return std::move(rows.front());
+    return firstOf(queryCredentials(&name));
 }
 
 void SqliteStateStore::saveCredential(const CredentialRow& row)
@@ -535,7 +535,8 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
         "SELECT id, credential, stage, \"trigger\", coalesce(marker, ''),"
         " coalesce(old_client_id, ''), coalesce(new_client_id, ''), coalesce(org_id, ''),"
         " mint_started_ms, mint_finished_ms, started_ms, updated_ms, finished_ms, error, attempts"
-        " FROM rotations " + where);
+        " FROM rotations " +
+        where);
     if (where.find("?1") != std::string::npos)
     {
         if (key.empty())
@@ -573,12 +574,7 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
 
 std::optional<RotationRow> SqliteStateStore::findRotation(std::int64_t id) const
 {
-    auto rows = queryRotations("WHERE id = ?1", "", id);
-    if (rows.empty())
-    {
-        return std::nullopt;
-    }
-    return std::move(rows.front());
+    return firstOf(queryRotations("WHERE id = ?1", "", id));
 }
 
 std::vector<RotationRow> SqliteStateStore::unfinishedRotations() const
@@ -588,12 +584,7 @@ std::vector<RotationRow> SqliteStateStore::unfinishedRotations() const
 
 std::optional<RotationRow> SqliteStateStore::lastRotation(const std::string& credential) const
 {
-    auto rows = queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1", credential, 0);
-    if (rows.empty())
-    {
-        return std::nullopt;
-    }
-    return std::move(rows.front());
+    return firstOf(queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1", credential, 0));
 }
 
 void SqliteStateStore::saveSinkState(std::int64_t rotationId, const SinkStateRow& row)
