@@ -49,9 +49,4 @@ bool tokenMatches(std::string_view clientId, const Secret& secret, const Secret&
     return constantTimeEquals(expected.reveal(), token.reveal());
 }
 
-std::string fingerprint(const Secret& token)
-{
-    return sha256Hex(token.reveal()).substr(0, 12);
-}
-
 } // namespace rotator::core

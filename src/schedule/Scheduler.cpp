@@ -97,7 +97,6 @@ void Scheduler::run()
         std::unique_lock<std::mutex> lock(_mutex);
         const bool woken = _wake.wait_for(lock, std::chrono::milliseconds(wakeAt - now),
                                           [this] { return _stopping || !_requests.empty(); });
-        ++_wakeups;
         // A manual request wakes us without a sync; a timeout is a scheduled pass.
         syncDue = !woken || _clock.nowMs() - lastSync >= _syncIntervalMs;
     }
@@ -143,12 +142,6 @@ std::int64_t Scheduler::passes() const
 {
     std::lock_guard<std::mutex> lock(_mutex);
     return _passes;
-}
-
-std::int64_t Scheduler::wakeups() const
-{
-    std::lock_guard<std::mutex> lock(_mutex);
-    return _wakeups;
 }
 
 } // namespace rotator::schedule

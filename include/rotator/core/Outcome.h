@@ -18,8 +18,6 @@ enum class FailureKind
     Permanent, ///< retrying the same request will not help: 400, malformed answers, local errors
 };
 
-const char* toString(FailureKind kind);
-
 /// An expected failure, as a value. `message` never carries a secret or a raw response body.
 struct Failure
 {

@@ -22,7 +22,4 @@ Secret makeToken(std::string_view clientId, const Secret& secret);
 /// compared in constant time.
 bool tokenMatches(std::string_view clientId, const Secret& secret, const Secret& token);
 
-/// A short, non-reversible fingerprint (first 12 hex digits of sha256(token)) safe to log.
-std::string fingerprint(const Secret& token);
-
 } // namespace rotator::core

@@ -39,7 +39,6 @@ public:
     std::optional<std::int64_t> lastPassMs() const;
     bool lastPassReachedApi() const;
     std::int64_t passes() const;
-    std::int64_t wakeups() const;
 
 private:
     rotation::RotationEngine& _engine;
@@ -53,7 +52,6 @@ private:
     std::optional<std::int64_t> _lastPassMs;
     bool _lastPassReachedApi = false;
     std::int64_t _passes = 0;
-    std::int64_t _wakeups = 0;
 };
 
 } // namespace rotator::schedule
