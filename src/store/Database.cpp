@@ -11,6 +11,8 @@
 #include "rotator/core/Errors.h"
 #include "rotator/store/Statement.h"
 
+#include "StatementCache.h"
+
 namespace rotator::store
 {
 namespace
@@ -37,7 +39,8 @@ void createPrivateFile(const std::string& path)
 
 } // namespace
 
-Database::Database(std::string path, OpenMode mode) : _path(std::move(path)), _mode(mode)
+Database::Database(std::string path, OpenMode mode)
+    : _cache(std::make_unique<StatementCache>()), _path(std::move(path)), _mode(mode)
 {
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     if (mode == OpenMode::ReadWrite)
@@ -107,7 +110,8 @@ Database::~Database()
 }
 
 Database::Database(Database&& other) noexcept
-    : _db(std::exchange(other._db, nullptr)), _path(std::move(other._path)), _mode(other._mode)
+    : _db(std::exchange(other._db, nullptr)), _cache(std::move(other._cache)),
+      _path(std::move(other._path)), _mode(other._mode)
 {
 }
 
@@ -117,6 +121,7 @@ Database& Database::operator=(Database&& other) noexcept
     {
         close();
         _db = std::exchange(other._db, nullptr);
+        _cache = std::move(other._cache);
         _path = std::move(other._path);
         _mode = other._mode;
     }
@@ -125,6 +130,7 @@ Database& Database::operator=(Database&& other) noexcept
 
 void Database::close() noexcept
 {
+    _cache.reset(); // finalizes the idle statements
     if (_db != nullptr)
     {
         // close_v2 defers the close until any statement still alive is finalized.

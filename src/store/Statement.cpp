@@ -9,6 +9,8 @@
 #include "rotator/core/Errors.h"
 #include "rotator/store/Database.h"
 
+#include "StatementCache.h"
+
 namespace rotator::store
 {
 namespace
@@ -20,19 +22,28 @@ const sqlite3_destructor_type kTransient =
 
 } // namespace
 
-Statement::Statement(Database& db, std::string_view sql) : _db(db.handle()), _path(db.path())
+Statement::Statement(Database& db, std::string_view sql)
+    : _db(db.handle()), _path(db.path()), _cache(db.statementCache()), _sql(sql)
 {
     if (_db == nullptr)
     {
         throw core::StoreError(_path + ": prepare on a closed database");
+    }
+    if (_cache != nullptr)
+    {
+        _stmt = _cache->take(sql);
+        if (_stmt != nullptr)
+        {
+            return;
+        }
     }
     if (sql.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     {
         throw core::StoreError(_path + ": statement too long");
     }
     const char* tail = nullptr;
-    const int rc =
-        sqlite3_prepare_v3(_db, sql.data(), static_cast<int>(sql.size()), 0, &_stmt, &tail);
+    const int rc = sqlite3_prepare_v3(_db, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &_stmt, &tail);
     if (rc != SQLITE_OK)
     {
         throw core::StoreError(_path + ": " + sqlite3_errmsg(_db) + " (in: " + std::string(sql) +
@@ -53,12 +64,30 @@ Statement::Statement(Database& db, std::string_view sql) : _db(db.handle()), _pa
 
 Statement::~Statement()
 {
-    sqlite3_finalize(_stmt);
+    release();
+}
+
+void Statement::release() noexcept
+{
+    if (_stmt == nullptr)
+    {
+        return;
+    }
+    if (_cache != nullptr)
+    {
+        _cache->give(_sql, _stmt);
+    }
+    else
+    {
+        sqlite3_finalize(_stmt);
+    }
+    _stmt = nullptr;
 }
 
 Statement::Statement(Statement&& other) noexcept
     : _db(std::exchange(other._db, nullptr)), _stmt(std::exchange(other._stmt, nullptr)),
-      _path(std::move(other._path))
+      _path(std::move(other._path)), _cache(std::exchange(other._cache, nullptr)),
+      _sql(std::move(other._sql))
 {
 }
 
@@ -66,10 +95,12 @@ Statement& Statement::operator=(Statement&& other) noexcept
 {
     if (this != &other)
     {
-        sqlite3_finalize(_stmt);
+        release();
         _db = std::exchange(other._db, nullptr);
         _stmt = std::exchange(other._stmt, nullptr);
         _path = std::move(other._path);
+        _cache = std::exchange(other._cache, nullptr);
+        _sql = std::move(other._sql);
     }
     return *this;
 }

@@ -1,9 +1,20 @@
 #include "rotator/store/Transaction.h"
 
 #include "rotator/store/Database.h"
+#include "rotator/store/Statement.h"
 
 namespace rotator::store
 {
+namespace
+{
+
+// Through prepare, so the connection's statement cache parses each of these once.
+void run(Database& db, std::string_view sql)
+{
+    db.prepare(sql).execute();
+}
+
+} // namespace
 
 Transaction::Transaction(Database& db, TransactionMode mode) : _db(db)
 {
@@ -12,11 +23,11 @@ Transaction::Transaction(Database& db, TransactionMode mode) : _db(db)
     _nested = !_db.autocommit();
     if (_nested)
     {
-        _db.exec("SAVEPOINT nested");
+        run(_db, "SAVEPOINT nested");
     }
     else
     {
-        _db.exec(mode == TransactionMode::Immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+        run(_db, mode == TransactionMode::Immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
     }
     _active = true;
 }
@@ -39,7 +50,7 @@ Transaction::~Transaction()
 
 void Transaction::commit()
 {
-    _db.exec(_nested ? "RELEASE nested" : "COMMIT");
+    run(_db, _nested ? "RELEASE nested" : "COMMIT");
     _active = false;
 }
 
@@ -52,12 +63,12 @@ void Transaction::rollback()
     }
     if (_nested)
     {
-        _db.exec("ROLLBACK TO nested");
-        _db.exec("RELEASE nested");
+        run(_db, "ROLLBACK TO nested");
+        run(_db, "RELEASE nested");
     }
     else
     {
-        _db.exec("ROLLBACK");
+        run(_db, "ROLLBACK");
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,7 @@ namespace rotator::store
 {
 
 class Statement;
+class StatementCache;
 
 /// How a `Database` is opened.
 enum class OpenMode
@@ -38,7 +40,8 @@ public:
 
     /// Runs one or more statements that take no parameters (DDL, PRAGMA, BEGIN ...).
     void exec(std::string_view sql);
-    /// Prepares exactly one statement.
+    /// Prepares exactly one statement, or reuses an idle one prepared from the same SQL text
+    /// (see `StatementCache`).
     Statement prepare(std::string_view sql);
     /// The single integer a query such as `PRAGMA user_version` returns (0 when no row).
     std::int64_t queryInt(std::string_view sql);
@@ -52,6 +55,8 @@ public:
     const std::string& path() const { return _path; }
     bool readOnly() const { return _mode == OpenMode::ReadOnly; }
     sqlite3* handle() const { return _db; }
+    /// Where this connection's statements go back to after use.
+    StatementCache* statementCache() const { return _cache.get(); }
 
 private:
     /// Sets the connection's pragmas; returns why the file cannot be used (empty: fine).
@@ -60,6 +65,7 @@ private:
     [[noreturn]] void fail(std::string_view what) const;
 
     sqlite3* _db = nullptr;
+    std::unique_ptr<StatementCache> _cache;
     std::string _path;
     OpenMode _mode = OpenMode::ReadWrite;
 };

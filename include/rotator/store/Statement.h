@@ -12,10 +12,12 @@ namespace rotator::store
 {
 
 class Database;
+class StatementCache;
 
 /// One prepared SQL statement (RAII over `sqlite3_stmt*`).
 ///
-/// Owns the statement and finalizes it on destruction. Parameters are bound by 1-based index,
+/// Owns the statement until destruction, when it goes back to its connection's statement cache
+/// (reset, bindings cleared) for the next `Database::prepare` of the same SQL. Parameters are bound by 1-based index,
 /// columns are read by 0-based index (SQLite's conventions). Movable, not copyable; must not
 /// outlive its `Database`. Not thread-safe. Errors throw `core::StoreError` with the database
 /// path, SQLite's message and the statement's SQL text (never a bound value).
@@ -69,10 +71,13 @@ public:
 private:
     void check(int rc, std::string_view what) const;
     [[noreturn]] void fail(std::string_view what) const;
+    void release() noexcept;
 
     sqlite3* _db = nullptr;
     sqlite3_stmt* _stmt = nullptr;
     std::string _path;
+    StatementCache* _cache = nullptr; ///< where the statement goes back to (none: finalized)
+    std::string _sql;                 ///< the text it was prepared from (the cache key)
 };
 
 } // namespace rotator::store

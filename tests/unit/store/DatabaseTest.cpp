@@ -4,6 +4,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "rotator/core/Errors.h"
@@ -223,6 +224,75 @@ TEST(Statement, ResetAllowsReuseAndIsMovable)
     ASSERT_TRUE(moved.step());
     EXPECT_EQ(moved.getInt(0), 9);
     EXPECT_EQ(moved.sql(), "SELECT ?1 * ?1");
+}
+
+int statementsOn(const Database& db)
+{
+    int count = 0;
+    for (auto* s = sqlite3_next_stmt(db.handle(), nullptr); s != nullptr;
+         s = sqlite3_next_stmt(db.handle(), s))
+    {
+        ++count;
+    }
+    return count;
+}
+
+TEST(StatementCache, TheSameSqlIsParsedOnceAndComesBackResetWithoutBindings)
+{
+    test::TempDir dir;
+    Database db(dir.file("rotator.db"));
+    db.exec("CREATE TABLE t (x INTEGER) STRICT");
+    db.exec("INSERT INTO t VALUES (1), (2)");
+    const int before = statementsOn(db);
+    for (int i = 0; i < 100; ++i)
+    {
+        Statement select = db.prepare("SELECT x, ?1 FROM t ORDER BY x");
+        // A statement left mid-way and with a value bound starts over with NULL next time.
+        ASSERT_TRUE(select.step());
+        EXPECT_EQ(select.getInt(0), 1);
+        EXPECT_TRUE(select.isNull(1));
+        select.reset();
+        select.bind(1, "left bound");
+        ASSERT_TRUE(select.step());
+        EXPECT_EQ(select.getText(1), "left bound");
+    }
+    EXPECT_EQ(statementsOn(db), before + 1);
+}
+
+TEST(StatementCache, ANestedUseOfTheSameSqlGetsItsOwnStatement)
+{
+    test::TempDir dir;
+    Database db(dir.file("rotator.db"));
+    db.exec("CREATE TABLE t (x INTEGER) STRICT");
+    db.exec("INSERT INTO t VALUES (1), (2)");
+    const std::string sql = "SELECT x FROM t ORDER BY x";
+    Statement outer = db.prepare(sql);
+    int pairs = 0;
+    while (outer.step())
+    {
+        Statement inner = db.prepare(sql);
+        while (inner.step())
+        {
+            ++pairs;
+        }
+    }
+    EXPECT_EQ(pairs, 4);
+}
+
+TEST(StatementCache, KeepsABoundedNumberAndSurvivesMovingTheDatabase)
+{
+    test::TempDir dir;
+    Database first(dir.file("rotator.db"));
+    for (int i = 0; i < 200; ++i)
+    {
+        first.queryInt("SELECT " + std::to_string(i));
+    }
+    const int kept = statementsOn(first);
+    EXPECT_EQ(kept, 64); // StatementCache::kCapacity
+    Database moved(std::move(first));
+    EXPECT_EQ(moved.queryInt("SELECT 7"), 7);
+    EXPECT_EQ(moved.queryInt("SELECT 199"), 199);
+    EXPECT_EQ(statementsOn(moved), kept);
 }
 
 TEST(Statement, AConstraintViolationThrowsAndTheStatementStaysUsable)
