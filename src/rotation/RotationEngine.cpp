@@ -6,7 +6,6 @@
 
 #include <Poco/Logger.h>
 
-#include "LockedStore.h"
 #include "rotator/api/JsonMapping.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
@@ -15,6 +14,7 @@
 #include "rotator/rotation/InventorySync.h"
 #include "rotator/rotation/Stage.h"
 #include "rotator/schedule/Schedule.h"
+#include "rotator/store/SharedStateStore.h"
 
 namespace rotator::rotation
 {
@@ -65,7 +65,7 @@ RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& 
                                store::StateStore& store,
                                std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                                PendingFiles pending, core::Clock& clock)
-    : _settings(settings), _api(api), _store(std::make_unique<LockedStore>(store)),
+    : _settings(settings), _api(api), _store(std::make_unique<store::SharedStateStore>(store)),
       _sinks(std::move(sinks)), _pending(std::move(pending)), _clock(clock)
 {
 }

@@ -1,5 +1,6 @@
 #include "rotator/store/SqliteStateStore.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -629,6 +630,42 @@ void SqliteStateStore::runInTransaction(const std::function<void()>& work)
     Transaction transaction(_db);
     work();
     transaction.commit();
+}
+
+std::vector<std::exception_ptr>
+SqliteStateStore::runBatch(const std::vector<std::function<void()>>& units)
+{
+    std::vector<std::exception_ptr> errors(units.size());
+    try
+    {
+        requireWritable();
+        Transaction batch(_db);
+        for (std::size_t i = 0; i < units.size(); ++i)
+        {
+            try
+            {
+                Transaction unit(_db); // a savepoint: a unit that throws undoes only itself
+                units[i]();
+                unit.commit();
+            }
+            catch (...)
+            {
+                errors[i] = std::current_exception();
+                if (_db.autocommit())
+                {
+                    // SQLite rolled the whole transaction back (it does on a full disk or an
+                    // I/O error): the units before this one are gone too.
+                    throw;
+                }
+            }
+        }
+        batch.commit();
+    }
+    catch (...)
+    {
+        std::fill(errors.begin(), errors.end(), std::current_exception());
+    }
+    return errors;
 }
 
 } // namespace rotator::store

@@ -18,6 +18,11 @@
 #include "rotator/sink/SecretSink.h"
 #include "rotator/store/StateStore.h"
 
+namespace rotator::store
+{
+class SharedStateStore;
+}
+
 namespace rotator::rotation
 {
 
@@ -100,7 +105,6 @@ public:
     bool stopRequested() const { return _stop; }
 
 private:
-    class LockedStore;
     struct Context;
 
     // Pass steps.
@@ -150,7 +154,7 @@ private:
 
     const config::Settings& _settings;
     api::TokenApi& _api;
-    std::unique_ptr<LockedStore> _store;
+    std::unique_ptr<store::SharedStateStore> _store; ///< the rotations' writes, group-committed
     std::map<std::string, std::unique_ptr<sink::SecretSink>> _sinks;
     PendingFiles _pending;
     core::Clock& _clock;

@@ -52,6 +52,8 @@ public:
     void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) override;
     std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const override;
     void runInTransaction(const std::function<void()>& work) override;
+    std::vector<std::exception_ptr>
+    runBatch(const std::vector<std::function<void()>>& units) override;
 
     const std::string& path() const { return _db.path(); }
 

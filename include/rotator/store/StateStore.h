@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -163,6 +164,14 @@ public:
     /// Runs `work` as one transaction: every store call inside commits together or not at all
     /// (an exception rolls back and propagates).
     virtual void runInTransaction(const std::function<void()>& work) = 0;
+
+    /// Group commit: runs each unit as a savepoint of one transaction and commits once, so the
+    /// writes of several threads share one fsync. Returns what each unit threw (null when it
+    /// ran and is stored); a unit that threw leaves nothing behind and the others still commit.
+    /// When SQLite abandons the transaction (full disk, I/O error) or the commit fails, nothing
+    /// of the batch is stored and every unit gets that error.
+    virtual std::vector<std::exception_ptr>
+    runBatch(const std::vector<std::function<void()>>& units) = 0;
 };
 
 } // namespace rotator::store

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "rotator/store/StateStore.h"
+
+namespace rotator::store
+{
+
+/// A `StateStore` that many threads can use at once, with group commit.
+///
+/// An SQLite connection is used by one thread at a time, and every write of the journal must
+/// be durable (fsync) before the rotation goes on. Serialising those fsyncs made concurrent
+/// rotations wait for each other. Here a writer queues its work and waits; the first writer to
+/// find nobody committing becomes the leader, takes every queued unit, runs them as one
+/// transaction (`StateStore::runBatch`, a savepoint each) and wakes their writers. While a
+/// leader waits for its fsync the next writers queue up, so rotations at the same step share
+/// one fsync. Every write still returns only once it is durable, or throws what it threw or
+/// what failed the commit: journal-first is unchanged.
+///
+/// Reads take the connection's (recursive) mutex directly. A unit's work may call back into
+/// this store from the thread running the batch; those calls run at once, inside the batch.
+/// Borrows the inner store, which must outlive it.
+class SharedStateStore final : public StateStore
+{
+public:
+    explicit SharedStateStore(StateStore& inner) : _inner(inner) {}
+
+    SyncResult syncInventory(const std::vector<core::ClientInfo>& clients,
+                             std::int64_t nowMs) override;
+    std::vector<ClientRow> listClients() const override;
+    std::optional<ClientRow> findClient(const std::string& clientId) const override;
+    bool markClientRevoked(const std::string& clientId, std::int64_t nowMs) override;
+    std::vector<EventRow> history(const HistoryQuery& query) const override;
+    std::int64_t appendEvent(const EventRow& event) override;
+    void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) override;
+    std::vector<CredentialRow> listCredentials() const override;
+    std::optional<CredentialRow> findCredential(const std::string& name) const override;
+    void saveCredential(const CredentialRow& row) override;
+    void recordClient(const core::ClientInfo& client, std::int64_t nowMs) override;
+    RotationRow beginRotation(const std::string& credential, const std::string& trigger,
+                              const std::string& oldClientId, std::int64_t nowMs) override;
+    void saveRotation(const RotationRow& row) override;
+    std::optional<RotationRow> findRotation(std::int64_t id) const override;
+    std::vector<RotationRow> unfinishedRotations() const override;
+    std::optional<RotationRow> lastRotation(const std::string& credential) const override;
+    void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) override;
+    std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const override;
+    /// One unit of the next batch: atomic, and durable when it returns.
+    void runInTransaction(const std::function<void()>& work) override;
+    /// The units run as one unit of the next batch (each in its own savepoint).
+    std::vector<std::exception_ptr>
+    runBatch(const std::vector<std::function<void()>>& units) override;
+
+    /// Writers waiting for the next batch (for tests and diagnostics).
+    std::size_t queuedWriters() const;
+
+private:
+    struct Unit;
+    template <typename Fn> auto write(Fn&& fn);
+    template <typename Fn> auto read(Fn&& fn) const;
+    void commitAsUnit(const std::function<void()>& work);
+    void runBatchOf(const std::vector<Unit*>& batch) noexcept;
+
+    StateStore& _inner;
+    mutable std::recursive_mutex _connection; ///< reads, and the leader's batch
+    mutable std::mutex _queueMutex;           ///< guards _queue and _leading
+    std::condition_variable _committed;       ///< a batch finished
+    std::vector<Unit*> _queue;                ///< units waiting for the next batch
+    bool _leading = false;                    ///< a writer is running a batch
+};
+
+} // namespace rotator::store
