@@ -1,6 +1,8 @@
 #include "rotator/api/AstraClient.h"
 
 #include <array>
+#include <cstdlib>
+#include <filesystem>
 #include <istream>
 #include <mutex>
 #include <ostream>
@@ -16,6 +18,9 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "rotator/api/JsonMapping.h"
 #include "rotator/core/Time.h"
@@ -49,6 +54,47 @@ void installRejectingCertificateHandler(const Poco::Net::Context::Ptr& context)
             new Poco::Net::RejectCertificateHandler(false));
         Poco::Net::SSLManager::instance().initializeClient(nullptr, handler, context);
     });
+}
+
+/// True when `dir` holds certificates under their subject hash (`1a2b3c4d.0`, made by
+/// c_rehash / update-ca-certificates), the names OpenSSL's directory lookup opens.
+bool hasHashLinks(const std::string& dir)
+{
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    {
+        const std::string name = it->path().filename().string();
+        if (name.size() >= 10 && name[8] == '.' &&
+            name.find_first_not_of("0123456789abcdef") == 8 &&
+            name.find_first_not_of("0123456789", 9) == std::string::npos)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// Trusts the system CA store the way OpenSSL's default paths do, without reading the whole
+/// bundle up front. The default paths parse every certificate of the bundle file (about 150,
+/// 60-90 ms of CPU in each process) although a chain needs one or two; the hashed directory
+/// is looked up lazily, one certificate when a chain needs it. Where the directory has no hash
+/// names, or SSL_CERT_FILE names a file, OpenSSL's default paths are used as they are.
+/// SSL_CERT_DIR is honoured either way.
+void trustSystemStore(SSL_CTX* context)
+{
+    const char* dirEnv = std::getenv(X509_get_default_cert_dir_env());
+    const std::string dirs = dirEnv != nullptr ? dirEnv : X509_get_default_cert_dir();
+    const bool fileFromEnv = std::getenv(X509_get_default_cert_file_env()) != nullptr;
+    if (!fileFromEnv && hasHashLinks(dirs.substr(0, dirs.find(':'))))
+    {
+        X509_LOOKUP* lookup =
+            X509_STORE_add_lookup(SSL_CTX_get_cert_store(context), X509_LOOKUP_hash_dir());
+        if (lookup != nullptr && X509_LOOKUP_add_dir(lookup, dirs.c_str(), X509_FILETYPE_PEM) == 1)
+        {
+            return;
+        }
+    }
+    SSL_CTX_set_default_verify_paths(context);
 }
 
 Failure makeFailure(FailureKind kind, std::string message, bool ambiguous, int status = 0)
@@ -173,9 +219,10 @@ AstraClient::AstraClient(ClientOptions options, core::Secret adminToken, core::C
         params.caLocation = _options.caFile;
         params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
         params.verificationDepth = 9;
-        params.loadDefaultCAs = true;
+        params.loadDefaultCAs = false; // trustSystemStore, below, without the up-front cost
         params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
         _context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        trustSystemStore(_context->sslContext());
         _context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
         installRejectingCertificateHandler(_context);
     }

@@ -3,6 +3,8 @@
 // reuse, and that no token or secret ever reaches a log line or a failure message.
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -25,6 +27,8 @@
 #include "rotator/sim/Simulator.h"
 #include "support/FakeClock.h"
 #include "support/LogCapture.h"
+#include "support/ProcessRunner.h"
+#include "support/TempDir.h"
 #include "support/TestCerts.h"
 
 namespace
@@ -542,6 +546,91 @@ TEST_F(AstraClient, UntrustedServerCertificateFailsFastAndPermanentlyNamingTheCa
     EXPECT_LT(tookMs, options.timeoutMs / 2); // rejected, not prompted for or waited on
     EXPECT_EQ(count("GET", kClientsPath), 0);
     EXPECT_EQ(_clock->sleptMs(), 0); // permanent: no retry
+}
+
+/// Sets (or with nullptr unsets) an environment variable for one test, then restores it.
+class ScopedEnv
+{
+public:
+    ScopedEnv(const char* name, const char* value) : _name(name)
+    {
+        if (const char* old = std::getenv(name))
+        {
+            _old = old;
+        }
+        value != nullptr ? ::setenv(name, value, 1) : ::unsetenv(name);
+    }
+    ~ScopedEnv() { _old ? ::setenv(_name, _old->c_str(), 1) : ::unsetenv(_name); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* _name;
+    std::optional<std::string> _old;
+};
+
+/// A directory holding `caFile` as ca.pem, with its subject-hash link when `hashed`.
+std::string certificateDirectory(const rotator::test::TempDir& dir, const std::string& caFile,
+                                 bool hashed)
+{
+    std::filesystem::copy_file(caFile, dir.file("ca.pem"));
+    if (hashed)
+    {
+        const auto rehash = rotator::test::runProcess({"/usr/bin/openssl", "rehash", dir.path()},
+                                                      rotator::test::minimalEnvironment());
+        EXPECT_TRUE(rehash.ok()) << rehash.describe();
+    }
+    return dir.path();
+}
+
+TEST_F(AstraClient, WithoutCaFileTheSystemStoreIsTrustedThroughItsHashedDirectory)
+{
+    rotator::test::TempDir dir;
+    ScopedEnv certDir("SSL_CERT_DIR",
+                      certificateDirectory(dir, sharedTestCerts().caFile, true).c_str());
+    ScopedEnv certFile("SSL_CERT_FILE", nullptr);
+    api::ClientOptions options = clientOptions();
+    options.caFile.clear();
+    auto system = makeClient(options, _sim->adminToken());
+    const auto list = system->listClients();
+    EXPECT_TRUE(list) << list.error().message;
+}
+
+TEST_F(AstraClient, AHashedSystemDirectoryWithoutTheServersCaIsNotTrusted)
+{
+    rotator::test::TempDir dir;
+    ScopedEnv certDir("SSL_CERT_DIR",
+                      certificateDirectory(dir, sharedTestCerts().otherCaFile, true).c_str());
+    ScopedEnv certFile("SSL_CERT_FILE", nullptr);
+    api::ClientOptions options = clientOptions();
+    options.caFile.clear();
+    auto system = makeClient(options, _sim->adminToken());
+    const auto list = system->listClients();
+    ASSERT_FALSE(list);
+    EXPECT_EQ(list.error().kind, FailureKind::Permanent);
+    EXPECT_TRUE(contains(list.error().message, "certificate")) << list.error().message;
+    EXPECT_EQ(count("GET", kClientsPath), 0);
+}
+
+TEST_F(AstraClient, ASystemDirectoryWithoutHashNamesFallsBackToTheBundleFile)
+{
+    rotator::test::TempDir dir;
+    ScopedEnv certDir("SSL_CERT_DIR",
+                      certificateDirectory(dir, sharedTestCerts().caFile, false).c_str());
+    api::ClientOptions options = clientOptions();
+    options.caFile.clear();
+    {
+        ScopedEnv certFile("SSL_CERT_FILE", sharedTestCerts().caFile.c_str());
+        const auto list = makeClient(options, _sim->adminToken())->listClients();
+        EXPECT_TRUE(list) << list.error().message;
+    }
+    {
+        // Unhashed, the directory itself trusts nothing: the bundle decides.
+        ScopedEnv certFile("SSL_CERT_FILE", sharedTestCerts().otherCaFile.c_str());
+        const auto list = makeClient(options, _sim->adminToken())->listClients();
+        ASSERT_FALSE(list);
+        EXPECT_TRUE(contains(list.error().message, "certificate")) << list.error().message;
+    }
 }
 
 TEST_F(AstraClient, PlainHttpClientAgainstTheTlsPortFailsCleanly)
