@@ -472,10 +472,14 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
         if (rotation && rotation->marker == marker)
         {
             // Ours. A finished rotation whose client this is not (a create the server
-            // committed after the rotation gave up on it) left an orphan: revoke it.
+            // committed after the rotation gave up on it) left an orphan: revoke it. So is the
+            // new client of a rotation that rolled back and is still listed: its DELETE was
+            // answered 404 ("already gone") or has not taken effect; no sink holds it.
             const bool finished = rotation->stage == "rolled_back" || rotation->stage == "failed" ||
                                   rotation->stage == "done";
-            if (finished && rotation->newClientId != client.clientId)
+            const bool rolledBackButListed =
+                rotation->stage == "rolled_back" && rotation->newClientId == client.clientId;
+            if (finished && (rotation->newClientId != client.clientId || rolledBackButListed))
             {
                 auto deleted = _api.deleteClient(client.clientId);
                 if (!deleted)
@@ -487,8 +491,11 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
                 _store->runInTransaction([&] {
                     _store->markClientRevoked(client.clientId, _clock.nowMs());
                     event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
-                          "created late by the server for rotation " +
-                              std::to_string(rotation->id) + ", after it had given up");
+                          rolledBackButListed
+                              ? "still listed after rotation " + std::to_string(rotation->id) +
+                                    " rolled back and revoked it"
+                              : "created late by the server for rotation " +
+                                    std::to_string(rotation->id) + ", after it had given up");
                 });
                 ++report.orphansRevoked;
             }
@@ -634,6 +641,12 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
             row = _store->findCredential(c.name);
         }
         rotation = _store->beginRotation(c.name, trigger, row->currentClientId, _clock.nowMs());
+        // The mint window is journaled before the POST (mint follows at once, in this commit):
+        // it is what attributes a lost create.
+        rotation.mintStartedMs = _clock.nowMs();
+        rotation.attempts = 1;
+        rotation.updatedMs = *rotation.mintStartedMs;
+        _store->saveRotation(rotation);
         row->state = "rotating";
         row->lastRotationId = rotation.id;
         row->updatedMs = _clock.nowMs();
@@ -665,16 +678,15 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
     {
         request.description = rotation.marker;
     }
-    const std::int64_t now = _clock.nowMs();
     if (c.expiryMs)
     {
-        request.tokenExpiry = core::formatRfc3339Seconds(now + *c.expiryMs);
+        request.tokenExpiry = core::formatRfc3339Seconds(_clock.nowMs() + *c.expiryMs);
     }
-    // The mint window is journaled before the POST: it is what attributes a lost create.
-    rotation.mintStartedMs = now;
-    rotation.attempts += 1;
-    rotation.updatedMs = now;
-    _store->saveRotation(rotation);
+    if (!rotation.mintStartedMs)
+    {
+        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
+                                   " would create a client without a journaled mint window");
+    }
     crashPoint("before-create");
 
     auto created = _api.createClient(request);
@@ -765,6 +777,7 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
                                         store::RotationRow& rotation,
                                         const sink::Credential& secret, PassReport& report)
 {
+    bool verifiedNow = false;
     if (rotation.stage == "minted" && c.verify)
     {
         if (!verify(c, rotation, secret))
@@ -777,17 +790,19 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
             }
             return false;
         }
-        _store->runInTransaction([&] {
-            setStage(rotation, advanced(rotation, StageEvent::Verified, false));
-            rotation.error.reset();
-            _store->saveRotation(rotation);
-            event("verified", c.name, rotation.newClientId, rotation.id, "GET /v2/currentOrg");
-        });
-        crashPoint("verified");
+        verifiedNow = true;
     }
     if (rotation.stage == "minted" || rotation.stage == "verified")
     {
+        // Verified and delivery started: one commit, nothing outside happens in between.
         _store->runInTransaction([&] {
+            if (verifiedNow)
+            {
+                setStage(rotation, advanced(rotation, StageEvent::Verified, false));
+                rotation.error.reset();
+                event("verified", c.name, rotation.newClientId, rotation.id,
+                      "GET /v2/currentOrg");
+            }
             setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
             _store->saveRotation(rotation);
             for (const auto& name : c.sinks)
@@ -848,6 +863,7 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
     bool anyHolds = std::any_of(states.begin(), states.end(),
                                 [](const auto& kv) { return mayHold(kv.second); });
     std::vector<std::string> failures;
+    std::function<void()> lastDelivery;
     for (const auto& name : c.sinks)
     {
         auto& state = states[name];
@@ -872,11 +888,21 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
             state.state = "delivered";
             state.deliveredMs = _clock.nowMs();
             state.lastError.reset();
-            _store->runInTransaction([&] {
+            // `state` is an element of `states`, which outlives the deferred call.
+            const std::function<void()> record = [this, &rotation, &c, &state,
+                                                   detail = "sink " + name + ": " +
+                                                            sinkIt->second->describe()] {
                 _store->saveSinkState(rotation.id, state);
-                event("delivered", c.name, rotation.newClientId, rotation.id,
-                      "sink " + name + ": " + sinkIt->second->describe());
-            });
+                event("delivered", c.name, rotation.newClientId, rotation.id, detail);
+            };
+            if (&name == &c.sinks.back() && failures.empty())
+            {
+                lastDelivery = record; // committed with the promotion that follows at once
+            }
+            else
+            {
+                _store->runInTransaction(record);
+            }
             anyHolds = true;
             crashPoint("after-sink:" + name);
             continue;
@@ -913,7 +939,7 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
         fail(c.name, &rotation, why, "delivering", report);
         return false;
     }
-    promote(c, rotation);
+    promote(c, rotation, lastDelivery);
     _pending.remove(rotation.id);
     crashPoint("promoted");
     ++report.rotated;
@@ -924,10 +950,15 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
     return true;
 }
 
-void RotationEngine::promote(const config::CredentialSettings& c, store::RotationRow& rotation)
+void RotationEngine::promote(const config::CredentialSettings& c, store::RotationRow& rotation,
+                             const std::function<void()>& lastDelivery)
 {
     const std::int64_t now = _clock.nowMs();
     _store->runInTransaction([&] {
+        if (lastDelivery)
+        {
+            lastDelivery();
+        }
         auto row = _store->findCredential(c.name);
         setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
         rotation.error.reset();

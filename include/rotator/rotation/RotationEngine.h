@@ -127,7 +127,10 @@ private:
                 const sink::Credential& secret);
     bool deliver(const config::CredentialSettings& credential, store::RotationRow& rotation,
                  const sink::Credential& secret, PassReport& report);
-    void promote(const config::CredentialSettings& credential, store::RotationRow& rotation);
+    /// Makes the new client current; `lastDelivery` (when set) journals the last sink's
+    /// delivery in the same commit.
+    void promote(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                 const std::function<void()>& lastDelivery);
     bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
     enum class Quarantine
     {

@@ -522,7 +522,7 @@ TEST_P(CrashEverywhere, ResumesAndKeepsEveryInvariant)
 INSTANTIATE_TEST_SUITE_P(
     EveryStageBoundary, CrashEverywhere,
     ::testing::Combine(::testing::Values("planned", "before-create", "after-create",
-                                         "after-pending", "minted", "verified", "delivering",
+                                         "after-pending", "minted", "delivering",
                                          "before-sink:a", "after-sink:a", "before-sink:b",
                                          "after-sink:b", "promoted", "before-revoke",
                                          "after-revoke"),
