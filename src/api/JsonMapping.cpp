@@ -368,7 +368,12 @@ core::Outcome<std::vector<core::Role>> parseRoles(std::string_view body)
         {
             return malformed(where + " has no string id and name");
         }
-        out.push_back({id->extract<std::string>(), name->extract<std::string>()});
+        auto roleId = id->extract<std::string>();
+        if (roleId.empty())
+        {
+            return malformed(where + " has an empty id"); // a create would send it as a role
+        }
+        out.push_back({std::move(roleId), name->extract<std::string>()});
     }
     return out;
 }

@@ -165,12 +165,20 @@ std::string joined(const std::vector<std::string>& items)
     fail(e.key, message);
 }
 
+// The longest duration a setting may have. Beyond it `now + duration` (a token's expiry, a
+// rotation's due time) could overflow, and no schedule needs it.
+constexpr std::int64_t kMaxDurationMs = 36'500LL * 86'400'000;
+
 std::int64_t duration(const Entry& e)
 {
     const auto ms = core::parseDurationMs(e.value);
     if (!ms)
     {
         invalid(e, "duration", "use 45s, 15m, 12h, 30d");
+    }
+    if (*ms > kMaxDurationMs)
+    {
+        fail(e.key, inQuotes(e.value) + " is longer than 36500d (100 years), the longest allowed");
     }
     return *ms;
 }

@@ -174,6 +174,10 @@ TEST(JsonMapping, MatchesRoleKeysCaseInsensitively)
     EXPECT_FALSE(api::parseRoles(R"({"roles":[]})"));
     EXPECT_FALSE(api::parseRoles(R"([{"id":1,"name":"x"}])"));
     EXPECT_FALSE(api::parseRoles(R"([{"name":"x"}])"));
+    const auto empty = api::parseRoles(R"([{"id":"","name":"x"}])");
+    ASSERT_FALSE(empty);
+    EXPECT_NE(empty.error().message.find("roles[0] has an empty id"), std::string::npos)
+        << empty.error().message;
 }
 
 TEST(JsonMapping, ParsesCurrentOrg)

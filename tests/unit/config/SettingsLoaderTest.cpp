@@ -458,12 +458,22 @@ TEST(SettingsLoader, RejectsAnExpiryThatWouldLetTokensExpireBeforeRotation)
     expectError(with("credentials.billing.expiry = 30d1h"), "credentials.billing.expiry",
                 "must be longer than maxAge + jitter + gracePeriod (30d1h)");
     EXPECT_NO_THROW(load(with("credentials.billing.expiry = 31d")));
-    // maxAge + gracePeriod beyond INT64_MAX ms wrapped negative and let any expiry pass
-    // (tests/fuzz/settings).
-    expectError(with("credentials.billing.maxAge = 106751991167d\n"
-                     "credentials.billing.gracePeriod = 106751991167d\n"
-                     "credentials.billing.expiry = 1d"),
+    // The largest durations still add up without wrapping (maxAge + gracePeriod beyond
+    // INT64_MAX ms once let any expiry pass, tests/fuzz/settings).
+    expectError(with("credentials.billing.maxAge = 36500d\n"
+                     "credentials.billing.gracePeriod = 36500d\n"
+                     "credentials.billing.expiry = 36500d"),
                 "credentials.billing.expiry", "must be longer than maxAge + jitter + gracePeriod");
+}
+
+TEST(SettingsLoader, RefusesDurationsLongerThanAHundredYears)
+{
+    // now + expiry (the token's expiry sent to the API) must not overflow.
+    expectError(with("credentials.billing.expiry = 106751991167d"), "credentials.billing.expiry",
+                "is longer than 36500d (100 years)");
+    expectError(with("credentials.billing.maxAge = 36501d"), "credentials.billing.maxAge",
+                "is longer than 36500d");
+    EXPECT_NO_THROW(load(with("credentials.billing.maxAge = 36500d")));
 }
 
 TEST(SettingsLoader, WarnsWhenTheWindowMayOutlastTheExpiryMargin)
