@@ -68,14 +68,10 @@ void PendingFiles::remove(std::int64_t rotationId)
     {
         Poco::Logger::get("rotation")
             .warning("cannot remove %s: %s", path(rotationId), std::string(std::strerror(errno)));
-        return;
     }
-    const int dir = ::open(_directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0)
-    {
-        ::fsync(dir);
-        ::close(dir);
-    }
+    // No directory fsync: a removal lost to a power cut brings back the file of a finished
+    // rotation, which every pass's recovery removes again (and an fsync would not wipe the
+    // blocks anyway). Writes are the ones that must be durable.
 }
 
 void PendingFiles::removeStaleTemporaries()

@@ -26,7 +26,8 @@ public:
     std::optional<sink::Credential> read(std::int64_t rotationId,
                                          const std::string& credentialName) const;
     bool exists(std::int64_t rotationId) const;
-    /// Removes the file and syncs the directory; a missing file is fine.
+    /// Removes the file (a missing file is fine). Not synced: recovery removes the file of a
+    /// finished rotation again if a power cut undoes the removal.
     void remove(std::int64_t rotationId);
     /// Removes temporary files a writer killed mid-write left behind (they may hold a secret).
     void removeStaleTemporaries();
