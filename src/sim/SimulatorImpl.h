@@ -74,6 +74,7 @@ public:
     std::int64_t _latencyMs = 0;
     std::int64_t _propagationDelayMs = 0;
     std::map<std::tuple<std::string, std::string, int>, std::int64_t> _counts;
+    mutable std::condition_variable _counted; ///< waited on with _mutex; notified as _counts grows
 
     std::atomic<std::int64_t> _connections{0}; ///< accepted TCP connections; no lock needed
 
@@ -88,6 +89,9 @@ public:
                   const Poco::Net::HTTPServerRequest& request, const std::string& body);
     core::CreatedClient seedClient(const ClientSeed& seed);
     void persist() const;
+    /// Simulator.cpp, with _mutex held: the requestCount() sum.
+    std::int64_t countOf(std::string_view method, std::string_view pathTemplate,
+                         std::optional<int> status) const;
 
 private:
     struct FaultDecision
@@ -109,6 +113,7 @@ private:
     std::condition_variable _wake;
     bool _stopping = false; // guarded by _waitMutex
 
+    int _listenerFd = -1;   // the listening socket, owned by _server
     Poco::ThreadPool _pool; // declared before _server: the server is destroyed first
     std::unique_ptr<Poco::Net::HTTPServer> _server;
 };

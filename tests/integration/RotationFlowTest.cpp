@@ -4,40 +4,30 @@
 // simulator and the HTTP client keep real time, which the protocol tolerates.
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
 
-#include <Poco/AutoPtr.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Util/PropertyFileConfiguration.h>
 
-#include "rotator/app/Runtime.h"
-#include "rotator/cli/CommandLine.h"
-#include "rotator/cli/Commands.h"
-#include "rotator/config/SettingsLoader.h"
-#include "rotator/core/Clock.h"
 #include "rotator/core/Token.h"
 #include "rotator/sim/Simulator.h"
 #include "rotator/store/SqliteStateStore.h"
-#include "support/FakeClock.h"
+#include "support/RotationHarness.h"
 #include "support/SinkProbe.h"
 #include "support/TempDir.h"
-#include "support/TestCerts.h"
 
 namespace
 {
 
 using namespace rotator;
+using test::listing;
 using test::readFile;
 using test::writeFile;
 
@@ -53,163 +43,16 @@ unsigned fileMode(const std::string& path)
     return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777u) : 0u;
 }
 
-std::vector<std::string> listing(const std::string& directory)
-{
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(directory, ec))
-    {
-        names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 bool contains(const std::vector<std::string>& values, const std::string& value)
 {
     return std::find(values.begin(), values.end(), value) != values.end();
 }
 
-/// A simulator over TLS, a state directory and sinks in a TempDir, and the product's Runtime
-/// built from a properties text, one Runtime per pass (as one process per run-once would).
-class RotationFlowTest : public ::testing::Test
+/// The rotation harness (tests/support/RotationHarness.h) as a gtest fixture, with the
+/// helpers these flows share.
+class RotationFlowTest : public ::testing::Test, protected test::RotationHarness
 {
 protected:
-    void startSimulator(bool descriptions = true)
-    {
-        sim::SimulatorOptions options;
-        options.tlsCertFile = test::sharedTestCerts().serverCert;
-        options.tlsKeyFile = test::sharedTestCerts().serverKey;
-        options.descriptions = descriptions;
-        simulator = std::make_unique<sim::Simulator>(options);
-        writeFile(dir.file("admin.token"), simulator->adminToken().reveal() + "\n", 0600);
-        adminClientId = test::clientIdOfToken(simulator->adminToken().reveal());
-        ASSERT_FALSE(adminClientId.empty());
-        std::filesystem::create_directories(dir.file("out"));
-    }
-
-    /// Loads the settings: the connection, state and scheduler keys every test shares, plus
-    /// `extra` (credentials and sinks; a key given here replaces the shared one).
-    void configure(const std::string& extra)
-    {
-        std::string text = "astra.url = https://127.0.0.1:" + std::to_string(simulator->port()) +
-                           "\n"
-                           "astra.tokenFile = " +
-                           dir.file("admin.token") +
-                           "\n"
-                           "astra.caFile = " +
-                           test::sharedTestCerts().caFile +
-                           "\n"
-                           "astra.timeout = 5s\n"
-                           "astra.maxAttempts = 2\n"
-                           "astra.requestsPerSecond = 200\n"
-                           "state.dir = " +
-                           dir.file("state") +
-                           "\n"
-                           "scheduler.concurrency = 1\n"
-                           "scheduler.retryBackoff = 1m\n"
-                           "scheduler.maxFailures = 3\n";
-        std::istringstream in(text + extra);
-        Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> cfg =
-            new Poco::Util::PropertyFileConfiguration(in);
-        settings = config::loadSettings(*cfg);
-    }
-
-    cli::Environment environment()
-    {
-        return cli::Environment{out, err, *engineClock,
-                                [](const char*) -> const char* { return nullptr; },
-                                [this](const config::Settings& s, core::Secret token)
-                                { return cli::makeAstraClient(s, std::move(token), realClock); }};
-    }
-
-    rotation::PassReport pass()
-    {
-        auto env = environment();
-        app::Runtime runtime(settings, env, app::Runtime::Mode::Write);
-        return runtime.engine().runPass();
-    }
-
-    int command(const std::vector<std::string>& args)
-    {
-        const auto commandLine = cli::parseCommandLine(args);
-        auto env = environment();
-        return app::runEngineCommand(commandLine, settings, env);
-    }
-
-    std::unique_ptr<store::SqliteStateStore> openStore()
-    {
-        return store::SqliteStateStore::openReadOnly(dir.file("state/rotator.db"));
-    }
-
-    store::CredentialRow credential(const std::string& name)
-    {
-        return openStore()->findCredential(name).value();
-    }
-
-    store::RotationRow lastRotation(const std::string& name)
-    {
-        return openStore()->lastRotation(name).value();
-    }
-
-    /// The events of a credential, oldest first.
-    std::vector<std::string> events(const std::string& name)
-    {
-        store::HistoryQuery q;
-        q.credential = name;
-        q.limit = 1000;
-        std::vector<std::string> names;
-        for (const auto& e : openStore()->history(q))
-        {
-            names.insert(names.begin(), e.event);
-        }
-        return names;
-    }
-
-    std::set<std::string> simClientIds() const
-    {
-        std::set<std::string> ids;
-        for (const auto& c : simulator->clients())
-        {
-            ids.insert(c.clientId);
-        }
-        return ids;
-    }
-
-    bool alive(const std::string& clientId) const { return simClientIds().count(clientId) > 0; }
-
-    /// A client made at the simulator directly (not by the rotator), `ageMs` old.
-    std::string seedClient(std::int64_t ageMs, const std::string& role = "Database Administrator")
-    {
-        sim::ClientSeed seed;
-        seed.roles = {role};
-        seed.generatedOnMs = realClock.nowMs() - ageMs;
-        return simulator->createClient(seed).clientId;
-    }
-
-    int tokenStatus(const std::string& token) const
-    {
-        return test::currentOrgStatus(simulator->port(), test::sharedTestCerts().caFile, token);
-    }
-
-    /// The credential a json sink file holds; fails the test when it is not the json form.
-    sink::Credential jsonSink(const std::string& path)
-    {
-        auto c = test::readJsonSink(path);
-        EXPECT_TRUE(c.has_value()) << path << " does not hold the json form";
-        return c.value_or(sink::Credential{});
-    }
-
-    std::int64_t requests(const std::string& method) const
-    {
-        std::int64_t n = 0;
-        for (const auto& r : simulator->requestCounts())
-        {
-            n += r.method == method ? r.count : 0;
-        }
-        return n;
-    }
-
     /// A shell script in the TempDir, executable.
     std::string script(const std::string& name, const std::string& body)
     {
@@ -270,16 +113,6 @@ protected:
         EXPECT_EQ(json.clientId, row.currentClientId);
         EXPECT_EQ(tokenStatus(json.token.reveal()), 200);
     }
-
-    test::TempDir dir;
-    std::unique_ptr<sim::Simulator> simulator;
-    std::string adminClientId;
-    core::SystemClock realClock;
-    test::FakeClock clock{core::SystemClock().nowMs()};
-    core::Clock* engineClock = &clock;
-    std::ostringstream out;
-    std::ostringstream err;
-    config::Settings settings;
 };
 
 } // namespace
@@ -789,11 +622,7 @@ TEST_F(RotationFlowTest, ACreateCommittedAfterTheTimeoutAndTheReconcilingListIsN
     const auto lost = lastRotation("app");
     EXPECT_EQ(lost.stage, "planned") << "closed before a late create could be ruled out";
     // The server commits the create about a second later.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (simClientIds().size() < 3 && std::chrono::steady_clock::now() < deadline)
-    {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    awaitSimulatorWrites();
     ASSERT_EQ(simClientIds().size(), 3u) << "the slow create never committed";
 
     clock.advanceMs(2 * kMinute);

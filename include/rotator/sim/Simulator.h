@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -135,6 +136,12 @@ public:
     std::int64_t requestCount(std::string_view method, std::string_view pathTemplate,
                               std::optional<int> status = std::nullopt) const;
     std::vector<RequestCount> requestCounts() const;
+    /// Blocks until requestCount(method, pathTemplate) reaches `count` or `timeout` passes;
+    /// false on timeout. A request is counted once it is answered or dropped, after its effect
+    /// (a committed create or delete): a test waits here for a request its client gave up on
+    /// (a latency fault beyond the client timeout) instead of sleeping.
+    bool awaitRequestCount(std::string_view method, std::string_view pathTemplate,
+                           std::int64_t count, std::chrono::milliseconds timeout) const;
     void resetRequestCounts();
     /// TCP connections accepted so far, control-endpoint ones included. Fewer connections than
     /// requests shows that a client reuses keep-alive connections.
