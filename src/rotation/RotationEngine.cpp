@@ -778,6 +778,7 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
                                         const sink::Credential& secret, PassReport& report)
 {
     bool verifiedNow = false;
+    bool firstAttemptJournaled = false;
     if (rotation.stage == "minted" && c.verify)
     {
         if (!verify(c, rotation, secret))
@@ -807,10 +808,13 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
             _store->saveRotation(rotation);
             for (const auto& name : c.sinks)
             {
-                _store->saveSinkState(rotation.id, store::SinkStateRow{name, "pending", 0,
+                // The first sink's attempt is journaled here, one commit less before it.
+                const int attempts = &name == &c.sinks.front() ? 1 : 0;
+                _store->saveSinkState(rotation.id, store::SinkStateRow{name, "pending", attempts,
                                                                        std::nullopt, std::nullopt});
             }
         });
+        firstAttemptJournaled = !c.sinks.empty();
         crashPoint("delivering");
     }
     if (rotation.stage != "delivering")
@@ -818,7 +822,7 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
         throw core::InvariantError("rotation " + std::to_string(rotation.id) +
                                    " cannot deliver from stage " + rotation.stage);
     }
-    return deliver(c, rotation, secret, report);
+    return deliver(c, rotation, secret, report, firstAttemptJournaled);
 }
 
 bool RotationEngine::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
@@ -853,15 +857,19 @@ bool RotationEngine::verify(const config::CredentialSettings& c, store::Rotation
 }
 
 bool RotationEngine::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                             const sink::Credential& secret, PassReport& report)
+                             const sink::Credential& secret, PassReport& report,
+                             bool firstAttemptJournaled)
 {
     std::map<std::string, store::SinkStateRow> states;
     for (auto& s : _store->sinkStates(rotation.id))
     {
         states[s.sink] = s;
     }
-    bool anyHolds = std::any_of(states.begin(), states.end(),
-                                [](const auto& kv) { return mayHold(kv.second); });
+    // A sink holds the new client, or may from an earlier attempt (not the first sink's
+    // attempt journaled for this call, which has not happened yet).
+    bool anyHolds = std::any_of(states.begin(), states.end(), [&](const auto& kv) {
+        return mayHold(kv.second) && !(firstAttemptJournaled && kv.first == c.sinks.front());
+    });
     std::vector<std::string> failures;
     std::function<void()> lastDelivery;
     for (const auto& name : c.sinks)
@@ -877,10 +885,15 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
         {
             throw core::InvariantError("sink " + name + " is not built");
         }
-        const bool interrupted = state.state == "pending" && state.attempts > 0;
         // Journal the attempt first: if we die during it, the sink may hold the new client.
-        state.attempts += 1;
-        _store->saveSinkState(rotation.id, state);
+        // (The first sink's first attempt was journaled with the start of the delivery.)
+        const bool journaled = firstAttemptJournaled && &name == &c.sinks.front();
+        const bool interrupted = !journaled && state.state == "pending" && state.attempts > 0;
+        if (!journaled)
+        {
+            state.attempts += 1;
+            _store->saveSinkState(rotation.id, state);
+        }
         crashPoint("before-sink:" + name);
         auto delivered = sinkIt->second->deliver(secret);
         if (delivered)

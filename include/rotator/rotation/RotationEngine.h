@@ -125,8 +125,10 @@ private:
                             PassReport& report);
     bool verify(const config::CredentialSettings& credential, store::RotationRow& rotation,
                 const sink::Credential& secret);
+    /// `firstAttemptJournaled`: the caller journaled the first sink's attempt already.
     bool deliver(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                 const sink::Credential& secret, PassReport& report);
+                 const sink::Credential& secret, PassReport& report,
+                 bool firstAttemptJournaled = false);
     /// Makes the new client current; `lastDelivery` (when set) journals the last sink's
     /// delivery in the same commit.
     void promote(const config::CredentialSettings& credential, store::RotationRow& rotation,
