@@ -1,6 +1,7 @@
 #include "rotator/api/AstraClient.h"
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <istream>
@@ -18,6 +19,7 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
+#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -96,6 +98,43 @@ void trustSystemStore(SSL_CTX* context)
     }
     SSL_CTX_set_default_verify_paths(context);
 }
+
+/// An HTTPS session whose reads and writes wait once, for the configured timeout.
+///
+/// Poco 1.11 runs OpenSSL's non-blocking retry loop on a blocking socket: SecureSocketImpl's
+/// receiveBytes, sendBytes and completeHandshake loop `SSL_read`/`SSL_write`/`SSL_do_handshake`
+/// while mustRetry(), and mustRetry() answers SSL_ERROR_WANT_READ (WANT_WRITE) with
+/// `poll(getReceiveTimeout())` (`getSendTimeout()`), throwing TimeoutException when that poll
+/// expires. On a blocking socket the `recv` inside SSL_read has already waited SO_RCVTIMEO,
+/// the same timeout, before it returns EAGAIN, the WANT_READ: a silent server is waited on
+/// twice. Plain http (SocketImpl::receiveBytes) waits once. With O_NONBLOCK on the descriptor
+/// the `recv` returns at once and Poco's poll is the only wait. Poco's own blocking flag stays
+/// set, which keeps mustRetry polling (rather than handing WANT_READ back to HTTPSession as an
+/// error code). The TLS handshake is done inside HTTPSession::connect, before this, by a single
+/// blocking SSL_connect bounded by the connection timeout; certificate verification is
+/// unchanged.
+class SingleWaitHttpsSession final : public Poco::Net::HTTPSClientSession
+{
+public:
+    using HTTPSClientSession::HTTPSClientSession;
+
+protected:
+    void connect(const Poco::Net::SocketAddress& address) override
+    {
+        HTTPSClientSession::connect(address);
+        // Each connect (a reconnect too) gets a fresh descriptor, blocking again.
+        const int fd = socket().impl()->sockfd();
+        const int flags = ::fcntl(fd, F_GETFL);
+        if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        {
+            // Still correct, only slow to give up: a silent server then takes twice the timeout.
+            const int error = errno;
+            logger().warning("cannot make the TLS socket non-blocking (errno %d); a timeout "
+                             "may take twice astra.timeout",
+                             error);
+        }
+    }
+};
 
 Failure makeFailure(FailureKind kind, std::string message, bool ambiguous, int status = 0)
 {
@@ -244,7 +283,7 @@ std::unique_ptr<Poco::Net::HTTPClientSession> AstraClient::acquireSession()
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     if (_context)
     {
-        session = std::make_unique<Poco::Net::HTTPSClientSession>(_host, _port, _context);
+        session = std::make_unique<SingleWaitHttpsSession>(_host, _port, _context);
     }
     else
     {

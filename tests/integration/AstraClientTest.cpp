@@ -525,6 +525,50 @@ TEST_F(AstraClient, AnswerSlowerThanTheTimeoutIsAnAmbiguousTransientFailure)
     EXPECT_EQ(*again, _sim->orgId());
 }
 
+// Poco 1.11 waits twice per TLS read on a blocking socket (SO_RCVTIMEO in SSL_read's recv, then
+// the same again in SecureSocketImpl::mustRetry's poll); plain http waits once. One timed-out
+// attempt must take one astra.timeout, on a reused keep-alive connection and on a fresh one.
+TEST_F(AstraClient, TimedOutAttemptOverTlsTakesOneTimeoutNotTwo)
+{
+    constexpr std::int64_t kTimeoutMs = 400;
+    api::ClientOptions options = clientOptions();
+    options.timeoutMs = kTimeoutMs;
+    options.maxAttempts = 1;
+    auto impatient = makeClient(options, _sim->adminToken());
+    ASSERT_TRUE(impatient->currentOrg()); // leaves a keep-alive connection in the pool
+    const std::int64_t connections = _sim->connectionCount();
+
+    FaultRule slowGet = fault(FaultKind::Latency, "GET", kOrgPath, 1);
+    slowGet.delayMs = 3'000;
+    _sim->addFault(slowGet);
+    auto started = std::chrono::steady_clock::now();
+    const auto org = impatient->currentOrg();
+    std::int64_t tookMs = elapsedMs(started);
+    ASSERT_FALSE(org);
+    EXPECT_EQ(org.error().kind, FailureKind::Transient);
+    EXPECT_TRUE(org.error().ambiguous);
+    EXPECT_EQ(_sim->connectionCount(), connections); // waited on the reused connection
+    EXPECT_GE(tookMs, kTimeoutMs);
+    EXPECT_LT(tookMs, kTimeoutMs * 3 / 2);
+
+    // The timed-out connection was dropped: the POST connects and handshakes afresh, and still
+    // gives up after one timeout, ambiguous (the server may act on it later) and not retried.
+    FaultRule slowPost = fault(FaultKind::Latency, "POST", kClientsPath, 1);
+    slowPost.delayMs = 3'000;
+    _sim->addFault(slowPost);
+    started = std::chrono::steady_clock::now();
+    const auto created = impatient->createClient(createRequest("slow create"));
+    tookMs = elapsedMs(started);
+    ASSERT_FALSE(created);
+    EXPECT_EQ(created.error().kind, FailureKind::Transient);
+    EXPECT_TRUE(created.error().ambiguous);
+    EXPECT_TRUE(contains(created.error().message, "within 400 ms")) << created.error().message;
+    EXPECT_EQ(_sim->connectionCount(), connections + 1);
+    EXPECT_GE(tookMs, kTimeoutMs);
+    EXPECT_LT(tookMs, kTimeoutMs * 3 / 2);
+    EXPECT_EQ(_clock->sleptMs(), 0); // neither was retried
+}
+
 // ---------------------------------------------------------------------------------------------
 // TLS and connections
 
