@@ -35,6 +35,7 @@
 #include "rotator/store/Database.h"
 #include "rotator/store/Statement.h"
 #include "support/ProcessRunner.h"
+#include "support/RotationHarness.h"
 #include "support/SinkProbe.h"
 #include "support/TempDir.h"
 #include "support/TestCerts.h"
@@ -45,6 +46,7 @@ namespace
 using namespace rotator;
 using namespace std::chrono_literals;
 using test::ChildProcess;
+using test::listing;
 using test::readFile;
 using test::runProcess;
 using test::writeFile;
@@ -59,18 +61,6 @@ std::string trim(std::string s)
         s.pop_back();
     }
     return s;
-}
-
-std::vector<std::string> listing(const std::string& directory)
-{
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(directory, ec))
-    {
-        names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
 }
 
 Poco::JSON::Object::Ptr parseObject(const std::string& text)
