@@ -167,6 +167,7 @@ PassReport RotationEngine::runPass()
     }
     reconcile(*clients, report);
     reportUnattributed(*clients, report);
+    revokeStillListed(*clients, report);
     confirmRevocations(&*clients, report);
     if (!_stop)
     {
@@ -442,6 +443,36 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
     return false;
 }
 
+void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clients,
+                                       PassReport& report)
+{
+    // A client this rotator revoked (a roll-back, an orphan) that the list still shows: its
+    // DELETE was answered 404 ("already gone") while the server still had it, or has not taken
+    // effect. No sink holds such a client; ask again, once a pass, until the list drops it.
+    // This needs no description: the journal knows the ID. (A previous client revoked after
+    // its grace is `previous` until confirmRevocations sees it gone.)
+    for (const auto& client : clients)
+    {
+        const auto known = _store->findClient(client.clientId);
+        if (!known || known->status != "revoked")
+        {
+            continue;
+        }
+        auto deleted = _api.deleteClient(client.clientId);
+        if (!deleted)
+        {
+            report.errors.push_back("revoking " + client.clientId +
+                                    " again failed: " + deleted.error().message);
+            continue;
+        }
+        event("orphan_revoked", known->credential, client.clientId, std::nullopt,
+              "still listed after it was revoked; DELETE sent again");
+        ++report.orphansRevoked;
+        logger().warning("client %s was revoked but is still listed; revoked it again",
+                         client.clientId);
+    }
+}
+
 void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& clients,
                                         PassReport& report)
 {
@@ -472,14 +503,11 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
         if (rotation && rotation->marker == marker)
         {
             // Ours. A finished rotation whose client this is not (a create the server
-            // committed after the rotation gave up on it) left an orphan: revoke it. So is the
-            // new client of a rotation that rolled back and is still listed: its DELETE was
-            // answered 404 ("already gone") or has not taken effect; no sink holds it.
+            // committed after the rotation gave up on it) left an orphan: revoke it. (Its own
+            // client, revoked by a roll-back and still listed, is revokeStillListed's.)
             const bool finished = rotation->stage == "rolled_back" || rotation->stage == "failed" ||
                                   rotation->stage == "done";
-            const bool rolledBackButListed =
-                rotation->stage == "rolled_back" && rotation->newClientId == client.clientId;
-            if (finished && (rotation->newClientId != client.clientId || rolledBackButListed))
+            if (finished && rotation->newClientId != client.clientId)
             {
                 auto deleted = _api.deleteClient(client.clientId);
                 if (!deleted)
@@ -491,11 +519,8 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
                 _store->runInTransaction([&] {
                     _store->markClientRevoked(client.clientId, _clock.nowMs());
                     event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
-                          rolledBackButListed
-                              ? "still listed after rotation " + std::to_string(rotation->id) +
-                                    " rolled back and revoked it"
-                              : "created late by the server for rotation " +
-                                    std::to_string(rotation->id) + ", after it had given up");
+                          "created late by the server for rotation " +
+                              std::to_string(rotation->id) + ", after it had given up");
                 });
                 ++report.orphansRevoked;
             }

@@ -652,3 +652,52 @@ TEST_F(RotationFlowTest, ACreateCommittedAfterTheTimeoutAndTheReconcilingListIsN
         ADD_FAILURE() << "orphan " << id << " still alive after another pass; its events: " << seen;
     }
 }
+
+class RevokedButStillListed : public RotationFlowTest, public ::testing::WithParamInterface<bool>
+{
+};
+
+// A roll-back's DELETE answered 404 while the server still had the client: the journal knows
+// the ID, so the next pass revokes it again, with or without descriptions in the list.
+TEST_P(RevokedButStillListed, IsRevokedAgainOnTheNextPass)
+{
+    startSimulator(GetParam());
+    std::string oldId;
+    configure(adoptedOldClientProperties("app", oldId) +
+              "astra.propagationTimeout = 2s\n"
+              "credentials.app.roles = Database Administrator\n"
+              "credentials.app.maxAge = 1h\n"
+              "credentials.app.gracePeriod = 10m\n"
+              "credentials.app.sinks = app-json\n"
+              "sinks.app-json.type = file\n"
+              "sinks.app-json.path = " +
+              dir.file("out/app.json") + "\n");
+    simulator->setPropagationDelayMs(10 * kMinute);
+    sim::FaultRule notFound;
+    notFound.kind = sim::FaultKind::Status;
+    notFound.status = 404;
+    notFound.method = "DELETE";
+    notFound.count = 1;
+    simulator->addFault(notFound);
+
+    auto report = pass();
+    const auto rotation = lastRotation("app");
+    ASSERT_EQ(rotation.stage, "rolled_back");
+    ASSERT_TRUE(alive(rotation.newClientId)) << "the 404 fault did not keep the client";
+
+    report = pass(); // within the retry backoff: no new rotation, only the inventory
+    EXPECT_EQ(report.orphansRevoked, 1) << ::testing::PrintToString(report.errors);
+    EXPECT_FALSE(alive(rotation.newClientId)) << "a revoked client stayed alive";
+    EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, oldId}));
+    EXPECT_EQ(credential("app").currentClientId, oldId);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("out/app.json")));
+
+    report = pass(); // gone from the list: nothing more to do
+    EXPECT_EQ(report.orphansRevoked, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(RotationFlow, RevokedButStillListed, ::testing::Bool(),
+                         [](const auto& param) {
+                             return param.param ? "ListWithDescriptions"
+                                                : "ListWithoutDescriptions";
+                         });

@@ -111,6 +111,7 @@ private:
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void reportUnattributed(const std::vector<core::ClientInfo>& clients, PassReport& report);
+    void revokeStillListed(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void rotateDue(PassReport& report);
     void revokeDue(PassReport& report, bool onlyNoGrace, const std::string& onlyCredential);
     void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
