@@ -68,6 +68,22 @@ protected:
         return "credentials." + credentialName + ".clientId = " + oldId + "\n";
     }
 
+    /// `app` with one json sink and a 2 s propagation timeout, its old client adopted, and a
+    /// simulator whose new tokens answer 401 for 10 minutes: the rotation must roll back.
+    void configureATokenThatNeverAuthenticates(std::string& oldId)
+    {
+        configure(adoptedOldClientProperties("app", oldId) +
+                  "astra.propagationTimeout = 2s\n"
+                  "credentials.app.roles = Database Administrator\n"
+                  "credentials.app.maxAge = 1h\n"
+                  "credentials.app.gracePeriod = 10m\n"
+                  "credentials.app.sinks = app-json\n"
+                  "sinks.app-json.type = file\n"
+                  "sinks.app-json.path = " +
+                  dir.file("out/app.json") + "\n");
+        simulator->setPropagationDelayMs(10 * kMinute);
+    }
+
     /// A create whose answer is lost: no orphan is left, and a later pass rotates.
     void expectALostCreateLeavesNoOrphan(bool descriptions)
     {
@@ -435,16 +451,7 @@ TEST_F(RotationFlowTest, ATokenStillRejectedAfterThePropagationTimeoutRollsBack)
 {
     startSimulator();
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "astra.propagationTimeout = 2s\n"
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
-    simulator->setPropagationDelayMs(10 * kMinute);
+    configureATokenThatNeverAuthenticates(oldId);
 
     const auto slept = clock.sleptMs();
     const auto report = pass();
@@ -663,16 +670,7 @@ TEST_P(RevokedButStillListed, IsRevokedAgainOnTheNextPass)
 {
     startSimulator(GetParam());
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "astra.propagationTimeout = 2s\n"
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
-    simulator->setPropagationDelayMs(10 * kMinute);
+    configureATokenThatNeverAuthenticates(oldId);
     sim::FaultRule notFound;
     notFound.kind = sim::FaultKind::Status;
     notFound.status = 404;
