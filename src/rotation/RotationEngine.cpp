@@ -451,10 +451,17 @@ void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clie
     // effect. No sink holds such a client; ask again, once a pass, until the list drops it.
     // This needs no description: the journal knows the ID. (A previous client revoked after
     // its grace is `previous` until confirmRevocations sees it gone.)
+    std::set<std::string> revoked; // one query, not one per listed client
+    for (const auto& row : _store->listClients())
+    {
+        if (row.status == "revoked")
+        {
+            revoked.insert(row.clientId);
+        }
+    }
     for (const auto& client : clients)
     {
-        const auto known = _store->findClient(client.clientId);
-        if (!known || known->status != "revoked")
+        if (revoked.count(client.clientId) == 0)
         {
             continue;
         }
@@ -465,7 +472,7 @@ void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clie
                                     " again failed: " + deleted.error().message);
             continue;
         }
-        event("orphan_revoked", known->credential, client.clientId, std::nullopt,
+        event("orphan_revoked", "", client.clientId, std::nullopt,
               "still listed after it was revoked; DELETE sent again");
         ++report.orphansRevoked;
         logger().warning("client %s was revoked but is still listed; revoked it again",
