@@ -565,10 +565,68 @@ template <typename Table> std::vector<std::string> namesOf(const Table& table)
 // ---------------------------------------------------------------------------------------------
 // Walking the configuration
 
+/// A properties file whose keys are listed once. Poco's MapConfiguration lists one level by
+/// scanning every key, so walking a file level by level is quadratic: loading 1,000
+/// credentials took 1.7 s, in every command.
+class ListedProperties : public Poco::Util::PropertyFileConfiguration
+{
+public:
+    explicit ListedProperties(std::istream& in) : PropertyFileConfiguration(in)
+    {
+        for (auto it = begin(); it != end(); ++it)
+        {
+            _keys.push_back(it->first); // std::map order: sorted
+        }
+    }
+
+    /// The walk `collectLeaves` makes, in the same order: a level's children in the order
+    /// their first key appears (as Poco lists them), each listed from the keys that start with
+    /// `key.`, which are next to each other in sorted order, instead of from every key.
+    void leavesUnder(const std::string& key, std::vector<Entry>& out) const
+    {
+        const std::string prefix = key + ".";
+        std::vector<std::string> children;
+        std::set<std::string> seen;
+        for (auto it = std::lower_bound(_keys.begin(), _keys.end(), prefix);
+             it != _keys.end() && it->compare(0, prefix.size(), prefix) == 0; ++it)
+        {
+            std::string child = it->substr(prefix.size());
+            child.resize(std::min(child.size(), child.find('.')));
+            if (seen.insert(child).second)
+            {
+                children.push_back(std::move(child));
+            }
+        }
+        if (children.empty())
+        {
+            if (std::binary_search(_keys.begin(), _keys.end(), key))
+            {
+                out.push_back({key, detail::trim(getRawString(key))});
+            }
+            return;
+        }
+        for (const auto& child : children)
+        {
+            leavesUnder(prefix + child, out);
+        }
+    }
+
+protected:
+    ~ListedProperties() override = default;
+
+private:
+    std::vector<std::string> _keys;
+};
+
 /// Every leaf (a key without children) at or below `key`, in Poco's enumeration order.
 void collectLeaves(const AbstractConfiguration& cfg, const std::string& key,
                    std::vector<Entry>& out)
 {
+    if (const auto* listed = dynamic_cast<const ListedProperties*>(&cfg))
+    {
+        listed->leavesUnder(key, out);
+        return;
+    }
     AbstractConfiguration::Keys children;
     cfg.keys(key, children);
     if (children.empty())
@@ -1024,7 +1082,7 @@ Settings loadSettingsFile(const std::string& path)
     {
         if (extension == ".properties")
         {
-            cfg = new Poco::Util::PropertyFileConfiguration(in);
+            cfg = new ListedProperties(in);
         }
         else if (extension == ".ini")
         {
