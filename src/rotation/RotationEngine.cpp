@@ -1152,45 +1152,79 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
         }
         due.push_back(std::move(rotation));
     }
-    std::mutex reportMutex;
-    forEachConcurrently(due.size(), [&](std::size_t i) {
-        auto& rotation = due[i];
-        // The revoke gate: every sink of the rotation holds the new client.
-        for (const auto& s : _store->sinkStates(rotation.id))
-        {
-            if (s.state != "delivered")
+    // The workers only call the API; one commit afterwards journals every outcome. A DELETE
+    // is idempotent (404 counts as done), so a crash before that commit only makes the next
+    // pass ask again.
+    std::mutex outcomesMutex;
+    std::vector<store::RotationRow*> revoked;
+    std::vector<store::RotationRow*> failed;
+    std::exception_ptr failure;
+    try
+    {
+        forEachConcurrently(due.size(), [&](std::size_t i) {
+            auto& rotation = due[i];
+            // The revoke gate: every sink of the rotation holds the new client.
+            for (const auto& s : _store->sinkStates(rotation.id))
             {
-                throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                           ": sink " + s.sink + " does not hold the new client");
+                if (s.state != "delivered")
+                {
+                    throw core::InvariantError("rotation " + std::to_string(rotation.id) +
+                                               ": sink " + s.sink +
+                                               " does not hold the new client");
+                }
             }
-        }
-        crashPoint("before-revoke");
-        auto deleted = _api.deleteClient(rotation.oldClientId);
-        crashPoint("after-revoke");
-        if (!deleted)
-        {
+            crashPoint("before-revoke");
+            auto deleted = _api.deleteClient(rotation.oldClientId);
+            crashPoint("after-revoke");
+            std::lock_guard<std::mutex> lock(outcomesMutex);
+            if (deleted)
+            {
+                revoked.push_back(&rotation);
+                return;
+            }
             rotation.error = "revoking the previous client failed (retried next pass): " +
                              deleted.error().message;
-            rotation.updatedMs = _clock.nowMs();
-            _store->saveRotation(rotation);
-            std::lock_guard<std::mutex> lock(reportMutex);
-            report.errors.push_back(rotation.credential + ": " + *rotation.error);
-            return;
-        }
-        _store->runInTransaction([&] {
-            setStage(rotation, advanced(rotation, StageEvent::Revoked, true));
-            rotation.error.reset();
-            _store->saveRotation(rotation);
-            _store->markClientRevoked(rotation.oldClientId, _clock.nowMs());
-            event("revoked", rotation.credential, rotation.oldClientId, rotation.id,
-                  "DELETE /v2/clientIdSecrets");
+            failed.push_back(&rotation);
         });
+    }
+    catch (...)
+    {
+        failure = std::current_exception(); // what the others did is still journaled
+    }
+    if (!revoked.empty() || !failed.empty())
+    {
+        _store->runInTransaction([&] {
+            for (auto* rotation : revoked)
+            {
+                setStage(*rotation, advanced(*rotation, StageEvent::Revoked, true));
+                rotation->error.reset();
+                _store->saveRotation(*rotation);
+                _store->markClientRevoked(rotation->oldClientId, _clock.nowMs());
+                event("revoked", rotation->credential, rotation->oldClientId, rotation->id,
+                      "DELETE /v2/clientIdSecrets");
+            }
+            for (auto* rotation : failed)
+            {
+                rotation->updatedMs = _clock.nowMs();
+                _store->saveRotation(*rotation);
+            }
+        });
+    }
+    for (auto* rotation : revoked)
+    {
         note(Poco::Message::PRIO_INFORMATION,
-             "revoked previous client " + rotation.oldClientId + " of " + rotation.credential,
-             rotation, rotation.oldClientId);
-        std::lock_guard<std::mutex> lock(reportMutex);
-        ++report.revoked;
-    });
+             "revoked previous client " + rotation->oldClientId + " of " + rotation->credential,
+             *rotation, rotation->oldClientId);
+    }
+    report.revoked += static_cast<int>(revoked.size());
+    for (auto* rotation : failed)
+    {
+        report.errors.push_back(rotation->credential + ": " + *rotation->error);
+    }
+    if (failure)
+    {
+        std::rethrow_exception(failure);
+    }
 }
 
 void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* clients,
@@ -1225,33 +1259,49 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
     {
         present.insert(c.clientId);
     }
+    std::vector<store::RotationRow*> confirmed;
+    std::vector<std::string> stillListed;
     for (auto& rotation : waiting)
     {
         if (present.count(rotation.oldClientId))
         {
-            // Still listed after a successful DELETE: ask again; the next list decides.
-            (void)_api.deleteClient(rotation.oldClientId);
-            continue;
+            stillListed.push_back(rotation.oldClientId);
         }
+        else
+        {
+            confirmed.push_back(&rotation);
+        }
+    }
+    if (!confirmed.empty())
+    {
+        // One commit for every confirmation of the list.
         _store->runInTransaction([&] {
-            setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
-            _store->saveRotation(rotation);
-            auto row = _store->findCredential(rotation.credential);
-            if (row && row->previousClientId == rotation.oldClientId)
+            for (auto* rotation : confirmed)
             {
-                row->previousClientId.clear();
-                row->revokeAfterMs.reset();
-                if (row->state == "grace")
+                setStage(*rotation, advanced(*rotation, StageEvent::Confirmed, true));
+                _store->saveRotation(*rotation);
+                auto row = _store->findCredential(rotation->credential);
+                if (row && row->previousClientId == rotation->oldClientId)
                 {
-                    row->state = "idle";
+                    row->previousClientId.clear();
+                    row->revokeAfterMs.reset();
+                    if (row->state == "grace")
+                    {
+                        row->state = "idle";
+                    }
+                    row->updatedMs = _clock.nowMs();
+                    _store->saveCredential(*row);
                 }
-                row->updatedMs = _clock.nowMs();
-                _store->saveCredential(*row);
+                event("revoke_confirmed", rotation->credential, rotation->oldClientId,
+                      rotation->id, "no longer listed");
             }
-            event("revoke_confirmed", rotation.credential, rotation.oldClientId, rotation.id,
-                  "no longer listed");
         });
-        ++report.confirmed;
+        report.confirmed += static_cast<int>(confirmed.size());
+    }
+    for (const auto& clientId : stillListed)
+    {
+        // Still listed after a successful DELETE: ask again; the next list decides.
+        (void)_api.deleteClient(clientId);
     }
 }
 

@@ -1,7 +1,9 @@
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <sys/stat.h>
 
@@ -68,6 +70,10 @@ protected:
         std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
         sinks["a"] = std::make_unique<test::RecordingSink>("a", a);
         sinks["b"] = std::make_unique<test::RecordingSink>("b", b);
+        for (const auto& [name, record] : extraSinks)
+        {
+            sinks[name] = std::make_unique<test::RecordingSink>(name, record);
+        }
         return std::make_unique<rotation::RotationEngine>(
             settings, api, *store, std::move(sinks), rotation::PendingFiles(dir.file("pending")),
             clock);
@@ -169,6 +175,7 @@ protected:
     std::unique_ptr<store::SqliteStateStore> store;
     std::shared_ptr<test::SinkRecord> a = std::make_shared<test::SinkRecord>();
     std::shared_ptr<test::SinkRecord> b = std::make_shared<test::SinkRecord>();
+    std::map<std::string, std::shared_ptr<test::SinkRecord>> extraSinks;
     std::string unmanaged;
     std::string oldClient;
 };
@@ -424,6 +431,73 @@ TEST_F(RotationEngineTest, AFailingDeleteIsRetriedOnTheNextPass)
     report = engine()->runPass();
     EXPECT_EQ(report.revoked, 1);
     EXPECT_FALSE(api.exists(oldClient));
+}
+
+// The DELETEs of a pass overlap; one commit afterwards journals all their outcomes (a DELETE
+// is idempotent, so a crash before it only makes the next pass ask again).
+TEST_F(RotationEngineTest, OneCommitJournalsEveryRevocationOfAPassAndAFailedOneStaysDue)
+{
+    adoptOldClient();
+    std::map<std::string, std::string> oldClients = {{"billing", oldClient}};
+    for (const std::string name : {"audit", "crm"})
+    {
+        auto c = settings.credentials[0];
+        c.name = name;
+        c.sinks = {name};
+        c.clientId = api.seedClient({api.roles[1].id}, clock.nowMs() - 31 * kDay);
+        oldClients[name] = c.clientId;
+        extraSinks[name] = std::make_shared<test::SinkRecord>();
+        settings.credentials.push_back(c);
+    }
+    settings.scheduler.concurrency = 3;
+    engine()->runPass(); // three rotations; every old client in grace
+    clock.advanceMs(2 * kHour);
+
+    // Count the commits of a pass (savepoint releases are not commits).
+    int commits = 0;
+    const auto countCommitsFromNowOn = [&] {
+        store.reset();
+        store::Database db(dir.file("rotator.db"));
+        sqlite3_commit_hook(
+            db.handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
+        store = std::make_unique<store::SqliteStateStore>(std::move(db));
+    };
+    countCommitsFromNowOn();
+    api.failNext(FakeTokenApi::Call::Delete,
+                 failure(core::FailureKind::Transient, "DELETE: HTTP 503", 503));
+    auto report = engine()->runPass();
+    const int commitsForThree = commits;
+    EXPECT_EQ(report.revoked, 2);
+    EXPECT_EQ(report.confirmed, 2);
+    ASSERT_EQ(report.errors.size(), 1U);
+    EXPECT_NE(report.errors[0].find("revoking the previous client failed"), std::string::npos);
+    std::string stillAlive;
+    for (const auto& [name, id] : oldClients)
+    {
+        if (api.exists(id))
+        {
+            EXPECT_TRUE(stillAlive.empty()) << "two DELETEs failed";
+            stillAlive = name;
+        }
+        else
+        {
+            EXPECT_EQ(store->findClient(id)->status, "revoked") << name;
+        }
+    }
+    ASSERT_FALSE(stillAlive.empty());
+    const auto waiting = store->findCredential(stillAlive).value();
+    EXPECT_EQ(waiting.state, "grace");
+    EXPECT_EQ(waiting.previousClientId, oldClients[stillAlive]);
+
+    commits = 0;
+    report = engine()->runPass(); // the failed one is asked again
+    EXPECT_EQ(report.revoked, 1);
+    EXPECT_EQ(report.confirmed, 1);
+    EXPECT_FALSE(api.exists(oldClients[stillAlive]));
+    EXPECT_TRUE(store->unfinishedRotations().empty());
+    // Three outcomes cost the commits one does: a commit for the revocations, one for the
+    // confirmations, however many there are.
+    EXPECT_EQ(commitsForThree, commits);
 }
 
 TEST_F(RotationEngineTest, RotateNoGraceRevokesAtOnce)
