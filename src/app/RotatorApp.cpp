@@ -113,20 +113,18 @@ int RotatorApp::serve(cli::Environment& env)
         adminServer->start();
     }
     std::thread worker([&scheduler] { scheduler.run(); });
-    // SIGHUP is blocked in every thread (main.cpp); this one takes it and reopens the log file.
+    // SIGHUP is blocked in every thread (main.cpp); this one waits for it (without waking up
+    // in between: an idle serve sleeps) and reopens the log file. Stopping sends it one more.
     std::atomic<bool> stopping{false};
     std::thread hangups([&stopping] {
         sigset_t hup;
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
-        const timespec tick{0, 200'000'000};
-        while (!stopping)
+        int signal = 0;
+        while (sigwait(&hup, &signal) == 0 && !stopping)
         {
-            if (sigtimedwait(&hup, nullptr, &tick) == SIGHUP)
-            {
-                log::reopenLogFile();
-                Poco::Logger::get("serve").information("SIGHUP: log file reopened");
-            }
+            log::reopenLogFile();
+            Poco::Logger::get("serve").information("SIGHUP: log file reopened");
         }
     });
     log.information("serving %z credential(s) from %s", _settings->credentials.size(),
@@ -136,6 +134,7 @@ int RotatorApp::serve(cli::Environment& env)
     scheduler.stop();
     worker.join();
     stopping = true;
+    pthread_kill(hangups.native_handle(), SIGHUP);
     hangups.join();
     if (adminServer)
     {

@@ -732,6 +732,65 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
     EXPECT_EQ(everything.find("admin-api-bearer-0123456789"), std::string::npos);
 }
 
+// An idle serve sleeps: once its start-up pass is done, no thread wakes up until something is
+// due or the sync interval passes (its SIGHUP watcher once polled five times a second).
+TEST(RotationProcess, AnIdleServeDoesNotWakeUp)
+{
+    test::TempDir dir;
+    sim::SimulatorOptions options;
+    options.tlsCertFile = test::sharedTestCerts().serverCert;
+    options.tlsKeyFile = test::sharedTestCerts().serverKey;
+    sim::Simulator sim(options);
+    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
+    std::filesystem::create_directories(dir.file("out"));
+    writeFile(dir.file("rotator.properties"),
+              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
+                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
+                  "\nlog.file = " + dir.file("rotator.log") +
+                  "\ncredentials.app.roles = Database Administrator"
+                  "\ncredentials.app.maxAge = 30d\ncredentials.app.gracePeriod = 1h"
+                  "\ncredentials.app.sinks = app-file\nsinks.app-file.type = file"
+                  "\nsinks.app-file.path = " + dir.file("out/app.json") + "\n");
+    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
+                       test::minimalEnvironment());
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (readFile(dir.file("rotator.log")).find("pass: 1 rotated") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline && serve.running())
+    {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_NE(readFile(dir.file("rotator.log")).find("pass: 1 rotated"), std::string::npos)
+        << serve.stderrText();
+    // Voluntary context switches of every thread: each is a thread that blocked and woke again.
+    const auto switches = [&] {
+        long total = 0;
+        for (const auto& task : std::filesystem::directory_iterator(
+                 "/proc/" + std::to_string(serve.pid()) + "/task"))
+        {
+            std::istringstream status(readFile(task.path().string() + "/status"));
+            for (std::string line; std::getline(status, line);)
+            {
+                if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+                {
+                    total += std::stol(line.substr(line.find(':') + 1));
+                }
+            }
+        }
+        return total;
+    };
+    const long before = switches();
+    // Nothing is due for 30 days and the next sync is 5 minutes away: the absence of wake-ups
+    // over this interval is what is measured, there is nothing to await.
+    std::this_thread::sleep_for(1500ms);
+    const long woken = switches() - before;
+    EXPECT_LE(woken, 2) << "an idle serve woke up " << woken << " times in 1.5 s";
+    serve.signal(SIGTERM);
+    const auto exited = serve.waitFor(5s);
+    ASSERT_TRUE(exited.has_value());
+    EXPECT_TRUE(exited->ok()) << exited->describe();
+}
+
 // logrotate moves the log file away and sends SIGHUP (systemctl reload): serve reopens it.
 TEST(RotationProcess, ServeReopensItsLogFileOnSighup)
 {
