@@ -95,11 +95,6 @@ std::string Database::configure()
             return "WAL journal mode is not available for this file";
         }
         exec("PRAGMA synchronous = FULL");
-        // Keep the (checkpointed) WAL file when the last connection closes: the next process
-        // overwrites it instead of growing a new one, and a commit that does not grow the file
-        // syncs no file-system metadata (scripts/bench: about 20 ms of kernel time a pass).
-        int persist = 1;
-        sqlite3_file_control(_db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     }
     else
     {

@@ -16,16 +16,15 @@ class StatementCache;
 /// How a `Database` is opened.
 enum class OpenMode
 {
-    ReadWrite, ///< creates the file (mode 0600) when missing; WAL (kept on close), synchronous=FULL
+    ReadWrite, ///< creates the file (mode 0600) when missing; WAL, synchronous=FULL
     ReadOnly,  ///< never writes; reads a WAL database while another process writes it
 };
 
 /// One SQLite connection (RAII over `sqlite3*`).
 ///
 /// Owns the connection and closes it on destruction. Opening read-write creates the file with
-/// mode 0600 and sets `journal_mode=WAL` (the WAL file is kept, checkpointed, on close),
-/// `synchronous=FULL`, `foreign_keys=ON`; every connection waits up to 5 s for a lock
-/// (`busy_timeout`). Movable, not copyable; statements
+/// mode 0600 and sets `journal_mode=WAL`, `synchronous=FULL`, `foreign_keys=ON`; every
+/// connection waits up to 5 s for a lock (`busy_timeout`). Movable, not copyable; statements
 /// and transactions borrow the connection and must not outlive it. Not thread-safe: one thread
 /// at a time. Every failure throws `core::StoreError` naming the path and SQLite's message
 /// (SQL text may appear in messages; values never do, they are always bound).

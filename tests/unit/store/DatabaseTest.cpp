@@ -54,28 +54,6 @@ TEST(Database, CreatesTheFileAndItsWalWithMode0600)
     EXPECT_EQ(modeOf(path + "-shm"), 0600U);
 }
 
-// The WAL file outlives the connection: the next process overwrites it instead of growing a new
-// one, and a commit that does not grow the file syncs no file-system metadata (on ext4 about a
-// third of the kernel time of a fdatasync). Everything is still in the database file.
-TEST(Database, KeepsTheCheckpointedWalFileForTheNextProcess)
-{
-    test::TempDir dir;
-    const std::string path = dir.file("rotator.db");
-    {
-        Database db(path);
-        db.exec("CREATE TABLE t (x INTEGER) STRICT; INSERT INTO t VALUES (1)");
-    }
-    EXPECT_EQ(modeOf(path + "-wal"), 0600U);
-    {
-        Database reader(path, OpenMode::ReadOnly);
-        EXPECT_EQ(countRows(reader, "t"), 1);
-    }
-    // Checkpointed on close: a copy of the database file alone holds the row.
-    test::writeFile(dir.file("copy.db"), test::readFile(path), 0600);
-    Database copy(dir.file("copy.db"));
-    EXPECT_EQ(countRows(copy, "t"), 1);
-}
-
 TEST(Database, LeavesTheModeOfAnExistingFileAlone)
 {
     test::TempDir dir;
