@@ -54,6 +54,41 @@ using test::writeFile;
 const std::string kRotator = std::string(ROTATOR_BIN_DIR) + "/astra-rotator";
 const std::string kSimulator = std::string(ROTATOR_BIN_DIR) + "/astra-devops-sim";
 
+/// Options for a simulator over TLS with the shared test certificates.
+sim::SimulatorOptions tlsSimulatorOptions()
+{
+    sim::SimulatorOptions options;
+    options.tlsCertFile = test::sharedTestCerts().serverCert;
+    options.tlsKeyFile = test::sharedTestCerts().serverKey;
+    return options;
+}
+
+/// Writes `dir`/admin.token and `dir`/rotator.properties (the simulator, its CA, state in
+/// `dir`/state, then `extra`) and returns the configuration's path.
+std::string writeServeConfig(const test::TempDir& dir, const sim::Simulator& sim,
+                             const std::string& extra)
+{
+    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
+    writeFile(dir.file("rotator.properties"),
+              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
+                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") + "\n" +
+                  extra);
+    return dir.file("rotator.properties");
+}
+
+/// One credential `app` with a json file sink at `dir`/out/app.json (the directory is made).
+std::string appCredential(const test::TempDir& dir, const std::string& maxAge,
+                          const std::string& gracePeriod)
+{
+    std::filesystem::create_directories(dir.file("out"));
+    return "credentials.app.roles = Database Administrator\ncredentials.app.maxAge = " + maxAge +
+           "\ncredentials.app.gracePeriod = " + gracePeriod +
+           "\ncredentials.app.sinks = app-json\nsinks.app-json.type = file\n"
+           "sinks.app-json.path = " +
+           dir.file("out/app.json") + "\n";
+}
+
 std::string trim(std::string s)
 {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
@@ -422,25 +457,10 @@ TEST(RotationProcess, KilledAtRandomPointsTheNextRunOnceRestoresEveryInvariant)
 TEST(RotationProcess, ServeRotatesADueCredentialAndExitsZeroPromptlyOnSigterm)
 {
     test::TempDir dir;
-    sim::SimulatorOptions options;
-    options.tlsCertFile = test::sharedTestCerts().serverCert;
-    options.tlsKeyFile = test::sharedTestCerts().serverKey;
-    sim::Simulator sim(options);
-    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
-    std::filesystem::create_directories(dir.file("out"));
-    writeFile(dir.file("rotator.properties"),
-              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
-                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
-                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
-                  "\n"
-                  "credentials.app.roles = Database Administrator\n"
-                  "credentials.app.maxAge = 1h\ncredentials.app.gracePeriod = 10m\n"
-                  "credentials.app.sinks = app-json\n"
-                  "sinks.app-json.type = file\nsinks.app-json.path = " +
-                  dir.file("out/app.json") + "\n");
+    sim::Simulator sim(tlsSimulatorOptions());
+    const std::string config = writeServeConfig(dir, sim, appCredential(dir, "1h", "10m"));
 
-    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
-                       test::minimalEnvironment());
+    ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
     // A credential with no client is due at once: wait (bounded) until it is delivered.
     std::optional<sink::Credential> delivered;
     const auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -609,13 +629,8 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
 TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
 {
     test::TempDir dir;
-    sim::SimulatorOptions options;
-    options.tlsCertFile = test::sharedTestCerts().serverCert;
-    options.tlsKeyFile = test::sharedTestCerts().serverKey;
-    sim::Simulator sim(options);
-    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
+    sim::Simulator sim(tlsSimulatorOptions());
     writeFile(dir.file("api.token"), "admin-api-bearer-0123456789\n", 0600);
-    std::filesystem::create_directories(dir.file("out"));
     // A free port for the admin API (the configuration needs a number).
     std::uint16_t adminPort = 0;
     {
@@ -623,22 +638,14 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
         probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
         adminPort = probe.address().port();
     }
-    writeFile(dir.file("rotator.properties"),
-              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
-                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
-                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
-                  "\nadmin.listen = 127.0.0.1:" + std::to_string(adminPort) +
-                  "\nadmin.tokenFile = " + dir.file("api.token") +
-                  "\nlog.level = trace\nlog.format = json\nlog.file = " + dir.file("rotator.log") +
-                  "\n"
-                  "credentials.app.roles = Database Administrator\n"
-                  "credentials.app.maxAge = 1h\ncredentials.app.gracePeriod = 0s\n"
-                  "credentials.app.sinks = app-json\n"
-                  "sinks.app-json.type = file\nsinks.app-json.path = " +
-                  dir.file("out/app.json") + "\n");
+    const std::string config = writeServeConfig(
+        dir, sim,
+        "admin.listen = 127.0.0.1:" + std::to_string(adminPort) +
+            "\nadmin.tokenFile = " + dir.file("api.token") +
+            "\nlog.level = trace\nlog.format = json\nlog.file = " + dir.file("rotator.log") +
+            "\n" + appCredential(dir, "1h", "0s"));
 
-    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
-                       test::minimalEnvironment());
+    ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
     std::optional<sink::Credential> first;
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (!(first = test::readJsonSink(dir.file("out/app.json"))) && serve.running() &&
@@ -737,23 +744,10 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
 TEST(RotationProcess, AnIdleServeDoesNotWakeUp)
 {
     test::TempDir dir;
-    sim::SimulatorOptions options;
-    options.tlsCertFile = test::sharedTestCerts().serverCert;
-    options.tlsKeyFile = test::sharedTestCerts().serverKey;
-    sim::Simulator sim(options);
-    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
-    std::filesystem::create_directories(dir.file("out"));
-    writeFile(dir.file("rotator.properties"),
-              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
-                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
-                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
-                  "\nlog.file = " + dir.file("rotator.log") +
-                  "\ncredentials.app.roles = Database Administrator"
-                  "\ncredentials.app.maxAge = 30d\ncredentials.app.gracePeriod = 1h"
-                  "\ncredentials.app.sinks = app-file\nsinks.app-file.type = file"
-                  "\nsinks.app-file.path = " + dir.file("out/app.json") + "\n");
-    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
-                       test::minimalEnvironment());
+    sim::Simulator sim(tlsSimulatorOptions());
+    const std::string config = writeServeConfig(
+        dir, sim, "log.file = " + dir.file("rotator.log") + "\n" + appCredential(dir, "30d", "1h"));
+    ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (readFile(dir.file("rotator.log")).find("pass: 1 rotated") == std::string::npos &&
            std::chrono::steady_clock::now() < deadline && serve.running())
@@ -795,18 +789,10 @@ TEST(RotationProcess, AnIdleServeDoesNotWakeUp)
 TEST(RotationProcess, ServeReopensItsLogFileOnSighup)
 {
     test::TempDir dir;
-    sim::SimulatorOptions options;
-    options.tlsCertFile = test::sharedTestCerts().serverCert;
-    options.tlsKeyFile = test::sharedTestCerts().serverKey;
-    sim::Simulator sim(options);
-    writeFile(dir.file("admin.token"), sim.adminToken().reveal() + "\n", 0600);
-    writeFile(dir.file("rotator.properties"),
-              "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
-                  "\nastra.tokenFile = " + dir.file("admin.token") + "\nastra.caFile = " +
-                  test::sharedTestCerts().caFile + "\nstate.dir = " + dir.file("state") +
-                  "\nlog.file = " + dir.file("rotator.log") + "\n");
-    ChildProcess serve({kRotator, "--config=" + dir.file("rotator.properties"), "serve"},
-                       test::minimalEnvironment());
+    sim::Simulator sim(tlsSimulatorOptions());
+    const std::string config =
+        writeServeConfig(dir, sim, "log.file = " + dir.file("rotator.log") + "\n");
+    ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
     const auto waitForText = [&](const std::string& path, const std::string& text) {
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < deadline && serve.running())
