@@ -252,7 +252,7 @@ core::Outcome<core::CreatedClient> parseCreatedClient(std::string_view body)
     }
     out.clientId = *id;
     auto secret = stringField(*obj, "secret");
-    if (!secret)
+    if (!secret || secret->empty())
     {
         return malformed("create answer has no secret");
     }

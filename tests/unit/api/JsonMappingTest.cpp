@@ -153,6 +153,9 @@ TEST(JsonMapping, RejectsCreateAnswersWithMissingOrMistypedFields)
           R"({"clientId":"zjCEYwRGWocLfQJHBNQxvorr","secret":7,"orgId":"o","roles":[]})",
           R"({"clientId":"zjCEYwRGWocLfQJHBNQxvorr","secret":"s","orgId":"o","roles":[],"token":1})",
           R"({"clientId":"zj","secret":"s","orgId":"o","roles":[]})",
+          // An empty secret (here the last of two: the parser keeps the last) is no secret.
+          R"({"clientId":"zjCEYwRGWocLfQJHBNQxvorr","secret":"","orgId":"o","roles":[]})",
+          R"({"clientId":"zjCEYwRGWocLfQJHBNQxvorr","secret":"s","secret":"","orgId":"o","roles":[]})",
           R"({"clientId":"zjCEYwRGWocLfQJHBNQxvorr","secret":"s","orgId":"o","roles":[],"generatedOn":"x"})"})
     {
         auto r = parseCreatedClient(body);
