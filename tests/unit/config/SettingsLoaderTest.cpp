@@ -766,3 +766,20 @@ TEST(SettingsLoader, AFileIsReadExactlyAsALevelByLevelWalkReadsIt)
         EXPECT_EQ(fromFile, walked) << text;
     }
 }
+
+// A control character in a file (a NUL would end the C string early) shows as \xNN in the error.
+TEST(SettingsLoader, ShowsControlCharactersInAnErrorInsteadOfEndingItThere)
+{
+    try
+    {
+        load(with(std::string("credentials.bil\0ling.roles = R", 30)));
+        FAIL() << "no ConfigError";
+    }
+    catch (const ConfigError& e)
+    {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("credentials.bil\\x00ling"), std::string::npos) << what;
+        EXPECT_GT(what.size(), e.key().size() + 2) << "the message after the key is missing";
+        EXPECT_EQ(what.find('\0'), std::string::npos);
+    }
+}
