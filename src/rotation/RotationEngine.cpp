@@ -165,9 +165,11 @@ PassReport RotationEngine::runPass()
     {
         return report;
     }
+    // First the clients revoked by earlier passes that this list still shows; what this pass
+    // revokes below is in the list too, and must not be asked twice from it.
+    revokeStillListed(*clients, report);
     reconcile(*clients, report);
     reportUnattributed(*clients, report);
-    revokeStillListed(*clients, report);
     confirmRevocations(&*clients, report);
     if (!_stop)
     {
@@ -493,9 +495,9 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
             continue;
         }
         const auto known = _store->findClient(client.clientId);
-        if (known && !known->credential.empty())
+        if (known && (!known->credential.empty() || known->status == "revoked"))
         {
-            continue;
+            continue; // a credential's client, or revoked already (revokeStillListed's)
         }
         const auto& marker = *client.description;
         const auto space = marker.rfind(' ');

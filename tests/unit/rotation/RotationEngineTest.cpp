@@ -548,6 +548,34 @@ TEST_F(RotationEngineTest, NextWakeIsTheEarliestDueThing)
     EXPECT_EQ(engine()->nextWakeMs(), client.generatedOnMs + 30 * kDay);
 }
 
+// An orphan the pass's reconcile revokes is still in the list that pass took: it is revoked
+// once, not asked again by the check for revoked clients that stay listed.
+TEST_F(RotationEngineTest, AnOrphanRevokedByThePassIsNotRevokedAgainFromTheSameList)
+{
+    adoptOldClient();
+    bool crashed = false;
+    {
+        auto e = engine();
+        e->setCrashHook([&](std::string_view at) {
+            if (!crashed && at == "after-create")
+            {
+                crashed = true;
+                throw Crash{std::string(at)};
+            }
+        });
+        EXPECT_THROW(e->runPass(), Crash);
+    }
+    ASSERT_TRUE(crashed);
+    reopenStore();
+    const int deletesBefore = api.calls(FakeTokenApi::Call::Delete);
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.orphansRevoked, 1);
+    const auto ev = events();
+    EXPECT_EQ(std::count(ev.begin(), ev.end(), "orphan_revoked"), 1) << ::testing::PrintToString(ev);
+    // The orphan's DELETE and, the rotation being retried at once, none other before grace.
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete) - deletesBefore, 1);
+}
+
 /// Crash (throw) at every stage boundary, rebuild the engine from the same database and
 /// pending directory, and check every invariant after each later pass.
 class CrashEverywhere : public RotationEngineTest,
