@@ -68,19 +68,24 @@ protected:
         return "credentials." + credentialName + ".clientId = " + oldId + "\n";
     }
 
+    /// `app` (maxAge 1h, gracePeriod 10m) with one json file sink at out/app.json.
+    std::string appWithJsonSink()
+    {
+        return "credentials.app.roles = Database Administrator\n"
+               "credentials.app.maxAge = 1h\n"
+               "credentials.app.gracePeriod = 10m\n"
+               "credentials.app.sinks = app-json\n"
+               "sinks.app-json.type = file\n"
+               "sinks.app-json.path = " +
+               dir.file("out/app.json") + "\n";
+    }
+
     /// `app` with one json sink and a 2 s propagation timeout, its old client adopted, and a
     /// simulator whose new tokens answer 401 for 10 minutes: the rotation must roll back.
     void configureATokenThatNeverAuthenticates(std::string& oldId)
     {
-        configure(adoptedOldClientProperties("app", oldId) +
-                  "astra.propagationTimeout = 2s\n"
-                  "credentials.app.roles = Database Administrator\n"
-                  "credentials.app.maxAge = 1h\n"
-                  "credentials.app.gracePeriod = 10m\n"
-                  "credentials.app.sinks = app-json\n"
-                  "sinks.app-json.type = file\n"
-                  "sinks.app-json.path = " +
-                  dir.file("out/app.json") + "\n");
+        configure(adoptedOldClientProperties("app", oldId) + "astra.propagationTimeout = 2s\n" +
+                  appWithJsonSink());
         simulator->setPropagationDelayMs(10 * kMinute);
     }
 
@@ -90,14 +95,7 @@ protected:
         startSimulator(descriptions);
         const std::string unmanaged = seedClient(400 * kDay);
         std::string oldId;
-        configure(adoptedOldClientProperties("app", oldId) +
-                  "credentials.app.roles = Database Administrator\n"
-                  "credentials.app.maxAge = 1h\n"
-                  "credentials.app.gracePeriod = 10m\n"
-                  "credentials.app.sinks = app-json\n"
-                  "sinks.app-json.type = file\n"
-                  "sinks.app-json.path = " +
-                  dir.file("out/app.json") + "\n");
+        configure(adoptedOldClientProperties("app", oldId) + appWithJsonSink());
         sim::FaultRule drop;
         drop.kind = sim::FaultKind::DropAfterCommit;
         drop.method = "POST";
@@ -207,14 +205,7 @@ TEST_F(RotationFlowTest, TheOldClientStaysValidThroughGraceThenIsRevokedAndConfi
 {
     startSimulator();
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
+    configure(adoptedOldClientProperties("app", oldId) + appWithJsonSink());
 
     auto report = pass();
     EXPECT_EQ(report.rotated, 1) << ::testing::PrintToString(report.errors);
@@ -263,14 +254,7 @@ TEST_F(RotationFlowTest, AFailingDeleteIsRetriedOnLaterPassesAndSucceedsOnceTheF
 {
     startSimulator();
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
+    configure(adoptedOldClientProperties("app", oldId) + appWithJsonSink());
     ASSERT_EQ(pass().rotated, 1);
     const std::string newId = credential("app").currentClientId;
 
@@ -473,15 +457,8 @@ TEST_F(RotationFlowTest, ATokenThatAuthenticatesWithinThePropagationTimeoutIsDel
     startSimulator();
     engineClock = &realClock; // the verify loop really waits for the simulator here
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "astra.propagationTimeout = 10s\n"
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
+    configure(adoptedOldClientProperties("app", oldId) + "astra.propagationTimeout = 10s\n" +
+              appWithJsonSink());
     simulator->setPropagationDelayMs(800);
 
     const auto report = pass();
@@ -495,14 +472,7 @@ TEST_F(RotationFlowTest, QuarantinesAfterMaxFailuresStopsTryingAndRotateLiftsIt)
 {
     startSimulator();
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
+    configure(adoptedOldClientProperties("app", oldId) + appWithJsonSink());
     sim::FaultRule refused;
     refused.kind = sim::FaultKind::TextError;
     refused.status = 400;
@@ -606,15 +576,8 @@ TEST_F(RotationFlowTest, ACreateCommittedAfterTheTimeoutAndTheReconcilingListIsN
 {
     startSimulator();
     std::string oldId;
-    configure(adoptedOldClientProperties("app", oldId) +
-              "astra.timeout = 1s\n"
-              "credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.sinks = app-json\n"
-              "sinks.app-json.type = file\n"
-              "sinks.app-json.path = " +
-              dir.file("out/app.json") + "\n");
+    configure(adoptedOldClientProperties("app", oldId) + "astra.timeout = 1s\n" +
+              appWithJsonSink());
     sim::FaultRule slow;
     slow.kind = sim::FaultKind::Latency;
     slow.method = "POST";
