@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include <unistd.h>
+
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
@@ -21,22 +23,41 @@
 namespace
 {
 
-/// A private file for the text, made once per process.
-const std::string& scratchFile()
+/// A private file for the text: made once per process, removed at exit.
+class ScratchFile
 {
-    static const std::string path = []
+public:
+    ScratchFile()
     {
         char directory[] = "/tmp/fuzz-settings.XXXXXX";
         if (::mkdtemp(directory) == nullptr)
         {
             std::abort();
         }
-        return std::string(directory) + "/settings.properties";
-    }();
-    return path;
+        _directory = directory;
+        _path = _directory + "/settings.properties";
+    }
+    ~ScratchFile()
+    {
+        ::unlink(_path.c_str());
+        ::rmdir(_directory.c_str());
+    }
+    ScratchFile(const ScratchFile&) = delete;
+    ScratchFile& operator=(const ScratchFile&) = delete;
+    const std::string& path() const { return _path; }
+
+private:
+    std::string _directory;
+    std::string _path;
+};
+
+const std::string& scratchFile()
+{
+    static const ScratchFile file;
+    return file.path();
 }
 
-/// What a load found, as text; empty when Poco's parser refused the text.
+/// What a load found, as text: its settings, or its error.
 std::string outcome(const std::function<rotator::config::Settings()>& load)
 {
     std::ostringstream out;
@@ -114,15 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         if (listed != walked)
         {
-            const auto visible = [](std::string s) {
-                for (auto& c : s)
-                {
-                    c = c == '\0' ? '@' : c;
-                }
-                return s;
-            };
-            std::fprintf(stderr, "walked:\n%s\nlisted:\n%s\n", visible(walked).c_str(),
-                         visible(listed).c_str());
+            std::fprintf(stderr, "walked:\n%s\nlisted:\n%s\n", walked.c_str(), listed.c_str());
         }
         FUZZ_CHECK(listed == walked);
     }
