@@ -453,16 +453,13 @@ TEST_F(RotationEngineTest, OneCommitJournalsEveryRevocationOfAPassAndAFailedOneS
     engine()->runPass(); // three rotations; every old client in grace
     clock.advanceMs(2 * kHour);
 
-    // Count the commits of a pass (savepoint releases are not commits).
+    // From here on, count the commits (savepoint releases are not commits).
     int commits = 0;
-    const auto countCommitsFromNowOn = [&] {
-        store.reset();
-        store::Database db(dir.file("rotator.db"));
-        sqlite3_commit_hook(
-            db.handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
-        store = std::make_unique<store::SqliteStateStore>(std::move(db));
-    };
-    countCommitsFromNowOn();
+    store.reset();
+    store::Database db(dir.file("rotator.db"));
+    sqlite3_commit_hook(
+        db.handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
+    store = std::make_unique<store::SqliteStateStore>(std::move(db));
     api.failNext(FakeTokenApi::Call::Delete,
                  failure(core::FailureKind::Transient, "DELETE: HTTP 503", 503));
     auto report = engine()->runPass();
