@@ -106,11 +106,9 @@ protected:
     {
         _client.reset();
         _sim.reset();
-        sim::SimulatorOptions options;
+        sim::SimulatorOptions options = rotator::test::tlsSimulatorOptions();
         options.host = "127.0.0.1";
         options.port = 0;
-        options.tlsCertFile = sharedTestCerts().serverCert;
-        options.tlsKeyFile = sharedTestCerts().serverKey;
         options.clock = _clock;
         options.roleCasing = casing;
         _sim = std::make_unique<sim::Simulator>(options);

@@ -54,15 +54,6 @@ using test::writeFile;
 const std::string kRotator = std::string(ROTATOR_BIN_DIR) + "/astra-rotator";
 const std::string kSimulator = std::string(ROTATOR_BIN_DIR) + "/astra-devops-sim";
 
-/// Options for a simulator over TLS with the shared test certificates.
-sim::SimulatorOptions tlsSimulatorOptions()
-{
-    sim::SimulatorOptions options;
-    options.tlsCertFile = test::sharedTestCerts().serverCert;
-    options.tlsKeyFile = test::sharedTestCerts().serverKey;
-    return options;
-}
-
 /// Writes `dir`/admin.token and `dir`/rotator.properties (the simulator, its CA, state in
 /// `dir`/state, then `extra`) and returns the configuration's path.
 std::string writeServeConfig(const test::TempDir& dir, const sim::Simulator& sim,
@@ -457,7 +448,7 @@ TEST(RotationProcess, KilledAtRandomPointsTheNextRunOnceRestoresEveryInvariant)
 TEST(RotationProcess, ServeRotatesADueCredentialAndExitsZeroPromptlyOnSigterm)
 {
     test::TempDir dir;
-    sim::Simulator sim(tlsSimulatorOptions());
+    sim::Simulator sim(test::tlsSimulatorOptions());
     const std::string config = writeServeConfig(dir, sim, appCredential(dir, "1h", "10m"));
 
     ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
@@ -629,7 +620,7 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
 TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
 {
     test::TempDir dir;
-    sim::Simulator sim(tlsSimulatorOptions());
+    sim::Simulator sim(test::tlsSimulatorOptions());
     writeFile(dir.file("api.token"), "admin-api-bearer-0123456789\n", 0600);
     // A free port for the admin API (the configuration needs a number).
     std::uint16_t adminPort = 0;
@@ -744,7 +735,7 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
 TEST(RotationProcess, AnIdleServeDoesNotWakeUp)
 {
     test::TempDir dir;
-    sim::Simulator sim(tlsSimulatorOptions());
+    sim::Simulator sim(test::tlsSimulatorOptions());
     const std::string config = writeServeConfig(
         dir, sim, "log.file = " + dir.file("rotator.log") + "\n" + appCredential(dir, "30d", "1h"));
     ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
@@ -789,7 +780,7 @@ TEST(RotationProcess, AnIdleServeDoesNotWakeUp)
 TEST(RotationProcess, ServeReopensItsLogFileOnSighup)
 {
     test::TempDir dir;
-    sim::Simulator sim(tlsSimulatorOptions());
+    sim::Simulator sim(test::tlsSimulatorOptions());
     const std::string config =
         writeServeConfig(dir, sim, "log.file = " + dir.file("rotator.log") + "\n");
     ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());

@@ -49,6 +49,7 @@ using rotator::sim::SimulatorOptions;
 using rotator::test::FakeClock;
 using rotator::test::sharedTestCerts;
 using rotator::test::TempDir;
+using rotator::test::tlsSimulatorOptions;
 
 const std::string kUnknownTokenMessage =
     "Resource not found: token with identifier: auth-manager returned 404 for call "
@@ -75,14 +76,6 @@ Poco::Net::Context::Ptr clientContext(const std::string& caFile)
         new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
     context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
     return context;
-}
-
-SimulatorOptions tlsOptions()
-{
-    SimulatorOptions options;
-    options.tlsCertFile = sharedTestCerts().serverCert;
-    options.tlsKeyFile = sharedTestCerts().serverKey;
-    return options;
 }
 
 struct Answer
@@ -265,7 +258,7 @@ unsigned fileMode(const std::string& path)
 
 TEST(Simulator, ListShowsTheBootstrapAdminWithMillisecondTimestamps)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const Answer answer = get(sim, "/v2/clientIdSecrets", admin(sim));
     ASSERT_EQ(answer.status, 200);
     EXPECT_EQ(answer.contentType, "application/json");
@@ -285,7 +278,7 @@ TEST(Simulator, ListShowsTheBootstrapAdminWithMillisecondTimestamps)
 
 TEST(Simulator, CreateOnBothPathsReturnsTheDocumentedShape)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const std::string role = sim.roleId("R/W Svc Acct");
     for (const std::string path : {"/v2/clientIdSecrets", "/v2/tokens"})
     {
@@ -327,7 +320,7 @@ TEST(Simulator, CreateOnBothPathsReturnsTheDocumentedShape)
 TEST(Simulator, CreateAcceptsDescriptionExpiryAndOwnOrgIdAndListsThem)
 {
     auto clock = std::make_shared<FakeClock>();
-    SimulatorOptions options = tlsOptions();
+    SimulatorOptions options = tlsSimulatorOptions();
     options.clock = clock;
     Simulator sim(options);
     const std::string expiry = rotator::core::formatRfc3339Seconds(clock->nowMs() + 86'400'000);
@@ -348,7 +341,7 @@ TEST(Simulator, CreateAcceptsDescriptionExpiryAndOwnOrgIdAndListsThem)
 
 TEST(Simulator, ListOmitsDescriptionAndExpiryWhenDescriptionsAreOff)
 {
-    SimulatorOptions options = tlsOptions();
+    SimulatorOptions options = tlsSimulatorOptions();
     options.descriptions = false;
     Simulator sim(options);
     const auto client =
@@ -359,7 +352,7 @@ TEST(Simulator, ListOmitsDescriptionAndExpiryWhenDescriptionsAreOff)
 
 TEST(Simulator, UnknownRoleAndMalformedBodiesGet400TextPlain)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     for (const std::string& body :
          {std::string(R"({"roles":["00000000-0000-4000-8000-000000000000"]})"),
           std::string("{not json"), std::string(R"({"roles":"x"})"), std::string(R"([1,2])"),
@@ -379,7 +372,7 @@ TEST(Simulator, UnknownRoleAndMalformedBodiesGet400TextPlain)
 
 TEST(Simulator, DeleteAnswers204AndUnknownIdsGet404AndIdsAreCaseSensitive)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const auto created = object(
         post(sim, "/v2/clientIdSecrets", admin(sim), rolesBody(sim.roleId("R/W Svc Acct"))).body);
     const std::string clientId = str(created, "clientId");
@@ -403,7 +396,7 @@ TEST(Simulator, DeleteAnswersAreConfigurable)
 {
     for (const auto& [success, unknown] : {std::pair{200, 204}, std::pair{204, 400}})
     {
-        SimulatorOptions options = tlsOptions();
+        SimulatorOptions options = tlsSimulatorOptions();
         options.deleteStatus = success;
         options.deleteUnknownStatus = unknown;
         Simulator sim(options);
@@ -424,7 +417,7 @@ TEST(Simulator, DeleteAnswersAreConfigurable)
 
 TEST(Simulator, CurrentOrgAnswersTheOrgIdAndForbidsTheCustomRole)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const Answer answer = get(sim, "/v2/currentOrg", tokenWithRole(sim, "UI View Only"));
     ASSERT_EQ(answer.status, 200);
     EXPECT_EQ(answer.body, R"({"id":")" + sim.orgId() + R"("})");
@@ -438,7 +431,7 @@ TEST(Simulator, RolesUseTheDocsCasingByDefaultAndLowerCaseOnRequest)
 {
     for (const auto casing : {rotator::sim::RoleCasing::Upper, rotator::sim::RoleCasing::Lower})
     {
-        SimulatorOptions options = tlsOptions();
+        SimulatorOptions options = tlsSimulatorOptions();
         options.roleCasing = casing;
         Simulator sim(options);
         const Answer answer = get(sim, "/v2/organizations/roles", admin(sim));
@@ -471,7 +464,7 @@ TEST(Simulator, RolesUseTheDocsCasingByDefaultAndLowerCaseOnRequest)
 
 TEST(Simulator, RoleByIdAnswersTheRoleOr404)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const std::string id = sim.roleId("Database Administrator");
     const Answer found = get(sim, "/v2/organizations/roles/" + id, admin(sim));
     ASSERT_EQ(found.status, 200);
@@ -481,7 +474,7 @@ TEST(Simulator, RoleByIdAnswersTheRoleOr404)
 
 TEST(Simulator, RoleIdsAreDeterministicForASeed)
 {
-    SimulatorOptions options = tlsOptions();
+    SimulatorOptions options = tlsSimulatorOptions();
     options.seed = 42;
     const Simulator a(options);
     const Simulator b(options);
@@ -497,7 +490,7 @@ TEST(Simulator, RoleIdsAreDeterministicForASeed)
 
 TEST(Simulator, MissingOrGarbageBearerGets401With340012)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const std::string tooLong = admin(sim) + "x";
     for (const std::string& token : {std::string(), std::string("garbage"), tooLong})
     {
@@ -510,7 +503,7 @@ TEST(Simulator, MissingOrGarbageBearerGets401With340012)
 
 TEST(Simulator, RevokedTokenGets401With340018)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const std::string token = tokenWithRole(sim, "Database Administrator");
     ASSERT_EQ(get(sim, "/v2/clientIdSecrets", token).status, 200);
     ASSERT_EQ(del(sim, "/v2/clientIdSecrets/" + token.substr(8, 24), admin(sim)).status, 204);
@@ -532,7 +525,7 @@ TEST(Simulator, ExpiredTokenGets401AndStaysListedUnlessHidden)
     for (const bool listExpired : {true, false})
     {
         auto clock = std::make_shared<FakeClock>();
-        SimulatorOptions options = tlsOptions();
+        SimulatorOptions options = tlsSimulatorOptions();
         options.clock = clock;
         options.listExpired = listExpired;
         Simulator sim(options);
@@ -552,7 +545,7 @@ TEST(Simulator, ExpiredTokenGets401AndStaysListedUnlessHidden)
 
 TEST(Simulator, TokenWithoutTokenPermissionsGets403OnTokenEndpoints)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const std::string weak = tokenWithRole(sim, "R/W Svc Acct");
     const std::string victim = admin(sim).substr(8, 24);
     const Answer answers[] = {
@@ -571,7 +564,7 @@ TEST(Simulator, TokenWithoutTokenPermissionsGets403OnTokenEndpoints)
 
 TEST(Simulator, CreatingAMorePrivilegedTokenIsForbidden)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     const std::string dbAdmin = tokenWithRole(sim, "Database Administrator");
     const Answer up = post(sim, "/v2/clientIdSecrets", dbAdmin,
                            rolesBody(sim.roleId("Organization Administrator")));
@@ -589,7 +582,7 @@ TEST(Simulator, CreatingAMorePrivilegedTokenIsForbidden)
 
 TEST(Simulator, UnknownPathGets404AndWrongMethodGets405)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     EXPECT_EQ(get(sim, "/v2/nothing", admin(sim)).status, 404);
     EXPECT_EQ(get(sim, "/v2/clientIdSecrets/a/b", admin(sim)).status, 404);
     const Answer wrong = del(sim, "/v2/clientIdSecrets", admin(sim));
@@ -605,7 +598,7 @@ TEST(Simulator, UnknownPathGets404AndWrongMethodGets405)
 
 TEST(Simulator, StatusFaultAnswers5xxForItsCountThenStops)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     FaultRule r = rule(FaultKind::Status, "GET", "/v2/clientIdSecrets", 2);
     r.status = 503;
     sim.addFault(r);
@@ -621,7 +614,7 @@ TEST(Simulator, StatusFaultAnswers5xxForItsCountThenStops)
 
 TEST(Simulator, StatusFaultOnCreateHasNoSideEffect)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     sim.addFault(rule(FaultKind::Status, "POST", "/v2/", 1));
     EXPECT_EQ(post(sim, "/v2/tokens", admin(sim), rolesBody(sim.roleId("RO Svc Acct"))).status,
               500);
@@ -630,7 +623,7 @@ TEST(Simulator, StatusFaultOnCreateHasNoSideEffect)
 
 TEST(Simulator, FaultsMatchMethodAndPathPrefix)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     sim.addFault(rule(FaultKind::Status, "DELETE", "/v2/", std::nullopt));
     sim.addFault(rule(FaultKind::TextError, "*", "/v2/organizations", std::nullopt));
     EXPECT_EQ(get(sim, "/v2/clientIdSecrets", admin(sim)).status, 200);
@@ -643,7 +636,7 @@ TEST(Simulator, FaultsMatchMethodAndPathPrefix)
 
 TEST(Simulator, RateLimitFaultAnswers429WithOrWithoutRetryAfter)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     FaultRule withHeader = rule(FaultKind::RateLimit, "GET", "/v2/", 1);
     withHeader.retryAfterSeconds = 7;
     sim.addFault(withHeader);
@@ -661,7 +654,7 @@ TEST(Simulator, RateLimitFaultAnswers429WithOrWithoutRetryAfter)
 
 TEST(Simulator, TextErrorFaultAnswersPlainText)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     FaultRule r = rule(FaultKind::TextError, "POST", "/v2/clientIdSecrets", 1);
     r.status = 502;
     sim.addFault(r);
@@ -674,7 +667,7 @@ TEST(Simulator, TextErrorFaultAnswersPlainText)
 
 TEST(Simulator, InvalidJsonFaultAnswers200WithATruncatedBody)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     sim.addFault(rule(FaultKind::InvalidJson, "POST", "/v2/tokens", 1));
     const Answer answer = post(sim, "/v2/tokens", admin(sim), rolesBody(sim.roleId("RO Svc Acct")));
     EXPECT_EQ(answer.status, 200);
@@ -687,7 +680,7 @@ TEST(Simulator, InvalidJsonFaultAnswers200WithATruncatedBody)
 
 TEST(Simulator, DropAfterCommitCreatesTheClientButSendsNoResponse)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     sim.addFault(rule(FaultKind::DropAfterCommit, "POST", "/v2/clientIdSecrets", 1));
     EXPECT_THROW(post(sim, "/v2/clientIdSecrets", admin(sim),
                       R"({"roles":[")" + sim.roleId("RO Svc Acct") + R"("],"description":"m1"})"),
@@ -705,7 +698,7 @@ TEST(Simulator, DropAfterCommitCreatesTheClientButSendsNoResponse)
 
 TEST(Simulator, LatencyFaultDelaysTheAnswer)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     FaultRule r = rule(FaultKind::Latency, "GET", "/v2/currentOrg", 1);
     r.delayMs = 300;
     sim.addFault(r);
@@ -716,7 +709,7 @@ TEST(Simulator, LatencyFaultDelaysTheAnswer)
 
 TEST(Simulator, SlowAnswerTimesTheClientOutAndDoesNotDelayStop)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     sim.setLatencyMs(60'000);
     Call call = makeCall("GET", "/v2/currentOrg", admin(sim));
     call.timeoutMs = 200;
@@ -729,7 +722,7 @@ TEST(Simulator, SlowAnswerTimesTheClientOutAndDoesNotDelayStop)
 TEST(Simulator, NewTokenGets340018UntilThePropagationDelayHasPassed)
 {
     auto clock = std::make_shared<FakeClock>();
-    SimulatorOptions options = tlsOptions();
+    SimulatorOptions options = tlsSimulatorOptions();
     options.clock = clock;
     Simulator sim(options);
     sim.setPropagationDelayMs(5'000);
@@ -776,7 +769,7 @@ TEST(Simulator, FaultSpecsParseAndRejectNonsense)
 
 TEST(Simulator, ControlEndpointsManageFaultsClientsAndConfigWithTheAdminToken)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     EXPECT_EQ(get(sim, "/_sim/state", "").status, 401);
     EXPECT_EQ(get(sim, "/_sim/state", tokenWithRole(sim, "Database Administrator")).status, 401);
 
@@ -818,7 +811,7 @@ TEST(Simulator, ControlEndpointsManageFaultsClientsAndConfigWithTheAdminToken)
 
 TEST(Simulator, RequestCountersRecordMethodPathTemplateAndStatus)
 {
-    Simulator sim(tlsOptions());
+    Simulator sim(tlsSimulatorOptions());
     get(sim, "/v2/clientIdSecrets", admin(sim));
     get(sim, "/v2/clientIdSecrets", "nope");
     del(sim, "/v2/clientIdSecrets/DkFtHKMhDQDuQtlExkSzwbya", admin(sim));
@@ -844,7 +837,7 @@ TEST(Simulator, RequestCountersRecordMethodPathTemplateAndStatus)
 TEST(Simulator, StateFileKeepsClientsAcrossRestartAndNeverHoldsSecrets)
 {
     TempDir dir;
-    SimulatorOptions options = tlsOptions();
+    SimulatorOptions options = tlsSimulatorOptions();
     options.stateFile = dir.file("state.json");
     options.adminTokenFile = dir.file("admin.token");
 
@@ -889,7 +882,7 @@ TEST(Simulator, ServesPlainHttpAndRefusesUntrustedClientsAndNonLoopbackHosts)
     call.tls = false;
     EXPECT_EQ(send(plain.port(), call).status, 200);
 
-    Simulator tls(tlsOptions());
+    Simulator tls(tlsSimulatorOptions());
     Call untrusted = makeCall("GET", "/v2/currentOrg", admin(tls));
     untrusted.caFile = sharedTestCerts().otherCaFile;
     EXPECT_THROW(send(tls.port(), untrusted), Poco::Exception);

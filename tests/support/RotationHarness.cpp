@@ -84,9 +84,7 @@ RotationHarness::~RotationHarness()
 
 void RotationHarness::startSimulator(bool descriptions)
 {
-    sim::SimulatorOptions options;
-    options.tlsCertFile = sharedTestCerts().serverCert;
-    options.tlsKeyFile = sharedTestCerts().serverKey;
+    sim::SimulatorOptions options = tlsSimulatorOptions();
     options.descriptions = descriptions;
     if (simulatorOnFakeClock)
     {

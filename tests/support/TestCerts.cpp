@@ -57,4 +57,12 @@ const TestCerts& sharedTestCerts()
     return certs;
 }
 
+sim::SimulatorOptions tlsSimulatorOptions()
+{
+    sim::SimulatorOptions options;
+    options.tlsCertFile = sharedTestCerts().serverCert;
+    options.tlsKeyFile = sharedTestCerts().serverKey;
+    return options;
+}
+
 } // namespace rotator::test

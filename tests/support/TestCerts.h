@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "rotator/sim/Simulator.h"
+
 namespace rotator::test
 {
 
@@ -21,5 +23,8 @@ struct TestCerts
 
 /// Shared certificates for the whole test binary (generated on first use).
 const TestCerts& sharedTestCerts();
+
+/// Simulator options serving TLS with the shared certificates (everything else default).
+sim::SimulatorOptions tlsSimulatorOptions();
 
 } // namespace rotator::test
