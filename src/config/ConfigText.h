@@ -55,31 +55,9 @@ inline std::string octalMode(unsigned mode)
     return buffer;
 }
 
-/// Control characters (but tab) as `\xNN`: a NUL from a file would end the message early.
-inline std::string printable(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text)
-    {
-        const auto byte = static_cast<unsigned char>(c);
-        if ((byte < 0x20 && c != '\t') || byte == 0x7f)
-        {
-            char escaped[5];
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-            out += escaped;
-        }
-        else
-        {
-            out += c;
-        }
-    }
-    return out;
-}
-
 [[noreturn]] inline void fail(const std::string& key, const std::string& message)
 {
-    throw core::ConfigError(printable(key), printable(message));
+    throw core::ConfigError(key, message);
 }
 
 } // namespace rotator::config::detail
