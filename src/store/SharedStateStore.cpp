@@ -210,8 +210,14 @@ std::vector<SinkStateRow> SharedStateStore::sinkStates(std::int64_t rotationId) 
 
 void SharedStateStore::runInTransaction(const std::function<void()>& work)
 {
-    // Nested inside a unit it is a savepoint of it, as in the inner store.
-    write([&] { _inner.runInTransaction(work); });
+    if (tBatchOf == this)
+    {
+        // Nested inside a unit it is a savepoint of it, as in the inner store.
+        _inner.runInTransaction(work);
+        return;
+    }
+    // A unit is all or nothing already (its batch's transaction or its own savepoint).
+    commitAsUnit(work);
 }
 
 std::vector<std::exception_ptr>

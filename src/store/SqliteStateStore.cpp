@@ -433,29 +433,51 @@ std::optional<CredentialRow> SqliteStateStore::findCredential(const std::string&
 void SqliteStateStore::saveCredential(const CredentialRow& row)
 {
     requireWritable();
-    Statement upsert = _db.prepare(
-        "INSERT INTO credentials (name, current_client_id, previous_client_id, revoke_after_ms,"
-        " state, consecutive_failures, next_attempt_ms, last_rotation_id, last_success_ms,"
-        " created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-        " ON CONFLICT (name) DO UPDATE SET current_client_id = excluded.current_client_id,"
-        " previous_client_id = excluded.previous_client_id,"
-        " revoke_after_ms = excluded.revoke_after_ms, state = excluded.state,"
-        " consecutive_failures = excluded.consecutive_failures,"
-        " next_attempt_ms = excluded.next_attempt_ms,"
-        " last_rotation_id = excluded.last_rotation_id,"
-        " last_success_ms = excluded.last_success_ms, updated_ms = excluded.updated_ms");
-    upsert.bind(1, row.name)
+    Transaction transaction(_db);
+    // The client columns apart: SQLite rewrites the entries of every index whose columns an
+    // UPDATE sets, changed or not, and most saves (state, counters, times) leave them as they are.
+    Statement update = _db.prepare(
+        "UPDATE credentials SET revoke_after_ms = ?2, state = ?3, consecutive_failures = ?4,"
+        " next_attempt_ms = ?5, last_rotation_id = ?6, last_success_ms = ?7, updated_ms = ?8"
+        " WHERE name = ?1");
+    update.bind(1, row.name)
+        .bind(2, row.revokeAfterMs)
+        .bind(3, row.state)
+        .bind(4, row.consecutiveFailures)
+        .bind(5, row.nextAttemptMs)
+        .bind(6, row.lastRotationId)
+        .bind(7, row.lastSuccessMs)
+        .bind(8, row.updatedMs);
+    if (update.execute() == 0)
+    {
+        Statement insert = _db.prepare(
+            "INSERT INTO credentials (name, current_client_id, previous_client_id,"
+            " revoke_after_ms, state, consecutive_failures, next_attempt_ms, last_rotation_id,"
+            " last_success_ms, created_ms, updated_ms)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        insert.bind(1, row.name)
+            .bind(2, nullIfEmpty(row.currentClientId))
+            .bind(3, nullIfEmpty(row.previousClientId))
+            .bind(4, row.revokeAfterMs)
+            .bind(5, row.state)
+            .bind(6, row.consecutiveFailures)
+            .bind(7, row.nextAttemptMs)
+            .bind(8, row.lastRotationId)
+            .bind(9, row.lastSuccessMs)
+            .bind(10, row.createdMs != 0 ? row.createdMs : row.updatedMs)
+            .bind(11, row.updatedMs);
+        insert.execute();
+        transaction.commit();
+        return;
+    }
+    Statement clients = _db.prepare(
+        "UPDATE credentials SET current_client_id = ?2, previous_client_id = ?3 WHERE name = ?1"
+        " AND (current_client_id IS NOT ?2 OR previous_client_id IS NOT ?3)");
+    clients.bind(1, row.name)
         .bind(2, nullIfEmpty(row.currentClientId))
-        .bind(3, nullIfEmpty(row.previousClientId))
-        .bind(4, row.revokeAfterMs)
-        .bind(5, row.state)
-        .bind(6, row.consecutiveFailures)
-        .bind(7, row.nextAttemptMs)
-        .bind(8, row.lastRotationId)
-        .bind(9, row.lastSuccessMs)
-        .bind(10, row.createdMs != 0 ? row.createdMs : row.updatedMs)
-        .bind(11, row.updatedMs);
-    upsert.execute();
+        .bind(3, nullIfEmpty(row.previousClientId));
+    clients.execute();
+    transaction.commit();
 }
 
 void SqliteStateStore::recordClient(const core::ClientInfo& client, std::int64_t nowMs)
@@ -481,22 +503,26 @@ RotationRow SqliteStateStore::beginRotation(const std::string& credential,
 {
     requireWritable();
     Transaction transaction(_db);
+    // The marker carries the row's ID, so the ID is chosen first, as SQLite would choose it
+    // (the largest plus one): the row is inserted with its marker, not updated after.
+    const std::int64_t id = _db.queryInt("SELECT coalesce(max(id), 0) + 1 FROM rotations");
+    std::string marker = "astra-rotator " + credential + " " + std::to_string(id);
     Statement insert = _db.prepare(
-        "INSERT INTO rotations (credential, stage, \"trigger\", old_client_id, started_ms,"
-        " updated_ms) VALUES (?1, 'planned', ?2, ?3, ?4, ?4)");
-    insert.bind(1, credential).bind(2, trigger).bind(3, nullIfEmpty(oldClientId)).bind(4, nowMs);
+        "INSERT INTO rotations (id, credential, stage, \"trigger\", old_client_id, started_ms,"
+        " updated_ms, marker) VALUES (?1, ?2, 'planned', ?3, ?4, ?5, ?5, ?6)");
+    insert.bind(1, id)
+        .bind(2, credential)
+        .bind(3, trigger)
+        .bind(4, nullIfEmpty(oldClientId))
+        .bind(5, nowMs)
+        .bind(6, marker);
     insert.execute();
-    const std::int64_t id = _db.lastInsertRowId();
-    const std::string marker = "astra-rotator " + credential + " " + std::to_string(id);
-    Statement mark = _db.prepare("UPDATE rotations SET marker = ?2 WHERE id = ?1");
-    mark.bind(1, id).bind(2, marker);
-    mark.execute();
     transaction.commit();
     RotationRow row;
     row.id = id;
     row.credential = credential;
     row.trigger = trigger;
-    row.marker = marker;
+    row.marker = std::move(marker);
     row.oldClientId = oldClientId;
     row.startedMs = nowMs;
     row.updatedMs = nowMs;
@@ -640,6 +666,14 @@ SqliteStateStore::runBatch(const std::vector<std::function<void()>>& units)
     {
         requireWritable();
         Transaction batch(_db);
+        if (units.size() == 1)
+        {
+            // Most batches hold one unit: its transaction is its undo, no savepoint needed
+            // (a savepoint makes SQLite copy each page the unit changes).
+            units.front()();
+            batch.commit();
+            return errors;
+        }
         for (std::size_t i = 0; i < units.size(); ++i)
         {
             try

@@ -99,6 +99,26 @@ TEST(SqliteStateStoreBatch, OneCommitForAllUnitsAndAUnitThatThrowsUndoesOnlyItse
     EXPECT_EQ(details(store), (std::set<std::string>{"first", "third"}));
 }
 
+TEST(SqliteStateStoreBatch, ALoneUnitThatThrowsIsUndoneAndItsErrorReported)
+{
+    // A batch of one runs without a savepoint: its transaction is its undo.
+    test::TempDir dir;
+    CountedStore counted(dir);
+    auto& store = *counted.store;
+    const auto errors = store.runBatch({[&] {
+        store.appendEvent(eventNamed("thrower"));
+        throw std::runtime_error("unit failed");
+    }});
+    ASSERT_EQ(errors.size(), 1U);
+    ASSERT_TRUE(errors[0]);
+    EXPECT_THROW(std::rethrow_exception(errors[0]), std::runtime_error);
+    EXPECT_TRUE(details(store).empty());
+    const int before = counted.commits();
+    EXPECT_FALSE(store.runBatch({[&] { store.appendEvent(eventNamed("alone")); }})[0]);
+    EXPECT_EQ(counted.commits() - before, 1);
+    EXPECT_EQ(details(store), (std::set<std::string>{"alone"}));
+}
+
 TEST(SqliteStateStoreBatch, AFullDatabaseLeavesExactlyTheUnitsReportedStored)
 {
     test::TempDir dir;

@@ -385,6 +385,57 @@ TEST_F(SqliteStateStoreTest, CredentialsAreEnsuredOnceAndSavedWhole)
     EXPECT_THROW(_store.saveCredential(billing), core::StoreError);
 }
 
+TEST_F(SqliteStateStoreTest, SavingACredentialChangesItsClientsOnlyWhenTheyChangeAndAllOrNothing)
+{
+    _store.ensureCredentials({"search"}, kT0);
+    CredentialRow row = *_store.findCredential("search");
+    row.currentClientId = clientId('A');
+    row.updatedMs = kT0 + 1;
+    _store.saveCredential(row);
+
+    // A save that leaves the clients as they are (the client columns are written apart).
+    row.state = "rotating";
+    row.updatedMs = kT0 + 2;
+    _store.saveCredential(row);
+    auto saved = _store.findCredential("search");
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->state, "rotating");
+    EXPECT_EQ(saved->currentClientId, clientId('A'));
+    EXPECT_EQ(saved->previousClientId, "");
+
+    // A promotion: both client columns change, with the rest.
+    row.currentClientId = clientId('B');
+    row.previousClientId = clientId('A');
+    row.state = "grace";
+    row.updatedMs = kT0 + 3;
+    _store.saveCredential(row);
+    saved = _store.findCredential("search");
+    EXPECT_EQ(saved->currentClientId, clientId('B'));
+    EXPECT_EQ(saved->previousClientId, clientId('A'));
+    EXPECT_EQ(saved->state, "grace");
+
+    // Back to NULL (the old client revoked).
+    row.previousClientId.clear();
+    row.state = "idle";
+    row.updatedMs = kT0 + 4;
+    _store.saveCredential(row);
+    saved = _store.findCredential("search");
+    EXPECT_EQ(saved->currentClientId, clientId('B'));
+    EXPECT_EQ(saved->previousClientId, "");
+    EXPECT_EQ(saved->updatedMs, kT0 + 4);
+
+    // The clients' CHECK fails after the other columns were written: nothing of it stays.
+    CredentialRow bad = row;
+    bad.previousClientId = clientId('B'); // the same as current
+    bad.state = "failed";
+    bad.updatedMs = kT0 + 5;
+    EXPECT_THROW(_store.saveCredential(bad), core::StoreError);
+    saved = _store.findCredential("search");
+    EXPECT_EQ(saved->state, "idle");
+    EXPECT_EQ(saved->previousClientId, "");
+    EXPECT_EQ(saved->updatedMs, kT0 + 4);
+}
+
 TEST_F(SqliteStateStoreTest, AReaderOpenedReadOnlySeesCommittedDataWhileAWriterHoldsATransaction)
 {
     _store.syncInventory({client('A'), client('B')}, kT0);
