@@ -450,25 +450,17 @@ void SqliteStateStore::saveCredential(const CredentialRow& row)
         .bind(8, row.updatedMs);
     if (update.execute() == 0)
     {
+        // Not ensured yet: its row first, then the same update into it.
         Statement insert = _db.prepare(
-            "INSERT INTO credentials (name, current_client_id, previous_client_id,"
-            " revoke_after_ms, state, consecutive_failures, next_attempt_ms, last_rotation_id,"
-            " last_success_ms, created_ms, updated_ms)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+            "INSERT INTO credentials (name, state, consecutive_failures, created_ms, updated_ms)"
+            " VALUES (?1, ?2, 0, ?3, ?4)");
         insert.bind(1, row.name)
-            .bind(2, nullIfEmpty(row.currentClientId))
-            .bind(3, nullIfEmpty(row.previousClientId))
-            .bind(4, row.revokeAfterMs)
-            .bind(5, row.state)
-            .bind(6, row.consecutiveFailures)
-            .bind(7, row.nextAttemptMs)
-            .bind(8, row.lastRotationId)
-            .bind(9, row.lastSuccessMs)
-            .bind(10, row.createdMs != 0 ? row.createdMs : row.updatedMs)
-            .bind(11, row.updatedMs);
+            .bind(2, row.state)
+            .bind(3, row.createdMs != 0 ? row.createdMs : row.updatedMs)
+            .bind(4, row.updatedMs);
         insert.execute();
-        transaction.commit();
-        return;
+        update.reset();
+        update.execute();
     }
     Statement clients = _db.prepare(
         "UPDATE credentials SET current_client_id = ?2, previous_client_id = ?3 WHERE name = ?1"

@@ -434,6 +434,24 @@ TEST_F(SqliteStateStoreTest, SavingACredentialChangesItsClientsOnlyWhenTheyChang
     EXPECT_EQ(saved->state, "idle");
     EXPECT_EQ(saved->previousClientId, "");
     EXPECT_EQ(saved->updatedMs, kT0 + 4);
+
+    // A credential saved before it was ensured is created whole.
+    CredentialRow fresh;
+    fresh.name = "billing";
+    fresh.currentClientId = clientId('C');
+    fresh.state = "grace";
+    fresh.consecutiveFailures = 2;
+    fresh.createdMs = kT0 + 6;
+    fresh.updatedMs = kT0 + 7;
+    _store.saveCredential(fresh);
+    saved = _store.findCredential("billing");
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->currentClientId, clientId('C'));
+    EXPECT_EQ(saved->previousClientId, "");
+    EXPECT_EQ(saved->state, "grace");
+    EXPECT_EQ(saved->consecutiveFailures, 2);
+    EXPECT_EQ(saved->createdMs, kT0 + 6);
+    EXPECT_EQ(saved->updatedMs, kT0 + 7);
 }
 
 TEST_F(SqliteStateStoreTest, AReaderOpenedReadOnlySeesCommittedDataWhileAWriterHoldsATransaction)
