@@ -9,6 +9,7 @@
 
 #include "rotator/app/RotatorApp.h"
 #include "rotator/cli/CommandLine.h"
+#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 
 int main(int argc, char** argv)
@@ -53,5 +54,11 @@ int main(int argc, char** argv)
     // Poco sees no arguments: the command line is ours, and Poco's own options (--daemon,
     // --pidfile) do not apply under systemd's Type=simple.
     char* pocoArgv[] = {argv[0], nullptr};
-    return app.run(1, pocoArgv);
+    int rc = 0;
+    {
+        const rotator::core::cpu_account::Scope account("main");
+        rc = app.run(1, pocoArgv);
+    }
+    rotator::core::cpu_account::report(std::cerr); // only in a ROTATOR_CPU_ACCOUNT build
+    return rc;
 }

@@ -25,6 +25,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "rotator/api/JsonMapping.h"
+#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Time.h"
 #include "rotator/core/Token.h"
 
@@ -121,6 +122,7 @@ public:
 protected:
     void connect(const Poco::Net::SocketAddress& address) override
     {
+        const core::cpu_account::Scope account("tls-handshake");
         HTTPSClientSession::connect(address);
         // Each connect (a reconnect too) gets a fresh descriptor, blocking again.
         const int fd = socket().impl()->sockfd();
@@ -398,6 +400,7 @@ core::Outcome<HttpResult> AstraClient::call(const std::string& method, const std
                                             const std::string& body, const core::Secret& bearer,
                                             Retry retry)
 {
+    const core::cpu_account::Scope account("api-call");
     std::uint64_t seed = 0;
     {
         std::lock_guard<std::mutex> lock(_mutex);

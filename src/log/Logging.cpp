@@ -10,6 +10,7 @@
 #include <Poco/PatternFormatter.h>
 #include <Poco/StreamChannel.h>
 
+#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Redact.h"
 #include "rotator/core/Time.h"
@@ -72,6 +73,7 @@ RedactingChannel::RedactingChannel(Poco::AutoPtr<Poco::Channel> next) : _next(st
 
 void RedactingChannel::log(const Poco::Message& message)
 {
+    const core::cpu_account::Scope account("log");
     Poco::Message copy(message);
     copy.setText(core::redactSecrets(message.getText()));
     _next->log(copy);

@@ -11,6 +11,7 @@
 
 #include <Poco/Logger.h>
 
+#include "rotator/core/CpuAccount.h"
 #include "rotator/sink/AtomicFile.h"
 
 namespace rotator::rotation
@@ -26,6 +27,7 @@ std::string PendingFiles::path(std::int64_t rotationId) const
 core::Outcome<void> PendingFiles::write(std::int64_t rotationId,
                                         const sink::Credential& credential)
 {
+    const core::cpu_account::Scope account("pending-file");
     core::Secret text(sink::renderJson(credential));
     auto written = sink::writeFileAtomically(path(rotationId), text.reveal(), 0600);
     if (!written)
@@ -64,6 +66,7 @@ bool PendingFiles::exists(std::int64_t rotationId) const
 
 void PendingFiles::remove(std::int64_t rotationId)
 {
+    const core::cpu_account::Scope account("pending-file");
     if (::unlink(path(rotationId).c_str()) != 0 && errno != ENOENT)
     {
         Poco::Logger::get("rotation")

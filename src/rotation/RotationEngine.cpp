@@ -7,6 +7,7 @@
 #include <Poco/Logger.h>
 
 #include "rotator/api/JsonMapping.h"
+#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
@@ -155,6 +156,7 @@ RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& e
 
 PassReport RotationEngine::runPass()
 {
+    const core::cpu_account::Scope account("pass");
     PassReport report;
     {
         std::lock_guard<std::mutex> lock(_rolesMutex);
@@ -608,6 +610,7 @@ void RotationEngine::forEachConcurrently(std::size_t count,
     std::exception_ptr failure;
     std::mutex failureMutex;
     auto worker = [&] {
+        const core::cpu_account::Scope account("rotation");
         try
         {
             for (;;)
@@ -929,7 +932,10 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
             _store->saveSinkState(rotation.id, state);
         }
         crashPoint("before-sink:" + name);
-        auto delivered = sinkIt->second->deliver(secret);
+        auto delivered = [&] {
+            const core::cpu_account::Scope account("sink-write");
+            return sinkIt->second->deliver(secret);
+        }();
         if (delivered)
         {
             state.state = "delivered";

@@ -5,6 +5,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "rotator/core/CpuAccount.h"
+
 namespace rotator::store
 {
 namespace
@@ -44,12 +46,14 @@ template <typename Fn> auto SharedStateStore::write(Fn&& fn)
 
 template <typename Fn> auto SharedStateStore::read(Fn&& fn) const
 {
+    const core::cpu_account::Scope account("journal-read");
     std::lock_guard<std::recursive_mutex> lock(_connection);
     return fn();
 }
 
 void SharedStateStore::commitAsUnit(const std::function<void()>& work)
 {
+    const core::cpu_account::Scope account("journal-write");
     Unit unit{work, nullptr, false};
     std::unique_lock<std::mutex> queue(_queueMutex);
     _queue.push_back(&unit);
