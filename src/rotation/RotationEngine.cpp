@@ -609,8 +609,11 @@ void RotationEngine::forEachConcurrently(std::size_t count,
     std::atomic<std::size_t> next{0};
     std::exception_ptr failure;
     std::mutex failureMutex;
+    const std::size_t threads = std::min<std::size_t>(
+        count, static_cast<std::size_t>(std::max(1, _settings.scheduler.concurrency)));
     auto worker = [&] {
         const core::cpu_account::Scope account("rotation");
+        const store::SharedStateStore::Writer writer(*_store); // its commits wait for the others
         try
         {
             for (;;)
@@ -633,8 +636,6 @@ void RotationEngine::forEachConcurrently(std::size_t count,
             next = count; // the others finish their current item and stop
         }
     };
-    const std::size_t threads = std::min<std::size_t>(
-        count, static_cast<std::size_t>(std::max(1, _settings.scheduler.concurrency)));
     if (threads <= 1)
     {
         worker();

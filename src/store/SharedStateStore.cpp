@@ -51,12 +51,26 @@ template <typename Fn> auto SharedStateStore::read(Fn&& fn) const
     return fn();
 }
 
+SharedStateStore::Writer::Writer(SharedStateStore& store) : _store(store)
+{
+    std::lock_guard<std::mutex> lock(_store._queueMutex);
+    ++_store._writers;
+}
+
+SharedStateStore::Writer::~Writer()
+{
+    std::lock_guard<std::mutex> lock(_store._queueMutex);
+    --_store._writers;
+    _store._arrived.notify_all(); // a leader waiting for this writer stops waiting
+}
+
 void SharedStateStore::commitAsUnit(const std::function<void()>& work)
 {
     const core::cpu_account::Scope account("journal-write");
     Unit unit{work, nullptr, false};
     std::unique_lock<std::mutex> queue(_queueMutex);
     _queue.push_back(&unit);
+    _arrived.notify_all();
     while (!unit.done)
     {
         if (_leading)
@@ -65,6 +79,11 @@ void SharedStateStore::commitAsUnit(const std::function<void()>& work)
             continue;
         }
         _leading = true;
+        if (_queue.size() < _writers && _commitDelay.count() > 0)
+        {
+            // Units queued meanwhile join this batch (the next writers see _leading).
+            _arrived.wait_for(queue, _commitDelay, [&] { return _queue.size() >= _writers; });
+        }
         std::vector<Unit*> batch;
         batch.swap(_queue);
         queue.unlock();

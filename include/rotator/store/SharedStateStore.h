@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -23,13 +24,41 @@ namespace rotator::store
 /// one fsync. Every write still returns only once it is durable, or throws what it threw or
 /// what failed the commit: journal-first is unchanged.
 ///
+/// Concurrent rotations drift apart (each waits on its own files' fsyncs), so most batches would
+/// hold one unit. Threads that write side by side therefore register as `Writer`s, and a
+/// leader holding fewer units than there are registered writers waits up to `commitDelay`
+/// (1 ms by default) for the others before it commits (PostgreSQL's commit_delay and
+/// commit_siblings). The units that commit together send their next requests together and
+/// meet again at their next commit. At N=64, C=8 a pass then commits about 105 batches
+/// instead of about 210, for about 30 ms more wall time.
+///
 /// Reads take the connection's (recursive) mutex directly. A unit's work may call back into
 /// this store from the thread running the batch; those calls run at once, inside the batch.
 /// Borrows the inner store, which must outlive it.
 class SharedStateStore final : public StateStore
 {
 public:
-    explicit SharedStateStore(StateStore& inner) : _inner(inner) {}
+    static constexpr std::chrono::microseconds kDefaultCommitDelay{1000};
+
+    explicit SharedStateStore(StateStore& inner,
+                              std::chrono::microseconds commitDelay = kDefaultCommitDelay)
+        : _inner(inner), _commitDelay(commitDelay)
+    {
+    }
+
+    /// Registers the constructing thread as one that writes concurrently with the others (a
+    /// rotation worker) until the Writer is destroyed.
+    class Writer
+    {
+    public:
+        explicit Writer(SharedStateStore& store);
+        ~Writer();
+        Writer(const Writer&) = delete;
+        Writer& operator=(const Writer&) = delete;
+
+    private:
+        SharedStateStore& _store;
+    };
 
     SyncResult syncInventory(const std::vector<core::ClientInfo>& clients,
                              std::int64_t nowMs) override;
@@ -73,6 +102,9 @@ private:
     std::condition_variable _committed;       ///< a batch finished
     std::vector<Unit*> _queue;                ///< units waiting for the next batch
     bool _leading = false;                    ///< a writer is running a batch
+    std::condition_variable _arrived;         ///< a unit was queued, or a writer left
+    std::size_t _writers = 0;                 ///< registered Writers
+    const std::chrono::microseconds _commitDelay;
 };
 
 } // namespace rotator::store

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -250,6 +251,52 @@ TEST(SharedStateStore, WritersThatQueueBehindACommitShareTheNextOne)
     EXPECT_EQ(counted.commits() - before, 2); // the leader's batch, then all seven at once
     EXPECT_EQ(details(shared).size(), 8U);
     EXPECT_EQ(shared.queuedWriters(), 0U);
+}
+
+TEST(SharedStateStore, ALeaderWaitsForTheOtherRegisteredWritersAndTheyShareOneCommit)
+{
+    test::TempDir dir;
+    CountedStore counted(dir);
+    // A delay no test run reaches: the leader can only go on because the other writer came.
+    SharedStateStore shared(*counted.store, std::chrono::minutes(10));
+    const SharedStateStore::Writer first(shared);
+    const SharedStateStore::Writer second(shared);
+    const int before = counted.commits();
+    std::thread leader([&] { shared.appendEvent(eventNamed("first")); });
+    awaitQueued(shared, 1); // the leader's own unit, waiting for the second writer's
+    EXPECT_EQ(counted.commits(), before);
+    shared.appendEvent(eventNamed("second"));
+    leader.join();
+    EXPECT_EQ(counted.commits() - before, 1);
+    EXPECT_EQ(details(shared), (std::set<std::string>{"first", "second"}));
+}
+
+TEST(SharedStateStore, ALeaderStopsWaitingWhenTheWriterItWaitsForLeaves)
+{
+    test::TempDir dir;
+    CountedStore counted(dir);
+    SharedStateStore shared(*counted.store, std::chrono::minutes(10));
+    const SharedStateStore::Writer staying(shared);
+    auto leaving = std::make_unique<SharedStateStore::Writer>(shared);
+    auto written = std::async(std::launch::async, [&] { shared.appendEvent(eventNamed("a")); });
+    awaitQueued(shared, 1);
+    leaving.reset();
+    // Not the ten minutes: the leader is woken by the writer leaving.
+    ASSERT_EQ(written.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    written.get();
+    EXPECT_EQ(details(shared), (std::set<std::string>{"a"}));
+}
+
+TEST(SharedStateStore, ALoneRegisteredWriterDoesNotWait)
+{
+    test::TempDir dir;
+    CountedStore counted(dir);
+    SharedStateStore shared(*counted.store, std::chrono::minutes(10));
+    const SharedStateStore::Writer alone(shared); // one writer: its own unit is all there is
+    auto written = std::async(std::launch::async, [&] { shared.appendEvent(eventNamed("a")); });
+    ASSERT_EQ(written.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    written.get();
+    EXPECT_EQ(details(shared), (std::set<std::string>{"a"}));
 }
 
 TEST(SharedStateStore, EachWriterGetsItsOwnOutcomeFromASharedBatch)
