@@ -17,12 +17,15 @@ thread_local const SharedStateStore* tBatchOf = nullptr;
 
 } // namespace
 
-/// One writer's work, queued for the next batch.
+/// One writer's work, queued for the next batch. Its writer waits on `wake`, which is
+/// signalled only when the unit is done or the writer is next in line to lead: a context switch
+/// costs tens of microseconds of CPU on a small VM, so nobody is woken just to wait again.
 struct SharedStateStore::Unit
 {
     const std::function<void()>& work;
     std::exception_ptr error;
     bool done = false;
+    std::condition_variable wake;
 };
 
 template <typename Fn> auto SharedStateStore::write(Fn&& fn)
@@ -61,28 +64,36 @@ SharedStateStore::Writer::~Writer()
 {
     std::lock_guard<std::mutex> lock(_store._queueMutex);
     --_store._writers;
-    _store._arrived.notify_all(); // a leader waiting for this writer stops waiting
+    if (_store._delaying && _store._queue.size() >= _store._writers)
+    {
+        _store._arrived.notify_one(); // the leader waited for this writer: it stops waiting
+    }
 }
 
 void SharedStateStore::commitAsUnit(const std::function<void()>& work)
 {
     const core::cpu_account::Scope account("journal-write");
-    Unit unit{work, nullptr, false};
+    Unit unit{work, nullptr, false, {}};
     std::unique_lock<std::mutex> queue(_queueMutex);
     _queue.push_back(&unit);
-    _arrived.notify_all();
+    if (_delaying && _queue.size() >= _writers)
+    {
+        _arrived.notify_one(); // the waiting leader has everyone it waits for
+    }
     while (!unit.done)
     {
         if (_leading)
         {
-            _committed.wait(queue);
+            unit.wake.wait(queue);
             continue;
         }
         _leading = true;
         if (_queue.size() < _writers && _commitDelay.count() > 0)
         {
             // Units queued meanwhile join this batch (the next writers see _leading).
+            _delaying = true;
             _arrived.wait_for(queue, _commitDelay, [&] { return _queue.size() >= _writers; });
+            _delaying = false;
         }
         std::vector<Unit*> batch;
         batch.swap(_queue);
@@ -93,8 +104,12 @@ void SharedStateStore::commitAsUnit(const std::function<void()>& work)
         for (auto* u : batch)
         {
             u->done = true;
+            u->wake.notify_one(); // under the lock: a done writer returns and takes its Unit away
         }
-        _committed.notify_all();
+        if (!_queue.empty())
+        {
+            _queue.front()->wake.notify_one(); // queued during the batch: it leads the next one
+        }
     }
     if (unit.error)
     {

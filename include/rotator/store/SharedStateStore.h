@@ -99,10 +99,10 @@ private:
     StateStore& _inner;
     mutable std::recursive_mutex _connection; ///< reads, and the leader's batch
     mutable std::mutex _queueMutex;           ///< guards _queue and _leading
-    std::condition_variable _committed;       ///< a batch finished
     std::vector<Unit*> _queue;                ///< units waiting for the next batch
     bool _leading = false;                    ///< a writer is running a batch
-    std::condition_variable _arrived;         ///< a unit was queued, or a writer left
+    bool _delaying = false;                   ///< the leader waits for the other writers
+    std::condition_variable _arrived;         ///< the leader has every writer's unit
     std::size_t _writers = 0;                 ///< registered Writers
     const std::chrono::microseconds _commitDelay;
 };
