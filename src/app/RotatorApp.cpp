@@ -123,8 +123,10 @@ int RotatorApp::serve(cli::Environment& env)
         int signal = 0;
         while (sigwait(&hup, &signal) == 0 && !stopping)
         {
-            log::reopenLogFile();
-            Poco::Logger::get("serve").information("SIGHUP: log file reopened");
+            if (log::reopenLogFile())
+            {
+                Poco::Logger::get("serve").information("SIGHUP: log file reopened");
+            }
         }
     });
     log.information("serving %z credential(s) from %s", _settings->credentials.size(),

@@ -1,14 +1,17 @@
 #include "rotator/log/Logging.h"
 
-#include <iostream>
+#include <cerrno>
+#include <climits>
 #include <mutex>
+#include <system_error>
 
-#include <Poco/FileChannel.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <Poco/FormattingChannel.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Message.h>
 #include <Poco/PatternFormatter.h>
-#include <Poco/StreamChannel.h>
 
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
@@ -22,7 +25,7 @@ namespace
 {
 
 std::mutex gFileMutex;
-Poco::AutoPtr<Poco::FileChannel> gFile; // the open log file, for SIGHUP
+Poco::AutoPtr<FdLineChannel> gFile; // the open log file, for SIGHUP
 
 const char* levelName(Poco::Message::Priority p)
 {
@@ -69,6 +72,79 @@ Poco::AutoPtr<Poco::Formatter> textFormatter()
 
 } // namespace
 
+FdLineChannel::FdLineChannel(int fd) : _fd(fd) {}
+
+FdLineChannel::FdLineChannel(int fd, std::string path) : _fd(fd), _path(std::move(path)) {}
+
+FdLineChannel::~FdLineChannel()
+{
+    if (!_path.empty())
+    {
+        ::close(_fd);
+    }
+}
+
+int FdLineChannel::openForAppending(const std::string& path)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+    {
+        throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+    }
+    return fd;
+}
+
+Poco::AutoPtr<FdLineChannel> FdLineChannel::appendingTo(const std::string& path)
+{
+    return Poco::AutoPtr<FdLineChannel>(new FdLineChannel(openForAppending(path), path));
+}
+
+void FdLineChannel::reopen()
+{
+    if (_path.empty())
+    {
+        return;
+    }
+    const int fd = openForAppending(_path);
+    std::unique_lock<std::shared_mutex> alone(_writing);
+    ::close(_fd);
+    _fd = fd;
+}
+
+void FdLineChannel::log(const Poco::Message& message)
+{
+    std::string line;
+    line.reserve(message.getText().size() + 1);
+    line += message.getText();
+    line += '\n';
+    std::shared_lock<std::shared_mutex> shared(_writing, std::defer_lock);
+    std::unique_lock<std::shared_mutex> alone(_writing, std::defer_lock);
+    if (line.size() > PIPE_BUF)
+    {
+        alone.lock();
+    }
+    else
+    {
+        shared.lock();
+    }
+    const char* data = line.data();
+    std::size_t left = line.size();
+    while (left > 0)
+    {
+        const ssize_t n = ::write(_fd, data, left);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            return; // nowhere to report a failing log output; the line is dropped
+        }
+        data += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
 RedactingChannel::RedactingChannel(Poco::AutoPtr<Poco::Channel> next) : _next(std::move(next)) {}
 
 void RedactingChannel::log(const Poco::Message& message)
@@ -113,22 +189,20 @@ void setupLogging(const config::LogSettings& settings)
     Poco::AutoPtr<Poco::Channel> output;
     if (settings.file.empty())
     {
-        output = new Poco::StreamChannel(std::clog);
+        output = new FdLineChannel(STDERR_FILENO);
     }
     else
     {
         try
         {
-            Poco::AutoPtr<Poco::FileChannel> file(new Poco::FileChannel(settings.file));
-            file->open();
+            auto file = FdLineChannel::appendingTo(settings.file);
             std::lock_guard<std::mutex> lock(gFileMutex);
             gFile = file;
             output = file;
         }
-        catch (const Poco::Exception& e)
+        catch (const std::system_error& e)
         {
-            throw core::ConfigError("log.file",
-                                    "cannot open " + settings.file + ": " + e.displayText());
+            throw core::ConfigError("log.file", e.what());
         }
     }
     Poco::AutoPtr<Poco::Formatter> formatter = settings.format == config::LogFormat::Json
@@ -140,17 +214,26 @@ void setupLogging(const config::LogSettings& settings)
 
 void setupBootstrapLogging()
 {
-    install(Poco::AutoPtr<Poco::Channel>(new Poco::StreamChannel(std::clog)), "warning",
+    install(Poco::AutoPtr<Poco::Channel>(new FdLineChannel(STDERR_FILENO)), "warning",
             textFormatter());
 }
 
-void reopenLogFile()
+bool reopenLogFile()
 {
     std::lock_guard<std::mutex> lock(gFileMutex);
-    if (gFile)
+    if (!gFile)
     {
-        gFile->close();
-        gFile->open();
+        return true;
+    }
+    try
+    {
+        gFile->reopen();
+        return true;
+    }
+    catch (const std::system_error& e)
+    {
+        Poco::Logger::get("serve").error("%s; still logging to the old file", std::string(e.what()));
+        return false;
     }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <initializer_list>
+#include <shared_mutex>
+#include <string>
 #include <string>
 #include <utility>
 
@@ -29,6 +31,35 @@ private:
     Poco::AutoPtr<Poco::Channel> _next;
 };
 
+/// Writes each message's text and a newline to a file descriptor in one write(2): stderr, or a
+/// log file opened for appending. Writers share a lock and never wait for each other (Poco's
+/// StreamChannel and FileChannel hold a mutex across their writes, so concurrent rotations
+/// queued behind it): lines up to PIPE_BUF bytes never interleave, even on a pipe, and appends
+/// to a file are atomic. A longer line, which a pipe may split, and `reopen` take the lock alone.
+class FdLineChannel final : public Poco::Channel
+{
+public:
+    /// Writes to `fd`, which stays the caller's (stderr).
+    explicit FdLineChannel(int fd);
+    /// Opens `path` for appending (created with mode 0640) and owns it. Throws
+    /// std::system_error naming the path when it cannot be opened.
+    static Poco::AutoPtr<FdLineChannel> appendingTo(const std::string& path);
+    ~FdLineChannel() override;
+
+    void log(const Poco::Message& message) override;
+    /// Opens the file's path again (after logrotate moved it) and writes there from now on.
+    /// Throws std::system_error when it cannot; the old file is kept then. No-op for stderr.
+    void reopen();
+
+private:
+    FdLineChannel(int fd, std::string path);
+    static int openForAppending(const std::string& path);
+
+    int _fd;
+    const std::string _path; ///< empty: `_fd` is not ours
+    std::shared_mutex _writing;
+};
+
 /// One JSON object per line: `time` (RFC 3339 UTC, ms), `level`, `logger`, `message`, and the
 /// message's `credential`, `clientId` and `rotation` properties when set (see `logWith`).
 class JsonFormatter final : public Poco::Formatter
@@ -46,7 +77,8 @@ void setupLogging(const config::LogSettings& settings);
 void setupBootstrapLogging();
 
 /// Closes and reopens the log file (after logrotate moved it); a no-op when logging to stderr.
-void reopenLogFile();
+/// When the path cannot be opened it logs why to the old file and returns false.
+bool reopenLogFile();
 
 /// Logs `text` with structured fields (`credential`, `clientId`, `rotation`) that the JSON
 /// format emits as members; the text format shows only the text.

@@ -1,4 +1,9 @@
+#include <set>
 #include <sstream>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +17,7 @@
 
 #include "rotator/core/Redact.h"
 #include "rotator/log/Logging.h"
+#include "support/TempDir.h"
 
 using namespace rotator;
 
@@ -116,4 +122,106 @@ TEST(LogChannel, JsonFormatWritesOneObjectPerLineWithFields)
     EXPECT_EQ(objects[0]->getValue<std::string>("message"), "rolled back: token AstraCS:***");
     EXPECT_EQ(objects[0]->getValue<std::string>("time").back(), 'Z');
     EXPECT_FALSE(objects[1]->has("credential"));
+}
+
+TEST(FdLineChannel, ConcurrentLinesComeOutWholeAndOnceEvenThroughAPipe)
+{
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::string output;
+    std::thread reader([&] {
+        char buffer[8192];
+        ssize_t n = 0;
+        while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0)
+        {
+            output.append(buffer, static_cast<std::size_t>(n));
+        }
+    });
+    Poco::AutoPtr<log::FdLineChannel> channel(new log::FdLineChannel(fds[1]));
+    // Every fifth line is longer than PIPE_BUF, which the kernel may split.
+    const auto lineOf = [](int thread, int i) {
+        const std::size_t length = i % 5 == 0 ? 3 * PIPE_BUF : 60 + static_cast<std::size_t>(i);
+        std::string text = std::to_string(thread) + "." + std::to_string(i) + ":";
+        text.append(length - text.size(), static_cast<char>('a' + (thread + i) % 26));
+        return text;
+    };
+    constexpr int kThreads = 8;
+    constexpr int kLines = 200;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t)
+    {
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < kLines; ++i)
+            {
+                channel->log(Poco::Message("test", lineOf(t, i), Poco::Message::PRIO_INFORMATION));
+            }
+        });
+    }
+    for (auto& w : writers)
+    {
+        w.join();
+    }
+    ::close(fds[1]);
+    reader.join();
+    ::close(fds[0]);
+
+    std::multiset<std::string> expected;
+    for (int t = 0; t < kThreads; ++t)
+    {
+        for (int i = 0; i < kLines; ++i)
+        {
+            expected.insert(lineOf(t, i));
+        }
+    }
+    std::multiset<std::string> got;
+    std::istringstream lines(output);
+    std::string line;
+    while (std::getline(lines, line))
+    {
+        got.insert(line);
+    }
+    EXPECT_EQ(got.size(), expected.size());
+    EXPECT_TRUE(got == expected) << "a line was split, merged or lost";
+    EXPECT_EQ(output.back(), '\n');
+}
+
+TEST(FdLineChannel, AppendsToAnOwnerOnlyFileAndReopensItsPathAfterLogrotateMovedIt)
+{
+    test::TempDir dir;
+    const auto path = dir.file("rotator.log");
+    test::writeFile(path, "earlier\n", 0600);
+    auto channel = log::FdLineChannel::appendingTo(path);
+    channel->log(Poco::Message("test", "first", Poco::Message::PRIO_INFORMATION));
+    ASSERT_EQ(::rename(path.c_str(), dir.file("rotator.log.1").c_str()), 0);
+    channel->log(Poco::Message("test", "second", Poco::Message::PRIO_INFORMATION));
+    channel->reopen();
+    channel->log(Poco::Message("test", "third", Poco::Message::PRIO_INFORMATION));
+
+    EXPECT_EQ(test::readFile(dir.file("rotator.log.1")), "earlier\nfirst\nsecond\n");
+    EXPECT_EQ(test::readFile(path), "third\n");
+    struct stat st{};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077 & ~0040U, 0U) << "a new log file is not for others";
+}
+
+TEST(FdLineChannel, AFileThatCannotBeOpenedIsNamedAndAFailedReopenKeepsTheOldFile)
+{
+    test::TempDir dir;
+    try
+    {
+        log::FdLineChannel::appendingTo(dir.file("missing/rotator.log"));
+        FAIL() << "opened a file in a missing directory";
+    }
+    catch (const std::system_error& e)
+    {
+        EXPECT_NE(std::string(e.what()).find(dir.file("missing/rotator.log")), std::string::npos)
+            << e.what();
+    }
+    const auto logs = dir.file("logs");
+    ASSERT_EQ(::mkdir(logs.c_str(), 0700), 0);
+    auto channel = log::FdLineChannel::appendingTo(logs + "/rotator.log");
+    ASSERT_EQ(::rename(logs.c_str(), dir.file("moved").c_str()), 0); // the path is gone
+    EXPECT_THROW(channel->reopen(), std::system_error);
+    channel->log(Poco::Message("test", "still here", Poco::Message::PRIO_INFORMATION));
+    EXPECT_EQ(test::readFile(dir.file("moved/rotator.log")), "still here\n");
 }
