@@ -55,6 +55,14 @@ bool mayHold(const store::SinkStateRow& s)
     return s.state == "delivered" || (s.state == "pending" && s.attempts > 0);
 }
 
+/// A sink's row as journaled when its credential's delivery starts: pending, with the first
+/// sink's attempt counted (it follows at once, without a commit of its own).
+store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const std::string& sink)
+{
+    return store::SinkStateRow{sink, "pending", sink == c.sinks.front() ? 1 : 0, std::nullopt,
+                               std::nullopt};
+}
+
 std::set<std::string> asSet(const std::vector<std::string>& v)
 {
     return {v.begin(), v.end()};
@@ -582,10 +590,7 @@ void RotationEngine::rotateDue(PassReport& report)
     forEachConcurrently(due.size(), [&](std::size_t i) {
         const auto* c = due[i];
         PassReport local;
-        const auto row = _store->findCredential(c->name);
-        const std::string trigger =
-            row && !row->currentClientId.empty() ? "schedule" : "bootstrap";
-        store::RotationRow rotation = startRotation(*c, trigger);
+        store::RotationRow rotation = startRotation(*c, std::nullopt);
         if (rotation.id != 0)
         {
             mint(*c, rotation, local);
@@ -662,7 +667,7 @@ void RotationEngine::forEachConcurrently(std::size_t count,
 // One rotation
 
 store::RotationRow RotationEngine::startRotation(const config::CredentialSettings& c,
-                                                 const std::string& trigger)
+                                                 std::optional<std::string> trigger)
 {
     store::RotationRow rotation;
     std::string error;
@@ -678,7 +683,11 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
             _store->ensureCredentials({c.name}, _clock.nowMs());
             row = _store->findCredential(c.name);
         }
-        rotation = _store->beginRotation(c.name, trigger, row->currentClientId, _clock.nowMs());
+        if (!trigger)
+        {
+            trigger = row->currentClientId.empty() ? "bootstrap" : "schedule";
+        }
+        rotation = _store->beginRotation(c.name, *trigger, row->currentClientId, _clock.nowMs());
         // The mint window is journaled before the POST (mint follows at once, in this commit):
         // it is what attributes a lost create.
         rotation.mintStartedMs = _clock.nowMs();
@@ -691,7 +700,8 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
         _store->saveCredential(*row);
     });
     note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + trigger + ")",
+         "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + *trigger +
+             ")",
          rotation, rotation.oldClientId);
     crashPoint("planned");
     return rotation;
@@ -847,9 +857,7 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
             for (const auto& name : c.sinks)
             {
                 // The first sink's attempt is journaled here, one commit less before it.
-                const int attempts = &name == &c.sinks.front() ? 1 : 0;
-                _store->saveSinkState(rotation.id, store::SinkStateRow{name, "pending", attempts,
-                                                                       std::nullopt, std::nullopt});
+                _store->saveSinkState(rotation.id, deliveryStarted(c, name));
             }
         });
         firstAttemptJournaled = !c.sinks.empty();
@@ -899,9 +907,21 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
                              bool firstAttemptJournaled)
 {
     std::map<std::string, store::SinkStateRow> states;
-    for (auto& s : _store->sinkStates(rotation.id))
+    if (firstAttemptJournaled)
     {
-        states[s.sink] = s;
+        // Journaled by the caller as the delivery started, and no other row exists: a rotation
+        // reaches "delivering" only there.
+        for (const auto& name : c.sinks)
+        {
+            states[name] = deliveryStarted(c, name);
+        }
+    }
+    else
+    {
+        for (auto& s : _store->sinkStates(rotation.id))
+        {
+            states[s.sink] = s;
+        }
     }
     // A sink holds the new client, or may from an earlier attempt (not the first sink's
     // attempt journaled for this call, which has not happened yet).
@@ -1161,6 +1181,12 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
         }
         due.push_back(std::move(rotation));
     }
+    // Read here, not by the workers all at once: nothing writes sink states until they finish.
+    std::vector<std::vector<store::SinkStateRow>> sinkStates;
+    for (const auto& rotation : due)
+    {
+        sinkStates.push_back(_store->sinkStates(rotation.id));
+    }
     // The workers only call the API; one commit afterwards journals every outcome. A DELETE
     // is idempotent (404 counts as done), so a crash before that commit only makes the next
     // pass ask again.
@@ -1173,7 +1199,7 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
         forEachConcurrently(due.size(), [&](std::size_t i) {
             auto& rotation = due[i];
             // The revoke gate: every sink of the rotation holds the new client.
-            for (const auto& s : _store->sinkStates(rotation.id))
+            for (const auto& s : sinkStates[i])
             {
                 if (s.state != "delivered")
                 {

@@ -117,8 +117,10 @@ private:
     void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
 
     // One rotation.
+    /// No trigger: "schedule", or "bootstrap" when the credential has no current client (read
+    /// in the same commit, not before it).
     store::RotationRow startRotation(const config::CredentialSettings& credential,
-                                     const std::string& trigger);
+                                     std::optional<std::string> trigger);
     bool mint(const config::CredentialSettings& credential, store::RotationRow& rotation,
               PassReport& report);
     bool continueFromMinted(const config::CredentialSettings& credential,
