@@ -1,7 +1,10 @@
 #include "rotator/sim/Org.h"
 
 #include <algorithm>
-#include <random>
+#include <cerrno>
+#include <system_error>
+
+#include <sys/random.h>
 
 #include "Json.h"
 #include "rotator/core/Time.h"
@@ -20,15 +23,33 @@ constexpr std::string_view kSecretAlphabet =
 
 std::string randomString(std::string_view alphabet, std::size_t length)
 {
-    // random_device reads the kernel CSPRNG: client ids and secrets must not be guessable,
-    // even in a simulator whose tokens grant nothing.
-    std::random_device device;
-    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    // Client ids and secrets must not be guessable, even in a simulator whose tokens grant
+    // nothing: bytes from the kernel CSPRNG (getrandom), a few calls per string. Not
+    // std::random_device: libstdc++ draws it from RDSEED, one instruction per character, which
+    // a VM may make slow enough (about 0.1 ms each) to serialise concurrent creates.
+    // Rejection sampling keeps every character equally likely.
+    const std::size_t usable = 256 - 256 % alphabet.size();
     std::string out;
     out.reserve(length);
-    for (std::size_t i = 0; i < length; ++i)
+    unsigned char bytes[256];
+    while (out.size() < length)
     {
-        out += alphabet[pick(device)];
+        const ssize_t n = ::getrandom(bytes, sizeof bytes, 0);
+        if (n < 0)
+        {
+            if (errno == EINTR)
+            {
+                continue;
+            }
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        for (ssize_t i = 0; i < n && out.size() < length; ++i)
+        {
+            if (bytes[i] < usable)
+            {
+                out += alphabet[bytes[i] % alphabet.size()];
+            }
+        }
     }
     return out;
 }

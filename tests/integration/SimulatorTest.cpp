@@ -31,6 +31,7 @@
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
 #include "rotator/core/Token.h"
+#include "rotator/sim/Org.h"
 #include "rotator/sim/Simulator.h"
 #include "support/FakeClock.h"
 #include "support/TempDir.h"
@@ -483,6 +484,28 @@ TEST(Simulator, RoleIdsAreDeterministicForASeed)
     EXPECT_EQ(a.orgId(), b.orgId());
     EXPECT_EQ(a.roleId("RO Svc Acct"), b.roleId("RO Svc Acct"));
     EXPECT_NE(a.roleId("RO Svc Acct"), c.roleId("RO Svc Acct"));
+}
+
+TEST(Simulator, MintedIdsAndSecretsAreDistinctAndDrawFromTheWholeAlphabet)
+{
+    auto org = rotator::sim::Org::withDefaultRoles(7);
+    std::set<std::string> ids;
+    std::set<char> idLetters;
+    std::set<char> secretCharacters;
+    for (int i = 0; i < 300; ++i)
+    {
+        const auto minted = org.mint(rotator::sim::SimClient{});
+        ids.insert(minted.client.clientId);
+        idLetters.insert(minted.client.clientId.begin(), minted.client.clientId.end());
+        const std::string secret = minted.secret.reveal();
+        ASSERT_TRUE(std::regex_match(secret, kSecret));
+        secretCharacters.insert(secret.begin(), secret.end());
+    }
+    EXPECT_EQ(ids.size(), 300U);
+    // 7,200 and 38,400 draws: every one of 52 letters and 67 characters shows up unless the
+    // draw is biased away from some (each is missed by chance with odds below 1e-60).
+    EXPECT_EQ(idLetters.size(), 52U);
+    EXPECT_EQ(secretCharacters.size(), 67U);
 }
 
 // ---------------------------------------------------------------------------------------------
