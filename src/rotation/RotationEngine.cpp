@@ -142,7 +142,7 @@ RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& e
     std::lock_guard<std::mutex> lock(_rolesMutex);
     if (!_roles)
     {
-        auto roles = _api.listRoles();
+        auto roles = _rolesAhead.valid() ? _rolesAhead.get() : _api.listRoles();
         if (!roles)
         {
             error = "cannot list the org's roles: " + roles.error().message;
@@ -162,6 +162,15 @@ RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& e
 // ---------------------------------------------------------------------------------------------
 // Passes
 
+bool RotationEngine::anyDueByStoredState() const
+{
+    const std::int64_t now = _clock.nowMs();
+    return std::any_of(_settings.credentials.begin(), _settings.credentials.end(), [&](auto& c) {
+        const auto plan = schedule::nextRotation(c, *_store, now);
+        return plan.atMs && *plan.atMs <= now;
+    });
+}
+
 PassReport RotationEngine::runPass()
 {
     const core::cpu_account::Scope account("pass");
@@ -169,7 +178,24 @@ PassReport RotationEngine::runPass()
     {
         std::lock_guard<std::mutex> lock(_rolesMutex);
         _roles.reset(); // roles can change between passes
+        // A rotation needs the roles list: ask for it while the clients are listed, one round
+        // trip less before the first create (the workers would otherwise wait for it). By the
+        // stored state, which the list rarely changes; a miss costs one unused request.
+        if (anyDueByStoredState())
+        {
+            _rolesAhead = std::async(std::launch::async, [this] { return _api.listRoles(); });
+        }
     }
+    // Whatever happens below, the request asked ahead is over when the pass is.
+    struct JoinRolesAhead
+    {
+        RotationEngine& engine;
+        ~JoinRolesAhead()
+        {
+            std::lock_guard<std::mutex> lock(engine._rolesMutex);
+            engine._rolesAhead = {}; // waits for it, if nobody took its answer
+        }
+    } const joinRolesAhead{*this};
     const auto clients = listAndSync(report);
     if (!clients)
     {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,6 +114,8 @@ private:
     void reportUnattributed(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void revokeStillListed(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void rotateDue(PassReport& report);
+    /// Whether a credential is due by what the store knew before this pass's list.
+    bool anyDueByStoredState() const;
     void revokeDue(PassReport& report, bool onlyNoGrace, const std::string& onlyCredential);
     void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
 
@@ -171,6 +174,8 @@ private:
     std::atomic<bool> _stop{false};
     std::mutex _rolesMutex;
     std::optional<std::vector<core::Role>> _roles;
+    /// The roles list asked for while the pass lists the clients (see `runPass`).
+    std::future<core::Outcome<std::vector<core::Role>>> _rolesAhead;
 };
 
 } // namespace rotator::rotation

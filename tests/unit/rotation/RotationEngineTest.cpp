@@ -1,4 +1,7 @@
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <map>
 #include <set>
 
@@ -238,6 +241,97 @@ TEST_F(RotationEngineTest, RotatesADueClientKeepsItThroughGraceThenRevokesAndCon
                                                   "revoke_confirmed"}));
     EXPECT_EQ(store->findClient(oldClient)->status, "revoked");
     checkInvariants("done");
+}
+
+/// Passes every call to the fake org; its client list waits (up to 30 s) for the roles list to
+/// be asked for, and records whether it was: a pass that asks for the roles only after the list
+/// would find it was not.
+class RolesDuringListProbe final : public api::TokenApi
+{
+public:
+    explicit RolesDuringListProbe(api::TokenApi& api) : _api(api) {}
+    core::Outcome<std::vector<core::ClientInfo>> listClients() override
+    {
+        {
+            std::unique_lock<std::mutex> lock(_mutex);
+            rolesAskedDuringList = _asked.wait_for(lock, std::chrono::seconds(30),
+                                                   [&] { return _rolesAsked; });
+        }
+        return _api.listClients();
+    }
+    core::Outcome<core::CreatedClient> createClient(const core::CreateRequest& request) override
+    {
+        return _api.createClient(request);
+    }
+    core::Outcome<void> deleteClient(const std::string& clientId) override
+    {
+        return _api.deleteClient(clientId);
+    }
+    core::Outcome<std::string> currentOrg() override { return _api.currentOrg(); }
+    core::Outcome<std::string> currentOrgWith(const core::Secret& token) override
+    {
+        return _api.currentOrgWith(token);
+    }
+    core::Outcome<std::vector<core::Role>> listRoles() override
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            _rolesAsked = true;
+        }
+        _asked.notify_all();
+        return _api.listRoles();
+    }
+
+    bool rolesAskedDuringList = false;
+
+private:
+    api::TokenApi& _api;
+    std::mutex _mutex;
+    std::condition_variable _asked;
+    bool _rolesAsked = false;
+};
+
+TEST_F(RotationEngineTest, APassWithARotationDueAsksForTheRolesWhileItListsTheClients)
+{
+    adoptOldClient();
+    RolesDuringListProbe probe(api);
+    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
+    sinks["a"] = std::make_unique<test::RecordingSink>("a", a);
+    sinks["b"] = std::make_unique<test::RecordingSink>("b", b);
+    rotation::RotationEngine engine(settings, probe, *store, std::move(sinks),
+                                    rotation::PendingFiles(dir.file("pending")), clock);
+    const auto report = engine.runPass();
+    EXPECT_TRUE(probe.rolesAskedDuringList);
+    EXPECT_EQ(report.rotated, 1);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Roles), 1) << "the answer asked ahead was not used";
+    checkInvariants("rotated");
+}
+
+TEST_F(RotationEngineTest, APassWithNothingDueAsksForNoRoles)
+{
+    adoptOldClient(10 * kDay);
+    engine()->runPass(); // adopts: before it the store knew nothing, so the roles were asked
+    const int before = api.calls(FakeTokenApi::Call::Roles);
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 0);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Roles), before);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::List), 2);
+}
+
+TEST_F(RotationEngineTest, ARolesListAskedAheadThatFailedFailsTheRotationWithoutAskingAgain)
+{
+    adoptOldClient();
+    api.failNext(FakeTokenApi::Call::Roles,
+                 failure(core::FailureKind::Transient, "GET /v2/organizations/roles: 503", 503));
+    const auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 0);
+    EXPECT_EQ(report.failed, 1);
+    ASSERT_EQ(report.errors.size(), 1U);
+    EXPECT_NE(report.errors[0].find("cannot list the org's roles"), std::string::npos)
+        << report.errors[0];
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Roles), 1);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Create), 0);
+    EXPECT_TRUE(api.exists(oldClient));
 }
 
 TEST_F(RotationEngineTest, DoesNothingBeforeMaxAge)
