@@ -14,6 +14,7 @@
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/store/Database.h"
 #include "rotator/store/Statement.h"
+#include "support/ForwardingTokenApi.h"
 #include "support/SinkProbe.h"
 #include "support/TestCerts.h"
 
@@ -38,39 +39,6 @@ std::string integrityCheck(const std::string& databasePath)
     auto statement = db.prepare("PRAGMA integrity_check");
     return statement.step() ? statement.getText(0) : std::string("no row");
 }
-
-namespace
-{
-
-/// Hands a Runtime an API client it does not own.
-class BorrowedApi final : public api::TokenApi
-{
-public:
-    explicit BorrowedApi(api::TokenApi& api) : _api(api) {}
-    core::Outcome<std::vector<core::ClientInfo>> listClients() override
-    {
-        return _api.listClients();
-    }
-    core::Outcome<core::CreatedClient> createClient(const core::CreateRequest& request) override
-    {
-        return _api.createClient(request);
-    }
-    core::Outcome<void> deleteClient(const std::string& clientId) override
-    {
-        return _api.deleteClient(clientId);
-    }
-    core::Outcome<std::string> currentOrg() override { return _api.currentOrg(); }
-    core::Outcome<std::string> currentOrgWith(const core::Secret& token) override
-    {
-        return _api.currentOrgWith(token);
-    }
-    core::Outcome<std::vector<core::Role>> listRoles() override { return _api.listRoles(); }
-
-private:
-    api::TokenApi& _api;
-};
-
-} // namespace
 
 RotationHarness::~RotationHarness()
 {
@@ -146,7 +114,7 @@ cli::Environment RotationHarness::environment()
                 {
                     _sharedApi = connect();
                 }
-                client = std::make_unique<BorrowedApi>(*_sharedApi);
+                client = std::make_unique<ForwardingTokenApi>(*_sharedApi);
             }
             else
             {

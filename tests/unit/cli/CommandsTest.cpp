@@ -13,6 +13,7 @@
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
+#include "support/ForwardingTokenApi.h"
 #include "support/TempDir.h"
 
 using namespace rotator;
@@ -56,35 +57,11 @@ protected:
         const auto s = settings(extra);
         cli::Environment env{out, err, clock, [](const char*) -> const char* { return nullptr; },
                              [this](const config::Settings&, core::Secret) {
-                                 return std::unique_ptr<api::TokenApi>(new Forwarding(api));
+                                 return std::unique_ptr<api::TokenApi>(
+                                     new test::ForwardingTokenApi(api));
                              }};
         return cli::runCommand(cl, s, env);
     }
-
-    // The commands own their API object; this one forwards to the test's fake.
-    struct Forwarding final : api::TokenApi
-    {
-        explicit Forwarding(api::TokenApi& target) : t(target) {}
-        core::Outcome<std::vector<core::ClientInfo>> listClients() override
-        {
-            return t.listClients();
-        }
-        core::Outcome<core::CreatedClient> createClient(const core::CreateRequest& r) override
-        {
-            return t.createClient(r);
-        }
-        core::Outcome<void> deleteClient(const std::string& id) override
-        {
-            return t.deleteClient(id);
-        }
-        core::Outcome<std::string> currentOrg() override { return t.currentOrg(); }
-        core::Outcome<std::string> currentOrgWith(const core::Secret& s) override
-        {
-            return t.currentOrgWith(s);
-        }
-        core::Outcome<std::vector<core::Role>> listRoles() override { return t.listRoles(); }
-        api::TokenApi& t;
-    };
 
     test::TempDir dir;
     test::FakeClock clock{1'790'000'000'000};

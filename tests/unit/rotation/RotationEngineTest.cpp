@@ -15,6 +15,7 @@
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
+#include "support/ForwardingTokenApi.h"
 #include "support/RecordingSink.h"
 #include "support/TempDir.h"
 
@@ -246,10 +247,10 @@ TEST_F(RotationEngineTest, RotatesADueClientKeepsItThroughGraceThenRevokesAndCon
 /// Passes every call to the fake org; its client list waits (up to 30 s) for the roles list to
 /// be asked for, and records whether it was: a pass that asks for the roles only after the list
 /// would find it was not.
-class RolesDuringListProbe final : public api::TokenApi
+class RolesDuringListProbe final : public test::ForwardingTokenApi
 {
 public:
-    explicit RolesDuringListProbe(api::TokenApi& api) : _api(api) {}
+    explicit RolesDuringListProbe(api::TokenApi& api) : ForwardingTokenApi(api) {}
     core::Outcome<std::vector<core::ClientInfo>> listClients() override
     {
         {
@@ -257,20 +258,7 @@ public:
             rolesAskedDuringList = _asked.wait_for(lock, std::chrono::seconds(30),
                                                    [&] { return _rolesAsked; });
         }
-        return _api.listClients();
-    }
-    core::Outcome<core::CreatedClient> createClient(const core::CreateRequest& request) override
-    {
-        return _api.createClient(request);
-    }
-    core::Outcome<void> deleteClient(const std::string& clientId) override
-    {
-        return _api.deleteClient(clientId);
-    }
-    core::Outcome<std::string> currentOrg() override { return _api.currentOrg(); }
-    core::Outcome<std::string> currentOrgWith(const core::Secret& token) override
-    {
-        return _api.currentOrgWith(token);
+        return ForwardingTokenApi::listClients();
     }
     core::Outcome<std::vector<core::Role>> listRoles() override
     {
@@ -279,13 +267,12 @@ public:
             _rolesAsked = true;
         }
         _asked.notify_all();
-        return _api.listRoles();
+        return ForwardingTokenApi::listRoles();
     }
 
     bool rolesAskedDuringList = false;
 
 private:
-    api::TokenApi& _api;
     std::mutex _mutex;
     std::condition_variable _asked;
     bool _rolesAsked = false;
