@@ -232,7 +232,8 @@ bool reopenLogFile()
     }
     catch (const std::system_error& e)
     {
-        Poco::Logger::get("serve").error("%s; still logging to the old file", std::string(e.what()));
+        Poco::Logger::get("serve").error("%s; still logging to the old file",
+                                         std::string(e.what()));
         return false;
     }
 }

@@ -3,7 +3,6 @@
 #include <initializer_list>
 #include <shared_mutex>
 #include <string>
-#include <string>
 #include <utility>
 
 #include <Poco/AutoPtr.h>
