@@ -165,23 +165,22 @@ RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& e
 bool RotationEngine::anyDueByStoredState() const
 {
     const std::int64_t now = _clock.nowMs();
-    return std::any_of(_settings.credentials.begin(), _settings.credentials.end(), [&](auto& c) {
-        const auto plan = schedule::nextRotation(c, *_store, now);
-        return plan.atMs && *plan.atMs <= now;
-    });
+    return std::any_of(_settings.credentials.begin(), _settings.credentials.end(),
+                       [&](auto& c) { return schedule::nextRotation(c, *_store, now).dueAt(now); });
 }
 
 PassReport RotationEngine::runPass()
 {
     const core::cpu_account::Scope account("pass");
     PassReport report;
+    // A rotation needs the roles list: ask for it while the clients are listed, one round trip
+    // less before the first create (the workers would otherwise wait for it). By the stored
+    // state, which the list rarely changes; a miss costs one unused request.
+    const bool askRolesAhead = anyDueByStoredState();
     {
         std::lock_guard<std::mutex> lock(_rolesMutex);
         _roles.reset(); // roles can change between passes
-        // A rotation needs the roles list: ask for it while the clients are listed, one round
-        // trip less before the first create (the workers would otherwise wait for it). By the
-        // stored state, which the list rarely changes; a miss costs one unused request.
-        if (anyDueByStoredState())
+        if (askRolesAhead)
         {
             _rolesAhead = std::async(std::launch::async, [this] { return _api.listRoles(); });
         }
@@ -601,7 +600,7 @@ void RotationEngine::rotateDue(PassReport& report)
             continue;
         }
         const auto plan = schedule::nextRotation(c, *_store, now);
-        if (plan.atMs && *plan.atMs <= now)
+        if (plan.dueAt(now))
         {
             logger().information("%s is due: %s", c.name, plan.reason);
             due.push_back(&c);
@@ -1530,7 +1529,7 @@ std::vector<PlanItem> RotationEngine::plan()
                                        " from stage " + r.stage);
             }
         }
-        else if (due.atMs && *due.atMs <= now)
+        else if (due.dueAt(now))
         {
             item.dueNow = true;
             std::string roles;

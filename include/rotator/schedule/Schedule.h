@@ -26,6 +26,9 @@ struct DuePlan
 {
     std::optional<std::int64_t> atMs; ///< none while quarantined
     std::string reason;
+
+    /// True when a rotation is due at `nowMs` (never while quarantined).
+    bool dueAt(std::int64_t nowMs) const { return atMs && *atMs <= nowMs; }
 };
 
 /// `row` may be null (never synced). `currentGeneratedOnMs` is the current client's
