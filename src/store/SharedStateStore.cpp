@@ -64,9 +64,19 @@ SharedStateStore::Writer::~Writer()
 {
     std::lock_guard<std::mutex> lock(_store._queueMutex);
     --_store._writers;
-    if (_store._delaying && _store._queue.size() >= _store._writers)
+    _store.wakeDelayingLeaderIfAllQueued(); // it may have waited for this writer
+}
+
+bool SharedStateStore::allWritersQueued() const
+{
+    return _queue.size() >= _writers;
+}
+
+void SharedStateStore::wakeDelayingLeaderIfAllQueued()
+{
+    if (_delaying && allWritersQueued())
     {
-        _store._arrived.notify_one(); // the leader waited for this writer: it stops waiting
+        _arrived.notify_one();
     }
 }
 
@@ -76,10 +86,7 @@ void SharedStateStore::commitAsUnit(const std::function<void()>& work)
     Unit unit{work, nullptr, false, {}};
     std::unique_lock<std::mutex> queue(_queueMutex);
     _queue.push_back(&unit);
-    if (_delaying && _queue.size() >= _writers)
-    {
-        _arrived.notify_one(); // the waiting leader has everyone it waits for
-    }
+    wakeDelayingLeaderIfAllQueued();
     while (!unit.done)
     {
         if (_leading)
@@ -88,11 +95,11 @@ void SharedStateStore::commitAsUnit(const std::function<void()>& work)
             continue;
         }
         _leading = true;
-        if (_queue.size() < _writers && _commitDelay.count() > 0)
+        if (!allWritersQueued() && _commitDelay.count() > 0)
         {
             // Units queued meanwhile join this batch (the next writers see _leading).
             _delaying = true;
-            _arrived.wait_for(queue, _commitDelay, [&] { return _queue.size() >= _writers; });
+            _arrived.wait_for(queue, _commitDelay, [&] { return allWritersQueued(); });
             _delaying = false;
         }
         std::vector<Unit*> batch;

@@ -94,11 +94,15 @@ private:
     template <typename Fn> auto write(Fn&& fn);
     template <typename Fn> auto read(Fn&& fn) const;
     void commitAsUnit(const std::function<void()>& work);
+    /// With _queueMutex held: every registered writer has a unit queued.
+    bool allWritersQueued() const;
+    /// With _queueMutex held: ends the leader's commit delay once it has every writer's unit.
+    void wakeDelayingLeaderIfAllQueued();
     void runBatchOf(const std::vector<Unit*>& batch) noexcept;
 
     StateStore& _inner;
     mutable std::recursive_mutex _connection; ///< reads, and the leader's batch
-    mutable std::mutex _queueMutex;           ///< guards _queue and _leading
+    mutable std::mutex _queueMutex;           ///< guards the members below but the last
     std::vector<Unit*> _queue;                ///< units waiting for the next batch
     bool _leading = false;                    ///< a writer is running a batch
     bool _delaying = false;                   ///< the leader waits for the other writers
