@@ -194,7 +194,9 @@ TEST(FdLineChannel, AppendsToAnOwnerOnlyFileAndReopensItsPathAfterLogrotateMoved
     channel->log(Poco::Message("test", "first", Poco::Message::PRIO_INFORMATION));
     ASSERT_EQ(::rename(path.c_str(), dir.file("rotator.log.1").c_str()), 0);
     channel->log(Poco::Message("test", "second", Poco::Message::PRIO_INFORMATION));
+    const mode_t umask = ::umask(022); // a permissive umask, so the mode asked for shows
     channel->reopen();
+    ::umask(umask);
     channel->log(Poco::Message("test", "third", Poco::Message::PRIO_INFORMATION));
 
     EXPECT_EQ(test::readFile(dir.file("rotator.log.1")), "earlier\nfirst\nsecond\n");
