@@ -293,12 +293,30 @@ core::Outcome<core::CreatedClient> parseCreatedClient(std::string_view body)
     return out;
 }
 
+bool isAcceptableSecret(std::string_view secret)
+{
+    return !secret.empty() && secret.size() <= kMaxSecretBytes &&
+           std::all_of(secret.begin(), secret.end(),
+                       [](char c) { return c > ' ' && c < 0x7f && c != '"' && c != '\\'; });
+}
+
 core::Outcome<void> checkCreatedClient(const core::CreatedClient& created,
                                        const core::CreateRequest& request)
 {
     if (!core::isValidClientId(created.clientId))
     {
         return core::fail(FailureKind::Permanent, "created clientId is not 24 letters and digits");
+    }
+    // The secret goes into env files, JSON files and hooks' stdin as it is: refuse what could
+    // break out of them (space, quote, backslash, control bytes) or is absurdly long.
+    if (!isAcceptableSecret(created.secret.reveal()))
+    {
+        return core::fail(FailureKind::Permanent,
+                          "created client " + created.clientId +
+                              " came with a secret that is empty, longer than " +
+                              std::to_string(kMaxSecretBytes) +
+                              " bytes, or not printable ASCII without spaces, quotes and "
+                              "backslashes");
     }
     if (!core::tokenMatches(created.clientId, created.secret, created.token))
     {

@@ -53,7 +53,8 @@ int RotatorApp::main(const std::vector<std::string>&)
         {
             rc = serve(env);
         }
-        else if (command == "run-once" || command == "rotate" || command == "plan")
+        else if (command == "run-once" || command == "rotate" || command == "plan" ||
+                 command == "retire")
         {
             rc = runEngineCommand(_commandLine, *_settings, env);
         }

@@ -55,12 +55,28 @@ int runOnce(const config::Settings& settings, cli::Environment& env)
     env.out << "pass: " << report.rotated << " rotated, " << report.failed << " failed, "
             << report.revoked << " revoked, " << report.confirmed << " confirmed, "
             << report.orphansRevoked << " orphan(s) revoked, " << report.unattributed
-            << " unattributed\n";
+            << " unattributed, " << report.foreign << " foreign\n";
     for (const auto& e : report.errors)
     {
         env.err << "error: " << e << "\n";
     }
-    return report.failed > 0 || report.listFailed ? 1 : 0;
+    // Cron and CronJobs have only the exit code: a credential left failed or quarantined by
+    // this pass or an earlier one is a failure, whatever this pass did.
+    bool unhealthy = false;
+    for (const auto& c : settings.credentials)
+    {
+        const auto row = runtime.store().findCredential(c.name);
+        if (!row || (row->state != "failed" && row->state != "quarantined"))
+        {
+            continue;
+        }
+        unhealthy = true;
+        const auto last = runtime.store().lastRotation(c.name);
+        env.err << "error: credential " << c.name << " is " << row->state << " ("
+                << row->consecutiveFailures << " consecutive failure(s))"
+                << (last && last->error ? ": " + *last->error : std::string()) << "\n";
+    }
+    return report.failed > 0 || report.listFailed || unhealthy ? 1 : 0;
 }
 
 int rotate(const cli::CommandLine& cl, const config::Settings& settings, cli::Environment& env)
@@ -78,7 +94,8 @@ int rotate(const cli::CommandLine& cl, const config::Settings& settings, cli::En
         return 1;
     }
     const auto row = runtime.store().findCredential(name);
-    env.out << name << ": rotation " << outcome.rotationId << " delivered client "
+    env.out << name << ": " << (outcome.resumed ? "interrupted rotation " : "rotation ")
+            << outcome.rotationId << (outcome.resumed ? " resumed and" : "") << " delivered client "
             << (row ? row->currentClientId : std::string("?"));
     if (row && !row->previousClientId.empty() && row->revokeAfterMs)
     {
@@ -88,6 +105,35 @@ int rotate(const cli::CommandLine& cl, const config::Settings& settings, cli::En
     else if (cl.has("no-grace"))
     {
         env.out << "; previous client revoked";
+    }
+    env.out << "\n";
+    return 0;
+}
+
+int retire(const cli::CommandLine& cl, const config::Settings& settings, cli::Environment& env)
+{
+    const std::string& name = cl.arguments.at(0);
+    if (settings.findCredential(name))
+    {
+        throw core::UsageError("credential \"" + name +
+                               "\" is still configured; remove credentials." + name +
+                               ".* from the configuration first");
+    }
+    Runtime runtime(settings, env, Runtime::Mode::Write);
+    const auto outcome = runtime.engine().retire(name, cl.has("revoke"));
+    if (!outcome.ok)
+    {
+        env.err << "error: " << name << ": " << outcome.message << "\n";
+        return 1;
+    }
+    env.out << name << ": retired";
+    for (const auto& id : outcome.revoked)
+    {
+        env.out << "; revoked " << id;
+    }
+    for (const auto& id : outcome.released)
+    {
+        env.out << "; " << id << " left alive, now unmanaged";
     }
     env.out << "\n";
     return 0;
@@ -122,6 +168,12 @@ int plan(const cli::CommandLine& cl, const config::Settings& settings, cli::Envi
                 problems->add(p);
             }
             o->set("problems", problems);
+            Poco::JSON::Array::Ptr warnings = new Poco::JSON::Array;
+            for (const auto& w : i.warnings)
+            {
+                warnings->add(w);
+            }
+            o->set("warnings", warnings);
             arr->add(o);
         }
         Poco::JSON::Object root;
@@ -156,6 +208,10 @@ int plan(const cli::CommandLine& cl, const config::Settings& settings, cli::Envi
             {
                 env.out << "  problem: " << p << "\n";
             }
+            for (const auto& w : i.warnings)
+            {
+                env.out << "  warning: " << w << "\n";
+            }
         }
         if (items.empty())
         {
@@ -186,6 +242,10 @@ int runEngineCommand(const cli::CommandLine& cl, const config::Settings& setting
     if (cl.command == "plan")
     {
         return plan(cl, settings, env);
+    }
+    if (cl.command == "retire")
+    {
+        return retire(cl, settings, env);
     }
     throw core::UsageError("unknown engine command " + cl.command);
 }

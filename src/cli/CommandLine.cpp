@@ -31,14 +31,15 @@ const std::vector<CommandSpec>& commands()
         {"serve", 0, 0, {}, "serve                      run the scheduler until SIGTERM/SIGINT"},
         {"run-once", 0, 0, {}, "run-once                   one full pass: sync, reconcile, rotate and revoke what is due"},
         {"rotate", 1, 1, {{"no-grace", false}}, "rotate NAME [--no-grace]   rotate one credential now"},
+        {"retire", 1, 1, {{"revoke", false}}, "retire NAME [--revoke]     end a credential no longer configured (revoke its clients)"},
         {"plan", 0, 0, {{"json", false}}, "plan [--json]              what a pass would do now; changes nothing"},
         {"sync", 0, 0, {}, "sync                       refresh the inventory from the API"},
         {"status", 0, 0, {{"json", false}}, "status [--json]            one row per credential"},
         {"ages",
          0,
          0,
-         {{"json", false}, {"unmanaged", false}, {"older-than", true}},
-         "ages [--json] [--unmanaged] [--older-than=90d]\n"
+         {{"json", false}, {"unmanaged", false}, {"older-than", true}, {"all", false}},
+         "ages [--json] [--unmanaged] [--older-than=90d] [--all]\n"
          "                           every client in the inventory with its age"},
         {"history",
          0,

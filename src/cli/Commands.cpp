@@ -87,6 +87,17 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
                 throw core::ConfigError("credentials." + c.name + ".roles", ids.error().message);
             }
         }
+        auto clients = api->listClients();
+        if (!clients)
+        {
+            env.err << "error: cannot list the org's clients at " << settings.astra.url << ": "
+                    << clients.error().message << "\n";
+            return 1;
+        }
+        for (const auto& w : rotation::adoptedRoleWarnings(settings, *clients, *roles))
+        {
+            env.err << "warning: " << w << "\n";
+        }
     }
     env.out << "configuration OK: " << settings.credentials.size() << " credential(s), "
             << settings.sinks.size() << " sink(s)"
@@ -122,6 +133,26 @@ int sync(const config::Settings& settings, Environment& env)
     {
         env.err << "warning: " << w << "\n";
     }
+    if (auto roles = api->listRoles())
+    {
+        std::vector<core::ClientInfo> inventory;
+        for (const auto& row : store.listClients())
+        {
+            core::ClientInfo info;
+            info.clientId = row.clientId;
+            info.roles = row.roles;
+            inventory.push_back(std::move(info));
+        }
+        for (const auto& w : rotation::adoptedRoleWarnings(settings, inventory, *roles))
+        {
+            env.err << "warning: " << w << "\n";
+        }
+    }
+    else
+    {
+        env.err << "warning: roles of adopted clients not checked: " << roles.error().message
+                << "\n";
+    }
     const auto& inv = report->inventory;
     env.out << inv.present << " client(s) in the org: " << inv.discovered << " discovered, "
             << inv.disappeared << " disappeared, " << inv.reappeared << " reappeared, "
@@ -136,11 +167,11 @@ int status(const CommandLine& cl, const config::Settings& settings, Environment&
     const auto rows = report::credentialViews(settings, *store, now);
     if (cl.has("json"))
     {
-        env.out << report::credentialsJson(rows) << "\n";
+        env.out << report::credentialsJson(rows, store->installationId()) << "\n";
     }
     else
     {
-        report::printCredentialsTable(env.out, rows, now);
+        report::printCredentialsTable(env.out, rows, now, store->installationId());
     }
     return 0;
 }
@@ -153,8 +184,8 @@ int ages(const CommandLine& cl, const config::Settings& settings, Environment& e
         olderThan = durationOption(cl, "older-than") / 1000;
     }
     const auto store = openStoreForReading(settings);
-    const auto rows =
-        report::clientViews(*store, env.clock.nowMs(), cl.has("unmanaged"), olderThan);
+    const auto rows = report::clientViews(*store, env.clock.nowMs(), cl.has("unmanaged"), olderThan,
+                                          cl.has("all"));
     if (cl.has("json"))
     {
         env.out << report::clientsJson(rows) << "\n";

@@ -49,4 +49,17 @@ bool tokenMatches(std::string_view clientId, const Secret& secret, const Secret&
     return constantTimeEquals(expected.reveal(), token.reveal());
 }
 
+std::string clientIdOfToken(const Secret& token)
+{
+    const std::string_view text = token.reveal();
+    constexpr std::string_view kPrefix = "AstraCS:";
+    if (text.substr(0, kPrefix.size()) != kPrefix || text.size() < kPrefix.size() + 25 ||
+        text[kPrefix.size() + 24] != ':')
+    {
+        return {};
+    }
+    const std::string_view id = text.substr(kPrefix.size(), 24);
+    return isValidClientId(id) ? std::string(id) : std::string();
+}
+
 } // namespace rotator::core

@@ -55,6 +55,7 @@ Object::Ptr toObject(const CredentialView& v)
     o->set("ageSeconds", orNull(v.ageSeconds));
     o->set("maxAgeSeconds", v.maxAgeSeconds);
     o->set("state", v.state);
+    o->set("currentMissing", v.currentMissing);
     o->set("nextRotationAt", timeOrNull(v.nextRotationAtMs));
     o->set("previousClientId", stringOrNull(v.previousClientId));
     o->set("revokeAfter", timeOrNull(v.revokeAfterMs));
@@ -114,6 +115,7 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
             {
                 v.generatedOn = client->generatedOn;
                 v.ageSeconds = (nowMs - client->generatedOnMs) / 1000;
+                v.currentMissing = client->disappearedMs && !client->revokedMs;
             }
         }
         // The scheduler's own answer (jitter, window, backoff, grace, quarantine included).
@@ -130,12 +132,31 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
         }
         out.push_back(std::move(v));
     }
+    for (const auto& row : store.listCredentials())
+    {
+        if (!row.retiredMs || (row.currentClientId.empty() && row.previousClientId.empty()))
+        {
+            continue;
+        }
+        CredentialView v;
+        v.name = row.name;
+        v.clientId = row.currentClientId;
+        v.previousClientId = row.previousClientId;
+        v.revokeAfterMs = row.revokeAfterMs;
+        v.state = "retired";
+        if (const auto client = store.findClient(v.clientId))
+        {
+            v.generatedOn = client->generatedOn;
+            v.ageSeconds = (nowMs - client->generatedOnMs) / 1000;
+        }
+        out.push_back(std::move(v));
+    }
     return out;
 }
 
 std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t nowMs,
                                     bool unmanagedOnly,
-                                    std::optional<std::int64_t> olderThanSeconds)
+                                    std::optional<std::int64_t> olderThanSeconds, bool includeGone)
 {
     std::vector<ClientView> out;
     for (const auto& c : store.listClients())
@@ -147,6 +168,10 @@ std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t
         v.ageSeconds = (nowMs - c.generatedOnMs) / 1000;
         v.credential = c.credential;
         v.status = c.status;
+        if (!includeGone && v.status == "revoked" && c.disappearedMs)
+        {
+            continue; // revoked, and a list has confirmed it gone
+        }
         if (unmanagedOnly && v.status != "unmanaged")
         {
             continue;
@@ -162,14 +187,19 @@ std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t
     return out;
 }
 
-std::string credentialsJson(const std::vector<CredentialView>& rows)
+std::string credentialsJson(const std::vector<CredentialView>& rows,
+                            const std::string& installationId)
 {
     Array::Ptr arr = new Array;
     for (const auto& r : rows)
     {
         arr->add(toObject(r));
     }
-    Object o;
+    Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+    if (!installationId.empty())
+    {
+        o.set("installationId", installationId);
+    }
     o.set("credentials", arr);
     return stringify(o);
 }
@@ -222,8 +252,12 @@ std::string eventsJson(const std::vector<store::EventRow>& rows)
 }
 
 void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>& rows,
-                           std::int64_t nowMs)
+                           std::int64_t nowMs, const std::string& installationId)
 {
+    if (!installationId.empty())
+    {
+        out << "installation " << installationId << "\n";
+    }
     if (rows.empty())
     {
         out << "no credentials configured (credentials.<name>.* in the configuration)\n";
@@ -244,6 +278,16 @@ void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>&
     table.print(out);
     for (const auto& r : rows)
     {
+        if (r.currentMissing)
+        {
+            out << r.name << ": current client " << r.clientId
+                << " is no longer listed; consumers hold a dead token until it is replaced\n";
+        }
+        if (r.state == "retired")
+        {
+            out << r.name << ": no longer configured; its clients stay alive until "
+                << "`astra-rotator retire " << r.name << " --revoke`\n";
+        }
         if (!r.previousClientId.empty())
         {
             out << r.name << ": previous client " << r.previousClientId << " revoked after "

@@ -1,8 +1,11 @@
 #include "rotator/rotation/InventorySync.h"
 
 #include <algorithm>
+#include <set>
 
 #include <Poco/Logger.h>
+
+#include "rotator/api/JsonMapping.h"
 
 namespace rotator::rotation
 {
@@ -30,6 +33,25 @@ SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::S
         names.push_back(c.name);
     }
     store.ensureCredentials(names, now);
+    for (const auto& name : store.retireUnconfigured(names, now))
+    {
+        const auto row = store.findCredential(name);
+        store::EventRow event;
+        event.atMs = now;
+        event.credential = name;
+        event.clientId = row ? row->currentClientId : "";
+        event.event = "retired";
+        event.detail = "credential no longer configured; its client" +
+                       std::string(row && !row->previousClientId.empty()
+                                       ? "s " + row->currentClientId + " and " +
+                                             row->previousClientId + " stay"
+                                       : " stays") +
+                       " alive until `astra-rotator retire " + name + " --revoke`";
+        store.appendEvent(event);
+        report.retired.push_back(name);
+        report.warnings.push_back("credential " + name +
+                                  " is no longer configured: " + event.detail);
+    }
 
     for (const auto& c : settings.credentials)
     {
@@ -52,7 +74,8 @@ SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::S
             continue;
         }
         const auto existing = store.findClient(c.clientId);
-        if (existing && !existing->credential.empty())
+        if (existing && (existing->status == "current" || existing->status == "previous" ||
+                         existing->status == "rotating" || existing->status == "retired"))
         {
             report.warnings.push_back("credentials." + c.name + ".clientId: client " +
                                       c.clientId + " already belongs to credential " +
@@ -76,6 +99,61 @@ SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::S
         Poco::Logger::get("sync").warning(w);
     }
     return report;
+}
+
+namespace
+{
+
+std::string roleNames(const std::vector<std::string>& ids, const std::vector<core::Role>& roles)
+{
+    std::string out;
+    for (const auto& id : std::set<std::string>(ids.begin(), ids.end()))
+    {
+        const auto role = std::find_if(roles.begin(), roles.end(),
+                                       [&](const core::Role& r) { return r.id == id; });
+        out += (out.empty() ? "" : ", ") + (role != roles.end() ? role->name : id);
+    }
+    return "[" + out + "]";
+}
+
+} // namespace
+
+std::optional<std::string> adoptedRoleWarning(const config::CredentialSettings& c,
+                                              const std::vector<std::string>& adoptedRoles,
+                                              const std::vector<core::Role>& roles)
+{
+    const auto wanted = api::resolveRoleIds(c.roles, roles);
+    if (c.clientId.empty() || !wanted ||
+        std::set<std::string>(adoptedRoles.begin(), adoptedRoles.end()) ==
+            std::set<std::string>(wanted->begin(), wanted->end()))
+    {
+        return std::nullopt;
+    }
+    return "credentials." + c.name + ".clientId: the adopted client " + c.clientId + " has roles " +
+           roleNames(adoptedRoles, roles) + " but credentials." + c.name + ".roles names " +
+           roleNames(*wanted, roles) + "; its replacements get the configured roles";
+}
+
+std::vector<std::string> adoptedRoleWarnings(const config::Settings& settings,
+                                             const std::vector<core::ClientInfo>& clients,
+                                             const std::vector<core::Role>& roles)
+{
+    std::vector<std::string> warnings;
+    for (const auto& c : settings.credentials)
+    {
+        const auto client =
+            std::find_if(clients.begin(), clients.end(),
+                         [&](const core::ClientInfo& i) { return i.clientId == c.clientId; });
+        if (client == clients.end())
+        {
+            continue;
+        }
+        if (auto w = adoptedRoleWarning(c, client->roles, roles))
+        {
+            warnings.push_back(std::move(*w));
+        }
+    }
+    return warnings;
 }
 
 } // namespace rotator::rotation

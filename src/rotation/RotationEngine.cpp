@@ -10,6 +10,7 @@
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
+#include "rotator/core/Marker.h"
 #include "rotator/core/Time.h"
 #include "rotator/log/Logging.h"
 #include "rotator/rotation/InventorySync.h"
@@ -67,6 +68,57 @@ std::set<std::string> asSet(const std::vector<std::string>& v)
 {
     return {v.begin(), v.end()};
 }
+
+constexpr std::string_view kWaitingForLateCreate =
+    "; waiting for a possibly late create before closing";
+
+} // namespace
+
+// The instants in which the create of `rotation` can have generated a client: from the start
+// of its POST, less the clock-skew allowance, to the last moment a server could still commit
+// a create we gave up on (three request timeouts after the start, or one after the answer),
+// plus the allowance.
+RotationEngine::MintWindow RotationEngine::mintWindow(const store::RotationRow& rotation) const
+{
+    const std::int64_t start = rotation.mintStartedMs.value_or(rotation.startedMs);
+    const std::int64_t timeout = _settings.astra.timeoutMs;
+    const std::int64_t end =
+        std::max(start + 3 * timeout, rotation.mintFinishedMs.value_or(start) + timeout);
+    return MintWindow{start - kClockSkewMs, end + kClockSkewMs, start};
+}
+
+// Whether `clientId` can never be the result of `rotation`'s create: a credential's client,
+// the admin token's own, or one this inventory knew before the mint started.
+bool RotationEngine::isProtected(const store::RotationRow& rotation, const std::string& clientId,
+                                 const std::set<std::string>& claimed) const
+{
+    if (claimed.count(clientId) != 0 || clientId == _api.adminClientId())
+    {
+        return true;
+    }
+    const auto known = _store->findClient(clientId);
+    return known && known->firstSeenMs < mintWindow(rotation).mintStartMs;
+}
+
+std::set<std::string> RotationEngine::claimedClients() const
+{
+    std::set<std::string> claimed;
+    for (const auto& row : _store->listCredentials())
+    {
+        if (!row.currentClientId.empty())
+        {
+            claimed.insert(row.currentClientId);
+        }
+        if (!row.previousClientId.empty())
+        {
+            claimed.insert(row.previousClientId);
+        }
+    }
+    return claimed;
+}
+
+namespace
+{
 
 } // namespace
 
@@ -136,8 +188,7 @@ std::string advanced(const store::RotationRow& rotation, StageEvent event, bool 
 
 } // namespace
 
-std::optional<std::vector<std::string>>
-RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& error)
+std::optional<std::vector<core::Role>> RotationEngine::orgRoles(std::string& error)
 {
     std::lock_guard<std::mutex> lock(_rolesMutex);
     if (!_roles)
@@ -150,7 +201,18 @@ RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& e
         }
         _roles = std::move(*roles);
     }
-    auto ids = api::resolveRoleIds(c.roles, *_roles);
+    return _roles;
+}
+
+std::optional<std::vector<std::string>>
+RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& error)
+{
+    const auto roles = orgRoles(error);
+    if (!roles)
+    {
+        return std::nullopt;
+    }
+    auto ids = api::resolveRoleIds(c.roles, *roles);
     if (!ids)
     {
         error = "credentials." + c.name + ".roles: " + ids.error().message;
@@ -205,6 +267,7 @@ PassReport RotationEngine::runPass()
     revokeStillListed(*clients, report);
     reconcile(*clients, report);
     reportUnattributed(*clients, report);
+    reportCurrentMissing(report);
     confirmRevocations(&*clients, report);
     if (!_stop)
     {
@@ -236,6 +299,17 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
     {
         report.errors.push_back(w);
     }
+    if (sync.adopted > 0)
+    {
+        std::string error;
+        if (const auto roles = orgRoles(error))
+        {
+            for (const auto& w : adoptedRoleWarnings(_settings, *clients, *roles))
+            {
+                logger().warning(w);
+            }
+        }
+    }
     return std::move(*clients);
 }
 
@@ -248,6 +322,10 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
             return;
         }
         const auto* c = credential(rotation.credential);
+        if (!c && (rotation.stage == "grace" || rotation.stage == "revoked"))
+        {
+            continue; // a retired credential's: revoked and confirmed like any other
+        }
         if (!c)
         {
             report.errors.push_back("rotation " + std::to_string(rotation.id) + " of credential " +
@@ -350,17 +428,27 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
         _pending.remove(rotation.id);
     }
 
+    const auto claimed = claimedClients();
+    const MintWindow window = mintWindow(rotation);
     std::vector<std::string> orphans;
     if (!rotation.newClientId.empty())
     {
-        // A create whose answer failed its checks: we know the client and must revoke it.
-        orphans.push_back(rotation.newClientId);
+        // A create whose answer failed its checks: we know the client and must revoke it,
+        // unless it is one we knew before (`mint` refuses such answers; kept as a backstop).
+        if (!isProtected(rotation, rotation.newClientId, claimed))
+        {
+            orphans.push_back(rotation.newClientId);
+        }
     }
     else
     {
+        // Only this installation's marker for this rotation, on a client generated inside the
+        // mint window, attributes by description.
         for (const auto& client : clients)
         {
-            if (client.description && *client.description == rotation.marker)
+            if (client.description && *client.description == rotation.marker &&
+                window.contains(client.generatedOnMs) &&
+                !isProtected(rotation, client.clientId, claimed))
             {
                 orphans.push_back(client.clientId);
             }
@@ -383,23 +471,16 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
                 report.errors.push_back(*rotation.error);
                 return false;
             }
-            std::set<std::string> claimed;
-            for (const auto& row : _store->listCredentials())
-            {
-                claimed.insert(row.currentClientId);
-                claimed.insert(row.previousClientId);
-            }
-            const std::int64_t from = *rotation.mintStartedMs - kClockSkewMs;
-            const std::int64_t to = rotation.mintFinishedMs.value_or(rotation.updatedMs) +
-                                    _settings.astra.timeoutMs + kClockSkewMs;
             std::vector<std::string> candidates;
             for (const auto& client : clients)
             {
-                const auto known = _store->findClient(client.clientId);
-                const bool newSinceMint = !known || known->firstSeenMs >= from;
-                if (!claimed.count(client.clientId) && newSinceMint &&
-                    asSet(client.roles) == asSet(*roles) && client.generatedOnMs >= from &&
-                    client.generatedOnMs <= to)
+                // A client described by any rotator's marker is not this create's when the
+                // description differs (another installation's, or another rotation's).
+                const bool otherMarker =
+                    client.description && core::parseMarker(*client.description).has_value();
+                if (!otherMarker && asSet(client.roles) == asSet(*roles) &&
+                    window.contains(client.generatedOnMs) &&
+                    !isProtected(rotation, client.clientId, claimed))
                 {
                     candidates.push_back(client.clientId);
                 }
@@ -425,14 +506,18 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
         }
     }
 
-    if (orphans.empty() && rotation.mintStartedMs &&
-        _clock.nowMs() < *rotation.mintStartedMs + 3 * _settings.astra.timeoutMs + kClockSkewMs)
+    if (orphans.empty() && rotation.mintStartedMs && _clock.nowMs() < window.toMs)
     {
         // A create whose answer was lost may still be committed by the server after we gave
         // up on it: keep the rotation open until that can no longer happen, so a later pass
-        // attributes (and revokes) the client instead of leaving an orphan.
-        rotation.error = rotation.error.value_or("create outcome unknown") +
-                         "; waiting for a possibly late create before closing";
+        // attributes (and revokes) the client instead of leaving an orphan. The reason is set,
+        // not appended to, pass after pass.
+        std::string reason = rotation.error.value_or("create outcome unknown");
+        if (reason.ends_with(kWaitingForLateCreate))
+        {
+            reason.resize(reason.size() - kWaitingForLateCreate.size());
+        }
+        rotation.error = reason + std::string(kWaitingForLateCreate);
         rotation.updatedMs = _clock.nowMs();
         _store->saveRotation(rotation);
         return false;
@@ -520,12 +605,33 @@ void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clie
 void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& clients,
                                         PassReport& report)
 {
-    // A client described as ours that no rotation of this state directory accounts for (another
-    // rotator, or a state directory that was lost): report it once, never revoke it. A client
-    // carrying the marker of one of our finished rotations is an orphan of that rotation.
+    // A client described by a rotator's marker that no rotation of this state directory
+    // accounts for: another installation's (its id differs: `foreign`), or ours but not
+    // attributable (`unattributed`). Both are reported once and never revoked. A client
+    // carrying the marker of one of our finished rotations, generated inside its mint window,
+    // is an orphan of that rotation (a create the server committed after we gave up on it).
+    const std::string ours = _store->installationId();
+    std::optional<std::set<std::string>> claimed; // read once, when first needed
+    auto reportOnce =
+        [&](const std::string& kind, const std::string& clientId, const std::string& detail)
+    {
+        store::HistoryQuery q;
+        q.clientId = clientId;
+        q.limit = 50;
+        const auto past = _store->history(q);
+        if (std::any_of(past.begin(), past.end(),
+                        [&](const store::EventRow& e) { return e.event == kind; }))
+        {
+            return false;
+        }
+        event(kind, "", clientId, std::nullopt, detail);
+        return true;
+    };
     for (const auto& client : clients)
     {
-        if (!client.description || client.description->rfind("astra-rotator ", 0) != 0)
+        const auto marker = client.description ? core::parseMarker(*client.description)
+                                               : std::optional<core::Marker>();
+        if (!marker)
         {
             continue;
         }
@@ -534,24 +640,36 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
         {
             continue; // a credential's client, or revoked already (revokeStillListed's)
         }
-        const auto& marker = *client.description;
-        const auto space = marker.rfind(' ');
-        std::optional<store::RotationRow> rotation;
-        try
+        const auto& description = *client.description;
+        if (!marker->installationId.empty() && marker->installationId != ours)
         {
-            rotation = _store->findRotation(std::stoll(marker.substr(space + 1)));
+            if (reportOnce("foreign", client.clientId,
+                           "made by installation " + marker->installationId +
+                               " for its credential " + marker->credential +
+                               "; another rotator manages it, never revoked here"))
+            {
+                ++report.foreign;
+                logger().information("client %s belongs to another installation (%s); "
+                                     "not touched",
+                                     client.clientId, marker->installationId);
+            }
+            continue;
         }
-        catch (const std::exception&)
+        const auto rotation = _store->findRotation(marker->rotationId);
+        if (rotation && rotation->marker == description)
         {
-        }
-        if (rotation && rotation->marker == marker)
-        {
-            // Ours. A finished rotation whose client this is not (a create the server
-            // committed after the rotation gave up on it) left an orphan: revoke it. (Its own
-            // client, revoked by a roll-back and still listed, is revokeStillListed's.)
-            const bool finished = rotation->stage == "rolled_back" || rotation->stage == "failed" ||
-                                  rotation->stage == "done";
-            if (finished && rotation->newClientId != client.clientId)
+            // A marker of the old form (no installation id) may be any installation's: it
+            // attributes only to this database's open rotations, which reconcile handles.
+            const bool finished = rotation->finishedMs.has_value();
+            if (!claimed)
+            {
+                claimed = claimedClients();
+            }
+            const bool attributable = finished && !marker->installationId.empty() &&
+                                      rotation->newClientId != client.clientId &&
+                                      mintWindow(*rotation).contains(client.generatedOnMs) &&
+                                      !isProtected(*rotation, client.clientId, *claimed);
+            if (attributable)
             {
                 auto deleted = _api.deleteClient(client.clientId);
                 if (!deleted)
@@ -567,20 +685,53 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
                               std::to_string(rotation->id) + ", after it had given up");
                 });
                 ++report.orphansRevoked;
+                continue;
             }
-            continue;
+            if (!finished)
+            {
+                continue; // its rotation is open: reconcile attributes it
+            }
         }
-        store::HistoryQuery q;
-        q.clientId = client.clientId;
-        q.limit = 50;
-        const auto past = _store->history(q);
-        if (std::none_of(past.begin(), past.end(),
-                         [](const store::EventRow& e) { return e.event == "unattributed"; }))
+        if (reportOnce("unattributed", client.clientId,
+                       "described \"" + description +
+                           "\" but no rotation here can have created it; not revoked"))
         {
-            event("unattributed", "", client.clientId, std::nullopt,
-                  "described \"" + marker + "\" but no rotation here created it; not revoked");
             ++report.unattributed;
         }
+    }
+}
+
+void RotationEngine::reportCurrentMissing(PassReport& report)
+{
+    for (const auto& c : _settings.credentials)
+    {
+        const auto row = _store->findCredential(c.name);
+        if (!row || row->currentClientId.empty())
+        {
+            continue;
+        }
+        const auto client = _store->findClient(row->currentClientId);
+        if (!client || !client->disappearedMs || client->revokedMs)
+        {
+            continue;
+        }
+        report.currentMissing.push_back(c.name);
+        store::HistoryQuery q;
+        q.clientId = client->clientId;
+        q.limit = 50;
+        const auto past = _store->history(q);
+        if (std::any_of(past.begin(), past.end(),
+                        [&](const store::EventRow& e) {
+                            return e.event == "current_missing" && e.atMs >= *client->disappearedMs;
+                        }))
+        {
+            continue;
+        }
+        event("current_missing", c.name, client->clientId, std::nullopt,
+              "the current client is no longer listed (revoked outside this rotator?); "
+              "consumers hold a dead token until it is replaced, which starts now");
+        logger().error("credential %s: its current client %s is no longer listed; replacing it",
+                       c.name, client->clientId);
     }
 }
 
@@ -692,7 +843,7 @@ void RotationEngine::forEachConcurrently(std::size_t count,
 // One rotation
 
 store::RotationRow RotationEngine::startRotation(const config::CredentialSettings& c,
-                                                 std::optional<std::string> trigger)
+                                                 std::optional<std::string> trigger, bool noGrace)
 {
     store::RotationRow rotation;
     std::string error;
@@ -708,11 +859,20 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
             _store->ensureCredentials({c.name}, _clock.nowMs());
             row = _store->findCredential(c.name);
         }
+        // A current client that is no longer listed is dead: its replacement is a bootstrap,
+        // with nothing to revoke.
+        const bool currentGone = !row->currentClientId.empty() && [&]
+        {
+            const auto client = _store->findClient(row->currentClientId);
+            return client && client->disappearedMs && !client->revokedMs;
+        }();
         if (!trigger)
         {
-            trigger = row->currentClientId.empty() ? "bootstrap" : "schedule";
+            trigger = row->currentClientId.empty() || currentGone ? "bootstrap" : "schedule";
         }
-        rotation = _store->beginRotation(c.name, *trigger, row->currentClientId, _clock.nowMs());
+        rotation = _store->beginRotation(
+            c.name, *trigger, currentGone ? std::string() : row->currentClientId, _clock.nowMs());
+        rotation.noGrace = noGrace;
         // The mint window is journaled before the POST (mint follows at once, in this commit):
         // it is what attributes a lost create.
         rotation.mintStartedMs = _clock.nowMs();
@@ -764,25 +924,29 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
 
     auto created = _api.createClient(request);
     crashPoint("after-create");
+    // A POST is never retried blindly: find out from the list what happened.
+    const auto reconcileByListing = [&](const std::string& why)
+    {
+        rotation.error = why;
+        rotation.updatedMs = _clock.nowMs();
+        _store->saveRotation(rotation);
+        logger().warning("rotation %Ld of %s: %s; reconciling by listing",
+                         static_cast<Poco::Int64>(rotation.id), c.name, why);
+        auto clients = _api.listClients();
+        if (clients)
+        {
+            reconcilePlanned(rotation, *clients, report);
+        }
+        fail(c.name, nullptr, why, "planned", report);
+        return false;
+    };
     if (!created)
     {
         const auto& f = created.error();
         rotation.mintFinishedMs = _clock.nowMs();
         if (f.ambiguous)
         {
-            // A POST is never retried blindly: find out from the list what happened.
-            rotation.error = "create outcome unknown: " + f.message;
-            rotation.updatedMs = _clock.nowMs();
-            _store->saveRotation(rotation);
-            logger().warning("rotation %Ld of %s: %s; reconciling by listing",
-                             static_cast<Poco::Int64>(rotation.id), c.name, *rotation.error);
-            auto clients = _api.listClients();
-            if (clients)
-            {
-                reconcilePlanned(rotation, *clients, report);
-            }
-            fail(c.name, nullptr, *rotation.error, "planned", report);
-            return false;
+            return reconcileByListing("create outcome unknown: " + f.message);
         }
         rotation.error = "create failed: " + f.message;
         setStage(rotation, advanced(rotation, StageEvent::Failed, false));
@@ -791,6 +955,16 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
         return false;
     }
 
+    rotation.mintFinishedMs = _clock.nowMs();
+    if (_store->findClient(created->clientId) || created->clientId == _api.adminClientId() ||
+        claimedClients().count(created->clientId) != 0)
+    {
+        // A fresh client cannot be one we already know: the answer is wrong, and whatever the
+        // server really created is found by listing. The known client is never revoked.
+        return reconcileByListing("create outcome unknown: the answer named client " +
+                                  created->clientId +
+                                  ", which existed before this create; answer refused");
+    }
     const sink::Credential secret = sink::makeCredential(c.name, *created);
     auto problem = api::checkCreatedClient(*created, request);
     core::Outcome<void> pendingWritten = problem ? _pending.write(rotation.id, secret)
@@ -834,7 +1008,7 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
             created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
         info.description = request.description;
         info.tokenExpiry = request.tokenExpiry;
-        _store->recordClient(info, rotation.updatedMs);
+        _store->recordClient(info, c.name, rotation.updatedMs);
         event("created", c.name, created->clientId, rotation.id,
               "rotation " + std::to_string(rotation.id));
     });
@@ -1059,6 +1233,7 @@ void RotationEngine::promote(const config::CredentialSettings& c, store::Rotatio
             lastDelivery();
         }
         auto row = _store->findCredential(c.name);
+        const std::string replaced = row->currentClientId;
         setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
         rotation.error.reset();
         const bool bootstrap = rotation.oldClientId.empty();
@@ -1069,8 +1244,9 @@ void RotationEngine::promote(const config::CredentialSettings& c, store::Rotatio
         _store->saveRotation(rotation);
         row->currentClientId = rotation.newClientId;
         row->previousClientId = rotation.oldClientId;
-        row->revokeAfterMs = bootstrap ? std::nullopt
-                                       : std::optional<std::int64_t>(now + c.gracePeriodMs);
+        row->revokeAfterMs =
+            bootstrap ? std::nullopt
+                      : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
         row->state = bootstrap ? "idle" : "grace";
         row->consecutiveFailures = 0;
         row->nextAttemptMs.reset();
@@ -1079,9 +1255,13 @@ void RotationEngine::promote(const config::CredentialSettings& c, store::Rotatio
         row->updatedMs = now;
         _store->saveCredential(*row);
         event("promoted", c.name, rotation.newClientId, rotation.id,
-              bootstrap ? "first client of the credential"
-                        : "previous client " + rotation.oldClientId + " revoked after " +
-                              core::formatRfc3339Seconds(*row->revokeAfterMs));
+              bootstrap && replaced.empty() ? "first client of the credential"
+              : bootstrap                   ? "replaces client " + replaced +
+                                ", which is no longer listed (nothing to revoke)"
+              : rotation.noGrace
+                  ? "previous client " + rotation.oldClientId + " revoked at once (no grace period)"
+                  : "previous client " + rotation.oldClientId + " revoked after " +
+                        core::formatRfc3339Seconds(*row->revokeAfterMs));
     });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + ": client " +
@@ -1382,6 +1562,11 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         std::lock_guard<std::mutex> lock(_rolesMutex);
         _roles.reset();
     }
+    // A rotation of this credential interrupted before it was promoted is resumed by the
+    // reconcile below: if it completes, it is this command's rotation.
+    const auto before = _store->lastRotation(name);
+    const bool interrupted = before && isActiveStage(before->stage) &&
+                             before->stage != "quarantined" && before->stage != "planned";
     const auto clients = listAndSync(report);
     if (!clients)
     {
@@ -1393,6 +1578,25 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
 
     auto row = _store->findCredential(name);
     const auto last = _store->lastRotation(name);
+    if (interrupted && last && last->id == before->id && !isActiveStage(last->stage) &&
+        last->stage != "rolled_back" && last->stage != "failed")
+    {
+        // Promoted just now: report it, and honour --no-grace for it.
+        out.rotationId = last->id;
+        out.resumed = true;
+        out.ok = true;
+        if (noGrace && row && row->previousClientId == last->oldClientId &&
+            !last->oldClientId.empty())
+        {
+            revokeDue(report, true, name);
+            confirmRevocations(nullptr, report);
+        }
+        const auto after = _store->findRotation(last->id);
+        out.stage = after ? after->stage : last->stage;
+        out.message =
+            "resumed interrupted rotation " + std::to_string(last->id) + " and delivered it";
+        return out;
+    }
     if (last && last->stage == "quarantined")
     {
         // Lift the quarantine by resuming the delivery of the client sinks may already hold.
@@ -1429,7 +1633,8 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     }
     if (row && !row->previousClientId.empty())
     {
-        if (!noGrace)
+        const bool graceOver = row->revokeAfterMs && *row->revokeAfterMs <= _clock.nowMs();
+        if (!noGrace && !graceOver)
         {
             out.message = "the previous client " + row->previousClientId + " of " + name +
                           " is still in its grace period (until " +
@@ -1457,7 +1662,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         row->updatedMs = _clock.nowMs();
         _store->saveCredential(*row);
     }
-    auto rotation = startRotation(*c, "manual");
+    auto rotation = startRotation(*c, "manual", noGrace);
     if (rotation.id == 0)
     {
         fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
@@ -1480,6 +1685,119 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
                                                          : (report.errors.empty()
                                                                 ? "failed"
                                                                 : report.errors.back()));
+    return out;
+}
+
+RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
+{
+    RetireOutcome out;
+    if (credential(name))
+    {
+        out.message = "credential " + name + " is still configured; remove credentials." + name +
+                      ".* from the configuration first";
+        return out;
+    }
+    PassReport report;
+    const auto clients = listAndSync(report);
+    if (!clients)
+    {
+        out.message = report.errors.empty() ? "listing clients failed" : report.errors.front();
+        return out;
+    }
+    confirmRevocations(&*clients, report);
+    auto row = _store->findCredential(name);
+    if (!row)
+    {
+        out.message = "no credential named \"" + name + "\" in the database";
+        return out;
+    }
+    std::optional<store::RotationRow> inGrace;
+    for (const auto& r : _store->unfinishedRotations())
+    {
+        if (r.credential != name)
+        {
+            continue;
+        }
+        if (r.stage != "grace" && r.stage != "revoked")
+        {
+            out.message = "rotation " + std::to_string(r.id) + " of " + name +
+                          " is unfinished at stage " + r.stage +
+                          " (a sink may hold its new client); configure the credential again "
+                          "so that it can finish, then retire it";
+            return out;
+        }
+        if (r.stage == "grace")
+        {
+            inGrace = r;
+        }
+    }
+    if (!revoke && inGrace && row->previousClientId == inGrace->oldClientId)
+    {
+        out.message = "the previous client " + row->previousClientId + " of " + name +
+                      " is in its grace period; retire after it is revoked, or use --revoke";
+        return out;
+    }
+    std::set<std::string> listed;
+    for (const auto& c : *clients)
+    {
+        listed.insert(c.clientId);
+    }
+    std::vector<std::string> ids;
+    for (const auto& id : {row->previousClientId, row->currentClientId})
+    {
+        if (!id.empty() && listed.count(id) != 0)
+        {
+            ids.push_back(id);
+        }
+    }
+    if (revoke)
+    {
+        for (const auto& id : ids)
+        {
+            auto deleted = _api.deleteClient(id);
+            if (!deleted)
+            {
+                out.message = "revoking " + id + " failed: " + deleted.error().message;
+                return out; // what was revoked so far is journaled; running it again goes on
+            }
+            _store->runInTransaction(
+                [&]
+                {
+                    _store->markClientRevoked(id, _clock.nowMs());
+                    if (inGrace && id == inGrace->oldClientId)
+                    {
+                        setStage(*inGrace, advanced(*inGrace, StageEvent::Revoked, true));
+                        _store->saveRotation(*inGrace);
+                    }
+                    event("revoked", name, id, std::nullopt,
+                          "retired credential: `astra-rotator retire " + name + " --revoke`");
+                });
+            out.revoked.push_back(id);
+        }
+    }
+    else
+    {
+        out.released = ids;
+    }
+    _store->runInTransaction(
+        [&]
+        {
+            row->currentClientId.clear();
+            row->previousClientId.clear();
+            row->revokeAfterMs.reset();
+            row->state = "idle";
+            row->updatedMs = _clock.nowMs();
+            _store->saveCredential(*row);
+            event("retired", name, "", std::nullopt,
+                  revoke ? "retired; its clients were revoked"
+                         : "retired; its clients are left alive and unmanaged");
+        });
+    if (!out.revoked.empty())
+    {
+        confirmRevocations(nullptr, report);
+    }
+    out.ok = true;
+    out.message = "retired";
     return out;
 }
 
@@ -1561,6 +1879,18 @@ std::vector<PlanItem> RotationEngine::plan()
         {
             item.problems.push_back(error);
         }
+        else if (!c.clientId.empty())
+        {
+            const auto adopted = _store->findClient(c.clientId);
+            const auto roles = orgRoles(error);
+            if (adopted && roles)
+            {
+                if (auto w = adoptedRoleWarning(c, adopted->roles, *roles))
+                {
+                    item.warnings.push_back(std::move(*w));
+                }
+            }
+        }
         for (const auto& s : c.sinks)
         {
             const auto it = _sinks.find(s);
@@ -1573,6 +1903,25 @@ std::vector<PlanItem> RotationEngine::plan()
                 item.problems.push_back("sink " + s + ": " + ok.error().message);
             }
         }
+        items.push_back(std::move(item));
+    }
+    for (const auto& row : _store->listCredentials())
+    {
+        if (!row.retiredMs || (row.currentClientId.empty() && row.previousClientId.empty()))
+        {
+            continue;
+        }
+        PlanItem item;
+        item.credential = row.name;
+        item.reason = "retired: no longer configured";
+        std::string clients = row.currentClientId;
+        if (!row.previousClientId.empty())
+        {
+            clients += (clients.empty() ? "" : " and ") + row.previousClientId;
+        }
+        item.actions.push_back("keeps " + clients + " alive; `astra-rotator retire " + row.name +
+                               " --revoke` revokes them, `retire " + row.name +
+                               "` leaves them unmanaged");
         items.push_back(std::move(item));
     }
     return items;

@@ -69,7 +69,8 @@ std::optional<std::int64_t> nextInWindow(std::int64_t t, const config::Window& w
 }
 
 DuePlan nextRotation(const config::CredentialSettings& credential, const store::CredentialRow* row,
-                     std::optional<std::int64_t> currentGeneratedOnMs, std::int64_t nowMs)
+                     std::optional<std::int64_t> currentGeneratedOnMs, std::int64_t nowMs,
+                     bool currentMissing)
 {
     DuePlan plan;
     if (row && row->state == "quarantined")
@@ -84,6 +85,11 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
     if (!hasCurrent)
     {
         plan.reason = "no current client yet: the first pass creates one";
+    }
+    else if (currentMissing)
+    {
+        plan.reason = "current client " + row->currentClientId +
+                      " is no longer listed: replaced at once (nothing to revoke)";
     }
     else if (!currentGeneratedOnMs)
     {
@@ -114,8 +120,9 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
         plan.reason += "; retry backoff after " + std::to_string(row->consecutiveFailures) +
                        " failure(s)";
     }
-    if (credential.window)
+    if (credential.window && !(hasCurrent && currentMissing))
     {
+        // (A dead current client is replaced at once, window or not.)
         // An overdue rotation still waits for the window: search from now, not from the past.
         const auto inWindow = nextInWindow(std::max(at, nowMs), *credential.window);
         if (!inWindow)
@@ -142,14 +149,16 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
 {
     const auto row = store.findCredential(credential.name);
     std::optional<std::int64_t> generated;
+    bool missing = false;
     if (row && !row->currentClientId.empty())
     {
         if (const auto client = store.findClient(row->currentClientId))
         {
             generated = client->generatedOnMs;
+            missing = client->disappearedMs && !client->revokedMs;
         }
     }
-    return nextRotation(credential, row ? &*row : nullptr, generated, nowMs);
+    return nextRotation(credential, row ? &*row : nullptr, generated, nowMs, missing);
 }
 
 } // namespace rotator::schedule

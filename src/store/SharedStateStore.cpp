@@ -159,6 +159,11 @@ std::size_t SharedStateStore::queuedWriters() const
     return _queue.size();
 }
 
+std::string SharedStateStore::installationId() const
+{
+    return _inner.installationId(); // fixed at construction: no lock needed
+}
+
 SyncResult SharedStateStore::syncInventory(const std::vector<core::ClientInfo>& clients,
                                            std::int64_t nowMs)
 {
@@ -211,9 +216,16 @@ void SharedStateStore::saveCredential(const CredentialRow& row)
     write([&] { _inner.saveCredential(row); });
 }
 
-void SharedStateStore::recordClient(const core::ClientInfo& client, std::int64_t nowMs)
+std::vector<std::string>
+SharedStateStore::retireUnconfigured(const std::vector<std::string>& configured, std::int64_t nowMs)
 {
-    write([&] { _inner.recordClient(client, nowMs); });
+    return write([&] { return _inner.retireUnconfigured(configured, nowMs); });
+}
+
+void SharedStateStore::recordClient(const core::ClientInfo& client, const std::string& credential,
+                                    std::int64_t nowMs)
+{
+    write([&] { _inner.recordClient(client, credential, nowMs); });
 }
 
 RotationRow SharedStateStore::beginRotation(const std::string& credential,

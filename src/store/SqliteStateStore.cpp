@@ -11,6 +11,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "rotator/core/Errors.h"
+#include "rotator/core/Marker.h"
 #include "rotator/store/Migrator.h"
 #include "rotator/store/Statement.h"
 #include "rotator/store/Transaction.h"
@@ -123,18 +124,36 @@ constexpr const char* kClientColumns =
 constexpr const char* kCredentialColumns =
     "SELECT name, current_client_id, previous_client_id, revoke_after_ms, state,"
     " consecutive_failures, next_attempt_ms, last_rotation_id, last_success_ms, created_ms,"
-    " updated_ms FROM credentials";
+    " updated_ms, retired_ms FROM credentials";
+
+std::string readInstallationId(Database& db)
+{
+    Statement query = db.prepare("SELECT installation_id FROM installation");
+    std::string id = query.step() ? query.getText(0) : std::string();
+    if (!core::isInstallationId(id))
+    {
+        throw core::StoreError(db.path() + ": the installation id is missing or malformed");
+    }
+    return id;
+}
 
 } // namespace
 
 SqliteStateStore::SqliteStateStore(const std::string& path) : _db(path, OpenMode::ReadWrite)
 {
     Migrator(_db).migrate();
+    _installationId = readInstallationId(_db);
 }
 
 SqliteStateStore::SqliteStateStore(Database db) : _db(std::move(db))
 {
     requireCurrentSchema(_db);
+    _installationId = readInstallationId(_db);
+}
+
+std::string SqliteStateStore::installationId() const
+{
+    return _installationId;
 }
 
 std::unique_ptr<SqliteStateStore> SqliteStateStore::openReadOnly(const std::string& path)
@@ -184,6 +203,10 @@ SyncResult SqliteStateStore::syncInventory(const std::vector<core::ClientInfo>& 
         _db.prepare("UPDATE clients SET last_seen_ms = max(last_seen_ms, ?2) WHERE client_id = ?1");
     Statement markMissing =
         _db.prepare("UPDATE clients SET disappeared_ms = ?2 WHERE client_id = ?1");
+    // A revoked client the list no longer shows is confirmed gone: `ages` hides it (no event,
+    // revoke_confirmed or orphan_revoked said it already).
+    Statement markGone = _db.prepare(
+        "UPDATE clients SET disappeared_ms = ?2 WHERE client_id = ?1 AND disappeared_ms IS NULL");
     Statement event = _db.prepare("INSERT INTO events (at_ms, credential, client_id, event, detail)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5)");
     auto record = [&](const std::string& clientId, const char* name, const char* detail)
@@ -242,6 +265,12 @@ SyncResult SqliteStateStore::syncInventory(const std::vector<core::ClientInfo>& 
     }
     for (const auto& [clientId, state] : known)
     {
+        if (state.revoked && !state.missing && listed.count(clientId) == 0)
+        {
+            markGone.reset();
+            markGone.bind(1, clientId).bind(2, nowMs).execute();
+            continue;
+        }
         if (state.revoked || state.missing || listed.count(clientId) != 0)
         {
             continue;
@@ -299,8 +328,12 @@ std::optional<ClientRow> SqliteStateStore::findClient(const std::string& clientI
 bool SqliteStateStore::markClientRevoked(const std::string& clientId, std::int64_t nowMs)
 {
     requireWritable();
+    // The credential it belonged to is kept: `ages` shows whose client was revoked.
     Statement update = _db.prepare(
-        "UPDATE clients SET revoked_ms = ?2 WHERE client_id = ?1 AND revoked_ms IS NULL");
+        "UPDATE clients SET revoked_ms = ?2, credential = coalesce("
+        " (SELECT min(name) FROM credentials WHERE current_client_id = ?1),"
+        " (SELECT min(name) FROM credentials WHERE previous_client_id = ?1), credential)"
+        " WHERE client_id = ?1 AND revoked_ms IS NULL");
     return update.bind(1, clientId).bind(2, nowMs).execute() > 0;
 }
 
@@ -390,6 +423,33 @@ void SqliteStateStore::ensureCredentials(const std::vector<std::string>& names, 
     transaction.commit();
 }
 
+std::vector<std::string>
+SqliteStateStore::retireUnconfigured(const std::vector<std::string>& configured, std::int64_t nowMs)
+{
+    requireWritable();
+    Transaction transaction(_db);
+    const std::string names = rolesToJson(configured); // a JSON array of strings
+    std::vector<std::string> retired;
+    {
+        Statement query =
+            _db.prepare("SELECT name FROM credentials WHERE retired_ms IS NULL"
+                        " AND (current_client_id IS NOT NULL OR previous_client_id IS NOT NULL)"
+                        " AND name NOT IN (SELECT value FROM json_each(?1)) ORDER BY name");
+        query.bind(1, names);
+        while (query.step())
+        {
+            retired.push_back(query.getText(0));
+        }
+    }
+    Statement update = _db.prepare(
+        "UPDATE credentials SET retired_ms = CASE WHEN name IN (SELECT value FROM json_each(?1))"
+        " THEN NULL ELSE coalesce(retired_ms, ?2) END"
+        " WHERE (retired_ms IS NULL) = (name NOT IN (SELECT value FROM json_each(?1)))");
+    update.bind(1, names).bind(2, nowMs).execute();
+    transaction.commit();
+    return retired;
+}
+
 std::vector<CredentialRow> SqliteStateStore::queryCredentials(const std::string* name) const
 {
     std::string sql = kCredentialColumns;
@@ -415,6 +475,7 @@ std::vector<CredentialRow> SqliteStateStore::queryCredentials(const std::string*
         row.lastSuccessMs = query.getOptionalInt64(8);
         row.createdMs = query.getInt64(9);
         row.updatedMs = query.getInt64(10);
+        row.retiredMs = query.getOptionalInt64(11);
         rows.push_back(std::move(row));
     }
     return rows;
@@ -468,24 +529,35 @@ void SqliteStateStore::saveCredential(const CredentialRow& row)
     clients.bind(1, row.name)
         .bind(2, nullIfEmpty(row.currentClientId))
         .bind(3, nullIfEmpty(row.previousClientId));
-    clients.execute();
+    if (clients.execute() > 0)
+    {
+        // Remembered on the clients, so a revoked one still names its credential.
+        Statement owner = _db.prepare("UPDATE clients SET credential = ?1"
+                                      " WHERE client_id IN (?2, ?3) AND credential IS NOT ?1");
+        owner.bind(1, row.name)
+            .bind(2, nullIfEmpty(row.currentClientId))
+            .bind(3, nullIfEmpty(row.previousClientId));
+        owner.execute();
+    }
     transaction.commit();
 }
 
-void SqliteStateStore::recordClient(const core::ClientInfo& client, std::int64_t nowMs)
+void SqliteStateStore::recordClient(const core::ClientInfo& client, const std::string& credential,
+                                    std::int64_t nowMs)
 {
     requireWritable();
     Statement insert = _db.prepare(
         "INSERT INTO clients (client_id, roles, description, token_expiry, generated_on,"
-        " generated_on_ms, first_seen_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
-        " ON CONFLICT (client_id) DO NOTHING");
+        " generated_on_ms, first_seen_ms, last_seen_ms, credential)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) ON CONFLICT (client_id) DO NOTHING");
     insert.bind(1, client.clientId)
         .bind(2, rolesToJson(client.roles))
         .bind(3, client.description)
         .bind(4, client.tokenExpiry)
         .bind(5, client.generatedOn)
         .bind(6, client.generatedOnMs)
-        .bind(7, nowMs);
+        .bind(7, nowMs)
+        .bind(8, nullIfEmpty(credential));
     insert.execute();
 }
 
@@ -498,7 +570,7 @@ RotationRow SqliteStateStore::beginRotation(const std::string& credential,
     // The marker carries the row's ID, so the ID is chosen first, as SQLite would choose it
     // (the largest plus one): the row is inserted with its marker, not updated after.
     const std::int64_t id = _db.queryInt("SELECT coalesce(max(id), 0) + 1 FROM rotations");
-    std::string marker = "astra-rotator " + credential + " " + std::to_string(id);
+    std::string marker = core::formatMarker(_installationId, credential, id);
     Statement insert = _db.prepare(
         "INSERT INTO rotations (id, credential, stage, \"trigger\", old_client_id, started_ms,"
         " updated_ms, marker) VALUES (?1, ?2, 'planned', ?3, ?4, ?5, ?5, ?6)");
@@ -527,7 +599,7 @@ void SqliteStateStore::saveRotation(const RotationRow& row)
     Statement update = _db.prepare(
         "UPDATE rotations SET stage = ?2, new_client_id = ?3, org_id = ?4, mint_started_ms = ?5,"
         " mint_finished_ms = ?6, updated_ms = ?7, finished_ms = ?8, error = ?9, attempts = ?10,"
-        " old_client_id = ?11 WHERE id = ?1");
+        " old_client_id = ?11, no_grace = ?12 WHERE id = ?1");
     update.bind(1, row.id)
         .bind(2, row.stage)
         .bind(3, nullIfEmpty(row.newClientId))
@@ -538,7 +610,8 @@ void SqliteStateStore::saveRotation(const RotationRow& row)
         .bind(8, row.finishedMs)
         .bind(9, row.error)
         .bind(10, row.attempts)
-        .bind(11, nullIfEmpty(row.oldClientId));
+        .bind(11, nullIfEmpty(row.oldClientId))
+        .bind(12, row.noGrace ? 1 : 0);
     if (update.execute() != 1)
     {
         throw core::StoreError("rotation " + std::to_string(row.id) + " does not exist in " +
@@ -553,8 +626,8 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
     Statement query = _db.prepare(
         "SELECT id, credential, stage, \"trigger\", coalesce(marker, ''),"
         " coalesce(old_client_id, ''), coalesce(new_client_id, ''), coalesce(org_id, ''),"
-        " mint_started_ms, mint_finished_ms, started_ms, updated_ms, finished_ms, error, attempts"
-        " FROM rotations " +
+        " mint_started_ms, mint_finished_ms, started_ms, updated_ms, finished_ms, error, attempts,"
+        " no_grace FROM rotations " +
         where);
     if (where.find("?1") != std::string::npos)
     {
@@ -586,6 +659,7 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
         r.finishedMs = query.getOptionalInt64(12);
         r.error = query.getOptionalText(13);
         r.attempts = query.getInt(14);
+        r.noGrace = query.getInt(15) != 0;
         out.push_back(std::move(r));
     }
     return out;

@@ -1,5 +1,6 @@
 // api::parseCreatedClient and api::checkCreatedClient: never throw; the self-check accepts an
-// answer exactly when its token is AstraCS:<clientId>:<sha256hex(secret)> and the roles match.
+// answer exactly when its token is AstraCS:<clientId>:<sha256hex(secret)>, its secret is one the
+// sinks can write verbatim, and the roles match.
 
 #include "FuzzTarget.h"
 
@@ -21,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rotator::core::CreateRequest same;
     same.roleIds = created->roles;
     const bool selfConsistent =
-        rotator::core::tokenMatches(created->clientId, created->secret, created->token);
+        rotator::core::tokenMatches(created->clientId, created->secret, created->token) &&
+        rotator::api::isAcceptableSecret(created->secret.reveal());
     const auto checked = rotator::api::checkCreatedClient(*created, same);
     FUZZ_CHECK(checked.has_value() == selfConsistent);
     if (!checked)

@@ -30,6 +30,7 @@ public:
         return _target.currentOrgWith(token);
     }
     core::Outcome<std::vector<core::Role>> listRoles() override { return _target.listRoles(); }
+    std::string adminClientId() const override { return _target.adminClientId(); }
 
 private:
     api::TokenApi& _target;

@@ -14,6 +14,7 @@
 #include "rotator/api/TokenApi.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
+#include "rotator/core/Token.h"
 
 #include <Poco/Net/Context.h>
 
@@ -79,6 +80,7 @@ public:
     core::Outcome<std::string> currentOrg() override;
     core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
     core::Outcome<std::vector<core::Role>> listRoles() override;
+    std::string adminClientId() const override { return core::clientIdOfToken(_adminToken); }
 
 private:
     enum class Retry

@@ -26,8 +26,16 @@ core::Outcome<std::vector<core::ClientInfo>> parseClientList(std::string_view bo
 /// `token` is rebuilt from clientId and secret (the spec marks it optional).
 core::Outcome<core::CreatedClient> parseCreatedClient(std::string_view body);
 
-/// Checks a create answer against the request: the clientId format, the token self-check
-/// (`AstraCS:<clientId>:<sha256hex(secret)>`) and the roles.
+/// The longest secret a create answer may carry.
+constexpr std::size_t kMaxSecretBytes = 512;
+
+/// A secret the sinks can write as it is: 1 to kMaxSecretBytes bytes of printable ASCII
+/// without space, double quote or backslash (env files, JSON and hooks' stdin take it verbatim).
+bool isAcceptableSecret(std::string_view secret);
+
+/// Checks a create answer against the request: the clientId format, the secret
+/// (`isAcceptableSecret`), the token self-check (`AstraCS:<clientId>:<sha256hex(secret)>`) and
+/// the roles.
 core::Outcome<void> checkCreatedClient(const core::CreatedClient& created,
                                        const core::CreateRequest& request);
 

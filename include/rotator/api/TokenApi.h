@@ -34,6 +34,9 @@ public:
     virtual core::Outcome<std::string> currentOrgWith(const core::Secret& token) = 0;
     /// `GET /v2/organizations/roles`.
     virtual core::Outcome<std::vector<core::Role>> listRoles() = 0;
+    /// The client ID of the admin token this API calls with (empty when unknown): the rotator
+    /// never revokes it, nor takes it for a client it created.
+    virtual std::string adminClientId() const { return {}; }
 };
 
 } // namespace rotator::api

@@ -15,6 +15,9 @@ std::string sha256Hex(std::string_view data);
 /// format is inferred, so digits are accepted too).
 bool isValidClientId(std::string_view clientId);
 
+/// The client ID of a token `AstraCS:<clientId>:<hex>`; empty when it is not of that form.
+std::string clientIdOfToken(const Secret& token);
+
 /// Builds `AstraCS:<clientId>:<sha256hex(secret)>`.
 Secret makeToken(std::string_view clientId, const Secret& secret);
 

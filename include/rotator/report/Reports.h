@@ -30,7 +30,8 @@ struct CredentialView
     std::optional<std::string> generatedOn;
     std::optional<std::int64_t> ageSeconds;
     std::int64_t maxAgeSeconds = 0;
-    std::string state = "idle";
+    std::string state = "idle";  ///< idle | rotating | grace | failed | quarantined | retired
+    bool currentMissing = false; ///< the current client is no longer listed (being replaced)
     std::optional<std::int64_t> nextRotationAtMs;
     std::string previousClientId;
     std::optional<std::int64_t> revokeAfterMs;
@@ -50,24 +51,29 @@ struct ClientView
 
 /// Builds the credential rows from the configuration and the store. `nextRotationAtMs` is
 /// `schedule::nextRotation`'s answer (the time the scheduler acts on); none while quarantined.
+/// Credentials no longer configured whose clients are still alive follow, as `retired`.
 std::vector<CredentialView> credentialViews(const config::Settings& settings,
                                             const store::StateStore& store, std::int64_t nowMs);
 
 /// Builds the client rows. `unmanagedOnly` keeps status `unmanaged` only; `olderThanSeconds`
-/// keeps live clients (not revoked or missing) at least that old.
+/// keeps live clients (not revoked or missing) at least that old. Revoked clients that a list
+/// has confirmed gone are left out unless `includeGone` (`ages --all`).
 std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t nowMs,
                                     bool unmanagedOnly,
-                                    std::optional<std::int64_t> olderThanSeconds);
+                                    std::optional<std::int64_t> olderThanSeconds,
+                                    bool includeGone = false);
 
 /// `{"credentials":[…]}`, `{"clients":[…]}`, `{"events":[…]}` (PRODUCT.md §6).
-std::string credentialsJson(const std::vector<CredentialView>& rows);
+/// With an `installationId`, the object names it first (`status --json`, `/v1/credentials`).
+std::string credentialsJson(const std::vector<CredentialView>& rows,
+                            const std::string& installationId = "");
 std::string credentialJson(const CredentialView& row);
 std::string clientsJson(const std::vector<ClientView>& rows);
 std::string eventsJson(const std::vector<store::EventRow>& rows);
 
 /// Aligned tables for people, fitting 80 columns for typical rows.
 void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>& rows,
-                           std::int64_t nowMs);
+                           std::int64_t nowMs, const std::string& installationId = "");
 void printClientsTable(std::ostream& out, const std::vector<ClientView>& rows);
 void printEventsTable(std::ostream& out, const std::vector<store::EventRow>& rows);
 

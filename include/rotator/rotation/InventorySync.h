@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct SyncReport
 {
     store::SyncResult inventory;
     int adopted = 0;
+    std::vector<std::string> retired;  ///< credentials found no longer configured (event `retired`)
     std::vector<std::string> warnings; ///< e.g. a configured clientId that is not in the org
 };
 
@@ -28,7 +30,21 @@ core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& s
                                         const config::Settings& settings, core::Clock& clock);
 
 /// The same, for a list already fetched (a pass reuses one list for sync and reconcile).
+/// Credential rows whose name is no longer configured are marked retired (event `retired`
+/// once, naming the clients that stay alive).
 SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::StateStore& store,
                           const config::Settings& settings, std::int64_t nowMs);
+
+/// One warning for each credential that adopts a client (`credentials.X.clientId`) whose roles
+/// differ from `credentials.X.roles`: rotation would silently widen or narrow what its
+/// consumers may do. Names both role sets. `clients` is the list (or the inventory), `roles`
+/// the org's roles; roles that do not resolve are check-config's error, not a warning here.
+std::vector<std::string> adoptedRoleWarnings(const config::Settings& settings,
+                                             const std::vector<core::ClientInfo>& clients,
+                                             const std::vector<core::Role>& roles);
+/// The same for one credential whose adopted client carries `adoptedRoles`.
+std::optional<std::string> adoptedRoleWarning(const config::CredentialSettings& credential,
+                                              const std::vector<std::string>& adoptedRoles,
+                                              const std::vector<core::Role>& roles);
 
 } // namespace rotator::rotation

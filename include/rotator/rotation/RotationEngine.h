@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ struct PassReport
     int confirmed = 0;      ///< revocations confirmed by a list
     int orphansRevoked = 0; ///< clients of lost creates found and revoked
     int unattributed = 0;   ///< clients that look like ours but cannot be attributed
+    int foreign = 0;        ///< clients of another installation, reported for the first time
+    /// Credentials whose current client is no longer listed (each is replaced at once).
+    std::vector<std::string> currentMissing;
     bool listFailed = false;
     std::vector<std::string> errors;
 };
@@ -45,8 +49,18 @@ struct RotateOutcome
 {
     bool ok = false;
     std::int64_t rotationId = 0;
+    bool resumed = false; ///< the rotation was an interrupted one, finished by this command
     std::string stage;
     std::string message;
+};
+
+/// The result of `retire NAME`.
+struct RetireOutcome
+{
+    bool ok = false;
+    std::string message;
+    std::vector<std::string> revoked;  ///< clients revoked (with --revoke)
+    std::vector<std::string> released; ///< clients left alive, now unmanaged (without)
 };
 
 /// One line of `plan`.
@@ -58,6 +72,7 @@ struct PlanItem
     std::string reason;
     std::vector<std::string> actions; ///< "would mint ...", "would write ...", "would revoke ..."
     std::vector<std::string> problems; ///< sink checks and role resolution that fail now
+    std::vector<std::string> warnings; ///< e.g. an adopted client whose roles differ
 };
 
 /// Called with a point name at every stage boundary (tests throw from it to simulate a crash
@@ -93,6 +108,11 @@ public:
     /// Rotates one credential now (due or not), lifting a quarantine; waits until delivered.
     /// With `noGrace` the old client is revoked at once and the revocation confirmed.
     RotateOutcome rotateNow(const std::string& name, bool noGrace);
+    /// Ends a credential that is no longer configured: with `revoke` its current and previous
+    /// clients are revoked, without it they are left alive and unmanaged. Refused while the
+    /// credential is configured, while a rotation of it is unfinished before its grace period,
+    /// and (without `revoke`) while its previous client waits for its grace period to end.
+    RetireOutcome retire(const std::string& name, bool revoke);
     /// What a pass would do now, without any write anywhere (only GET calls).
     std::vector<PlanItem> plan();
     /// The earliest instant something is due (a rotation, a retry, a revocation); nullopt when
@@ -120,10 +140,12 @@ private:
     void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
 
     // One rotation.
-    /// No trigger: "schedule", or "bootstrap" when the credential has no current client (read
-    /// in the same commit, not before it).
+    /// No trigger: "schedule", or "bootstrap" when the credential has no current client or its
+    /// current client is no longer listed (read in the same commit, not before it).
+    /// `noGrace` is journaled with the rotation: the old client is revoked at once when the
+    /// new one is promoted, even if the process is interrupted before that.
     store::RotationRow startRotation(const config::CredentialSettings& credential,
-                                     std::optional<std::string> trigger);
+                                     std::optional<std::string> trigger, bool noGrace = false);
     bool mint(const config::CredentialSettings& credential, store::RotationRow& rotation,
               PassReport& report);
     bool continueFromMinted(const config::CredentialSettings& credential,
@@ -151,12 +173,31 @@ private:
     bool reconcilePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
                           PassReport& report);
 
+    // Attribution of clients to rotations (lost creates).
+    struct MintWindow
+    {
+        std::int64_t fromMs = 0;      ///< earliest generatedOn (clock-skew allowance included)
+        std::int64_t toMs = 0;        ///< latest generatedOn, and when a late create is ruled out
+        std::int64_t mintStartMs = 0; ///< the POST's start by our clock
+        bool contains(std::int64_t t) const { return t >= fromMs && t <= toMs; }
+    };
+    MintWindow mintWindow(const store::RotationRow& rotation) const;
+    bool isProtected(const store::RotationRow& rotation, const std::string& clientId,
+                     const std::set<std::string>& claimed) const;
+    /// Every credential's current and previous client.
+    std::set<std::string> claimedClients() const;
+    /// Credentials whose current client the last sync found missing: event `current_missing`
+    /// once per client.
+    void reportCurrentMissing(PassReport& report);
+
     // Helpers.
     /// Runs work(0..count-1) on up to scheduler.concurrency threads; rethrows the first
     /// exception after every thread has finished its current item.
     void forEachConcurrently(std::size_t count, const std::function<void(std::size_t)>& work);
     std::optional<std::vector<std::string>> resolveRoles(const config::CredentialSettings& c,
                                                          std::string& error);
+    /// The org's roles, listed once a pass (or taken from the request asked ahead).
+    std::optional<std::vector<core::Role>> orgRoles(std::string& error);
     void setStage(store::RotationRow& rotation, std::string_view stage);
     void event(const std::string& name, const std::string& credential, const std::string& clientId,
                std::optional<std::int64_t> rotationId, const std::string& detail);

@@ -32,9 +32,12 @@ struct DuePlan
 };
 
 /// `row` may be null (never synced). `currentGeneratedOnMs` is the current client's
-/// generatedOn, when there is a current client and it is in the inventory.
+/// generatedOn, when there is a current client and it is in the inventory. `currentMissing`:
+/// the last list no longer showed the current client, so it is replaced at once (outside any
+/// window; backoff and quarantine still apply).
 DuePlan nextRotation(const config::CredentialSettings& credential, const store::CredentialRow* row,
-                     std::optional<std::int64_t> currentGeneratedOnMs, std::int64_t nowMs);
+                     std::optional<std::int64_t> currentGeneratedOnMs, std::int64_t nowMs,
+                     bool currentMissing = false);
 
 /// The same, reading the credential's row and its current client's generatedOn from `store`
 /// (the one answer `run-once`, `plan`, `serve` and `status` share).

@@ -60,6 +60,7 @@ public:
         SharedStateStore& _store;
     };
 
+    std::string installationId() const override;
     SyncResult syncInventory(const std::vector<core::ClientInfo>& clients,
                              std::int64_t nowMs) override;
     std::vector<ClientRow> listClients() const override;
@@ -68,10 +69,13 @@ public:
     std::vector<EventRow> history(const HistoryQuery& query) const override;
     std::int64_t appendEvent(const EventRow& event) override;
     void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) override;
+    std::vector<std::string> retireUnconfigured(const std::vector<std::string>& configured,
+                                                std::int64_t nowMs) override;
     std::vector<CredentialRow> listCredentials() const override;
     std::optional<CredentialRow> findCredential(const std::string& name) const override;
     void saveCredential(const CredentialRow& row) override;
-    void recordClient(const core::ClientInfo& client, std::int64_t nowMs) override;
+    void recordClient(const core::ClientInfo& client, const std::string& credential,
+                      std::int64_t nowMs) override;
     RotationRow beginRotation(const std::string& credential, const std::string& trigger,
                               const std::string& oldClientId, std::int64_t nowMs) override;
     void saveRotation(const RotationRow& row) override;

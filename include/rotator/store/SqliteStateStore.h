@@ -28,6 +28,7 @@ public:
     /// and requires the current schema. Works while a daemon writes (WAL).
     static std::unique_ptr<SqliteStateStore> openReadOnly(const std::string& path);
 
+    std::string installationId() const override;
     SyncResult syncInventory(const std::vector<core::ClientInfo>& clients,
                              std::int64_t nowMs) override;
     std::vector<ClientRow> listClients() const override;
@@ -38,10 +39,13 @@ public:
     std::int64_t appendEvent(const EventRow& event) override;
 
     void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) override;
+    std::vector<std::string> retireUnconfigured(const std::vector<std::string>& configured,
+                                                std::int64_t nowMs) override;
     std::vector<CredentialRow> listCredentials() const override;
     std::optional<CredentialRow> findCredential(const std::string& name) const override;
     void saveCredential(const CredentialRow& row) override;
-    void recordClient(const core::ClientInfo& client, std::int64_t nowMs) override;
+    void recordClient(const core::ClientInfo& client, const std::string& credential,
+                      std::int64_t nowMs) override;
 
     RotationRow beginRotation(const std::string& credential, const std::string& trigger,
                               const std::string& oldClientId, std::int64_t nowMs) override;
@@ -66,6 +70,7 @@ private:
 
     // Reading prepares statements, which changes the connection but not the store.
     mutable Database _db;
+    std::string _installationId; ///< read once: it never changes
 };
 
 } // namespace rotator::store

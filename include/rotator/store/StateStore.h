@@ -34,8 +34,9 @@ struct ClientRow
     std::int64_t lastSeenMs = 0;
     std::optional<std::int64_t> disappearedMs;
     std::optional<std::int64_t> revokedMs;
-    std::string credential; ///< empty when unmanaged
-    std::string status;     ///< current | previous | unmanaged | revoked | missing
+    std::string credential; ///< the credential it is, was or will be the client of; empty if none
+    /// retired | current | previous | rotating | revoked | missing | foreign | unmanaged
+    std::string status;
 };
 
 /// One row of the append-only history.
@@ -71,6 +72,7 @@ struct CredentialRow
     std::optional<std::int64_t> nextAttemptMs; ///< backoff after a failure
     std::optional<std::int64_t> lastRotationId;
     std::optional<std::int64_t> lastSuccessMs;
+    std::optional<std::int64_t> retiredMs; ///< no longer configured since then
     std::int64_t createdMs = 0; ///< set on insert (0: use updatedMs)
     std::int64_t updatedMs = 0; ///< the caller's "now" when saving
 };
@@ -82,7 +84,7 @@ struct RotationRow
     std::string credential;
     std::string stage = "planned"; ///< rotation::Stage names
     std::string trigger;           ///< schedule | manual | bootstrap | api
-    std::string marker;            ///< `astra-rotator <credential> <id>`
+    std::string marker;            ///< `astra-rotator <installation-id> <credential> <id>`
     std::string oldClientId;       ///< empty: a bootstrap
     std::string newClientId;       ///< empty until minted
     std::string orgId;
@@ -93,6 +95,7 @@ struct RotationRow
     std::optional<std::int64_t> finishedMs;
     std::optional<std::string> error;
     int attempts = 0;
+    bool noGrace = false; ///< revoke the old client at once when promoted (`rotate --no-grace`)
 };
 
 /// Delivery state of one sink in one rotation (table `rotation_sinks`).
@@ -116,6 +119,10 @@ class StateStore
 public:
     virtual ~StateStore() = default;
 
+    /// This database's installation id (16 hex digits, random, made with the database and
+    /// never changed): every marker it sends carries it.
+    virtual std::string installationId() const = 0;
+
     /// Replaces the view of the org's clients with `clients` (the full list) in one
     /// transaction: inserts new ones (`discovered`), updates present ones (last seen),
     /// marks absent ones missing (`disappeared`), unless they are already revoked or missing.
@@ -126,9 +133,10 @@ public:
     virtual std::vector<ClientRow> listClients() const = 0;
     virtual std::optional<ClientRow> findClient(const std::string& clientId) const = 0;
 
-    /// Records that the rotator revoked `clientId` (status `revoked` from then on, and later
-    /// syncs no longer report it as disappeared). Returns false when the client is unknown or
-    /// already marked. Records no event: the caller appends `revoked` with its rotation.
+    /// Records that the rotator revoked `clientId` (status `revoked` from then on, keeping the
+    /// credential it belonged to; a later list without it marks it gone, with no event). Returns
+    /// false when the client is unknown or already marked. Records no event: the caller appends
+    /// `revoked` with its rotation.
     virtual bool markClientRevoked(const std::string& clientId, std::int64_t nowMs) = 0;
 
     /// Newest first.
@@ -137,18 +145,24 @@ public:
 
     /// Creates missing credential rows (state idle) for the configured names.
     virtual void ensureCredentials(const std::vector<std::string>& names, std::int64_t nowMs) = 0;
+    /// Marks every credential row whose name is not in `configured` as retired (since
+    /// `nowMs`, once) and clears the mark of configured ones. Returns the names retired now
+    /// that still have a current or previous client.
+    virtual std::vector<std::string> retireUnconfigured(const std::vector<std::string>& configured,
+                                                        std::int64_t nowMs) = 0;
     virtual std::vector<CredentialRow> listCredentials() const = 0;
     virtual std::optional<CredentialRow> findCredential(const std::string& name) const = 0;
     /// Inserts or updates the row (all fields; `updated_ms` from `row.updatedMs`).
     virtual void saveCredential(const CredentialRow& row) = 0;
 
-    /// Records a client the rotator just minted, so the next sync does not report it as
-    /// discovered. A no-op for a known client.
-    virtual void recordClient(const core::ClientInfo& client, std::int64_t nowMs) = 0;
+    /// Records a client the rotator just minted for `credential`, so the next sync does not
+    /// report it as discovered. A no-op for a known client.
+    virtual void recordClient(const core::ClientInfo& client, const std::string& credential,
+                              std::int64_t nowMs) = 0;
 
     // The rotation journal.
 
-    /// Inserts a `planned` rotation with its marker (`astra-rotator <credential> <id>`).
+    /// Inserts a `planned` rotation with its marker (`core::formatMarker`).
     virtual RotationRow beginRotation(const std::string& credential, const std::string& trigger,
                                       const std::string& oldClientId, std::int64_t nowMs) = 0;
     /// Updates every mutable field of the row (`updated_ms` from `row.updatedMs`).

@@ -23,7 +23,8 @@ TEST_F(RotationJournal, BeginsAPlannedRotationWithAUniqueMarker)
 {
     const auto a = store.beginRotation("billing", "schedule", "AbCdEfGhIjKlMnOpQrStUvWx", 10);
     const auto b = store.beginRotation("billing", "manual", "", 20);
-    EXPECT_EQ(a.marker, "astra-rotator billing " + std::to_string(a.id));
+    EXPECT_EQ(a.marker,
+              "astra-rotator " + store.installationId() + " billing " + std::to_string(a.id));
     EXPECT_NE(a.marker, b.marker);
     const auto found = store.findRotation(a.id);
     ASSERT_TRUE(found);
@@ -97,7 +98,7 @@ TEST_F(RotationJournal, RecordedClientsAreNotRediscovered)
     c.roles = {"r"};
     c.generatedOn = "2026-01-01T00:00:00.000Z";
     c.generatedOnMs = 1767225600000;
-    store.recordClient(c, 5);
+    store.recordClient(c, "billing", 5);
     const auto result = store.syncInventory({c}, 6);
     EXPECT_EQ(result.discovered, 0);
     EXPECT_TRUE(store.history({}).empty());
