@@ -193,15 +193,15 @@ std::optional<std::vector<core::Role>> RotationEngine::orgRoles(std::string& err
     std::lock_guard<std::mutex> lock(_rolesMutex);
     if (!_roles)
     {
-        auto roles = _rolesAhead.valid() ? _rolesAhead.get() : _api.listRoles();
-        if (!roles)
-        {
-            error = "cannot list the org's roles: " + roles.error().message;
-            return std::nullopt;
-        }
-        _roles = std::move(*roles);
+        // A failure is kept for the pass too: its rotations fail alike, without asking again.
+        _roles = _rolesAhead.valid() ? _rolesAhead.get() : _api.listRoles();
     }
-    return _roles;
+    if (!*_roles)
+    {
+        error = "cannot list the org's roles: " + _roles->error().message;
+        return std::nullopt;
+    }
+    return **_roles;
 }
 
 std::optional<std::vector<std::string>>

@@ -198,9 +198,10 @@ SyncResult SqliteStateStore::syncInventory(const std::vector<core::ClientInfo>& 
         "UPDATE clients SET roles = ?2, description = ?3, token_expiry = ?4, generated_on = ?5,"
         " generated_on_ms = ?6, last_seen_ms = max(last_seen_ms, ?7), disappeared_ms = NULL"
         " WHERE client_id = ?1");
-    // A revoked client listed again: only remember that it was seen (the engine decides).
-    Statement touch =
-        _db.prepare("UPDATE clients SET last_seen_ms = max(last_seen_ms, ?2) WHERE client_id = ?1");
+    // A revoked client listed again: only remember that it was seen (the engine decides), and
+    // that it is not gone after all.
+    Statement touch = _db.prepare("UPDATE clients SET last_seen_ms = max(last_seen_ms, ?2),"
+                                  " disappeared_ms = NULL WHERE client_id = ?1");
     Statement markMissing =
         _db.prepare("UPDATE clients SET disappeared_ms = ?2 WHERE client_id = ?1");
     // A revoked client the list no longer shows is confirmed gone: `ages` hides it (no event,

@@ -98,7 +98,17 @@ core::Outcome<core::CreatedClient> FakeTokenApi::createClient(const core::Create
         _commitThenFail.reset();
         return tl::unexpected(f);
     }
+    if (_tamper)
+    {
+        std::exchange(_tamper, nullptr)(created);
+    }
     return created;
+}
+
+void FakeTokenApi::tamperNextCreateAnswer(std::function<void(core::CreatedClient&)> tamper)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    _tamper = std::move(tamper);
 }
 
 core::Outcome<void> FakeTokenApi::deleteClient(const std::string& clientId)

@@ -48,6 +48,9 @@ public:
     void failNext(Call call, core::Failure failure, int count = 1);
     /// The next create mints the client, then answers with `failure` (ambiguous).
     void commitThenFailNextCreate(core::Failure failure);
+    /// The next create mints its client as usual, then `tamper` edits the answer (a server
+    /// answering with another client's ID, a hostile secret).
+    void tamperNextCreateAnswer(std::function<void(core::CreatedClient&)> tamper);
     /// Whether the list answer carries descriptions (servers without them exist).
     void setReturnsDescriptions(bool on);
 
@@ -78,6 +81,7 @@ private:
     std::map<std::string, Stored> _clients;
     std::map<Call, std::deque<core::Failure>> _failures;
     std::optional<core::Failure> _commitThenFail;
+    std::function<void(core::CreatedClient&)> _tamper;
     std::map<Call, int> _calls;
     bool _descriptions = true;
     std::uint64_t _counter = 0;

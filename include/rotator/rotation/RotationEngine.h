@@ -214,7 +214,7 @@ private:
     ResultObserver _observer;
     std::atomic<bool> _stop{false};
     std::mutex _rolesMutex;
-    std::optional<std::vector<core::Role>> _roles;
+    std::optional<core::Outcome<std::vector<core::Role>>> _roles; ///< this pass's answer
     /// The roles list asked for while the pass lists the clients (see `runPass`).
     std::future<core::Outcome<std::vector<core::Role>>> _rolesAhead;
 };

@@ -173,7 +173,7 @@ TEST_F(SqliteStateStoreTest, AnAbsentClientDisappearsOnceAndReappearsAsDiscovere
                                   "disappeared " + clientId('B'), "discovered " + clientId('B')}));
 }
 
-TEST_F(SqliteStateStoreTest, SyncNeverTouchesARevokedClientExceptLastSeen)
+TEST_F(SqliteStateStoreTest, SyncOnlyTracksWhetherARevokedClientIsStillListed)
 {
     _store.syncInventory({client('A', {"original"})}, kT0);
     EXPECT_TRUE(_store.markClientRevoked(clientId('A'), kT0 + 10));
@@ -182,6 +182,9 @@ TEST_F(SqliteStateStoreTest, SyncNeverTouchesARevokedClientExceptLastSeen)
     const std::size_t before = allEvents().size();
 
     EXPECT_EQ(_store.syncInventory({}, kT0 + 100).disappeared, 0);
+    EXPECT_EQ(_store.findClient(clientId('A'))->disappearedMs,
+              std::optional<std::int64_t>(kT0 + 100))
+        << "a revoked client no longer listed is gone (ages hides it)";
     _store.syncInventory({client('A', {"changed"})}, kT0 + 200);
     EXPECT_EQ(allEvents().size(), before);
     const std::optional<ClientRow> row = _store.findClient(clientId('A'));
