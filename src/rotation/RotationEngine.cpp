@@ -1181,12 +1181,16 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
             continue;
         }
         const std::string why = "sink " + name + ": " + delivered.error().message;
-        // A clean failure after an interrupted attempt keeps "may hold" (state pending).
-        state.state = interrupted ? "pending" : "failed";
+        // An ambiguous failure (a hook killed after it could read the credential) may have
+        // installed it: "may hold" (state pending), like an attempt we died in. A clean failure
+        // after either keeps "may hold", as the earlier attempt may still have installed it.
+        const bool mayHoldNow = interrupted || delivered.error().ambiguous;
+        state.state = mayHoldNow ? "pending" : "failed";
         state.lastError = delivered.error().message;
         _store->saveSinkState(rotation.id, state);
         logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
                        why);
+        anyHolds = anyHolds || mayHoldNow;
         if (!anyHolds)
         {
             // No consumer has the new client: revoke it and try again later.

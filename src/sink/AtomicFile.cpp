@@ -535,11 +535,19 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     }
     guard.disarm();
 
+    // From here on the new file is in place and a reader may already have taken it: a failure
+    // is ambiguous ("may hold"), never a reason to revoke the credential it carries.
+    const auto mayHold = [](tl::unexpected<core::Failure> failure)
+    {
+        failure.value().ambiguous = true;
+        failure.value().message += "; the new file was already in place";
+        return failure;
+    };
     // Make the rename durable. Some filesystems cannot sync a directory (EINVAL): nothing to do.
     if (::fsync(dirFd->get()) != 0 && errno != EINVAL)
     {
         const int error = errno;
-        return ioFailure(path, "syncing directory " + dir, error, dir);
+        return mayHold(ioFailure(path, "syncing directory " + dir, error, dir));
     }
 
     if (afterRenameHook())
@@ -550,21 +558,21 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     if (!check.valid())
     {
         const int error = errno;
-        return ioFailure(path, "reading the file back", error, dir);
+        return mayHold(ioFailure(path, "reading the file back", error, dir));
     }
     std::string readBack;
     if (const int error = readUpTo(check.get(), content.size() + 1, readBack); error != 0)
     {
-        return ioFailure(path, "reading the file back", error, dir);
+        return mayHold(ioFailure(path, "reading the file back", error, dir));
     }
     const bool same = core::constantTimeEquals(readBack, content);
     detail::wipe(readBack);
     if (!same)
     {
-        return core::fail(FailureKind::Transient,
-                          "cannot write " + path +
-                              ": the file read back after the rename differs from what was "
-                              "written (is another process writing it?)");
+        return mayHold(core::fail(FailureKind::Transient,
+                                  "cannot write " + path +
+                                      ": the file read back after the rename differs from what "
+                                      "was written (is another process writing it?)"));
     }
     return true;
 }

@@ -40,6 +40,7 @@ constexpr std::size_t kCaptureLimit = 64 * 1024; ///< per stream, logged
 constexpr std::size_t kLineLimit = 200;          ///< characters per logged line
 constexpr std::size_t kDrainLimit = 1024 * 1024; ///< read after exit, per stream
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr const char* kMayHaveInstalled = "; the hook may have installed the credential";
 
 /// Replaces every occurrence of the delivered secret and token (raw and JSON-escaped) in text
 /// the command printed, then applies the generic redaction. Owns copies of the secrets and
@@ -731,18 +732,25 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
     outLog.finish();
     errLog.finish();
 
+    // From here on the command has run with the credential on its stdin. Only its own non-zero
+    // exit says "not installed"; a timeout, a signal or a lost status leaves it unknown. Whether
+    // it read stdin cannot be told reliably (the input fits in the pipe, so our write completes
+    // either way, and a descendant outside the killed group may still read it), so every such
+    // end counts as "may hold": the engine then only rolls forward.
     if (!exited)
     {
-        return core::fail(FailureKind::Transient, prefix + "timed out after " +
-                                                      core::formatDuration(_settings.timeoutMs) +
-                                                      " (process group killed)");
+        return core::failAmbiguous(FailureKind::Transient,
+                                   prefix + "timed out after " +
+                                       core::formatDuration(_settings.timeoutMs) +
+                                       " (process group killed)" + kMayHaveInstalled);
     }
     const std::string lastError = errLog.lastLine();
     const std::string tail = lastError.empty() ? "" : "; last line of stderr: " + lastError;
     if (!status)
     {
-        return core::fail(FailureKind::Transient,
-                          prefix + program + " ended but its exit status was lost" + tail);
+        return core::failAmbiguous(FailureKind::Transient,
+                                   prefix + program + " ended but its exit status was lost" +
+                                       kMayHaveInstalled + tail);
     }
     if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
     {
@@ -758,9 +766,10 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
     if (WIFSIGNALED(*status))
     {
         const int signal = WTERMSIG(*status);
-        return core::fail(FailureKind::Transient, prefix + program + " was killed by signal " +
-                                                      std::to_string(signal) + " (" +
-                                                      signalName(signal) + ")" + tail);
+        return core::failAmbiguous(FailureKind::Transient,
+                                   prefix + program + " was killed by signal " +
+                                       std::to_string(signal) + " (" + signalName(signal) + ")" +
+                                       kMayHaveInstalled + tail);
     }
     return core::fail(FailureKind::Transient, prefix + program + " exited with status " +
                                                   std::to_string(WEXITSTATUS(*status)) + tail);

@@ -1090,3 +1090,154 @@ TEST(FaultMatrixTable, ReadmeShowsWhatTheCellsAssert)
            "tests/integration/FaultMatrixTest.cpp; the table they assert:\n"
         << renderTable();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The exec hook rows (issue 12, item 3): the fault is in the credential's only sink, an exec
+// hook that installs what it read from stdin and then hangs past its timeout or kills itself.
+// It may hold the new client, so the rotation must only roll forward: nothing revoked, the old
+// client alive, the hook retried (a clean non-zero exit then does not undo "may hold"), and
+// the rotation promoted once the hook exits 0.
+
+namespace
+{
+
+/// The hook: notes each run and what it was given (argv, environment) beside itself, then does
+/// what the file `$1` says: refuse (read stdin, exit 1: "not installed"), or install stdin at
+/// `$2` and then hang, die by SIGKILL, or exit 0.
+constexpr const char* kHook = R"(#!/bin/sh
+d=$(dirname "$0")
+echo run >> "$d/hook-runs"
+{ printf '%s\n' "$0" "$@"; tr '\0' '\n' < /proc/$$/environ; } >> "$d/hook-seen"
+mode=$(cat "$1")
+if [ "$mode" = refuse ]; then cat > /dev/null; exit 1; fi
+umask 077
+cat > "$2.tmp" && mv "$2.tmp" "$2" || exit 1
+case "$mode" in
+hang) exec sleep 60 ;;
+signal) kill -KILL $$ ;;
+esac
+)";
+
+enum class HookFault
+{
+    TimeoutAfterStdin, ///< installs, then hangs past `sinks.X.timeout` (1 s)
+    SignalAfterStdin,  ///< installs, then kills itself with SIGKILL
+};
+
+class FaultMatrixHook : public ::testing::TestWithParam<HookFault>, protected test::RotationHarness
+{
+protected:
+    void SetUp() override
+    {
+        startSimulator();
+        oldId = seedClient(31 * kDay);
+        setMode(GetParam() == HookFault::TimeoutAfterStdin ? "hang" : "signal");
+        const std::string hook = dir.file("hook.sh");
+        test::writeFile(hook, kHook, 0700);
+        configure("credentials.app.roles = Database Administrator\n"
+                  "credentials.app.maxAge = 30d\n"
+                  "credentials.app.gracePeriod = 5m\n"
+                  "credentials.app.clientId = " +
+                  oldId +
+                  "\n"
+                  "credentials.app.sinks = app-hook\n"
+                  "sinks.app-hook.type = exec\n"
+                  "sinks.app-hook.command = " +
+                  hook + " " + dir.file("hook-mode") + " " + installedPath() +
+                  "\n"
+                  "sinks.app-hook.timeout = 1s\n");
+    }
+
+    std::string installedPath() const { return dir.file("out/app.json"); }
+    void setMode(const std::string& mode) { test::writeFile(dir.file("hook-mode"), mode + "\n"); }
+
+    std::string oldId;
+};
+
+std::string hookFaultName(HookFault f)
+{
+    return f == HookFault::TimeoutAfterStdin ? "HookTimeoutAfterStdin" : "HookSignalAfterStdin";
+}
+
+void PrintTo(HookFault f, std::ostream* os)
+{
+    *os << hookFaultName(f);
+}
+
+} // namespace
+
+TEST_P(FaultMatrixHook, RollsForwardWhileTheHookMayHoldTheNewClient)
+{
+    // Pass 1: the hook installs the new client, then hangs or dies.
+    auto report = pass();
+    EXPECT_EQ(report.rotated, 0);
+    const auto rotation = lastRotation("app");
+    ASSERT_EQ(rotation.stage, "delivering") << rotation.error.value_or("");
+    EXPECT_NE(rotation.error.value_or("").find("the hook may have installed the credential"),
+              std::string::npos)
+        << rotation.error.value_or("");
+    const auto installed = jsonSink(installedPath());
+    ASSERT_EQ(installed.clientId, rotation.newClientId);
+
+    const auto rollingForward = [&](const std::string& when, int hookRuns)
+    {
+        SCOPED_TRACE(when);
+        EXPECT_EQ(lastRotation("app").stage, "delivering");
+        EXPECT_EQ(tokenStatus(installed.token.reveal()), 200)
+            << "the token the hook installed was revoked";
+        EXPECT_TRUE(alive(oldId));
+        EXPECT_EQ(requests("DELETE"), 0) << "nothing may be revoked while rolling forward";
+        EXPECT_EQ(credential("app").currentClientId, oldId);
+        const auto sinks = openStore()->sinkStates(rotation.id);
+        ASSERT_EQ(sinks.size(), 1u);
+        EXPECT_EQ(sinks[0].state, "pending") << "not journaled as \"may hold\"";
+        EXPECT_EQ(sinks[0].attempts, hookRuns);
+        std::string runs;
+        for (int i = 0; i < hookRuns; ++i)
+        {
+            runs += "run\n";
+        }
+        EXPECT_EQ(test::readFile(dir.file("hook-runs")), runs);
+    };
+    rollingForward("after the hook's fault", 1);
+
+    // Pass 2, after the backoff: the hook says "not installed" (exit 1), but the first attempt
+    // may still have installed the client.
+    setMode("refuse");
+    clock.advanceMs(61'000);
+    report = pass();
+    rollingForward("after a clean failure of the retry", 2);
+
+    // Pass 3: the hook succeeds and the new client is promoted; pass 4, after grace, revokes
+    // the old one.
+    setMode("install");
+    clock.advanceMs(121'000);
+    report = pass();
+    EXPECT_EQ(report.rotated, 1) << ::testing::PrintToString(report.errors);
+    EXPECT_EQ(credential("app").currentClientId, rotation.newClientId);
+    EXPECT_EQ(credential("app").previousClientId, oldId);
+    EXPECT_EQ(jsonSink(installedPath()).clientId, rotation.newClientId);
+    EXPECT_TRUE(alive(oldId)) << "grace starts only now";
+
+    clock.advanceMs(6 * kMinute);
+    report = pass();
+    EXPECT_TRUE(report.errors.empty()) << ::testing::PrintToString(report.errors);
+    EXPECT_EQ(lastRotation("app").stage, "done");
+    EXPECT_TRUE(credential("app").previousClientId.empty());
+    EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, rotation.newClientId}));
+    const auto ev = events("app");
+    EXPECT_EQ(std::count(ev.begin(), ev.end(), "rolled_back"), 0);
+
+    // The hook never had a secret in its argv or environment.
+    const std::string seen = test::readFile(dir.file("hook-seen"));
+    EXPECT_NE(seen.find("ASTRA_CLIENT_ID=" + rotation.newClientId), std::string::npos) << seen;
+    for (const auto& secret : {installed.secret, installed.token, simulator->adminToken()})
+    {
+        EXPECT_EQ(seen.find(secret.reveal()), std::string::npos) << "a secret reached the hook";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(FaultMatrix, FaultMatrixHook,
+                         ::testing::Values(HookFault::TimeoutAfterStdin,
+                                           HookFault::SignalAfterStdin),
+                         [](const auto& param) { return hookFaultName(param.param); });

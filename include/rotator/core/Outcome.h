@@ -28,7 +28,10 @@ struct Failure
     std::optional<std::int64_t> apiErrorId;   ///< `errors[0].ID` of a DevOps error body
 
     /// True when the request may have reached the server and been acted on (timeouts,
-    /// dropped connections, 5xx): the outcome of a non-idempotent call is unknown.
+    /// dropped connections, 5xx): the outcome of a non-idempotent call is unknown. For a sink:
+    /// it may hold the credential although the delivery failed (a hook that timed out or died
+    /// after it could read its stdin, a file that failed after its rename), so the rotation
+    /// must only roll forward.
     bool ambiguous = false;
 };
 
@@ -42,6 +45,14 @@ inline tl::unexpected<Failure> fail(FailureKind kind, std::string message, int h
     f.message = std::move(message);
     f.httpStatus = httpStatus;
     return tl::unexpected<Failure>(std::move(f));
+}
+
+/// `fail` for an outcome that may have taken effect (`Failure::ambiguous`).
+inline tl::unexpected<Failure> failAmbiguous(FailureKind kind, std::string message)
+{
+    auto f = fail(kind, std::move(message));
+    f.value().ambiguous = true;
+    return f;
 }
 
 } // namespace rotator::core

@@ -33,8 +33,9 @@ struct FileOwner
 /// special file or mount point at the target, refused chown); `Transient` for what may pass
 /// (no space, quota, I/O error, a read-back that differs). Messages start with
 /// "cannot write <path>" or "refusing to write <path>" and say what to fix. A failure after
-/// the rename (directory fsync, read-back) leaves the new file in place: a retry then finds it
-/// unchanged. Thread-safe for distinct paths.
+/// the rename (directory fsync, read-back) leaves the new file in place, where a reader may
+/// already have taken it: it is `ambiguous`, and a retry finds the file unchanged. Thread-safe
+/// for distinct paths.
 core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
                                         unsigned mode, const FileOwner& owner = {});
 

@@ -24,8 +24,10 @@ namespace rotator::sink
 ///
 /// Failures: `Permanent` when the program is missing, not executable or not runnable;
 /// `Transient` for a timeout, a non-zero exit or death by a signal (naming the status and the
-/// last line of stderr), or a failure to start it for lack of resources. Stateless between
-/// calls: several deliveries may run at once.
+/// last line of stderr), or a failure to start it for lack of resources. A non-zero exit is
+/// the hook's own "not installed"; a timeout, a death by a signal or a lost exit status, after
+/// the command started with the credential on its stdin, is `ambiguous` ("may hold"). Stateless
+/// between calls: several deliveries may run at once.
 class ExecSink final : public SecretSink
 {
 public:

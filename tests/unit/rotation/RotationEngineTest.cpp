@@ -252,6 +252,78 @@ TEST_F(RotationEngineTest, ASinkFailingAfterAnotherWasWrittenRollsForwardAndNeve
     checkInvariants("delivered everywhere");
 }
 
+// An exec hook that timed out or died by a signal after it could read its stdin may have
+// installed the new client (Failure::ambiguous): its sink "may hold" it, so the rotation only
+// rolls forward, even when the hook is the only sink and a retry then exits non-zero.
+TEST_F(RotationEngineTest, AHookThatMayHaveInstalledTheClientOnlyRollsForwardUntilItSucceeds)
+{
+    adoptOldClient();
+    settings.credentials[0].sinks = {"a"};
+    a->failures.push_back(failure(core::FailureKind::Transient,
+                                  "exec sink a: timed out after 200ms (process group killed); "
+                                  "the hook may have installed the credential",
+                                  0, true));
+    a->failures.push_back(failure(core::FailureKind::Transient, "exec sink a: exited with 1"));
+    auto report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 0);
+    const auto rotation = store->lastRotation("billing").value();
+    const auto sinkRow = [&] { return store->sinkStates(rotation.id).at(0); };
+    const auto rollingForward = [&](const std::string& when, int attempts)
+    {
+        SCOPED_TRACE(when);
+        EXPECT_EQ(store->findRotation(rotation.id)->stage, "delivering");
+        EXPECT_TRUE(api.exists(rotation.newClientId)) << "revoked a client the hook may hold";
+        EXPECT_TRUE(api.exists(oldClient));
+        EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete), 0);
+        EXPECT_EQ(credential().currentClientId, oldClient);
+        EXPECT_EQ(sinkRow().state, "pending") << "not journaled as \"may hold\"";
+        EXPECT_EQ(sinkRow().attempts, attempts);
+        EXPECT_EQ(pendingFiles(), 1u);
+        checkInvariants(when);
+    };
+    rollingForward("after the timeout", 1);
+
+    // The retry exits non-zero ("not installed"), but the timed-out attempt may have
+    // installed it: still "may hold".
+    clock.advanceMs(61'000);
+    engine()->runPass();
+    EXPECT_TRUE(a->failures.empty()) << "the hook was not retried";
+    rollingForward("after a clean failure of the retry", 2);
+
+    clock.advanceMs(121'000);
+    report = engine()->runPass();
+    EXPECT_EQ(report.rotated, 1) << ::testing::PrintToString(report.errors);
+    EXPECT_EQ(a->clientId, rotation.newClientId);
+    EXPECT_EQ(credential().currentClientId, rotation.newClientId);
+    EXPECT_EQ(credential().previousClientId, oldClient);
+    EXPECT_EQ(sinkRow().state, "delivered");
+    EXPECT_EQ(pendingFiles(), 0u);
+}
+
+TEST_F(RotationEngineTest, AHookThatKeepsDyingAfterReadingIsQuarantinedWithBothClientsAlive)
+{
+    adoptOldClient();
+    settings.credentials[0].sinks = {"a"};
+    a->failAlways = true;
+    a->always = failure(core::FailureKind::Transient,
+                        "exec sink a: /usr/local/bin/push was killed by signal 9 (SIGKILL); "
+                        "the hook may have installed the credential",
+                        0, true);
+    for (int i = 0; i < 4; ++i)
+    {
+        engine()->runPass();
+        clock.advanceMs(kDay);
+    }
+    const auto rotation = store->lastRotation("billing").value();
+    EXPECT_EQ(rotation.stage, "quarantined");
+    EXPECT_EQ(credential().state, "quarantined");
+    EXPECT_TRUE(api.exists(oldClient));
+    EXPECT_TRUE(api.exists(rotation.newClientId));
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete), 0);
+    EXPECT_EQ(api.calls(FakeTokenApi::Call::Create), 1) << "a new rotation was started";
+    checkInvariants("quarantined");
+}
+
 TEST_F(RotationEngineTest, ATokenThatNeverAuthenticatesRollsBackAfterThePropagationTimeout)
 {
     adoptOldClient();

@@ -388,6 +388,33 @@ TEST(AtomicFile, ReadsTheFileBackAfterTheRenameAndReportsADifference)
     EXPECT_FALSE(contains(written.error().message, "tampered"));
 }
 
+// After the rename a reader may already have the new content: a failure from there on must
+// not let the caller revoke the credential it carries (Failure::ambiguous), one before it must.
+TEST(AtomicFile, AFailureAfterTheRenameIsAmbiguousAndOneBeforeItIsNot)
+{
+    TempDir dir;
+    const std::string path = dir.file("target");
+    const HookGuard clearHook;
+    const std::function<void(const std::string&)> afterRename[] = {
+        [](const std::string& target) { ::unlink(target.c_str()); },
+        [](const std::string& target) { writeFile(target, "tampered\n", 0600); }};
+    for (const auto& hook : afterRename)
+    {
+        rotator::sink::detail::setAfterRenameHookForTests(hook);
+        const auto written = writeFileAtomically(path, kSecret, 0600);
+        ASSERT_FALSE(written.has_value());
+        EXPECT_TRUE(written.error().ambiguous) << written.error().message;
+        EXPECT_TRUE(contains(written.error().message, " back")) << written.error().message;
+        EXPECT_TRUE(contains(written.error().message, "the new file was already in place"))
+            << written.error().message;
+    }
+    rotator::sink::detail::setAfterRenameHookForTests({});
+
+    const auto missing = writeFileAtomically(dir.file("missing/target"), kSecret, 0600);
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_FALSE(missing.error().ambiguous) << missing.error().message;
+}
+
 TEST(AtomicFile, ChecksWritabilityWithoutCreatingAnything)
 {
     TempDir dir;

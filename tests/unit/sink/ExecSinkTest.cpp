@@ -171,6 +171,68 @@ TEST(ExecSink, ReportsDeathBySignal)
         << delivered.error().message;
 }
 
+// The hook's contract: only its own non-zero exit says "not installed". A hook that read the
+// credential and then hung or died may have installed it ("may hold", Failure::ambiguous).
+TEST(ExecSink, AHookThatReadItsStdinAndTimedOutMayHoldTheCredential)
+{
+    TempDir dir;
+    ExecSink sink(execSettings(
+        {script(dir, "hang.sh", "cat > \"$1\"\nexec sleep 60\n"), dir.file("stdin")}, 1000));
+    const Credential c = makeTestCredential();
+    const auto delivered = sink.deliver(c);
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_TRUE(delivered.error().ambiguous) << delivered.error().message;
+    EXPECT_EQ(delivered.error().message,
+              "exec sink billing-hook: timed out after 1s (process group killed); the hook may "
+              "have installed the credential");
+    EXPECT_EQ(readFile(dir.file("stdin")), renderJson(c)) << "the hook did not read its stdin";
+    EXPECT_TRUE(zombieChildren().empty());
+}
+
+TEST(ExecSink, AHookKilledByASignalAfterReadingItsStdinMayHoldTheCredential)
+{
+    TempDir dir;
+    for (const std::string signal : {"KILL", "TERM"})
+    {
+        SCOPED_TRACE(signal);
+        ExecSink sink(execSettings({script(dir, "die-" + signal + ".sh",
+                                           "cat > \"$1\"\nkill -" + signal + " $$\nexit 0\n"),
+                                    dir.file("stdin")}));
+        const auto delivered = sink.deliver(makeTestCredential());
+        ASSERT_FALSE(delivered.has_value());
+        EXPECT_TRUE(delivered.error().ambiguous) << delivered.error().message;
+        EXPECT_TRUE(contains(delivered.error().message,
+                             " was killed by signal " +
+                                 std::string(signal == "KILL" ? "9 (SIGKILL)" : "15 (SIGTERM)") +
+                                 "; the hook may have installed the credential"))
+            << delivered.error().message;
+    }
+}
+
+TEST(ExecSink, ANonZeroExitAfterReadingStdinIsTheHooksCleanNotInstalled)
+{
+    TempDir dir;
+    ExecSink sink(execSettings({script(dir, "refuse.sh", "cat > /dev/null\nexit 3\n")}));
+    const auto delivered = sink.deliver(makeTestCredential());
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_FALSE(delivered.error().ambiguous) << delivered.error().message;
+    EXPECT_TRUE(contains(delivered.error().message, "exited with status 3"));
+    EXPECT_FALSE(contains(delivered.error().message, "may have installed"));
+}
+
+TEST(ExecSink, FailuresBeforeTheHookRanAreClean)
+{
+    TempDir dir;
+    writeFile(dir.file("broken"), "#!/nonexistent/interpreter\n", 0700);
+    for (const auto& program : {dir.file("missing"), dir.file("broken")})
+    {
+        SCOPED_TRACE(program);
+        const auto delivered = ExecSink(execSettings({program})).deliver(makeTestCredential());
+        ASSERT_FALSE(delivered.has_value());
+        EXPECT_FALSE(delivered.error().ambiguous) << delivered.error().message;
+    }
+}
+
 TEST(ExecSink, KillsTheWholeProcessGroupOnTimeoutAndLeavesNoZombie)
 {
     TempDir dir;
@@ -183,7 +245,8 @@ TEST(ExecSink, KillsTheWholeProcessGroupOnTimeoutAndLeavesNoZombie)
     ASSERT_FALSE(delivered.has_value());
     EXPECT_EQ(delivered.error().kind, FailureKind::Transient);
     EXPECT_EQ(delivered.error().message,
-              "exec sink billing-hook: timed out after 300ms (process group killed)");
+              "exec sink billing-hook: timed out after 300ms (process group killed); the hook may "
+              "have installed the credential");
     EXPECT_GE(elapsed, std::chrono::milliseconds(300));
     EXPECT_LT(elapsed, std::chrono::seconds(5));
 

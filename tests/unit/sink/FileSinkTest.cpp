@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "SinkTestSupport.h"
+#include "rotator/sink/AtomicFile.h"
 #include "rotator/sink/FileSink.h"
 #include "support/TempDir.h"
 
@@ -222,7 +223,22 @@ TEST(FileSink, PrefixesWriteFailuresWithTheSinkNameAndNeverShowsTheSecret)
               0U)
         << result.error().message;
     EXPECT_FALSE(leaks(result.error().message, c));
+    EXPECT_FALSE(result.error().ambiguous) << "nothing was written: a clean failure";
     EXPECT_FALSE(sink.check().has_value());
+}
+
+TEST(FileSink, AFailureAfterTheRenameReachesTheEngineAsMayHold)
+{
+    TempDir dir;
+    FileSink sink(fileSettings(dir.file("astra.json"), SinkFormat::Json));
+    rotator::sink::detail::setAfterRenameHookForTests([](const std::string& target)
+                                                      { ::unlink(target.c_str()); });
+    const auto result = sink.deliver(makeTestCredential());
+    rotator::sink::detail::setAfterRenameHookForTests({});
+    ASSERT_FALSE(result.has_value());
+    EXPECT_TRUE(result.error().ambiguous) << result.error().message;
+    EXPECT_EQ(result.error().message.rfind("file sink billing-file: cannot write", 0), 0U)
+        << result.error().message;
 }
 
 TEST(FileSink, ChecksWithoutWritingAndDescribesItself)
