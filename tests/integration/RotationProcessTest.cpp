@@ -808,3 +808,196 @@ TEST(RotationProcess, ServeReopensItsLogFileOnSighup)
     EXPECT_NE(readFile(dir.file("rotator.log")).find("stopped"), std::string::npos);
     EXPECT_EQ(readFile(dir.file("rotator.log.1")).find("stopped"), std::string::npos);
 }
+
+namespace
+{
+
+/// One installation of the two-installations test: its own state directory and sinks, the same
+/// credential names as the other, the same org and admin token.
+struct Installation
+{
+    std::string name;
+    std::string config;
+    std::string jsonSink;
+    std::string envSink;
+
+    Installation(const test::TempDir& dir, const std::string& n, const SimProcess& sim)
+        : name(n), jsonSink(dir.file(n + "/out/app.json")), envSink(dir.file(n + "/out/svc.env"))
+    {
+        std::filesystem::create_directories(dir.file(n + "/out"));
+        writeFile(dir.file(n + ".properties"),
+                  "astra.url = https://127.0.0.1:" + std::to_string(sim.port()) +
+                      "\nastra.tokenFile = " + sim.tokenFile() +
+                      "\nastra.caFile = " + test::sharedTestCerts().caFile +
+                      "\nastra.timeout = 5s\nastra.propagationTimeout = 5s\n"
+                      "astra.requestsPerSecond = 100\nstate.dir = " +
+                      dir.file(n + "/state") +
+                      "\nscheduler.retryBackoff = 1s\nscheduler.maxFailures = 100\n"
+                      // Due at every run: each one mints, delivers, revokes and confirms.
+                      "credentials.app.roles = Database Administrator\n"
+                      "credentials.app.maxAge = 1s\ncredentials.app.gracePeriod = 0s\n"
+                      "credentials.app.sinks = app-json\n"
+                      "credentials.svc.roles = R/W Svc Acct\n"
+                      "credentials.svc.maxAge = 1s\ncredentials.svc.gracePeriod = 0s\n"
+                      "credentials.svc.sinks = svc-env\n"
+                      "sinks.app-json.type = file\nsinks.app-json.path = " +
+                      jsonSink +
+                      "\nsinks.svc-env.type = file\nsinks.svc-env.format = env\n"
+                      "sinks.svc-env.path = " +
+                      envSink + "\n");
+        config = "--config=" + dir.file(n + ".properties");
+    }
+
+    /// The clients of each event kind in this installation's history.
+    std::map<std::string, std::set<std::string>> clientsByEvent() const
+    {
+        const auto history = runProcess({kRotator, config, "history", "--json", "--limit=100000"},
+                                        test::minimalEnvironment(), 20s);
+        EXPECT_TRUE(history.ok()) << history.describe();
+        std::map<std::string, std::set<std::string>> out;
+        const auto events = parseObject(history.out)->getArray("events");
+        for (unsigned i = 0; i < events->size(); ++i)
+        {
+            const auto e = events->getObject(i);
+            out[stringOf(e, "event")].insert(stringOf(e, "clientId"));
+        }
+        return out;
+    }
+};
+
+} // namespace
+
+TEST(RotationProcess, TwoInstallationsOnOneOrgNeverRevokeEachOthersClients)
+{
+    test::TempDir dir;
+    SimProcess sim(dir, {"--latency=20"});
+    Installation a(dir, "alpha", sim);
+    Installation b(dir, "beta", sim);
+    const auto env = test::minimalEnvironment();
+    const auto caFile = test::sharedTestCerts().caFile;
+
+    const auto checkSinks = [&](const Installation& i, const std::string& when) {
+        SCOPED_TRACE(i.name + " " + when);
+        const auto app = test::readJsonSink(i.jsonSink);
+        ASSERT_TRUE(app.has_value());
+        EXPECT_EQ(test::currentOrgStatus(sim.port(), caFile, app->token.reveal()), 200)
+            << "the app sink holds a revoked token";
+        const std::string svc = envToken(i.envSink);
+        ASSERT_FALSE(svc.empty());
+        EXPECT_EQ(test::currentOrgStatus(sim.port(), caFile, svc), 200)
+            << "the svc sink holds a revoked token";
+    };
+
+    constexpr int kRounds = 8;
+    for (int round = 0; round < kRounds; ++round)
+    {
+        const std::string when = "round " + std::to_string(round);
+        // Faults on some rounds: a create whose answer is lost after the server committed it
+        // (an orphan to find by its marker), and lists answered 429, each hitting whichever
+        // installation asks first.
+        if (round % 3 == 1)
+        {
+            simCall(sim.port(), sim.adminToken(), "POST", "/_sim/faults",
+                    R"({"kind":"drop_after_commit","method":"POST",)"
+                    R"("path":"/v2/clientIdSecrets","count":1})");
+        }
+        if (round % 3 == 2)
+        {
+            simCall(sim.port(), sim.adminToken(), "POST", "/_sim/faults",
+                    R"({"kind":"rate_limit","method":"GET","path":"/v2/clientIdSecrets",)"
+                    R"("count":2,"retryAfter":1})");
+        }
+        // Both at once, then in turns (rotate, due or not), so that each lists the other's fresh
+        // clients.
+        {
+            ChildProcess first({kRotator, a.config, "run-once"}, env);
+            ChildProcess second({kRotator, b.config, "run-once"}, env);
+            for (auto* child : {&first, &second})
+            {
+                const auto exited = child->waitFor(60s);
+                ASSERT_TRUE(exited.has_value()) << when << ": run-once hangs";
+                EXPECT_LE(exited->code, 1) << when << ": " << child->stderrText();
+            }
+        }
+        for (const auto* i : {&a, &b})
+        {
+            for (const char* credential : {"app", "svc"})
+            {
+                const auto run = runProcess(
+                    {kRotator, i->config, "rotate", credential, "--no-grace"}, env, 60s);
+                ASSERT_TRUE(run.status.has_value()) << when << ": " << run.describe();
+                EXPECT_LE(run.status->code, 1) << when << ": " << run.describe();
+            }
+        }
+        simCall(sim.port(), sim.adminToken(), "DELETE", "/_sim/faults");
+        if (round > 0)
+        {
+            checkSinks(a, when);
+            checkSinks(b, when);
+        }
+    }
+    // Without faults each converges: a rotation of each credential, then a clean pass.
+    for (const auto* i : {&a, &b})
+    {
+        for (const char* credential : {"app", "svc"})
+        {
+            const auto run =
+                runProcess({kRotator, i->config, "rotate", credential, "--no-grace"}, env, 60s);
+            EXPECT_TRUE(run.ok()) << i->name << ": " << run.describe();
+        }
+        const auto run = runProcess({kRotator, i->config, "run-once"}, env, 60s);
+        EXPECT_TRUE(run.ok()) << i->name << ": " << run.describe();
+        checkSinks(*i, "at the end");
+    }
+
+    const auto ofA = a.clientsByEvent();
+    const auto ofB = b.clientsByEvent();
+    const auto revokedBy = [](const std::map<std::string, std::set<std::string>>& events) {
+        std::set<std::string> out;
+        for (const char* kind : {"revoked", "orphan_revoked"})
+        {
+            if (const auto it = events.find(kind); it != events.end())
+            {
+                out.insert(it->second.begin(), it->second.end());
+            }
+        }
+        return out;
+    };
+    const auto createdBy = [](const std::map<std::string, std::set<std::string>>& events) {
+        const auto it = events.find("created");
+        return it == events.end() ? std::set<std::string>() : it->second;
+    };
+    ASSERT_GE(createdBy(ofA).size(), static_cast<std::size_t>(2 * kRounds));
+    ASSERT_GE(createdBy(ofB).size(), static_cast<std::size_t>(2 * kRounds));
+    for (const auto& id : revokedBy(ofA))
+    {
+        EXPECT_EQ(createdBy(ofB).count(id), 0u) << "alpha revoked beta's client " << id;
+    }
+    for (const auto& id : revokedBy(ofB))
+    {
+        EXPECT_EQ(createdBy(ofA).count(id), 0u) << "beta revoked alpha's client " << id;
+    }
+    // Each saw the other's clients and left them alone, saying so once per client.
+    EXPECT_FALSE(ofA.count("foreign") == 0 || ofA.at("foreign").empty());
+    EXPECT_FALSE(ofB.count("foreign") == 0 || ofB.at("foreign").empty());
+
+    // No orphan of either: every client at the simulator is a current client of one of them,
+    // or the admin token's own.
+    std::set<std::string> accounted = {test::clientIdOfToken(sim.adminToken())};
+    for (const auto* i : {&a, &b})
+    {
+        const auto status = runProcess({kRotator, i->config, "status", "--json"}, env, 20s);
+        ASSERT_TRUE(status.ok()) << status.describe();
+        const auto root = parseObject(status.out);
+        EXPECT_EQ(stringOf(root, "installationId").size(), 16u);
+        const auto credentials = root->getArray("credentials");
+        for (unsigned k = 0; k < credentials->size(); ++k)
+        {
+            accounted.insert(stringOf(credentials->getObject(k), "clientId"));
+        }
+    }
+    for (const auto& id : sim.clientIds())
+    {
+        EXPECT_TRUE(accounted.count(id)) << "orphan " << id;
+    }
+}

@@ -43,6 +43,17 @@ int count(const std::vector<store::EventRow>& events, const std::string& name)
 
 constexpr const char* kOtherInstallation = "0123456789abcdef";
 
+/// Makes `engine` throw Crash at `point`, as if the process were killed there.
+void crashAt(rotation::RotationEngine& engine, const std::string& point)
+{
+    engine.setCrashHook([point](std::string_view at) {
+        if (at == point)
+        {
+            throw Crash{std::string(at)};
+        }
+    });
+}
+
 } // namespace
 
 TEST_F(FieldSafety, EveryDatabaseHasItsOwnInstallationIdAndItsMarkersCarryIt)
@@ -211,14 +222,7 @@ TEST_F(FieldSafety, NoGraceSurvivesAnInterruptedRotation)
     adoptOldClient(10 * kDay);
     engine()->runPass();
     auto e = engine();
-    e->setCrashHook(
-        [](std::string_view at)
-        {
-            if (at == "after-sink:a")
-            {
-                throw Crash{std::string(at)};
-            }
-        });
+    crashAt(*e, "after-sink:a");
     EXPECT_THROW(e->rotateNow("billing", true), Crash);
     ASSERT_TRUE(api.exists(oldClient));
     EXPECT_TRUE(store->lastRotation("billing")->noGrace);
@@ -242,14 +246,7 @@ TEST_F(FieldSafety, RotateAfterAnInterruptedDeliveryReportsThatRotation)
     adoptOldClient(10 * kDay);
     engine()->runPass();
     auto e = engine();
-    e->setCrashHook(
-        [](std::string_view at)
-        {
-            if (at == "after-sink:a")
-            {
-                throw Crash{std::string(at)};
-            }
-        });
+    crashAt(*e, "after-sink:a");
     EXPECT_THROW(e->rotateNow("billing", false), Crash);
     const auto interrupted = store->lastRotation("billing")->id;
     const auto outcome = engine()->rotateNow("billing", false);
@@ -338,14 +335,7 @@ TEST_F(FieldSafety, AgesLabelsTheNewClientDuringDeliveryAndKeepsTheCredentialOfR
 {
     adoptOldClient();
     auto e = engine();
-    e->setCrashHook(
-        [](std::string_view at)
-        {
-            if (at == "after-sink:a")
-            {
-                throw Crash{std::string(at)};
-            }
-        });
+    crashAt(*e, "after-sink:a");
     EXPECT_THROW(e->runPass(), Crash);
     const auto fresh = store->lastRotation("billing")->newClientId;
     ASSERT_EQ(a->clientId, fresh);
