@@ -16,6 +16,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include "rotator/core/Errors.h"
 #include "rotator/core/Token.h"
 #include "rotator/sim/Simulator.h"
 #include "rotator/store/SqliteStateStore.h"
@@ -662,3 +663,74 @@ INSTANTIATE_TEST_SUITE_P(RotationFlow, RevokedButStillListed, ::testing::Bool(),
                              return param.param ? "ListWithDescriptions"
                                                 : "ListWithoutDescriptions";
                          });
+
+TEST_F(RotationFlowTest, RunOnceExitsOneWhileACredentialStaysQuarantinedAndSaysWhy)
+{
+    startSimulator();
+    configure(appWithJsonSink() + "scheduler.maxFailures = 1\n");
+    sim::FaultRule refuse;
+    refuse.kind = sim::FaultKind::Status;
+    refuse.status = 400;
+    refuse.method = "POST";
+    refuse.pathPrefix = "/v2/clientIdSecrets";
+    refuse.count = 1;
+    simulator->addFault(refuse);
+
+    EXPECT_EQ(command({"run-once"}), 1) << "the failing pass";
+    EXPECT_EQ(credential("app").state, "quarantined");
+    // Nothing is due while quarantined: this pass does nothing, and still fails.
+    err.str("");
+    EXPECT_EQ(command({"run-once"}), 1) << "a quarantined credential must fail cron's pass";
+    EXPECT_NE(err.str().find("credential app is quarantined"), std::string::npos) << err.str();
+    EXPECT_EQ(simulator->requestCount("POST", "/v2/clientIdSecrets"), 1);
+
+    EXPECT_EQ(command({"rotate", "app"}), 0) << err.str();
+    EXPECT_EQ(command({"run-once"}), 0) << err.str();
+}
+
+TEST_F(RotationFlowTest, ACurrentClientRevokedElsewhereIsReplacedByTheNextRunOnce)
+{
+    startSimulator();
+    configure(appWithJsonSink());
+    ASSERT_EQ(command({"run-once"}), 0) << err.str();
+    const auto dead = credential("app").currentClientId;
+    ASSERT_TRUE(simulator->revokeClient(dead));
+    ASSERT_EQ(tokenStatus(jsonSink(dir.file("out/app.json")).token.reveal()), 401);
+
+    EXPECT_EQ(command({"run-once"}), 0) << err.str();
+    const auto row = credential("app");
+    EXPECT_NE(row.currentClientId, dead);
+    EXPECT_TRUE(row.previousClientId.empty());
+    const auto json = jsonSink(dir.file("out/app.json"));
+    EXPECT_EQ(json.clientId, row.currentClientId);
+    EXPECT_EQ(tokenStatus(json.token.reveal()), 200);
+    EXPECT_TRUE(contains(events("app"), "current_missing"));
+    EXPECT_EQ(simulator->requestCount("DELETE", "/v2/clientIdSecrets/{clientId}"), 0)
+        << "there was nothing to revoke";
+}
+
+TEST_F(RotationFlowTest, RetireRevokesTheClientsOfACredentialNoLongerConfigured)
+{
+    startSimulator();
+    configure(appWithJsonSink());
+    ASSERT_EQ(command({"run-once"}), 0) << err.str();
+    const auto client = credential("app").currentClientId;
+
+    EXPECT_THROW(command({"retire", "app", "--revoke"}), core::UsageError)
+        << "retired while still configured";
+    configure("");
+    ASSERT_EQ(command({"run-once"}), 0) << err.str();
+    EXPECT_TRUE(alive(client)) << "a credential leaving the configuration revoked its client";
+    EXPECT_TRUE(contains(events("app"), "retired"));
+    out.str("");
+    ASSERT_EQ(command({"plan"}), 0) << err.str();
+    EXPECT_NE(out.str().find("app: not scheduled\n  why: retired: no longer configured"),
+              std::string::npos)
+        << out.str();
+
+    out.str("");
+    EXPECT_EQ(command({"retire", "app", "--revoke"}), 0) << err.str();
+    EXPECT_EQ(out.str(), "app: retired; revoked " + client + "\n");
+    EXPECT_FALSE(alive(client));
+    EXPECT_EQ(simClientIds(), std::set<std::string>{adminClientId});
+}
