@@ -261,3 +261,67 @@ TEST(Migrator, RequireCurrentSchemaAsksForMigrateOnAnOlderOrEmptyDatabase)
 
 } // namespace
 } // namespace rotator::store
+
+namespace rotator::store
+{
+namespace
+{
+
+std::vector<Migration> embeddedUpTo(int version)
+{
+    std::vector<Migration> out;
+    for (const auto& m : embeddedMigrations())
+    {
+        if (m.version <= version)
+        {
+            out.push_back(m);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+TEST(Migrator, VersionThreeGivesAnExistingDatabaseAnInstallationIdAndKeepsItsJournal)
+{
+    test::TempDir dir;
+    Database db(dir.file("rotator.db"));
+    Migrator(db, embeddedUpTo(2)).migrate();
+    db.exec("INSERT INTO credentials (name, current_client_id, created_ms, updated_ms)"
+            " VALUES ('billing', 'AbCdEfGhIjKlMnOpQrStUvWx', 1, 1);"
+            "INSERT INTO clients (client_id, generated_on, generated_on_ms, first_seen_ms,"
+            " last_seen_ms) VALUES ('AbCdEfGhIjKlMnOpQrStUvWx', '2026-01-01T00:00:00Z', 1, 1, 1);"
+            "INSERT INTO rotations (id, credential, stage, \"trigger\", marker, new_client_id,"
+            " started_ms, updated_ms) VALUES (1, 'billing', 'planned', 'schedule',"
+            " 'astra-rotator billing 1', 'AbCdEfGhIjKlMnOpQrStUvWx', 1, 1);"
+            "INSERT INTO events (at_ms, credential, event, detail)"
+            " VALUES (1, 'billing', 'adopted', 'kept');");
+
+    Migrator(db).migrate();
+    Statement id = db.prepare("SELECT installation_id FROM installation");
+    ASSERT_TRUE(id.step());
+    const std::string installation = id.getText(0);
+    EXPECT_EQ(installation.size(), 16u);
+    EXPECT_EQ(installation.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_EQ(db.queryInt("SELECT count(*) FROM rotations WHERE marker = 'astra-rotator billing 1'"
+                          " AND no_grace = 0"),
+              1)
+        << "a journaled marker keeps its old form";
+    EXPECT_EQ(db.queryInt("SELECT count(*) FROM history WHERE detail = 'kept'"), 1);
+    EXPECT_EQ(db.queryInt("SELECT count(*) FROM clients WHERE credential = 'billing'"), 1)
+        << "the client remembers its credential";
+    EXPECT_THROW(db.exec("UPDATE events SET detail = 'x'"), core::StoreError)
+        << "events stay append-only";
+    EXPECT_THROW(db.exec("UPDATE installation SET installation_id = '0000000000000000'"),
+                 core::StoreError);
+    db.exec("INSERT INTO events (at_ms, event) VALUES (2, 'foreign')");
+
+    test::TempDir other;
+    Database second(other.file("rotator.db"));
+    Migrator(second).migrate();
+    Statement otherId = second.prepare("SELECT installation_id FROM installation");
+    ASSERT_TRUE(otherId.step());
+    EXPECT_NE(otherId.getText(0), installation);
+}
+
+} // namespace rotator::store
