@@ -631,7 +631,10 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
 {
     enableToken();
     test::LogCapture log;
-    test::FakeTokenApi api(clock);
+    // The scheduler waits through its clock, and a fake one would race through the hours: this
+    // daemon keeps real time (nothing in it is due for an hour).
+    core::SystemClock realClock;
+    test::FakeTokenApi api(realClock);
     settings.credentials.resize(1); // billing only
     settings.credentials[0].roles = {"Database Administrator"};
     settings.credentials[0].sinks = {"a"};
@@ -648,11 +651,12 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     sinks["a"] = std::make_unique<test::RecordingSink>("a", record);
     rotation::RotationEngine engine(settings, api, engineStore, std::move(sinks),
-                                    rotation::PendingFiles(state.file("pending")), clock);
+                                    rotation::PendingFiles(state.file("pending")), realClock);
     engine.setResultObserver(metrics.rotationObserver());
-    schedule::Scheduler scheduler(engine, clock, 3'600'000, 50);
+    schedule::Scheduler scheduler(engine, realClock,
+                                  {.syncIntervalMs = 3'600'000, .minPauseMs = 50, .jitterSeed = 1});
     SchedulerAdapter adapter(scheduler);
-    AdminServer admin(settings, state.file("rotator.db"), adapter, metrics, clock);
+    AdminServer admin(settings, state.file("rotator.db"), adapter, metrics, realClock);
     admin.start();
     std::thread worker([&scheduler] { scheduler.run(); });
 

@@ -37,6 +37,7 @@ struct PassReport
     int orphansRevoked = 0; ///< clients of lost creates found and revoked
     int unattributed = 0;   ///< clients that look like ours but cannot be attributed
     bool listFailed = false;
+    bool adminTokenRejected = false; ///< the list answered 401: the admin token was refused
     std::vector<std::string> errors;
 };
 
