@@ -16,11 +16,12 @@ namespace rotator::schedule
 {
 
 /// Drives the engine for `serve`: a pass, then sleep until the next due time or the sync
-/// interval, whichever comes first (never a busy poll: at least `minPauseMs` between passes),
-/// woken early by a manual rotation request or a stop. Every wait goes through the clock, so a
-/// fake clock runs the loop without real waiting.
+/// interval, whichever comes first (never a busy poll: at least `minPauseMs` after a pass that
+/// listed, the back-off below after one that failed), woken early by a manual rotation request
+/// or a stop. Every wait goes through the clock, so a fake clock runs the loop without real
+/// waiting.
 ///
-/// A pass fails when the inventory list gets no answer (or a 401) or the pass throws; failed
+/// A pass fails when the inventory list fails (no answer, a 5xx, a 401...) or it throws; failed
 /// passes in a row back off: the next one waits `scheduler.retryBackoff`, then twice that,
 /// and so on up to `scheduler.syncInterval`, each wait shortened by up to a quarter at random
 /// (seeded by `jitterSeed`, so tests are deterministic) so that daemons knocked over by the
