@@ -51,6 +51,16 @@ bool SchedulerAdapter::lastPassReachedApi() const
     return _scheduler.lastPassReachedApi();
 }
 
+std::optional<bool> SchedulerAdapter::adminTokenValid() const
+{
+    return _scheduler.adminTokenValid();
+}
+
+std::optional<std::string> SchedulerAdapter::adminTokenRefusal() const
+{
+    return _scheduler.adminTokenRefusal();
+}
+
 namespace
 {
 
@@ -595,6 +605,10 @@ Reply AdminServer::Impl::readiness()
     }
     if (!_scheduler.lastPassReachedApi())
     {
+        if (const auto refusal = _scheduler.adminTokenRefusal())
+        {
+            return statusReply(503, "not_ready", "the admin token was refused (401): " + *refusal);
+        }
         return statusReply(503, "not_ready", "the last pass could not reach the DevOps API");
     }
     return statusReply(200, "ready");
@@ -605,6 +619,7 @@ Reply AdminServer::Impl::metrics()
     DaemonState daemon;
     daemon.lastPassMs = _scheduler.lastPassMs();
     daemon.lastPassReachedApi = _scheduler.lastPassReachedApi();
+    daemon.adminTokenValid = _scheduler.adminTokenValid();
     const auto now = _clock.nowMs();
     Reply r;
     r.contentType = "text/plain; version=0.0.4; charset=utf-8";

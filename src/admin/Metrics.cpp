@@ -330,6 +330,14 @@ std::string Metrics::render(const config::Settings& settings, const store::State
              "1 when the last pass listed the org's clients through the DevOps API, else 0.");
     x.sample("astra_rotator_last_pass_reached_api", {}, daemon.lastPassReachedApi ? "1" : "0");
 
+    x.family("astra_rotator_admin_token_valid", "gauge",
+             "1 when the last inventory list authenticated with the admin token, 0 after the "
+             "API refused it (401); absent before either.");
+    if (daemon.adminTokenValid)
+    {
+        x.sample("astra_rotator_admin_token_valid", {}, *daemon.adminTokenValid ? "1" : "0");
+    }
+
     return x.take();
 }
 

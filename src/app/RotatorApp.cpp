@@ -102,7 +102,9 @@ int RotatorApp::serve(cli::Environment& env)
     { return cli::makeAstraClient(s, std::move(token), env.clock, metrics.apiObserver()); };
     Runtime runtime(*_settings, serveEnv, Runtime::Mode::Write);
     runtime.engine().setResultObserver(metrics.rotationObserver());
-    schedule::Scheduler scheduler(runtime.engine(), env.clock, _settings->scheduler.syncIntervalMs);
+    schedule::Scheduler scheduler(runtime.engine(), env.clock,
+                                  {.syncIntervalMs = _settings->scheduler.syncIntervalMs,
+                                   .retryBackoffMs = _settings->scheduler.retryBackoffMs});
 
     // Started before the scheduler thread and stopped after it (reverse order).
     admin::SchedulerAdapter control(scheduler);

@@ -1,5 +1,6 @@
 #include "rotator/core/Clock.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -18,6 +19,12 @@ void SystemClock::sleepMs(std::int64_t ms)
     {
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
+}
+
+bool SystemClock::waitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& wake,
+                          std::int64_t ms, const std::function<bool()>& woken)
+{
+    return wake.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(0, ms)), woken);
 }
 
 } // namespace rotator::core

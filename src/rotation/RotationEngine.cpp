@@ -290,6 +290,7 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
     if (!clients)
     {
         report.listFailed = true;
+        report.adminTokenRejected = clients.error().httpStatus == 401;
         report.errors.push_back("listing clients failed: " + clients.error().message);
         logger().error("listing clients failed; nothing changed: %s", clients.error().message);
         return std::nullopt;

@@ -1,7 +1,6 @@
 #include "rotator/schedule/Scheduler.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include <Poco/Logger.h>
 
@@ -18,18 +17,19 @@ Poco::Logger& logger()
 
 } // namespace
 
-Scheduler::Scheduler(rotation::RotationEngine& engine, core::Clock& clock,
-                     std::int64_t syncIntervalMs, std::int64_t minPauseMs)
-    : _engine(engine), _clock(clock), _syncIntervalMs(std::max<std::int64_t>(1000, syncIntervalMs)),
-      _minPauseMs(minPauseMs)
+Scheduler::Scheduler(rotation::RotationEngine& engine, core::Clock& clock, Timing timing)
+    : _engine(engine), _clock(clock),
+      _syncIntervalMs(std::max<std::int64_t>(1000, timing.syncIntervalMs)),
+      _retryBackoffMs(std::max<std::int64_t>(1, timing.retryBackoffMs)),
+      _minPauseMs(timing.minPauseMs), _random(timing.jitterSeed)
 {
 }
 
 void Scheduler::run()
 {
-    std::int64_t errorPause = _minPauseMs;
-    std::int64_t lastSync = 0;
-    bool syncDue = true;
+    int failures = 0;           // failed passes in a row
+    std::int64_t passDueAt = 0; // by the sync interval, or by the back-off while passes fail
+    bool passDue = true;
     for (;;)
     {
         std::deque<std::string> requests;
@@ -41,65 +41,121 @@ void Scheduler::run()
             }
             requests.swap(_requests);
         }
-        std::int64_t pause = 0;
+        if (passDue)
+        {
+            const auto failure = runPass();
+            failures = failure ? failures + 1 : 0;
+            const std::int64_t wait = failure ? backoffMs(failures) : _syncIntervalMs;
+            passDueAt = _clock.nowMs() + wait;
+            if (failure)
+            {
+                logger().warning("pass failed (%d in a row): %s; next pass in %Ld ms", failures,
+                                 *failure, static_cast<Poco::Int64>(wait));
+            }
+        }
+        runRequests(requests);
+        const std::int64_t now = _clock.nowMs();
+        std::int64_t wakeAt = passDueAt;
+        // While passes fail, what the engine has due waits for the list too.
+        if (failures == 0)
+        {
+            if (const auto next = _engine.nextWakeMs(); next && *next < wakeAt)
+            {
+                wakeAt = *next;
+            }
+            wakeAt = std::max(wakeAt, now + _minPauseMs);
+        }
+        std::unique_lock<std::mutex> lock(_mutex);
+        const bool woken = _clock.waitFor(lock, _wake, std::max<std::int64_t>(0, wakeAt - now),
+                                          [this] { return _stopping || !_requests.empty(); });
+        // A manual request wakes us without a pass unless one is due by then.
+        passDue = !woken || _clock.nowMs() >= passDueAt;
+    }
+}
+
+std::optional<std::string> Scheduler::runPass()
+{
+    try
+    {
+        const auto report = _engine.runPass();
+        const std::int64_t now = _clock.nowMs();
+        if (report.rotated || report.failed || report.revoked || report.orphansRevoked)
+        {
+            logger().information(
+                "pass: %d rotated, %d failed, %d revoked, %d confirmed, %d orphans revoked",
+                report.rotated, report.failed, report.revoked, report.confirmed,
+                report.orphansRevoked);
+        }
+        std::optional<std::string> failure;
+        if (report.listFailed)
+        {
+            failure = report.errors.empty() ? std::string("listing clients failed")
+                                            : report.errors.front();
+        }
+        std::lock_guard<std::mutex> lock(_mutex);
+        _lastPassMs = now;
+        _lastPassReachedApi = !report.listFailed;
+        ++_passes;
+        // Only an answer tells about the token: a 503 or a timeout leaves what is known.
+        if (!report.listFailed)
+        {
+            _adminTokenValid = true;
+            _adminTokenRefusal.reset();
+        }
+        else if (report.adminTokenRejected)
+        {
+            _adminTokenValid = false;
+            _adminTokenRefusal = failure;
+            return "the admin token was refused (401); " + *failure;
+        }
+        return failure;
+    }
+    catch (const std::exception& e)
+    {
+        // Catch at the top of the thread: log, back off, try again.
+        logger().error("pass failed: %s", std::string(e.what()));
+        return std::string(e.what());
+    }
+}
+
+void Scheduler::runRequests(const std::deque<std::string>& requests)
+{
+    for (const auto& name : requests)
+    {
+        if (_engine.stopRequested())
+        {
+            break;
+        }
         try
         {
-            if (syncDue || requests.empty())
+            const auto outcome = _engine.rotateNow(name, false);
+            if (outcome.ok)
             {
-                const auto report = _engine.runPass();
-                lastSync = _clock.nowMs();
-                std::lock_guard<std::mutex> lock(_mutex);
-                _lastPassMs = lastSync;
-                _lastPassReachedApi = !report.listFailed;
-                ++_passes;
-                if (report.rotated || report.failed || report.revoked || report.orphansRevoked)
-                {
-                    logger().information(
-                        "pass: %d rotated, %d failed, %d revoked, %d confirmed, %d orphans revoked",
-                        report.rotated, report.failed, report.revoked, report.confirmed,
-                        report.orphansRevoked);
-                }
+                logger().information("manual rotation of %s: rotation %Ld delivered", name,
+                                     static_cast<Poco::Int64>(outcome.rotationId));
             }
-            for (const auto& name : requests)
+            else
             {
-                if (_engine.stopRequested())
-                {
-                    break;
-                }
-                const auto outcome = _engine.rotateNow(name, false);
-                if (outcome.ok)
-                {
-                    logger().information("manual rotation of %s: rotation %Ld delivered", name,
-                                         static_cast<Poco::Int64>(outcome.rotationId));
-                }
-                else
-                {
-                    logger().warning("manual rotation of %s: %s", name, outcome.message);
-                }
+                logger().warning("manual rotation of %s: %s", name, outcome.message);
             }
-            errorPause = _minPauseMs;
         }
         catch (const std::exception& e)
         {
-            // Catch at the top of the thread: log, back off, try again.
-            logger().error("pass failed: %s; next attempt in %Ld ms", std::string(e.what()),
-                           static_cast<Poco::Int64>(errorPause));
-            pause = errorPause;
-            errorPause = std::min(errorPause * 2, _syncIntervalMs);
+            logger().error("manual rotation of %s failed: %s", name, std::string(e.what()));
         }
-        const std::int64_t now = _clock.nowMs();
-        std::int64_t wakeAt = lastSync + _syncIntervalMs;
-        if (const auto next = _engine.nextWakeMs(); next && *next < wakeAt)
-        {
-            wakeAt = *next;
-        }
-        wakeAt = std::max(wakeAt, now + std::max(pause, _minPauseMs));
-        std::unique_lock<std::mutex> lock(_mutex);
-        const bool woken = _wake.wait_for(lock, std::chrono::milliseconds(wakeAt - now),
-                                          [this] { return _stopping || !_requests.empty(); });
-        // A manual request wakes us without a sync; a timeout is a scheduled pass.
-        syncDue = !woken || _clock.nowMs() - lastSync >= _syncIntervalMs;
     }
+}
+
+std::int64_t Scheduler::backoffMs(int failures)
+{
+    std::int64_t nominal = _retryBackoffMs;
+    for (int i = 1; i < failures && nominal < _syncIntervalMs; ++i)
+    {
+        nominal *= 2;
+    }
+    nominal = std::min(nominal, _syncIntervalMs);
+    std::uniform_int_distribution<std::int64_t> jitter(0, nominal / 4);
+    return nominal - jitter(_random);
 }
 
 void Scheduler::stop()
@@ -142,6 +198,18 @@ std::int64_t Scheduler::passes() const
 {
     std::lock_guard<std::mutex> lock(_mutex);
     return _passes;
+}
+
+std::optional<bool> Scheduler::adminTokenValid() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _adminTokenValid;
+}
+
+std::optional<std::string> Scheduler::adminTokenRefusal() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _adminTokenRefusal;
 }
 
 } // namespace rotator::schedule

@@ -73,6 +73,16 @@ public:
         std::lock_guard<std::mutex> lock(_mutex);
         return reached;
     }
+    std::optional<bool> adminTokenValid() const override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return tokenValid;
+    }
+    std::optional<std::string> adminTokenRefusal() const override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return refusal;
+    }
     void set(std::optional<std::int64_t> pass, bool reachedApi)
     {
         std::lock_guard<std::mutex> lock(_mutex);
@@ -80,11 +90,20 @@ public:
         reached = reachedApi;
     }
 
+    void setToken(std::optional<bool> valid, std::optional<std::string> why)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        tokenValid = valid;
+        refusal = std::move(why);
+    }
+
     mutable std::mutex _mutex;
     std::vector<std::string> requests;
     std::set<std::string> queued;
     std::optional<std::int64_t> lastPass;
     bool reached = false;
+    std::optional<bool> tokenValid;
+    std::optional<std::string> refusal;
     std::atomic<bool> fail{false};
 };
 
@@ -277,6 +296,26 @@ TEST_F(AdminServerTest, ReadyzWaitsForAPassThatReachedTheApi)
     EXPECT_EQ(a.body, R"({"status":"ready"})");
 }
 
+TEST_F(AdminServerTest, ReadyzAndMetricsReportARefusedAdminToken)
+{
+    const auto port = start();
+    control.set(clock.nowMs(), false);
+    control.setToken(false, "listing clients failed: GET /v2/clientIdSecrets: HTTP 401");
+    auto a = get(port, "/readyz");
+    EXPECT_EQ(a.status, 503);
+    EXPECT_EQ(a.json()->getValue<std::string>("reason"),
+              "the admin token was refused (401): listing clients failed: GET "
+              "/v2/clientIdSecrets: HTTP 401");
+    EXPECT_NE(get(port, "/metrics").body.find("\nastra_rotator_admin_token_valid 0\n"),
+              std::string::npos);
+
+    control.set(clock.nowMs(), true);
+    control.setToken(true, std::nullopt);
+    EXPECT_EQ(get(port, "/readyz").status, 200);
+    EXPECT_NE(get(port, "/metrics").body.find("\nastra_rotator_admin_token_valid 1\n"),
+              std::string::npos);
+}
+
 TEST_F(AdminServerTest, MetricsServeTheTextFormatFromTheStore)
 {
     const auto port = start();
@@ -306,6 +345,7 @@ TEST_F(AdminServerTest, PassesPromtoolCheckMetrics)
     metrics.recordApiRequest("POST", 0);
     metrics.recordRotation("billing", "success");
     control.set(clock.nowMs(), true);
+    control.setToken(false, "refused");
     const auto a = get(port, "/metrics");
     ASSERT_EQ(a.status, 200);
     const std::string file = dir.file("metrics.txt");
@@ -631,7 +671,10 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
 {
     enableToken();
     test::LogCapture log;
-    test::FakeTokenApi api(clock);
+    // The scheduler waits through its clock, and a fake one would race through the hours: this
+    // daemon keeps real time (nothing in it is due for an hour).
+    core::SystemClock realClock;
+    test::FakeTokenApi api(realClock);
     settings.credentials.resize(1); // billing only
     settings.credentials[0].roles = {"Database Administrator"};
     settings.credentials[0].sinks = {"a"};
@@ -648,11 +691,12 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     sinks["a"] = std::make_unique<test::RecordingSink>("a", record);
     rotation::RotationEngine engine(settings, api, engineStore, std::move(sinks),
-                                    rotation::PendingFiles(state.file("pending")), clock);
+                                    rotation::PendingFiles(state.file("pending")), realClock);
     engine.setResultObserver(metrics.rotationObserver());
-    schedule::Scheduler scheduler(engine, clock, 3'600'000, 50);
+    schedule::Scheduler scheduler(engine, realClock,
+                                  {.syncIntervalMs = 3'600'000, .minPauseMs = 50, .jitterSeed = 1});
     SchedulerAdapter adapter(scheduler);
-    AdminServer admin(settings, state.file("rotator.db"), adapter, metrics, clock);
+    AdminServer admin(settings, state.file("rotator.db"), adapter, metrics, realClock);
     admin.start();
     std::thread worker([&scheduler] { scheduler.run(); });
 

@@ -13,9 +13,15 @@
 // Each cell asserts its outcome class and the number of passes to converge; the same
 // expectations render the "Fault matrix" table of README.md, which FaultMatrixTable checks.
 //
-// Run: build/bin/integration_tests --gtest_filter='FaultMatrix*'   or   ctest -R FaultMatrix -j2
+// One more row is a process of its own: the API down while `serve` runs (ServeWhileTheApiFails,
+// at the end), the built daemon on the real clock, counting the lists it sends.
+//
+// Run: build/bin/integration_tests --gtest_filter='FaultMatrix*:ServeWhileTheApiFails*'
+//   or   ctest -R 'FaultMatrix|ServeWhileTheApiFails' -j2
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,17 +30,29 @@
 #include <optional>
 #include <ostream>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
 
 #include "rotator/api/TokenApi.h"
 #include "rotator/sim/FaultRule.h"
 #include "rotator/sim/Simulator.h"
 #include "rotator/sink/Credential.h"
 #include "rotator/store/SqliteStateStore.h"
+#include "support/ProcessRunner.h"
 #include "support/RotationHarness.h"
 #include "support/SinkProbe.h"
 #include "support/TempDir.h"
@@ -1241,3 +1259,157 @@ INSTANTIATE_TEST_SUITE_P(FaultMatrix, FaultMatrixHook,
                          ::testing::Values(HookFault::TimeoutAfterStdin,
                                            HookFault::SignalAfterStdin),
                          [](const auto& param) { return hookFaultName(param.param); });
+
+// ---------------------------------------------------------------------------------------------
+// The API down while `serve` runs
+
+namespace
+{
+
+using namespace std::chrono_literals;
+
+const std::string kClientsPath = "/v2/clientIdSecrets";
+/// How long the lists are counted, from the first one. With `scheduler.retryBackoff = 1s` and
+/// `scheduler.syncInterval = 8s` the failed passes wait 1, 2, 4, 8, 8 ... s less up to a quarter
+/// of jitter, so the lists come at 0, >= 0.75, >= 2.25, >= 5.25, then >= 11.25 s: at most 4 in
+/// these 8 s, and a slower machine only makes it fewer. A daemon that retries every second, as
+/// serve did, lists 8 or 9 times.
+constexpr auto kObservation = 8s;
+constexpr std::int64_t kMaxLists = 4;
+
+/// The built `astra-rotator serve` with the admin API, against the in-process simulator whose
+/// inventory list answers `status` from the start. One request per pass (astra.maxAttempts = 1),
+/// so the lists the simulator counts are the daemon's passes.
+class ServeWhileTheApiFails : public ::testing::Test, protected test::RotationHarness
+{
+protected:
+    void start(int status)
+    {
+        startSimulator();
+        sim::FaultRule rule;
+        rule.kind = sim::FaultKind::Status;
+        rule.method = "GET";
+        rule.pathPrefix = kClientsPath;
+        rule.status = status;
+        simulator->addFault(rule);
+        {
+            // A free port for the admin API (the configuration needs a number).
+            Poco::Net::ServerSocket probe;
+            probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+            adminPort = probe.address().port();
+        }
+        const std::string config = writeConfig(
+            "astra.maxAttempts = 1\n"
+            "scheduler.retryBackoff = 1s\n"
+            "scheduler.syncInterval = 8s\n"
+            "admin.listen = 127.0.0.1:" +
+            std::to_string(adminPort) + "\nlog.file = " + dir.file("rotator.log") +
+            "\ncredentials.app.roles = Database Administrator\ncredentials.app.maxAge = 30d\n"
+            "credentials.app.gracePeriod = 1h\ncredentials.app.sinks = app-json\n"
+            "sinks.app-json.type = file\n"
+            "sinks.app-json.path = " +
+            dir.file("out/app.json") + "\n");
+        serve = std::make_unique<test::ChildProcess>(
+            std::vector<std::string>{std::string(ROTATOR_BIN_DIR) + "/astra-rotator",
+                                     "--config=" + config, "serve"},
+            test::minimalEnvironment());
+        ASSERT_TRUE(simulator->awaitRequestCount("GET", kClientsPath, 1, 20s))
+            << serve->stderrText();
+    }
+
+    /// From the first list on, lets the daemon run for kObservation, then checks that it backed
+    /// off: the lists the simulator got, and one error line for each (the log is read first:
+    /// every line in it is of a list counted).
+    void expectBackedOff()
+    {
+        std::this_thread::sleep_for(kObservation); // the period measured: nothing to await
+        std::istringstream log(test::readFile(dir.file("rotator.log")));
+        int errors = 0;
+        for (std::string line; std::getline(log, line);)
+        {
+            errors += line.find(" Error ") != std::string::npos;
+        }
+        const std::int64_t lists = simulator->requestCount("GET", kClientsPath);
+        EXPECT_GE(lists, 2) << "serve gave up listing";
+        EXPECT_LE(lists, kMaxLists) << "no back-off: " << lists << " lists in 8 s";
+        EXPECT_GE(errors, 1);
+        EXPECT_LE(errors, lists) << "more than one error line per failed pass";
+    }
+
+    /// GET on the admin API: status and body.
+    std::pair<int, std::string> admin(const std::string& path) const
+    {
+        Poco::Net::HTTPClientSession session("127.0.0.1", adminPort);
+        session.setTimeout(Poco::Timespan(5, 0));
+        Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+        session.sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        std::string body;
+        Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+        return {static_cast<int>(response.getStatus()), body};
+    }
+
+    std::string readyzReason() const
+    {
+        const auto [status, body] = admin("/readyz");
+        EXPECT_EQ(status, 503) << body;
+        return Poco::JSON::Parser()
+            .parse(body)
+            .extract<Poco::JSON::Object::Ptr>()
+            ->getValue<std::string>("reason");
+    }
+
+    void stop()
+    {
+        serve->signal(SIGTERM);
+        const auto exited = serve->waitFor(5s);
+        ASSERT_TRUE(exited.has_value()) << "serve ignored SIGTERM for 5 s";
+        EXPECT_TRUE(exited->ok()) << exited->describe() << "\n" << serve->stderrText();
+    }
+
+    std::uint16_t adminPort = 0;
+    std::unique_ptr<test::ChildProcess> serve;
+};
+
+} // namespace
+
+TEST_F(ServeWhileTheApiFails, AListAnswering503BacksOffAndReadyzSaysTheApiIsUnreachable)
+{
+    ASSERT_NO_FATAL_FAILURE(start(503));
+    expectBackedOff();
+
+    EXPECT_EQ(readyzReason(), "the last pass could not reach the DevOps API");
+    // A 503 tells nothing about the admin token.
+    EXPECT_EQ(admin("/metrics").second.find("\nastra_rotator_admin_token_valid "),
+              std::string::npos);
+    stop();
+}
+
+TEST_F(ServeWhileTheApiFails, ARevokedAdminTokenBacksOffIsReportedAsSuchAndRecovers)
+{
+    ASSERT_NO_FATAL_FAILURE(start(401));
+    expectBackedOff();
+    EXPECT_NE(test::readFile(dir.file("rotator.log")).find("the admin token was refused (401)"),
+              std::string::npos);
+
+    EXPECT_EQ(readyzReason().rfind("the admin token was refused (401): listing clients failed: "
+                                   "GET /v2/clientIdSecrets: HTTP 401",
+                                   0),
+              0u);
+    EXPECT_NE(admin("/metrics").second.find("\nastra_rotator_admin_token_valid 0\n"),
+              std::string::npos);
+
+    // The token works again: the next back-off step lists, bootstraps the credential and the
+    // daemon is ready (that step is at most syncInterval away).
+    simulator->clearFaults();
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (admin("/readyz").first != 200 && std::chrono::steady_clock::now() < deadline)
+    {
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(admin("/readyz").first, 200) << serve->stderrText();
+    EXPECT_NE(admin("/metrics").second.find("\nastra_rotator_admin_token_valid 1\n"),
+              std::string::npos);
+    EXPECT_TRUE(test::readJsonSink(dir.file("out/app.json")).has_value());
+    stop();
+}

@@ -8,7 +8,9 @@
 namespace rotator::test
 {
 
-/// A clock that only moves when told to; `sleepMs` advances it and records the total slept.
+/// A clock that only moves when told to; `sleepMs` advances it and records the total slept,
+/// and `waitFor` advances it by the whole wait unless woken already (so a loop that waits
+/// through it, e.g. the scheduler's, runs without real waiting, in the calling thread).
 class FakeClock final : public core::Clock
 {
 public:
@@ -18,6 +20,16 @@ public:
     {
         _slept += ms;
         _now += ms;
+    }
+    bool waitFor(std::unique_lock<std::mutex>&, std::condition_variable&, std::int64_t ms,
+                 const std::function<bool()>& woken) override
+    {
+        if (woken())
+        {
+            return true;
+        }
+        _now += ms;
+        return woken();
     }
     void advanceMs(std::int64_t ms) { _now += ms; }
     void setMs(std::int64_t ms) { _now = ms; }

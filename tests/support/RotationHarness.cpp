@@ -66,7 +66,7 @@ void RotationHarness::startSimulator(bool descriptions)
     std::filesystem::create_directories(dir.file("out"));
 }
 
-void RotationHarness::configure(const std::string& extra)
+std::string RotationHarness::configText(const std::string& extra) const
 {
     std::string text = "astra.url = https://127.0.0.1:" + std::to_string(simulator->port()) +
                        "\n"
@@ -85,10 +85,22 @@ void RotationHarness::configure(const std::string& extra)
                        "scheduler.concurrency = 1\n"
                        "scheduler.retryBackoff = 1m\n"
                        "scheduler.maxFailures = 3\n";
-    std::istringstream in(text + extra);
+    return text + extra;
+}
+
+void RotationHarness::configure(const std::string& extra)
+{
+    std::istringstream in(configText(extra));
     Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> cfg =
         new Poco::Util::PropertyFileConfiguration(in);
     settings = config::loadSettings(*cfg);
+}
+
+std::string RotationHarness::writeConfig(const std::string& extra) const
+{
+    const std::string path = dir.file("rotator.properties");
+    writeFile(path, configText(extra), 0600);
+    return path;
 }
 
 cli::Environment RotationHarness::environment()

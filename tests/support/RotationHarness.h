@@ -56,6 +56,9 @@ public:
     /// Loads the settings: the connection, state and scheduler keys every test shares, plus
     /// `extra` (credentials and sinks; a key given here replaces the shared one).
     void configure(const std::string& extra);
+    /// The same configuration as a file for the executables (`rotator.properties` in `dir`);
+    /// returns its path.
+    std::string writeConfig(const std::string& extra) const;
 
     cli::Environment environment();
     /// One `run-once` pass on a fresh Runtime.
@@ -114,6 +117,8 @@ public:
     config::Settings settings;
 
 private:
+    std::string configText(const std::string& extra) const;
+
     std::unique_ptr<api::TokenApi> _sharedApi; ///< with reuseApiClient
     mutable std::mutex _sentMutex;
     std::map<std::tuple<std::string, std::string, int>, std::int64_t> _sent;

@@ -28,6 +28,10 @@ public:
     virtual bool requestRotation(const std::string& name) = 0;
     virtual std::optional<std::int64_t> lastPassMs() const = 0;
     virtual bool lastPassReachedApi() const = 0;
+    /// Whether the admin token authenticated at the last list that told; nullopt before one.
+    virtual std::optional<bool> adminTokenValid() const = 0;
+    /// Why the admin token was refused, while the last list that told answered 401.
+    virtual std::optional<std::string> adminTokenRefusal() const = 0;
 };
 
 /// `SchedulerControl` over the daemon's `schedule::Scheduler`, which must outlive it.
@@ -39,6 +43,8 @@ public:
     bool requestRotation(const std::string& name) override;
     std::optional<std::int64_t> lastPassMs() const override;
     bool lastPassReachedApi() const override;
+    std::optional<bool> adminTokenValid() const override;
+    std::optional<std::string> adminTokenRefusal() const override;
 
 private:
     schedule::Scheduler& _scheduler;

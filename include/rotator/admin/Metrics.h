@@ -21,6 +21,7 @@ struct DaemonState
 {
     std::optional<std::int64_t> lastPassMs;
     bool lastPassReachedApi = false;
+    std::optional<bool> adminTokenValid; ///< nullopt until a list answered
 };
 
 /// The daemon's Prometheus metrics (PRODUCT.md §7).

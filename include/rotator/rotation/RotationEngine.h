@@ -41,6 +41,7 @@ struct PassReport
     /// Credentials whose current client is no longer listed (each is replaced at once).
     std::vector<std::string> currentMissing;
     bool listFailed = false;
+    bool adminTokenRejected = false; ///< the list answered 401: the admin token was refused
     std::vector<std::string> errors;
 };
 

@@ -98,6 +98,7 @@ TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
     DaemonState daemon;
     daemon.lastPassMs = kNow - 30'000;
     daemon.lastPassReachedApi = true;
+    daemon.adminTokenValid = true;
 
     // The golden exposition, one line per literal (long HELP lines split).
     const std::string expected =
@@ -183,8 +184,31 @@ TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
         "# HELP astra_rotator_last_pass_reached_api 1 when the last pass listed the org's "
         "clients through the DevOps API, else 0.\n"
         "# TYPE astra_rotator_last_pass_reached_api gauge\n"
-        "astra_rotator_last_pass_reached_api 1\n";
+        "astra_rotator_last_pass_reached_api 1\n"
+        "# HELP astra_rotator_admin_token_valid 1 when the last inventory list authenticated "
+        "with the admin token, 0 after the API refused it (401); absent before either.\n"
+        "# TYPE astra_rotator_admin_token_valid gauge\n"
+        "astra_rotator_admin_token_valid 1\n";
     EXPECT_EQ(metrics.render(settings, store, kNow, daemon), expected);
+}
+
+TEST_F(MetricsTest, TheAdminTokenGaugeIsZeroAfterARefusalAndAbsentBeforeAnyAnswer)
+{
+    DaemonState daemon;
+    const auto gauge = [&]
+    {
+        const std::string text = metrics.render(settings, store, kNow, daemon);
+        const std::string sample = "\nastra_rotator_admin_token_valid ";
+        const auto at = text.find(sample);
+        return at == std::string::npos
+                   ? std::string("absent")
+                   : text.substr(at + sample.size(), text.find('\n', at + 1) - at - sample.size());
+    };
+    EXPECT_EQ(gauge(), "absent");
+    daemon.adminTokenValid = false;
+    EXPECT_EQ(gauge(), "0");
+    daemon.adminTokenValid = true;
+    EXPECT_EQ(gauge(), "1");
 }
 
 TEST_F(MetricsTest, EveryFamilyHasHelpAndTypeAndCountersEndInTotal)
@@ -253,6 +277,7 @@ TEST_F(MetricsTest, FamiliesWithoutSamplesStillHaveHelpAndType)
               std::string::npos);
     EXPECT_EQ(text.find("\nastra_rotator_last_pass_timestamp_seconds "), std::string::npos);
     EXPECT_NE(text.find("astra_rotator_last_pass_reached_api 0\n"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE astra_rotator_admin_token_valid gauge\n"), std::string::npos);
 }
 
 TEST(Metrics, EscapesBackslashQuoteAndNewlineInLabelValues)
