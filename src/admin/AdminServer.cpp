@@ -564,20 +564,30 @@ Reply AdminServer::Impl::serve(const Route& route, const Poco::URI& uri)
     {
         const auto now = _clock.nowMs();
         Reply r;
-        r.body = report::credentialsJson(
-            withStore([&](const store::StateStore& s)
-                      { return report::credentialViews(_settings, s, now); }));
+        r.body = withStore(
+            [&](const store::StateStore& s)
+            {
+                return report::credentialsJson(report::credentialViews(_settings, s, now),
+                                               s.installationId());
+            });
         return r;
     }
     case Endpoint::Credential:
         return credential(route.name);
     case Endpoint::Clients:
     {
+        // ?all=true adds revoked clients that a list confirmed gone (as `ages --all`).
+        const auto& query = uri.getRawQuery();
+        if (!query.empty() && query != "all=true" && query != "all=false")
+        {
+            return error(400, "bad_request", "the only parameter is all=true or all=false");
+        }
+        const bool all = query == "all=true";
         const auto now = _clock.nowMs();
         Reply r;
         r.body = report::clientsJson(
             withStore([&](const store::StateStore& s)
-                      { return report::clientViews(s, now, false, std::nullopt); }));
+                      { return report::clientViews(s, now, false, std::nullopt, all); }));
         return r;
     }
     case Endpoint::History:
@@ -610,6 +620,24 @@ Reply AdminServer::Impl::readiness()
             return statusReply(503, "not_ready", "the admin token was refused (401): " + *refusal);
         }
         return statusReply(503, "not_ready", "the last pass could not reach the DevOps API");
+    }
+    // Consumers of a credential whose current client vanished hold a dead token.
+    const auto missing = withStore(
+        [&](const store::StateStore& s)
+        {
+            std::string names;
+            for (const auto& v : report::credentialViews(_settings, s, _clock.nowMs()))
+            {
+                names += v.currentMissing ? (names.empty() ? "" : ", ") + v.name : "";
+            }
+            return names;
+        });
+    if (!missing.empty())
+    {
+        return statusReply(503, "not_ready",
+                           "the current client of " + missing +
+                               " is no longer listed; consumers hold a dead token until the "
+                               "replacement is delivered");
     }
     return statusReply(200, "ready");
 }
@@ -726,7 +754,9 @@ Reply AdminServer::Impl::rotate(const std::string& name)
                            " is in progress (stage " + stage + ")";
                 }
             }
-            if (const auto row = s.findCredential(name); row && !row->previousClientId.empty())
+            if (const auto row = s.findCredential(name);
+                row && !row->previousClientId.empty() &&
+                (!row->revokeAfterMs || *row->revokeAfterMs > _clock.nowMs()))
             {
                 return "the previous client " + row->previousClientId + " of " + name +
                        " is still in its grace period" +

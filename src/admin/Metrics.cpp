@@ -17,8 +17,8 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 // Every result the engine reports; each configured credential gets all of them at 0 so that
 // `increase()` works from the first failure on (a series that appears at 1 has no increase).
 constexpr std::array<const char*, 4> kResults = {"success", "failed", "quarantined", "rolled_back"};
-constexpr std::array<const char*, 5> kStatuses = {"current", "previous", "unmanaged", "revoked",
-                                                  "missing"};
+constexpr std::array<const char*, 8> kStatuses = {"current",   "previous", "rotating", "retired",
+                                                  "unmanaged", "foreign",  "revoked",  "missing"};
 
 /// Builds the text exposition family by family.
 class Exposition
@@ -218,8 +218,8 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     }
 
     x.family("astra_rotator_clients", "gauge",
-             "Clients in the inventory by status (current, previous, unmanaged, revoked, "
-             "missing).");
+             "Clients in the inventory by status (current, previous, rotating, retired, unmanaged, "
+             "foreign, revoked, missing).");
     std::map<std::string, std::size_t> byStatus;
     for (const auto& c : clients)
     {
@@ -247,11 +247,12 @@ std::string Metrics::render(const config::Settings& settings, const store::State
         std::string name;
         const store::CredentialRow* row = nullptr;
         std::optional<std::int64_t> generatedOnMs;
+        bool currentMissing = false; ///< the current client is no longer listed
     };
     std::vector<CredentialGauges> creds;
     for (const auto& c : settings.credentials)
     {
-        CredentialGauges g{c.name, nullptr, std::nullopt};
+        CredentialGauges g{c.name, nullptr, std::nullopt, false};
         if (const auto r = rowByName.find(c.name); r != rowByName.end())
         {
             g.row = r->second;
@@ -259,6 +260,7 @@ std::string Metrics::render(const config::Settings& settings, const store::State
                 !g.row->currentClientId.empty() && cl != clientById.end())
             {
                 g.generatedOnMs = cl->second->generatedOnMs;
+                g.currentMissing = cl->second->disappearedMs && !cl->second->revokedMs;
             }
         }
         creds.push_back(g);
@@ -292,8 +294,9 @@ std::string Metrics::render(const config::Settings& settings, const store::State
              "quarantined or when its window never opens).");
     for (std::size_t i = 0; i < creds.size(); ++i)
     {
-        const auto plan = schedule::nextRotation(settings.credentials[i], creds[i].row,
-                                                 creds[i].generatedOnMs, nowMs);
+        const auto plan =
+            schedule::nextRotation(settings.credentials[i], creds[i].row, creds[i].generatedOnMs,
+                                   nowMs, creds[i].currentMissing);
         if (plan.atMs)
         {
             x.sample("astra_rotator_next_rotation_timestamp_seconds",
@@ -308,6 +311,15 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     {
         const bool quarantined = g.row && g.row->state == "quarantined";
         x.sample("astra_rotator_quarantined", {{"credential", g.name}}, quarantined ? "1" : "0");
+    }
+
+    x.family("astra_rotator_current_client_missing", "gauge",
+             "1 while a credential's current client is no longer listed (revoked outside the "
+             "rotator): its consumers hold a dead token until the replacement is delivered.");
+    for (const auto& g : creds)
+    {
+        x.sample("astra_rotator_current_client_missing", {{"credential", g.name}},
+                 g.currentMissing ? "1" : "0");
     }
 
     x.family("astra_rotator_consecutive_failures", "gauge",

@@ -316,6 +316,28 @@ TEST_F(AdminServerTest, ReadyzAndMetricsReportARefusedAdminToken)
               std::string::npos);
 }
 
+TEST_F(AdminServerTest, ReadyzAndMetricsReportACurrentClientNoLongerListed)
+{
+    const auto port = start();
+    control.set(clock.nowMs(), true);
+    ASSERT_EQ(get(port, "/readyz").status, 200);
+    // billing's current client a is gone from the list (revoked by someone else).
+    writer->syncInventory({client('b', clock.nowMs() - 400 * kDay)}, clock.nowMs());
+    const auto a = get(port, "/readyz");
+    EXPECT_EQ(a.status, 503);
+    EXPECT_EQ(a.json()->getValue<std::string>("reason"),
+              "the current client of billing is no longer listed; consumers hold a dead token "
+              "until the replacement is delivered");
+    const auto text = get(port, "/metrics").body;
+    EXPECT_NE(text.find("\nastra_rotator_current_client_missing{credential=\"billing\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("\nastra_rotator_current_client_missing{credential=\"payroll\"} 0\n"),
+              std::string::npos);
+    EXPECT_NE(get(port, "/v1/credentials/billing").body.find("\"currentMissing\":true"),
+              std::string::npos);
+}
+
 TEST_F(AdminServerTest, MetricsServeTheTextFormatFromTheStore)
 {
     const auto port = start();
@@ -371,8 +393,10 @@ TEST_F(AdminServerTest, CredentialsAndClientsAreTheStatusAndAgesJson)
 
     auto a = get(port, "/v1/credentials");
     EXPECT_EQ(a.status, 200);
-    EXPECT_EQ(a.body, report::credentialsJson(report::credentialViews(settings, *writer, now)));
+    EXPECT_EQ(a.body, report::credentialsJson(report::credentialViews(settings, *writer, now),
+                                              writer->installationId()));
     EXPECT_NE(a.body.find("\"name\":\"billing\""), std::string::npos);
+    EXPECT_EQ(a.json()->getValue<std::string>("installationId"), writer->installationId());
 
     a = get(port, "/v1/credentials/billing");
     EXPECT_EQ(a.status, 200);
@@ -387,6 +411,11 @@ TEST_F(AdminServerTest, CredentialsAndClientsAreTheStatusAndAgesJson)
     a = get(port, "/v1/clients");
     EXPECT_EQ(a.status, 200);
     EXPECT_EQ(a.body, report::clientsJson(report::clientViews(*writer, now, false, std::nullopt)));
+    a = get(port, "/v1/clients?all=true");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body,
+              report::clientsJson(report::clientViews(*writer, now, false, std::nullopt, true)));
+    EXPECT_EQ(get(port, "/v1/clients?every=1").status, 400);
 }
 
 TEST_F(AdminServerTest, HistoryFiltersLikeTheCommandAndRejectsBadParameters)
