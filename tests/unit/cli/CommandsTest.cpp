@@ -293,3 +293,45 @@ TEST_F(CommandsTest, StatusShowsTheTimeTheSchedulerWillActOnWindowIncluded)
     EXPECT_GE(minuteOfDay, 120);
     EXPECT_LT(minuteOfDay, 180);
 }
+
+TEST_F(CommandsTest, SyncAndCheckConfigWarnWhenTheAdoptedClientHasOtherRoles)
+{
+    // The adopted client is an Organization Administrator; the credential asks for less.
+    const auto id = api.seedClient({api.roles[0].id}, clock.nowMs() - 10 * kDay);
+    const std::string adopt = "credentials.billing.clientId = " + id + "\n";
+    const std::string warning = "warning: credentials.billing.clientId: the adopted client " + id +
+                                " has roles [Organization Administrator] but "
+                                "credentials.billing.roles names [Database Administrator]";
+    ASSERT_EQ(run({"sync"}, adopt), 0) << err.str();
+    EXPECT_NE(err.str().find(warning), std::string::npos) << err.str();
+    ASSERT_EQ(run({"check-config"}, adopt), 0) << err.str();
+    EXPECT_NE(err.str().find(warning), std::string::npos) << err.str();
+
+    const auto same = api.seedClient({api.roles[1].id}, clock.nowMs() - 10 * kDay);
+    ASSERT_EQ(run({"check-config"}, "credentials.billing.clientId = " + same + "\n"), 0);
+    EXPECT_EQ(err.str().find("warning"), std::string::npos) << err.str();
+}
+
+TEST_F(CommandsTest, StatusNamesTheInstallationAndAgesHidesRevokedClientsGone)
+{
+    ASSERT_EQ(run({"migrate"}), 0);
+    ASSERT_EQ(run({"status", "--json"}), 0);
+    const std::string installation =
+        parseObject(out.str())->getValue<std::string>("installationId");
+    EXPECT_EQ(installation.size(), 16u);
+    ASSERT_EQ(run({"status"}), 0);
+    EXPECT_EQ(out.str().rfind("installation " + installation + "\n", 0), 0u) << out.str();
+
+    const auto gone = api.seedClient({api.roles[1].id}, clock.nowMs() - kDay);
+    ASSERT_EQ(run({"sync"}), 0);
+    {
+        store::SqliteStateStore store(dir.file("state/rotator.db"));
+        ASSERT_TRUE(store.markClientRevoked(gone, clock.nowMs()));
+    }
+    ASSERT_TRUE(api.deleteClient(gone));
+    ASSERT_EQ(run({"sync"}), 0);
+    ASSERT_EQ(run({"ages"}), 0);
+    EXPECT_EQ(out.str().find(gone), std::string::npos) << out.str();
+    ASSERT_EQ(run({"ages", "--all"}), 0);
+    EXPECT_NE(out.str().find(gone), std::string::npos) << out.str();
+}
