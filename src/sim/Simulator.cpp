@@ -301,6 +301,17 @@ void Simulator::Impl::startServer()
         params.privateKeyFile = _options.tlsKeyFile;
         params.verificationMode = Poco::Net::Context::VERIFY_NONE; // no client certificates
         params.loadDefaultCAs = false;
+        // TLS 1.2 with elliptic-curve key exchange only (TLS 1.3 suites are configured apart,
+        // and Poco's TLS 1.3 groups are elliptic curves too): no finite-field Diffie-Hellman,
+        // so a client never meets DH parameters it may judge too weak. Poco's default list
+        // offers DHE-RSA suites to a server with an RSA certificate.
+        params.cipherList = "ECDHE+AESGCM:ECDHE+CHACHA20";
+        // Poco installs its built-in DH parameters whatever the cipher list; the default
+        // 1024-bit ones are refused by OpenSSL at security level 2, and that refusal stays on
+        // this thread's OpenSSL error queue, where a later TLS read on this thread that has to
+        // wait reports it as a fatal "dh key too small" (SSL_get_error reads the queue). The
+        // 2048-bit ones are accepted and, with the list above, never used.
+        params.dhUse2048Bits = true;
         Poco::Net::Context::Ptr context;
         try
         {
