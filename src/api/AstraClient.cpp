@@ -20,6 +20,7 @@
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -307,6 +308,11 @@ core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const
                                                 const core::Secret& bearer)
 {
     auto session = acquireSession();
+    // OpenSSL tells a TLS read or write that must wait from a failed one by this thread's error
+    // queue (SSL_get_error): an entry left there by anything else on the thread (Poco 1.11's
+    // Context constructor leaves one) turns the wait for an answer into a fatal error carrying
+    // that entry's text. Poco does not clear the queue before its I/O; each exchange does.
+    ERR_clear_error();
     const std::string where = method + " " + path;
     const std::string peer = _host + ":" + std::to_string(_port);
     try

@@ -16,6 +16,8 @@
 
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "rotator/api/AstraClient.h"
 #include "rotator/api/JsonMapping.h"
@@ -703,6 +705,26 @@ TEST_F(AstraClient, SequentialRequestsReuseOneKeepAliveConnection)
     EXPECT_EQ(count("GET", kClientsPath) + count("GET", kOrgPath) + count("DELETE", kDeletePath),
               12);
     EXPECT_EQ(_sim->connectionCount() - before, 1);
+}
+
+// A TLS read that has to wait is told from a failed one by the thread's OpenSSL error queue: an
+// entry left there by other code on the calling thread (Poco 1.11's Context constructor leaves
+// "dh key too small") must not fail the exchange (issue 12, item 13).
+TEST_F(AstraClient, AStaleOpenSslErrorOnTheCallingThreadDoesNotFailTheNextExchange)
+{
+    api::ClientOptions options = clientOptions();
+    options.maxAttempts = 1;
+    auto single = makeClient(options, _sim->adminToken());
+    // A keep-alive connection, so that the next call does not handshake (which clears the
+    // queue), and an answer that is waited for, so that the first read finds nothing yet.
+    ASSERT_TRUE(single->currentOrg());
+    _sim->setLatencyMs(100);
+    ERR_raise(ERR_LIB_SSL, SSL_R_DH_KEY_TOO_SMALL);
+
+    const auto org = single->currentOrg();
+    ASSERT_TRUE(org) << org.error().message;
+    EXPECT_EQ(*org, _sim->orgId());
+    EXPECT_EQ(count("GET", kOrgPath), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
