@@ -24,7 +24,9 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLException.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 #include <openssl/err.h>
@@ -724,6 +726,39 @@ TEST(Simulator, DropAfterCommitCreatesTheClientButSendsNoResponse)
     EXPECT_EQ(get(sim, "/v2/currentOrg", admin(sim)).status, 200);
 }
 
+TEST(Simulator, TlsEofAfterCommitCreatesTheClientAndEndsTheConnectionWithoutCloseNotify)
+{
+    SimulatorOptions options = tlsSimulatorOptions();
+    options.descriptions = false; // usable where the list cannot show the marker too
+    Simulator sim(options);
+    sim.addFault(rule(FaultKind::TlsEofAfterCommit, "POST", "/v2/clientIdSecrets", 1));
+    try
+    {
+        post(sim, "/v2/clientIdSecrets", admin(sim),
+             R"({"roles":[")" + sim.roleId("RO Svc Acct") + R"("],"description":"m1"})");
+        ADD_FAILURE() << "answered";
+    }
+    catch (const Poco::Net::SSLException& e)
+    {
+        // Not Poco's NoMessageException, which a close_notify before the end would give.
+        EXPECT_NE(e.displayText().find("unexpected eof while reading"), std::string::npos)
+            << e.displayText();
+    }
+    const auto clients = sim.clients();
+    ASSERT_EQ(clients.size(), 2u);
+    EXPECT_EQ(clients[1].description, "m1");
+    EXPECT_EQ(sim.requestCount("POST", "/v2/clientIdSecrets", 0), 1);
+
+    // The next request is answered; over plain HTTP the fault drops the connection.
+    EXPECT_EQ(get(sim, "/v2/currentOrg", admin(sim)).status, 200);
+    Simulator plain;
+    plain.addFault(rule(FaultKind::TlsEofAfterCommit, "GET", "/v2/", 1));
+    Call call = makeCall("GET", "/v2/currentOrg", admin(plain));
+    call.tls = false;
+    EXPECT_THROW(send(plain.port(), call), Poco::Net::NoMessageException);
+    EXPECT_EQ(send(plain.port(), call).status, 200);
+}
+
 TEST(Simulator, LatencyFaultDelaysTheAnswer)
 {
     Simulator sim(tlsSimulatorOptions());
@@ -783,6 +818,8 @@ TEST(Simulator, FaultSpecsParseAndRejectNonsense)
     EXPECT_EQ(r.retryAfterSeconds, 3);
     EXPECT_EQ(r.effectiveStatus(), 429);
     EXPECT_EQ(rotator::sim::parseFaultSpec("latency:ms=50").delayMs, 50);
+    EXPECT_EQ(rotator::sim::parseFaultSpec("tls_eof_after_commit:method=POST").kind,
+              FaultKind::TlsEofAfterCommit);
     EXPECT_FALSE(rotator::sim::parseFaultSpec("status:count=inf").count.has_value());
     for (const char* bad :
          {"explode", "latency", "status:status=200", "status:count=0", "status:color=red",
