@@ -20,6 +20,7 @@
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -114,7 +115,7 @@ void trustSystemStore(SSL_CTX* context)
 /// error code). The TLS handshake is done inside HTTPSession::connect, before this, by a single
 /// blocking SSL_connect bounded by the connection timeout; certificate verification is
 /// unchanged.
-class SingleWaitHttpsSession final : public Poco::Net::HTTPSClientSession
+class SingleWaitHttpsSession : public Poco::Net::HTTPSClientSession
 {
 public:
     using HTTPSClientSession::HTTPSClientSession;
@@ -138,6 +139,30 @@ protected:
     }
 };
 
+/// A session that notes when it starts writing to its connection, so that a failed exchange
+/// can be judged by what the server may have seen: nothing (connect, handshake) or some of the
+/// request. HTTPSession::write is where every byte of a request goes to the socket.
+template <class Base> class WriteObservingSession final : public Base
+{
+public:
+    template <class... Args>
+    explicit WriteObservingSession(bool& wrote, Args&&... args)
+        : Base(std::forward<Args>(args)...), _wrote(wrote)
+    {
+    }
+
+protected:
+    int write(const char* buffer, std::streamsize length) override
+    {
+        // Noted before the write: one that fails may still have delivered part of its bytes.
+        _wrote = true;
+        return Base::write(buffer, length);
+    }
+
+private:
+    bool& _wrote;
+};
+
 Failure makeFailure(FailureKind kind, std::string message, bool ambiguous, int status = 0)
 {
     Failure f;
@@ -146,6 +171,93 @@ Failure makeFailure(FailureKind kind, std::string message, bool ambiguous, int s
     f.ambiguous = ambiguous;
     f.httpStatus = status;
     return f;
+}
+
+/// Names one exchange in failure messages: `where` is "METHOD /path", `peer` "host:port".
+struct Exchange
+{
+    std::string where;
+    std::string peer;
+    std::string host;
+    std::int64_t timeoutMs = 0;
+};
+
+/// A failure after some of the request was written: the server may have received it and acted
+/// on it, so the outcome is unknown (ambiguous, transient) whatever exception carries it. A
+/// connection cut without TLS close_notify ("unexpected eof while reading") is one of these,
+/// not a certificate problem.
+Failure lostAfterSending(const Poco::Exception& e, const Exchange& x)
+{
+    std::string what;
+    if (dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr)
+    {
+        what = "no answer from " + x.peer + " within " + std::to_string(x.timeoutMs) + " ms";
+    }
+    else if (dynamic_cast<const Poco::Net::NoMessageException*>(&e) != nullptr)
+    {
+        what = x.peer + " closed the connection without an answer";
+    }
+    else
+    {
+        what = "connection to " + x.peer + " lost after the request was sent (" +
+               sanitizeForMessage(e.displayText()) + ")";
+    }
+    return makeFailure(FailureKind::Transient, x.where + ": " + what, true);
+}
+
+bool mentions(const Poco::Exception& e, std::string_view text)
+{
+    return e.displayText().find(text) != std::string::npos;
+}
+
+/// A failure before any byte of the request was written (connect, TLS handshake, certificate
+/// check on a fresh connection): the server cannot have acted on it, so it is never ambiguous.
+Failure failedBeforeSending(const Poco::Exception& e, const Exchange& x)
+{
+    const std::string detail = sanitizeForMessage(e.displayText());
+    if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e) != nullptr)
+    {
+        return makeFailure(FailureKind::Transient, x.where + ": connection refused by " + x.peer,
+                           false);
+    }
+    if (dynamic_cast<const Poco::Net::HostNotFoundException*>(&e) != nullptr)
+    {
+        return makeFailure(FailureKind::Transient, x.where + ": host " + x.host + " not found",
+                           false);
+    }
+    if (dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr)
+    {
+        return makeFailure(FailureKind::Transient,
+                           x.where + ": cannot connect to " + x.peer + " within " +
+                               std::to_string(x.timeoutMs) + " ms",
+                           false);
+    }
+    if (dynamic_cast<const Poco::Net::CertificateValidationException*>(&e) != nullptr ||
+        mentions(e, "certificate verify failed"))
+    {
+        return makeFailure(FailureKind::Permanent,
+                           x.where + ": TLS with " + x.peer + " failed (" + detail +
+                               "); the server certificate must be valid for " + x.host +
+                               " and signed by a CA of the system store or of astra.caFile",
+                           false);
+    }
+    if (mentions(e, "dh key too small"))
+    {
+        return makeFailure(FailureKind::Permanent,
+                           x.where + ": TLS with " + x.peer + " failed (" + detail +
+                               "); the server offers Diffie-Hellman parameters under 2048 bits, "
+                               "which are refused as too weak: it must offer ECDHE, or DHE with "
+                               "2048 bits or more",
+                           false);
+    }
+    if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr)
+    {
+        return makeFailure(FailureKind::Permanent,
+                           x.where + ": TLS handshake with " + x.peer + " failed (" + detail + ")",
+                           false);
+    }
+    return makeFailure(FailureKind::Transient,
+                       x.where + ": cannot connect to " + x.peer + " (" + detail + ")", false);
 }
 
 bool isSuccess(int status)
@@ -271,7 +383,14 @@ AstraClient::AstraClient(ClientOptions options, core::Secret adminToken, core::C
 
 AstraClient::~AstraClient() = default;
 
-std::unique_ptr<Poco::Net::HTTPClientSession> AstraClient::acquireSession()
+/// A pooled connection and whether the exchange on it has written anything yet.
+struct AstraClient::Session
+{
+    bool requestWritten = false; ///< declared before `http`, which refers to it
+    std::unique_ptr<Poco::Net::HTTPClientSession> http;
+};
+
+std::unique_ptr<AstraClient::Session> AstraClient::acquireSession()
 {
     {
         std::lock_guard<std::mutex> lock(_mutex);
@@ -282,21 +401,23 @@ std::unique_ptr<Poco::Net::HTTPClientSession> AstraClient::acquireSession()
             return session;
         }
     }
-    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    auto session = std::make_unique<Session>();
     if (_context)
     {
-        session = std::make_unique<SingleWaitHttpsSession>(_host, _port, _context);
+        session->http = std::make_unique<WriteObservingSession<SingleWaitHttpsSession>>(
+            session->requestWritten, _host, _port, _context);
     }
     else
     {
-        session = std::make_unique<Poco::Net::HTTPClientSession>(_host, _port);
+        session->http = std::make_unique<WriteObservingSession<Poco::Net::HTTPClientSession>>(
+            session->requestWritten, _host, _port);
     }
-    session->setKeepAlive(true);
-    session->setTimeout(Poco::Timespan(_options.timeoutMs * 1000));
+    session->http->setKeepAlive(true);
+    session->http->setTimeout(Poco::Timespan(_options.timeoutMs * 1000));
     return session;
 }
 
-void AstraClient::releaseSession(std::unique_ptr<Poco::Net::HTTPClientSession> session)
+void AstraClient::releaseSession(std::unique_ptr<Session> session)
 {
     std::lock_guard<std::mutex> lock(_mutex);
     _idle.push_back(std::move(session));
@@ -307,8 +428,15 @@ core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const
                                                 const core::Secret& bearer)
 {
     auto session = acquireSession();
-    const std::string where = method + " " + path;
-    const std::string peer = _host + ":" + std::to_string(_port);
+    session->requestWritten = false;
+    // OpenSSL tells a TLS read or write that must wait from a failed one by this thread's error
+    // queue (SSL_get_error): an entry left there by anything else on the thread (Poco 1.11's
+    // Context constructor leaves one) turns the wait for an answer into a fatal error carrying
+    // that entry's text. Poco does not clear the queue before its I/O; each exchange does.
+    ERR_clear_error();
+    const Exchange exchange{method + " " + path, _host + ":" + std::to_string(_port), _host,
+                            _options.timeoutMs};
+    const std::string& where = exchange.where;
     try
     {
         Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
@@ -320,10 +448,10 @@ core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const
             request.setContentType("application/json");
             request.setContentLength(static_cast<std::streamsize>(body.size()));
         }
-        std::ostream& out = session->sendRequest(request);
+        std::ostream& out = session->http->sendRequest(request);
         out << body;
         Poco::Net::HTTPResponse response;
-        std::istream& in = session->receiveResponse(response);
+        std::istream& in = session->http->receiveResponse(response);
         HttpResult result;
         result.status = static_cast<int>(response.getStatus());
         result.contentType = response.getContentType();
@@ -349,49 +477,19 @@ core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const
         if (!in.eof())
         {
             return tl::unexpected(makeFailure(FailureKind::Transient,
-                                              where + ": answer cut short by " + peer, true,
-                                              result.status));
+                                              where + ": answer cut short by " + exchange.peer,
+                                              true, result.status));
         }
         releaseSession(std::move(session));
         return result;
     }
-    catch (const Poco::Net::ConnectionRefusedException&)
-    {
-        return tl::unexpected(
-            makeFailure(FailureKind::Transient, where + ": connection refused by " + peer, false));
-    }
-    catch (const Poco::Net::HostNotFoundException&)
-    {
-        return tl::unexpected(
-            makeFailure(FailureKind::Transient, where + ": host " + _host + " not found", false));
-    }
-    catch (const Poco::Net::SSLException& e)
-    {
-        return tl::unexpected(makeFailure(
-            FailureKind::Permanent,
-            where + ": TLS with " + peer + " failed (" + sanitizeForMessage(e.displayText()) +
-                "); the server certificate must be valid for " + _host +
-                " and signed by a CA of the system store or of astra.caFile",
-            false));
-    }
-    catch (const Poco::TimeoutException&)
-    {
-        return tl::unexpected(makeFailure(FailureKind::Transient,
-                                          where + ": no answer from " + peer + " within " +
-                                              std::to_string(_options.timeoutMs) + " ms",
-                                          true));
-    }
-    catch (const Poco::Net::NoMessageException&)
-    {
-        return tl::unexpected(makeFailure(
-            FailureKind::Transient, where + ": " + peer + " closed the connection without an answer",
-            true));
-    }
     catch (const Poco::Exception& e)
     {
-        return tl::unexpected(makeFailure(FailureKind::Transient,
-                                          where + ": " + sanitizeForMessage(e.displayText()),
-                                          true));
+        // Judged by what was sent, not by the exception's type: the same SSLException may be a
+        // refused certificate (nothing sent) or a connection cut under the answer (a create
+        // that may have been committed).
+        return tl::unexpected(session->requestWritten ? lostAfterSending(e, exchange)
+                                                      : failedBeforeSending(e, exchange));
     }
 }
 

@@ -12,11 +12,12 @@ namespace rotator::sim
 namespace
 {
 
-constexpr std::array<std::pair<FaultKind, const char*>, 6> kKindNames{{
+constexpr std::array<std::pair<FaultKind, const char*>, 7> kKindNames{{
     {FaultKind::Latency, "latency"},
     {FaultKind::Status, "status"},
     {FaultKind::RateLimit, "rate_limit"},
     {FaultKind::DropAfterCommit, "drop_after_commit"},
+    {FaultKind::TlsEofAfterCommit, "tls_eof_after_commit"},
     {FaultKind::InvalidJson, "invalid_json"},
     {FaultKind::TextError, "text_error"},
 }};
@@ -122,7 +123,7 @@ FaultRule parseFaultSpec(std::string_view spec)
     {
         throw core::UsageError("fault: unknown kind '" + std::string(kindName) +
                                "' (expected latency, status, rate_limit, drop_after_commit, "
-                               "invalid_json or text_error)");
+                               "tls_eof_after_commit, invalid_json or text_error)");
     }
     FaultRule rule;
     rule.kind = *kind;

@@ -15,6 +15,7 @@
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocketImpl.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/URI.h>
@@ -123,6 +124,35 @@ void dropConnection(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServer
         {
             // The peer may have gone already; the connection ends either way.
         }
+    }
+}
+
+/// Ends the connection under TLS without a close_notify alert, so that the client's TLS layer
+/// reads an unexpected end of file (OpenSSL 3: "unexpected eof while reading"), as when the
+/// server, a proxy or the network dies mid-exchange. Over plain HTTP the same as dropConnection.
+void cutConnection(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
+{
+    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    auto* secure = impl == nullptr
+                       ? nullptr
+                       : dynamic_cast<Poco::Net::SecureStreamSocketImpl*>(impl->socket().impl());
+    if (secure == nullptr)
+    {
+        dropConnection(request, response);
+        return;
+    }
+    response.setKeepAlive(false);
+    try
+    {
+        // Shuts the TCP connection down with no TLS alert first. Poco's close after this
+        // handler still tries SSL_shutdown, whose write fails with EPIPE on the shut-down
+        // socket: harmless, as libPocoFoundation blocks SIGPIPE in the main thread when it is
+        // loaded, before any thread that inherits the mask exists.
+        secure->abort();
+    }
+    catch (const Poco::Exception&)
+    {
+        // The peer may have gone already; the connection ends either way.
     }
 }
 
@@ -301,6 +331,17 @@ void Simulator::Impl::startServer()
         params.privateKeyFile = _options.tlsKeyFile;
         params.verificationMode = Poco::Net::Context::VERIFY_NONE; // no client certificates
         params.loadDefaultCAs = false;
+        // TLS 1.2 with elliptic-curve key exchange only (TLS 1.3 suites are configured apart,
+        // and Poco's TLS 1.3 groups are elliptic curves too): no finite-field Diffie-Hellman,
+        // so a client never meets DH parameters it may judge too weak. Poco's default list
+        // offers DHE-RSA suites to a server with an RSA certificate.
+        params.cipherList = "ECDHE+AESGCM:ECDHE+CHACHA20";
+        // Poco installs its built-in DH parameters whatever the cipher list; the default
+        // 1024-bit ones are refused by OpenSSL at security level 2, and that refusal stays on
+        // this thread's OpenSSL error queue, where a later TLS read on this thread that has to
+        // wait reports it as a fatal "dh key too small" (SSL_get_error reads the queue). The
+        // 2048-bit ones are accepted and, with the list above, never used.
+        params.dhUse2048Bits = true;
         Poco::Net::Context::Ptr context;
         try
         {
@@ -463,12 +504,13 @@ void Simulator::Impl::serve(Poco::Net::HTTPServerRequest& request,
                 std::lock_guard lock(_mutex);
                 reply = dispatch(route, request, body);
             }
-            if (kind == FaultKind::DropAfterCommit)
+            if (kind == FaultKind::DropAfterCommit || kind == FaultKind::TlsEofAfterCommit)
             {
                 // Counted before the client can see the outcome, so that a test may read the
                 // counters as soon as its call returns.
                 count(method, route.pathTemplate, 0);
-                dropConnection(request, response);
+                kind == FaultKind::DropAfterCommit ? dropConnection(request, response)
+                                                   : cutConnection(request, response);
                 logLine(method, path, "dropped" + faultNote, elapsedMs());
                 return;
             }

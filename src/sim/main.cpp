@@ -51,7 +51,8 @@ Options:
   --help                      this text
 
 Fault SPEC: KIND[:key=value[,key=value...]]
-  KIND   latency | status | rate_limit | drop_after_commit | invalid_json | text_error
+  KIND   latency | status | rate_limit | drop_after_commit | tls_eof_after_commit |
+         invalid_json | text_error
   method=GET|POST|DELETE|*    which requests (default *)
   path=PREFIX                 path prefix (default /v2/)
   count=N|inf                 how many matching requests it affects (default inf)
@@ -59,9 +60,12 @@ Fault SPEC: KIND[:key=value[,key=value...]]
   retryAfter=SECONDS          rate_limit: send a Retry-After header
   ms=MS                       latency: the delay
   drop_after_commit handles the request (a create is committed), then closes the connection
-  without an answer; invalid_json answers 200 with a truncated JSON body. Examples:
+  without an answer; tls_eof_after_commit does the same but ends the TCP connection without a
+  TLS close_notify (the client reads an unexpected EOF); invalid_json answers 200 with a
+  truncated JSON body. Examples:
     --fault=rate_limit:method=POST,path=/v2/clientIdSecrets,count=2,retryAfter=3
     --fault=drop_after_commit:method=POST,count=1
+    --fault=tls_eof_after_commit:method=POST,count=1
     --fault=latency:ms=25000,count=1
 
 At run time, with the admin token as Bearer, on the same listener:

@@ -16,6 +16,8 @@
 
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "rotator/api/AstraClient.h"
 #include "rotator/api/JsonMapping.h"
@@ -30,6 +32,7 @@
 #include "support/ProcessRunner.h"
 #include "support/TempDir.h"
 #include "support/TestCerts.h"
+#include "support/TlsProbe.h"
 
 namespace
 {
@@ -453,6 +456,62 @@ TEST_F(AstraClient, CreateDroppedAfterCommitIsAmbiguousAndTheClientIsListedAfter
     EXPECT_EQ(marked, 1);
 }
 
+// Issue 12, item 2: a connection cut under TLS without close_notify after the request was
+// written ("unexpected eof while reading") is a lost answer, not a certificate problem: the
+// create may have been committed, and only a list can tell.
+TEST_F(AstraClient, CreateWhoseTlsConnectionIsCutWithoutCloseNotifyIsAmbiguous)
+{
+    const std::string marker = "astra-rotator cut-create marker";
+    _sim->addFault(fault(FaultKind::TlsEofAfterCommit, "POST", kClientsPath, 1));
+    const auto created = client().createClient(createRequest(marker));
+    ASSERT_FALSE(created);
+    const core::Failure& f = created.error();
+    EXPECT_EQ(f.kind, FailureKind::Transient);
+    EXPECT_TRUE(f.ambiguous);
+    EXPECT_EQ(f.httpStatus, 0);
+    EXPECT_TRUE(contains(f.message, "POST /v2/clientIdSecrets: connection to 127.0.0.1:"))
+        << f.message;
+    EXPECT_TRUE(contains(f.message, "lost after the request was sent")) << f.message;
+    EXPECT_TRUE(contains(f.message, "unexpected eof while reading")) << f.message;
+    EXPECT_FALSE(contains(f.message, "certificate")) << f.message;
+    EXPECT_EQ(count("POST", kClientsPath, 0), 1);
+    EXPECT_EQ(_clock->sleptMs(), 0); // a POST is never retried
+    ASSERT_EQ(_sim->clients().size(), 2U);
+    EXPECT_EQ(_sim->clients()[1].description, marker);
+
+    // A GET cut the same way is transient like any lost answer: retried, and answered.
+    _sim->addFault(fault(FaultKind::TlsEofAfterCommit, "GET", kOrgPath, 1));
+    const auto org = client().currentOrg();
+    ASSERT_TRUE(org) << org.error().message;
+    EXPECT_EQ(count("GET", kOrgPath), 2);
+}
+
+// Before the first byte of a request is written (connect, TLS handshake, certificate check),
+// the server cannot have acted on it: such failures are never ambiguous, a create's neither.
+TEST_F(AstraClient, CreateThatFailsBeforeAnyByteIsSentIsNotAmbiguous)
+{
+    api::ClientOptions untrusting = clientOptions();
+    untrusting.caFile = sharedTestCerts().otherCaFile;
+    const auto rejected =
+        makeClient(untrusting, _sim->adminToken())->createClient(createRequest("never sent"));
+    ASSERT_FALSE(rejected);
+    EXPECT_EQ(rejected.error().kind, FailureKind::Permanent);
+    EXPECT_FALSE(rejected.error().ambiguous);
+    EXPECT_TRUE(contains(rejected.error().message, "certificate")) << rejected.error().message;
+
+    const std::uint16_t port = _sim->port();
+    _sim->stop();
+    api::ClientOptions closed = clientOptions();
+    closed.url = "https://127.0.0.1:" + std::to_string(port);
+    const auto refused =
+        makeClient(closed, _sim->adminToken())->createClient(createRequest("never sent"));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, FailureKind::Transient);
+    EXPECT_FALSE(refused.error().ambiguous);
+    EXPECT_TRUE(contains(refused.error().message, "connection refused")) << refused.error().message;
+    EXPECT_EQ(count("POST", kClientsPath), 0);
+}
+
 TEST_F(AstraClient, InvalidJsonAnswerIsAPermanentMalformedAnswer)
 {
     _sim->addFault(fault(FaultKind::InvalidJson, "GET", kClientsPath, 1));
@@ -590,6 +649,25 @@ TEST_F(AstraClient, UntrustedServerCertificateFailsFastAndPermanentlyNamingTheCa
     EXPECT_EQ(_clock->sleptMs(), 0); // permanent: no retry
 }
 
+// Issue 12, item 13: OpenSSL at security level 2 refuses DH parameters under 2048 bits; the
+// failure says so, and does not send the operator after the certificate.
+TEST_F(AstraClient, ServerOfferingWeakDiffieHellmanIsRefusedWithAMessageSayingSo)
+{
+    const rotator::test::WeakDhServer weak;
+    api::ClientOptions options = clientOptions();
+    options.url = "https://127.0.0.1:" + std::to_string(weak.port());
+    const auto created =
+        makeClient(options, _sim->adminToken())->createClient(createRequest("never sent"));
+    ASSERT_FALSE(created);
+    const core::Failure& f = created.error();
+    EXPECT_EQ(f.kind, FailureKind::Permanent);
+    EXPECT_FALSE(f.ambiguous); // refused in the handshake: nothing of the request was sent
+    EXPECT_TRUE(contains(f.message, "dh key too small")) << f.message;
+    EXPECT_TRUE(contains(f.message, "Diffie-Hellman parameters under 2048 bits")) << f.message;
+    EXPECT_FALSE(contains(f.message, "certificate")) << f.message;
+    EXPECT_EQ(_clock->sleptMs(), 0);
+}
+
 /// Sets (or with nullptr unsets) an environment variable for one test, then restores it.
 class ScopedEnv
 {
@@ -703,6 +781,26 @@ TEST_F(AstraClient, SequentialRequestsReuseOneKeepAliveConnection)
     EXPECT_EQ(count("GET", kClientsPath) + count("GET", kOrgPath) + count("DELETE", kDeletePath),
               12);
     EXPECT_EQ(_sim->connectionCount() - before, 1);
+}
+
+// A TLS read that has to wait is told from a failed one by the thread's OpenSSL error queue: an
+// entry left there by other code on the calling thread (Poco 1.11's Context constructor leaves
+// "dh key too small") must not fail the exchange (issue 12, item 13).
+TEST_F(AstraClient, AStaleOpenSslErrorOnTheCallingThreadDoesNotFailTheNextExchange)
+{
+    api::ClientOptions options = clientOptions();
+    options.maxAttempts = 1;
+    auto single = makeClient(options, _sim->adminToken());
+    // A keep-alive connection, so that the next call does not handshake (which clears the
+    // queue), and an answer that is waited for, so that the first read finds nothing yet.
+    ASSERT_TRUE(single->currentOrg());
+    _sim->setLatencyMs(100);
+    ERR_raise(ERR_LIB_SSL, SSL_R_DH_KEY_TOO_SMALL);
+
+    const auto org = single->currentOrg();
+    ASSERT_TRUE(org) << org.error().message;
+    EXPECT_EQ(*org, _sim->orgId());
+    EXPECT_EQ(count("GET", kOrgPath), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

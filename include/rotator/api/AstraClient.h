@@ -18,11 +18,6 @@
 
 #include <Poco/Net/Context.h>
 
-namespace Poco::Net
-{
-class HTTPClientSession;
-} // namespace Poco::Net
-
 namespace rotator::api
 {
 
@@ -62,9 +57,11 @@ std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t
 ///
 /// Owns an explicit TLS context (VERIFY_STRICT, TLS 1.2+, the system CAs plus `caFile`) and a
 /// pool of keep-alive sessions, so concurrent rotations reuse connections. A rejecting
-/// certificate handler is installed process-wide, so nothing ever prompts on stdin. Requests
-/// are rate-limited; GET and DELETE are retried on transient failures with capped, jittered
-/// exponential backoff honouring Retry-After; POST is never retried. The admin token is used
+/// certificate handler is installed process-wide, so nothing ever prompts on stdin. Requests are
+/// rate-limited; GET and DELETE are retried on transient failures with capped, jittered exponential
+/// backoff honouring Retry-After; POST is never retried. A failure without an answer is judged by
+/// what was sent: after the first byte of the request was written it is ambiguous (the server may
+/// have acted on it), before that (connect, TLS handshake) it is not. The admin token is used
 /// only in the Authorization header: it never reaches a log line or a failure message.
 /// Thread-safe.
 class AstraClient final : public TokenApi
@@ -94,8 +91,9 @@ private:
                                    const core::Secret& bearer, Retry retry);
     core::Outcome<HttpResult> sendOnce(const std::string& method, const std::string& path,
                                        const std::string& body, const core::Secret& bearer);
-    std::unique_ptr<Poco::Net::HTTPClientSession> acquireSession();
-    void releaseSession(std::unique_ptr<Poco::Net::HTTPClientSession> session);
+    struct Session;
+    std::unique_ptr<Session> acquireSession();
+    void releaseSession(std::unique_ptr<Session> session);
 
     ClientOptions _options;
     core::Secret _adminToken;
@@ -107,7 +105,7 @@ private:
     Poco::Net::Context::Ptr _context; ///< null for plain http (loopback only)
     RateLimiter _limiter;
     std::mutex _mutex;
-    std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> _idle;
+    std::vector<std::unique_ptr<Session>> _idle;
     std::mt19937_64 _seeds;
 };
 

@@ -18,9 +18,13 @@ enum class FaultKind
                      ///< without sending any response
     InvalidJson,     ///< handle the request, then answer 200 with a truncated JSON body
     TextError,       ///< answer `status` (default 500) with a `text/plain` body; no side effect
+    /// Like DropAfterCommit, but ends the TCP connection under TLS without a close_notify: the
+    /// client's TLS layer reads an unexpected end of file (over plain HTTP: DropAfterCommit).
+    TlsEofAfterCommit,
 };
 
-/// `latency`, `status`, `rate_limit`, `drop_after_commit`, `invalid_json`, `text_error`.
+/// `latency`, `status`, `rate_limit`, `drop_after_commit`, `tls_eof_after_commit`,
+/// `invalid_json`, `text_error`.
 const char* toString(FaultKind kind);
 std::optional<FaultKind> parseFaultKind(std::string_view name);
 
