@@ -18,6 +18,8 @@
 #include "rotator/schedule/Schedule.h"
 #include "rotator/store/SharedStateStore.h"
 
+#include "EngineContext.h"
+
 namespace rotator::rotation
 {
 
@@ -27,27 +29,6 @@ namespace
 // A lost create may carry a generatedOn a little outside our own clock's mint window.
 constexpr std::int64_t kClockSkewMs = 5 * 60'000;
 constexpr std::int64_t kMaxBackoffMs = 24 * 3600'000LL;
-
-Poco::Logger& logger()
-{
-    return Poco::Logger::get("rotation");
-}
-
-// A log line about one rotation, with structured fields for the JSON log format.
-void note(Poco::Message::Priority priority, const std::string& text,
-          const store::RotationRow& rotation, const std::string& clientId)
-{
-    log::logWith(logger(), priority, text,
-                 {{"credential", rotation.credential},
-                  {"clientId", clientId},
-                  {"rotation", std::to_string(rotation.id)}});
-}
-
-bool isActiveStage(const std::string& stage)
-{
-    return stage == "planned" || stage == "minted" || stage == "verified" ||
-           stage == "delivering" || stage == "quarantined";
-}
 
 // A sink "may hold" the new client when it was delivered, or when an attempt started and its
 // outcome was never recorded (the process died during it): from then on, only roll forward.
@@ -81,7 +62,7 @@ constexpr std::string_view kWaitingForLateCreate =
 RotationEngine::MintWindow RotationEngine::mintWindow(const store::RotationRow& rotation) const
 {
     const std::int64_t start = rotation.mintStartedMs.value_or(rotation.startedMs);
-    const std::int64_t timeout = _settings.astra.timeoutMs;
+    const std::int64_t timeout = _ctx->settings.astra.timeoutMs;
     const std::int64_t end =
         std::max(start + 3 * timeout, rotation.mintFinishedMs.value_or(start) + timeout);
     return MintWindow{start - kClockSkewMs, end + kClockSkewMs, start};
@@ -92,133 +73,43 @@ RotationEngine::MintWindow RotationEngine::mintWindow(const store::RotationRow& 
 bool RotationEngine::isProtected(const store::RotationRow& rotation, const std::string& clientId,
                                  const std::set<std::string>& claimed) const
 {
-    if (claimed.count(clientId) != 0 || clientId == _api.adminClientId())
+    if (claimed.count(clientId) != 0 || clientId == _ctx->api.adminClientId())
     {
         return true;
     }
-    const auto known = _store->findClient(clientId);
+    const auto known = _ctx->store.findClient(clientId);
     return known && known->firstSeenMs < mintWindow(rotation).mintStartMs;
 }
-
-std::set<std::string> RotationEngine::claimedClients() const
-{
-    std::set<std::string> claimed;
-    for (const auto& row : _store->listCredentials())
-    {
-        if (!row.currentClientId.empty())
-        {
-            claimed.insert(row.currentClientId);
-        }
-        if (!row.previousClientId.empty())
-        {
-            claimed.insert(row.previousClientId);
-        }
-    }
-    return claimed;
-}
-
-namespace
-{
-
-} // namespace
 
 RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& api,
                                store::StateStore& store,
                                std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                                PendingFiles pending, core::Clock& clock)
-    : _settings(settings), _api(api), _store(std::make_unique<store::SharedStateStore>(store)),
-      _sinks(std::move(sinks)), _pending(std::move(pending)), _clock(clock)
+    : _ctx(std::make_unique<EngineContext>(settings, api, store, std::move(sinks),
+                                           std::move(pending), clock))
 {
 }
 
 RotationEngine::~RotationEngine() = default;
 
-const config::CredentialSettings* RotationEngine::credential(const std::string& name) const
+void RotationEngine::setCrashHook(CrashHook hook)
 {
-    return _settings.findCredential(name);
+    _ctx->crash = std::move(hook);
 }
 
-void RotationEngine::crashPoint(std::string_view point)
+void RotationEngine::setResultObserver(ResultObserver observer)
 {
-    if (_crash)
-    {
-        _crash(point);
-    }
+    _ctx->observer = std::move(observer);
 }
 
-void RotationEngine::event(const std::string& name, const std::string& credentialName,
-                           const std::string& clientId, std::optional<std::int64_t> rotationId,
-                           const std::string& detail)
+void RotationEngine::requestStop()
 {
-    store::EventRow e;
-    e.atMs = _clock.nowMs();
-    e.credential = credentialName;
-    e.clientId = clientId;
-    e.rotationId = rotationId;
-    e.event = name;
-    e.detail = detail;
-    _store->appendEvent(e);
+    _ctx->stop = true;
 }
 
-void RotationEngine::setStage(store::RotationRow& rotation, std::string_view stage)
+bool RotationEngine::stopRequested() const
 {
-    rotation.stage = std::string(stage);
-    rotation.updatedMs = _clock.nowMs();
-    if (const auto s = stageFromString(stage); s && isTerminal(*s))
-    {
-        rotation.finishedMs = rotation.updatedMs;
-    }
-}
-
-namespace
-{
-
-// Applies a stage event through the pure stage machine; an illegal move is a bug.
-std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
-{
-    const auto from = stageFromString(rotation.stage);
-    const auto to = from ? transition(*from, event, anySinkHolds) : std::nullopt;
-    if (!to)
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) + ": illegal move " +
-                                   rotation.stage + " + " + std::string(toString(event)));
-    }
-    return std::string(toString(*to));
-}
-
-} // namespace
-
-std::optional<std::vector<core::Role>> RotationEngine::orgRoles(std::string& error)
-{
-    std::lock_guard<std::mutex> lock(_rolesMutex);
-    if (!_roles)
-    {
-        // A failure is kept for the pass too: its rotations fail alike, without asking again.
-        _roles = _rolesAhead.valid() ? _rolesAhead.get() : _api.listRoles();
-    }
-    if (!*_roles)
-    {
-        error = "cannot list the org's roles: " + _roles->error().message;
-        return std::nullopt;
-    }
-    return **_roles;
-}
-
-std::optional<std::vector<std::string>>
-RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& error)
-{
-    const auto roles = orgRoles(error);
-    if (!roles)
-    {
-        return std::nullopt;
-    }
-    auto ids = api::resolveRoleIds(c.roles, *roles);
-    if (!ids)
-    {
-        error = "credentials." + c.name + ".roles: " + ids.error().message;
-        return std::nullopt;
-    }
-    return *ids;
+    return _ctx->stop;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,9 +117,9 @@ RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& e
 
 bool RotationEngine::anyDueByStoredState() const
 {
-    const std::int64_t now = _clock.nowMs();
-    return std::any_of(_settings.credentials.begin(), _settings.credentials.end(),
-                       [&](auto& c) { return schedule::nextRotation(c, *_store, now).dueAt(now); });
+    const std::int64_t now = _ctx->clock.nowMs();
+    return std::any_of(_ctx->settings.credentials.begin(), _ctx->settings.credentials.end(),
+                       [&](auto& c) { return schedule::nextRotation(c, _ctx->store, now).dueAt(now); });
 }
 
 PassReport RotationEngine::runPass()
@@ -237,26 +128,9 @@ PassReport RotationEngine::runPass()
     PassReport report;
     // A rotation needs the roles list: ask for it while the clients are listed, one round trip
     // less before the first create (the workers would otherwise wait for it). By the stored
-    // state, which the list rarely changes; a miss costs one unused request.
-    const bool askRolesAhead = anyDueByStoredState();
-    {
-        std::lock_guard<std::mutex> lock(_rolesMutex);
-        _roles.reset(); // roles can change between passes
-        if (askRolesAhead)
-        {
-            _rolesAhead = std::async(std::launch::async, [this] { return _api.listRoles(); });
-        }
-    }
-    // Whatever happens below, the request asked ahead is over when the pass is.
-    struct JoinRolesAhead
-    {
-        RotationEngine& engine;
-        ~JoinRolesAhead()
-        {
-            std::lock_guard<std::mutex> lock(engine._rolesMutex);
-            engine._rolesAhead = {}; // waits for it, if nobody took its answer
-        }
-    } const joinRolesAhead{*this};
+    // state, which the list rarely changes; a miss costs one unused request. Whatever happens
+    // below, the request asked ahead is over when the pass is.
+    const RoleCache::Pass roles(_ctx->roles, anyDueByStoredState());
     const auto clients = listAndSync(report);
     if (!clients)
     {
@@ -269,11 +143,11 @@ PassReport RotationEngine::runPass()
     reportUnattributed(*clients, report);
     reportCurrentMissing(report);
     confirmRevocations(&*clients, report);
-    if (!_stop)
+    if (!_ctx->stop)
     {
         rotateDue(report);
     }
-    if (!_stop)
+    if (!_ctx->stop)
     {
         revokeDue(report, false, "");
     }
@@ -286,7 +160,7 @@ PassReport RotationEngine::runPass()
 
 std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassReport& report)
 {
-    auto clients = _api.listClients();
+    auto clients = _ctx->api.listClients();
     if (!clients)
     {
         report.listFailed = true;
@@ -294,7 +168,7 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         logger().error("listing clients failed; nothing changed: %s", clients.error().message);
         return std::nullopt;
     }
-    const auto sync = applyInventory(*clients, *_store, _settings, _clock.nowMs());
+    const auto sync = applyInventory(*clients, _ctx->store, _ctx->settings, _ctx->clock.nowMs());
     for (const auto& w : sync.warnings)
     {
         report.errors.push_back(w);
@@ -302,9 +176,9 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
     if (sync.adopted > 0)
     {
         std::string error;
-        if (const auto roles = orgRoles(error))
+        if (const auto roles = _ctx->roles.orgRoles(error))
         {
-            for (const auto& w : adoptedRoleWarnings(_settings, *clients, *roles))
+            for (const auto& w : adoptedRoleWarnings(_ctx->settings, *clients, *roles))
             {
                 logger().warning(w);
             }
@@ -315,13 +189,13 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
 
 void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report)
 {
-    for (auto rotation : _store->unfinishedRotations())
+    for (auto rotation : _ctx->store.unfinishedRotations())
     {
-        if (_stop)
+        if (_ctx->stop)
         {
             return;
         }
-        const auto* c = credential(rotation.credential);
+        const auto* c = _ctx->credential(rotation.credential);
         if (!c && (rotation.stage == "grace" || rotation.stage == "revoked"))
         {
             continue; // a retired credential's: revoked and confirmed like any other
@@ -340,19 +214,19 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
         else if (rotation.stage == "minted" || rotation.stage == "verified" ||
                  rotation.stage == "delivering")
         {
-            const auto row = _store->findCredential(rotation.credential);
+            const auto row = _ctx->store.findCredential(rotation.credential);
             if (rotation.stage == "delivering" && row && row->nextAttemptMs &&
-                *row->nextAttemptMs > _clock.nowMs())
+                *row->nextAttemptMs > _ctx->clock.nowMs())
             {
                 continue; // failing sinks are retried after their backoff
             }
             logger().information("resuming rotation %Ld of %s from stage %s",
                                  static_cast<Poco::Int64>(rotation.id), rotation.credential,
                                  rotation.stage);
-            const auto secret = _pending.read(rotation.id, rotation.credential);
+            const auto secret = _ctx->pending.read(rotation.id, rotation.credential);
             if (!secret)
             {
-                const auto sinks = _store->sinkStates(rotation.id);
+                const auto sinks = _ctx->store.sinkStates(rotation.id);
                 if (std::none_of(sinks.begin(), sinks.end(), mayHold))
                 {
                     const std::string why = "the pending file of the new client is gone";
@@ -376,21 +250,21 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
         }
         else if (rotation.stage == "grace" || rotation.stage == "revoked")
         {
-            if (_pending.exists(rotation.id))
+            if (_ctx->pending.exists(rotation.id))
             {
-                _pending.remove(rotation.id); // promoted, then killed before the cleanup
+                _ctx->pending.remove(rotation.id); // promoted, then killed before the cleanup
             }
         }
     }
     // Pending files of finished rotations (a crash between the journal and the unlink), and
     // temporaries of a pending write that was killed.
-    _pending.removeStaleTemporaries();
-    for (const auto id : _pending.list())
+    _ctx->pending.removeStaleTemporaries();
+    for (const auto id : _ctx->pending.list())
     {
-        const auto rotation = _store->findRotation(id);
+        const auto rotation = _ctx->store.findRotation(id);
         if (rotation && !isActiveStage(rotation->stage))
         {
-            _pending.remove(id);
+            _ctx->pending.remove(id);
         }
     }
 }
@@ -399,7 +273,7 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
                                       const std::vector<core::ClientInfo>& clients,
                                       PassReport& report)
 {
-    const auto* c = credential(rotation.credential);
+    const auto* c = _ctx->credential(rotation.credential);
     std::map<std::string, const core::ClientInfo*> listed;
     for (const auto& client : clients)
     {
@@ -408,27 +282,27 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
 
     // Killed after the pending file was written but before `minted` was committed: the
     // secret is safe on disk, so finish the mint instead of throwing the client away.
-    if (_pending.exists(rotation.id))
+    if (_ctx->pending.exists(rotation.id))
     {
-        const auto secret = _pending.read(rotation.id, rotation.credential);
+        const auto secret = _ctx->pending.read(rotation.id, rotation.credential);
         if (secret && listed.count(secret->clientId) && c)
         {
-            _store->runInTransaction([&] {
+            _ctx->store.runInTransaction([&] {
                 rotation.stage = advanced(rotation, StageEvent::Minted, false);
                 rotation.newClientId = secret->clientId;
                 rotation.orgId = secret->orgId;
-                rotation.mintFinishedMs = rotation.mintFinishedMs.value_or(_clock.nowMs());
-                rotation.updatedMs = _clock.nowMs();
-                _store->saveRotation(rotation);
-                event("created", rotation.credential, secret->clientId, rotation.id,
+                rotation.mintFinishedMs = rotation.mintFinishedMs.value_or(_ctx->clock.nowMs());
+                rotation.updatedMs = _ctx->clock.nowMs();
+                _ctx->store.saveRotation(rotation);
+                _ctx->event("created", rotation.credential, secret->clientId, rotation.id,
                       "rotation " + std::to_string(rotation.id) + " (recovered from pending file)");
             });
             return continueFromMinted(*c, rotation, *secret, report);
         }
-        _pending.remove(rotation.id);
+        _ctx->pending.remove(rotation.id);
     }
 
-    const auto claimed = claimedClients();
+    const auto claimed = _ctx->claimedClients();
     const MintWindow window = mintWindow(rotation);
     std::vector<std::string> orphans;
     if (!rotation.newClientId.empty())
@@ -456,18 +330,18 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
         const bool descriptionsSeen =
             std::any_of(clients.begin(), clients.end(),
                         [](const core::ClientInfo& i) { return i.description.has_value(); });
-        if (orphans.empty() && (!descriptionsSeen || !_settings.astra.describeTokens) && c &&
+        if (orphans.empty() && (!descriptionsSeen || !_ctx->settings.astra.describeTokens) && c &&
             rotation.mintStartedMs)
         {
             // No descriptions to go by: a client unknown before the mint, with exactly the
             // credential's roles, generated inside the mint window, is this rotation's.
             std::string error;
-            const auto roles = resolveRoles(*c, error);
+            const auto roles = _ctx->roles.resolve(*c, error);
             if (!roles)
             {
                 rotation.error = "cannot attribute clients of a lost create: " + error;
-                rotation.updatedMs = _clock.nowMs();
-                _store->saveRotation(rotation);
+                rotation.updatedMs = _ctx->clock.nowMs();
+                _ctx->store.saveRotation(rotation);
                 report.errors.push_back(*rotation.error);
                 return false;
             }
@@ -489,7 +363,7 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
             {
                 for (const auto& id : candidates)
                 {
-                    event("unattributed", rotation.credential, id, rotation.id,
+                    _ctx->event("unattributed", rotation.credential, id, rotation.id,
                           "may be the lost create of rotation " + std::to_string(rotation.id) +
                               "; " + std::to_string(candidates.size()) +
                               " candidates, none revoked");
@@ -498,15 +372,15 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
                 rotation.error = "a create was lost and " + std::to_string(candidates.size()) +
                                  " clients could be its result; none was revoked";
                 rotation.stage = advanced(rotation, StageEvent::Failed, false);
-                setStage(rotation, rotation.stage);
-                _store->saveRotation(rotation);
+                _ctx->setStage(rotation, rotation.stage);
+                _ctx->store.saveRotation(rotation);
                 return false;
             }
             orphans = candidates;
         }
     }
 
-    if (orphans.empty() && rotation.mintStartedMs && _clock.nowMs() < window.toMs)
+    if (orphans.empty() && rotation.mintStartedMs && _ctx->clock.nowMs() < window.toMs)
     {
         // A create whose answer was lost may still be committed by the server after we gave
         // up on it: keep the rotation open until that can no longer happen, so a later pass
@@ -518,8 +392,8 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
             reason.resize(reason.size() - kWaitingForLateCreate.size());
         }
         rotation.error = reason + std::string(kWaitingForLateCreate);
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
+        rotation.updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveRotation(rotation);
         return false;
     }
     for (const auto& id : orphans)
@@ -528,18 +402,18 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
         {
             continue; // already gone
         }
-        auto deleted = _api.deleteClient(id);
+        auto deleted = _ctx->api.deleteClient(id);
         if (!deleted)
         {
             rotation.error = "revoking orphan " + id + " failed: " + deleted.error().message;
-            rotation.updatedMs = _clock.nowMs();
-            _store->saveRotation(rotation);
+            rotation.updatedMs = _ctx->clock.nowMs();
+            _ctx->store.saveRotation(rotation);
             report.errors.push_back(*rotation.error);
             return false;
         }
-        _store->runInTransaction([&] {
-            _store->markClientRevoked(id, _clock.nowMs());
-            event("orphan_revoked", rotation.credential, id, rotation.id,
+        _ctx->store.runInTransaction([&] {
+            _ctx->store.markClientRevoked(id, _ctx->clock.nowMs());
+            _ctx->event("orphan_revoked", rotation.credential, id, rotation.id,
                   "created by rotation " + std::to_string(rotation.id) +
                       " whose answer was lost or invalid");
         });
@@ -550,16 +424,16 @@ bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
     const std::string why = orphans.empty() ? "the create never happened"
                                             : "the client of a lost create was revoked";
     rotation.error = rotation.error.value_or(why);
-    setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-    _store->runInTransaction([&] {
-        _store->saveRotation(rotation);
-        event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
-        auto row = _store->findCredential(rotation.credential);
+    _ctx->setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
+    _ctx->store.runInTransaction([&] {
+        _ctx->store.saveRotation(rotation);
+        _ctx->event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
+        auto row = _ctx->store.findCredential(rotation.credential);
         if (row && row->state == "rotating")
         {
             row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
-            row->updatedMs = _clock.nowMs();
-            _store->saveCredential(*row);
+            row->updatedMs = _ctx->clock.nowMs();
+            _ctx->store.saveCredential(*row);
         }
     });
     return false;
@@ -574,7 +448,7 @@ void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clie
     // This needs no description: the journal knows the ID. (A previous client revoked after
     // its grace is `previous` until confirmRevocations sees it gone.)
     std::set<std::string> revoked; // one query, not one per listed client
-    for (const auto& row : _store->listClients())
+    for (const auto& row : _ctx->store.listClients())
     {
         if (row.status == "revoked")
         {
@@ -587,14 +461,14 @@ void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clie
         {
             continue;
         }
-        auto deleted = _api.deleteClient(client.clientId);
+        auto deleted = _ctx->api.deleteClient(client.clientId);
         if (!deleted)
         {
             report.errors.push_back("revoking " + client.clientId +
                                     " again failed: " + deleted.error().message);
             continue;
         }
-        event("orphan_revoked", "", client.clientId, std::nullopt,
+        _ctx->event("orphan_revoked", "", client.clientId, std::nullopt,
               "still listed after it was revoked; DELETE sent again");
         ++report.orphansRevoked;
         logger().warning("client %s was revoked but is still listed; revoked it again",
@@ -610,7 +484,7 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
     // attributable (`unattributed`). Both are reported once and never revoked. A client
     // carrying the marker of one of our finished rotations, generated inside its mint window,
     // is an orphan of that rotation (a create the server committed after we gave up on it).
-    const std::string ours = _store->installationId();
+    const std::string ours = _ctx->store.installationId();
     std::optional<std::set<std::string>> claimed; // read once, when first needed
     auto reportOnce =
         [&](const std::string& kind, const std::string& clientId, const std::string& detail)
@@ -618,13 +492,13 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
         store::HistoryQuery q;
         q.clientId = clientId;
         q.limit = 50;
-        const auto past = _store->history(q);
+        const auto past = _ctx->store.history(q);
         if (std::any_of(past.begin(), past.end(),
                         [&](const store::EventRow& e) { return e.event == kind; }))
         {
             return false;
         }
-        event(kind, "", clientId, std::nullopt, detail);
+        _ctx->event(kind, "", clientId, std::nullopt, detail);
         return true;
     };
     for (const auto& client : clients)
@@ -635,7 +509,7 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
         {
             continue;
         }
-        const auto known = _store->findClient(client.clientId);
+        const auto known = _ctx->store.findClient(client.clientId);
         if (known && (!known->credential.empty() || known->status == "revoked"))
         {
             continue; // a credential's client, or revoked already (revokeStillListed's)
@@ -655,7 +529,7 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
             }
             continue;
         }
-        const auto rotation = _store->findRotation(marker->rotationId);
+        const auto rotation = _ctx->store.findRotation(marker->rotationId);
         if (rotation && rotation->marker == description)
         {
             // A marker of the old form (no installation id) may be any installation's: it
@@ -663,7 +537,7 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
             const bool finished = rotation->finishedMs.has_value();
             if (!claimed)
             {
-                claimed = claimedClients();
+                claimed = _ctx->claimedClients();
             }
             const bool attributable = finished && !marker->installationId.empty() &&
                                       rotation->newClientId != client.clientId &&
@@ -671,16 +545,16 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
                                       !isProtected(*rotation, client.clientId, *claimed);
             if (attributable)
             {
-                auto deleted = _api.deleteClient(client.clientId);
+                auto deleted = _ctx->api.deleteClient(client.clientId);
                 if (!deleted)
                 {
                     report.errors.push_back("revoking late orphan " + client.clientId +
                                             " failed: " + deleted.error().message);
                     continue;
                 }
-                _store->runInTransaction([&] {
-                    _store->markClientRevoked(client.clientId, _clock.nowMs());
-                    event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
+                _ctx->store.runInTransaction([&] {
+                    _ctx->store.markClientRevoked(client.clientId, _ctx->clock.nowMs());
+                    _ctx->event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
                           "created late by the server for rotation " +
                               std::to_string(rotation->id) + ", after it had given up");
                 });
@@ -703,14 +577,14 @@ void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& cli
 
 void RotationEngine::reportCurrentMissing(PassReport& report)
 {
-    for (const auto& c : _settings.credentials)
+    for (const auto& c : _ctx->settings.credentials)
     {
-        const auto row = _store->findCredential(c.name);
+        const auto row = _ctx->store.findCredential(c.name);
         if (!row || row->currentClientId.empty())
         {
             continue;
         }
-        const auto client = _store->findClient(row->currentClientId);
+        const auto client = _ctx->store.findClient(row->currentClientId);
         if (!client || !client->disappearedMs || client->revokedMs)
         {
             continue;
@@ -719,7 +593,7 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
         store::HistoryQuery q;
         q.clientId = client->clientId;
         q.limit = 50;
-        const auto past = _store->history(q);
+        const auto past = _ctx->store.history(q);
         if (std::any_of(past.begin(), past.end(),
                         [&](const store::EventRow& e) {
                             return e.event == "current_missing" && e.atMs >= *client->disappearedMs;
@@ -727,7 +601,7 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
         {
             continue;
         }
-        event("current_missing", c.name, client->clientId, std::nullopt,
+        _ctx->event("current_missing", c.name, client->clientId, std::nullopt,
               "the current client is no longer listed (revoked outside this rotator?); "
               "consumers hold a dead token until it is replaced, which starts now");
         logger().error("credential %s: its current client %s is no longer listed; replacing it",
@@ -738,19 +612,19 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
 void RotationEngine::rotateDue(PassReport& report)
 {
     std::vector<const config::CredentialSettings*> due;
-    const std::int64_t now = _clock.nowMs();
+    const std::int64_t now = _ctx->clock.nowMs();
     std::set<std::string> busy;
-    for (const auto& r : _store->unfinishedRotations())
+    for (const auto& r : _ctx->store.unfinishedRotations())
     {
         busy.insert(r.credential);
     }
-    for (const auto& c : _settings.credentials)
+    for (const auto& c : _ctx->settings.credentials)
     {
         if (busy.count(c.name))
         {
             continue;
         }
-        const auto plan = schedule::nextRotation(c, *_store, now);
+        const auto plan = schedule::nextRotation(c, _ctx->store, now);
         if (plan.dueAt(now))
         {
             logger().information("%s is due: %s", c.name, plan.reason);
@@ -763,7 +637,7 @@ void RotationEngine::rotateDue(PassReport& report)
     }
     // Rotations overlap their round trips; each worker takes the next due credential.
     std::mutex reportMutex;
-    forEachConcurrently(due.size(), [&](std::size_t i) {
+    _ctx->workers.forEach(due.size(), [&](std::size_t i) {
         const auto* c = due[i];
         PassReport local;
         store::RotationRow rotation = startRotation(*c, std::nullopt);
@@ -784,61 +658,6 @@ void RotationEngine::rotateDue(PassReport& report)
     });
 }
 
-void RotationEngine::forEachConcurrently(std::size_t count,
-                                         const std::function<void(std::size_t)>& work)
-{
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failureMutex;
-    const std::size_t threads = std::min<std::size_t>(
-        count, static_cast<std::size_t>(std::max(1, _settings.scheduler.concurrency)));
-    auto worker = [&] {
-        const core::cpu_account::Scope account("rotation");
-        const store::SharedStateStore::Writer writer(*_store); // its commits wait for the others
-        try
-        {
-            for (;;)
-            {
-                const std::size_t i = next++;
-                if (i >= count || _stop)
-                {
-                    return;
-                }
-                work(i);
-            }
-        }
-        catch (...)
-        {
-            std::lock_guard<std::mutex> lock(failureMutex);
-            if (!failure)
-            {
-                failure = std::current_exception();
-            }
-            next = count; // the others finish their current item and stop
-        }
-    };
-    if (threads <= 1)
-    {
-        worker();
-    }
-    else
-    {
-        std::vector<std::thread> pool;
-        for (std::size_t t = 0; t < threads; ++t)
-        {
-            pool.emplace_back(worker);
-        }
-        for (auto& t : pool)
-        {
-            t.join();
-        }
-    }
-    if (failure)
-    {
-        std::rethrow_exception(failure);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // One rotation
 
@@ -847,48 +666,48 @@ store::RotationRow RotationEngine::startRotation(const config::CredentialSetting
 {
     store::RotationRow rotation;
     std::string error;
-    if (!resolveRoles(c, error))
+    if (!_ctx->roles.resolve(c, error))
     {
         rotation.error = error;
         return rotation; // id 0: not started
     }
-    _store->runInTransaction([&] {
-        auto row = _store->findCredential(c.name);
+    _ctx->store.runInTransaction([&] {
+        auto row = _ctx->store.findCredential(c.name);
         if (!row)
         {
-            _store->ensureCredentials({c.name}, _clock.nowMs());
-            row = _store->findCredential(c.name);
+            _ctx->store.ensureCredentials({c.name}, _ctx->clock.nowMs());
+            row = _ctx->store.findCredential(c.name);
         }
         // A current client that is no longer listed is dead: its replacement is a bootstrap,
         // with nothing to revoke.
         const bool currentGone = !row->currentClientId.empty() && [&]
         {
-            const auto client = _store->findClient(row->currentClientId);
+            const auto client = _ctx->store.findClient(row->currentClientId);
             return client && client->disappearedMs && !client->revokedMs;
         }();
         if (!trigger)
         {
             trigger = row->currentClientId.empty() || currentGone ? "bootstrap" : "schedule";
         }
-        rotation = _store->beginRotation(
-            c.name, *trigger, currentGone ? std::string() : row->currentClientId, _clock.nowMs());
+        rotation = _ctx->store.beginRotation(
+            c.name, *trigger, currentGone ? std::string() : row->currentClientId, _ctx->clock.nowMs());
         rotation.noGrace = noGrace;
         // The mint window is journaled before the POST (mint follows at once, in this commit):
         // it is what attributes a lost create.
-        rotation.mintStartedMs = _clock.nowMs();
+        rotation.mintStartedMs = _ctx->clock.nowMs();
         rotation.attempts = 1;
         rotation.updatedMs = *rotation.mintStartedMs;
-        _store->saveRotation(rotation);
+        _ctx->store.saveRotation(rotation);
         row->state = "rotating";
         row->lastRotationId = rotation.id;
-        row->updatedMs = _clock.nowMs();
-        _store->saveCredential(*row);
+        row->updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveCredential(*row);
     });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + *trigger +
              ")",
          rotation, rotation.oldClientId);
-    crashPoint("planned");
+    _ctx->crashPoint("planned");
     return rotation;
 }
 
@@ -896,43 +715,43 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
                           PassReport& report)
 {
     std::string error;
-    const auto roles = resolveRoles(c, error);
+    const auto roles = _ctx->roles.resolve(c, error);
     if (!roles)
     {
-        setStage(rotation, advanced(rotation, StageEvent::Failed, false));
+        _ctx->setStage(rotation, advanced(rotation, StageEvent::Failed, false));
         rotation.error = error;
-        _store->saveRotation(rotation);
+        _ctx->store.saveRotation(rotation);
         fail(c.name, &rotation, error, "planned", report);
         return false;
     }
     core::CreateRequest request;
     request.roleIds = *roles;
-    if (_settings.astra.describeTokens)
+    if (_ctx->settings.astra.describeTokens)
     {
         request.description = rotation.marker;
     }
     if (c.expiryMs)
     {
-        request.tokenExpiry = core::formatRfc3339Seconds(_clock.nowMs() + *c.expiryMs);
+        request.tokenExpiry = core::formatRfc3339Seconds(_ctx->clock.nowMs() + *c.expiryMs);
     }
     if (!rotation.mintStartedMs)
     {
         throw core::InvariantError("rotation " + std::to_string(rotation.id) +
                                    " would create a client without a journaled mint window");
     }
-    crashPoint("before-create");
+    _ctx->crashPoint("before-create");
 
-    auto created = _api.createClient(request);
-    crashPoint("after-create");
+    auto created = _ctx->api.createClient(request);
+    _ctx->crashPoint("after-create");
     // A POST is never retried blindly: find out from the list what happened.
     const auto reconcileByListing = [&](const std::string& why)
     {
         rotation.error = why;
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
+        rotation.updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveRotation(rotation);
         logger().warning("rotation %Ld of %s: %s; reconciling by listing",
                          static_cast<Poco::Int64>(rotation.id), c.name, why);
-        auto clients = _api.listClients();
+        auto clients = _ctx->api.listClients();
         if (clients)
         {
             reconcilePlanned(rotation, *clients, report);
@@ -943,21 +762,21 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
     if (!created)
     {
         const auto& f = created.error();
-        rotation.mintFinishedMs = _clock.nowMs();
+        rotation.mintFinishedMs = _ctx->clock.nowMs();
         if (f.ambiguous)
         {
             return reconcileByListing("create outcome unknown: " + f.message);
         }
         rotation.error = "create failed: " + f.message;
-        setStage(rotation, advanced(rotation, StageEvent::Failed, false));
-        _store->saveRotation(rotation);
+        _ctx->setStage(rotation, advanced(rotation, StageEvent::Failed, false));
+        _ctx->store.saveRotation(rotation);
         fail(c.name, &rotation, *rotation.error, "planned", report);
         return false;
     }
 
-    rotation.mintFinishedMs = _clock.nowMs();
-    if (_store->findClient(created->clientId) || created->clientId == _api.adminClientId() ||
-        claimedClients().count(created->clientId) != 0)
+    rotation.mintFinishedMs = _ctx->clock.nowMs();
+    if (_ctx->store.findClient(created->clientId) || created->clientId == _ctx->api.adminClientId() ||
+        _ctx->claimedClients().count(created->clientId) != 0)
     {
         // A fresh client cannot be one we already know: the answer is wrong, and whatever the
         // server really created is found by listing. The known client is never revoked.
@@ -967,7 +786,7 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
     }
     const sink::Credential secret = sink::makeCredential(c.name, *created);
     auto problem = api::checkCreatedClient(*created, request);
-    core::Outcome<void> pendingWritten = problem ? _pending.write(rotation.id, secret)
+    core::Outcome<void> pendingWritten = problem ? _ctx->pending.write(rotation.id, secret)
                                                  : core::Outcome<void>();
     if (!problem || !pendingWritten)
     {
@@ -979,10 +798,10 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
                            pendingWritten.error().message;
         rotation.newClientId = created->clientId;
         rotation.error = why;
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
-        _pending.remove(rotation.id);
-        auto clients = _api.listClients();
+        rotation.updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveRotation(rotation);
+        _ctx->pending.remove(rotation.id);
+        auto clients = _ctx->api.listClients();
         if (clients)
         {
             reconcilePlanned(rotation, *clients, report);
@@ -990,14 +809,14 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
         fail(c.name, nullptr, why, "planned", report);
         return false;
     }
-    crashPoint("after-pending");
+    _ctx->crashPoint("after-pending");
 
-    _store->runInTransaction([&] {
-        setStage(rotation, advanced(rotation, StageEvent::Minted, false));
+    _ctx->store.runInTransaction([&] {
+        _ctx->setStage(rotation, advanced(rotation, StageEvent::Minted, false));
         rotation.newClientId = created->clientId;
         rotation.orgId = created->orgId;
         rotation.error.reset();
-        _store->saveRotation(rotation);
+        _ctx->store.saveRotation(rotation);
         core::ClientInfo info;
         info.clientId = created->clientId;
         info.roles = created->roles;
@@ -1008,15 +827,15 @@ bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRo
             created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
         info.description = request.description;
         info.tokenExpiry = request.tokenExpiry;
-        _store->recordClient(info, c.name, rotation.updatedMs);
-        event("created", c.name, created->clientId, rotation.id,
+        _ctx->store.recordClient(info, c.name, rotation.updatedMs);
+        _ctx->event("created", c.name, created->clientId, rotation.id,
               "rotation " + std::to_string(rotation.id));
     });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
              created->clientId,
          rotation, created->clientId);
-    crashPoint("minted");
+    _ctx->crashPoint("minted");
     return continueFromMinted(c, rotation, secret, report);
 }
 
@@ -1043,24 +862,24 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
     if (rotation.stage == "minted" || rotation.stage == "verified")
     {
         // Verified and delivery started: one commit, nothing outside happens in between.
-        _store->runInTransaction([&] {
+        _ctx->store.runInTransaction([&] {
             if (verifiedNow)
             {
-                setStage(rotation, advanced(rotation, StageEvent::Verified, false));
+                _ctx->setStage(rotation, advanced(rotation, StageEvent::Verified, false));
                 rotation.error.reset();
-                event("verified", c.name, rotation.newClientId, rotation.id,
+                _ctx->event("verified", c.name, rotation.newClientId, rotation.id,
                       "GET /v2/currentOrg");
             }
-            setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
-            _store->saveRotation(rotation);
+            _ctx->setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
+            _ctx->store.saveRotation(rotation);
             for (const auto& name : c.sinks)
             {
                 // The first sink's attempt is journaled here, one commit less before it.
-                _store->saveSinkState(rotation.id, deliveryStarted(c, name));
+                _ctx->store.saveSinkState(rotation.id, deliveryStarted(c, name));
             }
         });
         firstAttemptJournaled = !c.sinks.empty();
-        crashPoint("delivering");
+        _ctx->crashPoint("delivering");
     }
     if (rotation.stage != "delivering")
     {
@@ -1073,11 +892,11 @@ bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
 bool RotationEngine::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
                             const sink::Credential& secret)
 {
-    const std::int64_t deadline = _clock.nowMs() + _settings.astra.propagationTimeoutMs;
+    const std::int64_t deadline = _ctx->clock.nowMs() + _ctx->settings.astra.propagationTimeoutMs;
     std::int64_t delay = 500;
     for (;;)
     {
-        auto org = _api.currentOrgWith(secret.token);
+        auto org = _ctx->api.currentOrgWith(secret.token);
         if (org)
         {
             if (!org->empty() && !secret.orgId.empty() && *org != secret.orgId)
@@ -1088,11 +907,11 @@ bool RotationEngine::verify(const config::CredentialSettings& c, store::Rotation
             return true;
         }
         // A new token may take a moment to be accepted everywhere (propagation).
-        if (org.error().httpStatus == 401 && _clock.nowMs() + delay <= deadline && !_stop)
+        if (org.error().httpStatus == 401 && _ctx->clock.nowMs() + delay <= deadline && !_ctx->stop)
         {
             logger().debug("new client %s of %s not accepted yet; retrying in %Ld ms",
                            rotation.newClientId, c.name, static_cast<Poco::Int64>(delay));
-            _clock.sleepMs(delay);
+            _ctx->clock.sleepMs(delay);
             delay = std::min<std::int64_t>(delay * 2, 5000);
             continue;
         }
@@ -1117,7 +936,7 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
     }
     else
     {
-        for (auto& s : _store->sinkStates(rotation.id))
+        for (auto& s : _ctx->store.sinkStates(rotation.id))
         {
             states[s.sink] = s;
         }
@@ -1137,8 +956,8 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
         {
             continue;
         }
-        const auto sinkIt = _sinks.find(name);
-        if (sinkIt == _sinks.end())
+        const auto sinkIt = _ctx->sinks.find(name);
+        if (sinkIt == _ctx->sinks.end())
         {
             throw core::InvariantError("sink " + name + " is not built");
         }
@@ -1149,9 +968,9 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
         if (!journaled)
         {
             state.attempts += 1;
-            _store->saveSinkState(rotation.id, state);
+            _ctx->store.saveSinkState(rotation.id, state);
         }
-        crashPoint("before-sink:" + name);
+        _ctx->crashPoint("before-sink:" + name);
         auto delivered = [&] {
             const core::cpu_account::Scope account("sink-write");
             return sinkIt->second->deliver(secret);
@@ -1159,14 +978,14 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
         if (delivered)
         {
             state.state = "delivered";
-            state.deliveredMs = _clock.nowMs();
+            state.deliveredMs = _ctx->clock.nowMs();
             state.lastError.reset();
             // `state` is an element of `states`, which outlives the deferred call.
             const std::function<void()> record = [this, &rotation, &c, &state,
                                                    detail = "sink " + name + ": " +
                                                             sinkIt->second->describe()] {
-                _store->saveSinkState(rotation.id, state);
-                event("delivered", c.name, rotation.newClientId, rotation.id, detail);
+                _ctx->store.saveSinkState(rotation.id, state);
+                _ctx->event("delivered", c.name, rotation.newClientId, rotation.id, detail);
             };
             if (&name == &c.sinks.back() && failures.empty())
             {
@@ -1174,10 +993,10 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
             }
             else
             {
-                _store->runInTransaction(record);
+                _ctx->store.runInTransaction(record);
             }
             anyHolds = true;
-            crashPoint("after-sink:" + name);
+            _ctx->crashPoint("after-sink:" + name);
             continue;
         }
         const std::string why = "sink " + name + ": " + delivered.error().message;
@@ -1187,7 +1006,7 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
         const bool mayHoldNow = interrupted || delivered.error().ambiguous;
         state.state = mayHoldNow ? "pending" : "failed";
         state.lastError = delivered.error().message;
-        _store->saveSinkState(rotation.id, state);
+        _ctx->store.saveSinkState(rotation.id, state);
         logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
                        why);
         anyHolds = anyHolds || mayHoldNow;
@@ -1211,41 +1030,38 @@ bool RotationEngine::deliver(const config::CredentialSettings& c, store::Rotatio
             why += (i ? "; " : "") + failures[i];
         }
         rotation.error = why;
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
+        rotation.updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveRotation(rotation);
         fail(c.name, &rotation, why, "delivering", report);
         return false;
     }
     promote(c, rotation, lastDelivery);
-    _pending.remove(rotation.id);
-    crashPoint("promoted");
+    _ctx->pending.remove(rotation.id);
+    _ctx->crashPoint("promoted");
     ++report.rotated;
-    if (_observer)
-    {
-        _observer(c.name, "success");
-    }
+    _ctx->observe(c.name, "success");
     return true;
 }
 
 void RotationEngine::promote(const config::CredentialSettings& c, store::RotationRow& rotation,
                              const std::function<void()>& lastDelivery)
 {
-    const std::int64_t now = _clock.nowMs();
-    _store->runInTransaction([&] {
+    const std::int64_t now = _ctx->clock.nowMs();
+    _ctx->store.runInTransaction([&] {
         if (lastDelivery)
         {
             lastDelivery();
         }
-        auto row = _store->findCredential(c.name);
+        auto row = _ctx->store.findCredential(c.name);
         const std::string replaced = row->currentClientId;
-        setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
+        _ctx->setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
         rotation.error.reset();
         const bool bootstrap = rotation.oldClientId.empty();
         if (bootstrap)
         {
-            setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
+            _ctx->setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
         }
-        _store->saveRotation(rotation);
+        _ctx->store.saveRotation(rotation);
         row->currentClientId = rotation.newClientId;
         row->previousClientId = rotation.oldClientId;
         row->revokeAfterMs =
@@ -1257,8 +1073,8 @@ void RotationEngine::promote(const config::CredentialSettings& c, store::Rotatio
         row->lastSuccessMs = now;
         row->lastRotationId = rotation.id;
         row->updatedMs = now;
-        _store->saveCredential(*row);
-        event("promoted", c.name, rotation.newClientId, rotation.id,
+        _ctx->store.saveCredential(*row);
+        _ctx->event("promoted", c.name, rotation.newClientId, rotation.id,
               bootstrap && replaced.empty() ? "first client of the credential"
               : bootstrap                   ? "replaces client " + replaced +
                                 ", which is no longer listed (nothing to revoke)"
@@ -1276,7 +1092,7 @@ void RotationEngine::promote(const config::CredentialSettings& c, store::Rotatio
 bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& why,
                               PassReport& report)
 {
-    const auto sinks = _store->sinkStates(rotation.id);
+    const auto sinks = _ctx->store.sinkStates(rotation.id);
     if (std::any_of(sinks.begin(), sinks.end(), mayHold))
     {
         throw core::InvariantError("rotation " + std::to_string(rotation.id) +
@@ -1284,31 +1100,31 @@ bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& w
     }
     if (!rotation.newClientId.empty())
     {
-        auto deleted = _api.deleteClient(rotation.newClientId);
+        auto deleted = _ctx->api.deleteClient(rotation.newClientId);
         if (!deleted)
         {
             // Leave the stage as it is: the next pass resumes or rolls back again.
             rotation.error = why + "; revoking the new client failed: " + deleted.error().message;
-            rotation.updatedMs = _clock.nowMs();
-            _store->saveRotation(rotation);
+            rotation.updatedMs = _ctx->clock.nowMs();
+            _ctx->store.saveRotation(rotation);
             report.errors.push_back(*rotation.error);
             ++report.failed;
             return false;
         }
-        crashPoint("after-rollback-delete");
+        _ctx->crashPoint("after-rollback-delete");
     }
-    _store->runInTransaction([&] {
+    _ctx->store.runInTransaction([&] {
         if (!rotation.newClientId.empty())
         {
-            _store->markClientRevoked(rotation.newClientId, _clock.nowMs());
+            _ctx->store.markClientRevoked(rotation.newClientId, _ctx->clock.nowMs());
         }
-        setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
+        _ctx->setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
         rotation.error = why;
-        _store->saveRotation(rotation);
-        event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
+        _ctx->store.saveRotation(rotation);
+        _ctx->event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
               why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
     });
-    _pending.remove(rotation.id);
+    _ctx->pending.remove(rotation.id);
     note(Poco::Message::PRIO_WARNING,
          "rotation " + std::to_string(rotation.id) + " of " + rotation.credential +
              " rolled back: " + why,
@@ -1320,10 +1136,10 @@ void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
                           const std::string& why, const std::string& stage, PassReport& report,
                           Quarantine quarantine)
 {
-    const std::int64_t now = _clock.nowMs();
+    const std::int64_t now = _ctx->clock.nowMs();
     bool quarantined = false;
-    _store->runInTransaction([&] {
-        auto row = _store->findCredential(name);
+    _ctx->store.runInTransaction([&] {
+        auto row = _ctx->store.findCredential(name);
         if (!row)
         {
             return;
@@ -1331,24 +1147,24 @@ void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
         row->consecutiveFailures += 1;
         const int shift = std::min(row->consecutiveFailures - 1, 20);
         const std::int64_t backoff =
-            std::min(kMaxBackoffMs, _settings.scheduler.retryBackoffMs << shift);
+            std::min(kMaxBackoffMs, _ctx->settings.scheduler.retryBackoffMs << shift);
         row->nextAttemptMs = now + backoff;
         quarantined = quarantine == Quarantine::Now ||
-                      row->consecutiveFailures >= _settings.scheduler.maxFailures;
+                      row->consecutiveFailures >= _ctx->settings.scheduler.maxFailures;
         row->state = quarantined ? "quarantined" : "failed";
         row->updatedMs = now;
-        _store->saveCredential(*row);
-        event("failed", name, rotation ? rotation->newClientId : "",
+        _ctx->store.saveCredential(*row);
+        _ctx->event("failed", name, rotation ? rotation->newClientId : "",
               rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
               "at " + stage + ": " + why);
         if (quarantined)
         {
             if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
             {
-                setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
-                _store->saveRotation(*rotation);
+                _ctx->setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
+                _ctx->store.saveRotation(*rotation);
             }
-            event("quarantined", name, "", std::nullopt,
+            _ctx->event("quarantined", name, "", std::nullopt,
                   "after " + std::to_string(row->consecutiveFailures) +
                       " consecutive failures; every client stays alive; `astra-rotator rotate " +
                       name + "` retries");
@@ -1360,10 +1176,7 @@ void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
     {
         logger().error("credential %s quarantined: %s", name, why);
     }
-    if (_observer)
-    {
-        _observer(name, quarantined ? "quarantined" : "failed");
-    }
+    _ctx->observe(name, quarantined ? "quarantined" : "failed");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1371,15 +1184,15 @@ void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
 
 void RotationEngine::revokeDue(PassReport& report, bool force, const std::string& only)
 {
-    const std::int64_t now = _clock.nowMs();
+    const std::int64_t now = _ctx->clock.nowMs();
     std::vector<store::RotationRow> due;
-    for (auto rotation : _store->unfinishedRotations())
+    for (auto rotation : _ctx->store.unfinishedRotations())
     {
         if (rotation.stage != "grace" || (!only.empty() && rotation.credential != only))
         {
             continue;
         }
-        const auto row = _store->findCredential(rotation.credential);
+        const auto row = _ctx->store.findCredential(rotation.credential);
         if (!row || row->previousClientId != rotation.oldClientId || rotation.oldClientId.empty())
         {
             continue;
@@ -1394,7 +1207,7 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
     std::vector<std::vector<store::SinkStateRow>> sinkStates;
     for (const auto& rotation : due)
     {
-        sinkStates.push_back(_store->sinkStates(rotation.id));
+        sinkStates.push_back(_ctx->store.sinkStates(rotation.id));
     }
     // The workers only call the API; one commit afterwards journals every outcome. A DELETE
     // is idempotent (404 counts as done), so a crash before that commit only makes the next
@@ -1405,7 +1218,7 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
     std::exception_ptr failure;
     try
     {
-        forEachConcurrently(due.size(), [&](std::size_t i) {
+        _ctx->workers.forEach(due.size(), [&](std::size_t i) {
             auto& rotation = due[i];
             // The revoke gate: every sink of the rotation holds the new client.
             for (const auto& s : sinkStates[i])
@@ -1417,9 +1230,9 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
                                                " does not hold the new client");
                 }
             }
-            crashPoint("before-revoke");
-            auto deleted = _api.deleteClient(rotation.oldClientId);
-            crashPoint("after-revoke");
+            _ctx->crashPoint("before-revoke");
+            auto deleted = _ctx->api.deleteClient(rotation.oldClientId);
+            _ctx->crashPoint("after-revoke");
             std::lock_guard<std::mutex> lock(outcomesMutex);
             if (deleted)
             {
@@ -1437,20 +1250,20 @@ void RotationEngine::revokeDue(PassReport& report, bool force, const std::string
     }
     if (!revoked.empty() || !failed.empty())
     {
-        _store->runInTransaction([&] {
+        _ctx->store.runInTransaction([&] {
             for (auto* rotation : revoked)
             {
-                setStage(*rotation, advanced(*rotation, StageEvent::Revoked, true));
+                _ctx->setStage(*rotation, advanced(*rotation, StageEvent::Revoked, true));
                 rotation->error.reset();
-                _store->saveRotation(*rotation);
-                _store->markClientRevoked(rotation->oldClientId, _clock.nowMs());
-                event("revoked", rotation->credential, rotation->oldClientId, rotation->id,
+                _ctx->store.saveRotation(*rotation);
+                _ctx->store.markClientRevoked(rotation->oldClientId, _ctx->clock.nowMs());
+                _ctx->event("revoked", rotation->credential, rotation->oldClientId, rotation->id,
                       "DELETE /v2/clientIdSecrets");
             }
             for (auto* rotation : failed)
             {
-                rotation->updatedMs = _clock.nowMs();
-                _store->saveRotation(*rotation);
+                rotation->updatedMs = _ctx->clock.nowMs();
+                _ctx->store.saveRotation(*rotation);
             }
         });
     }
@@ -1475,7 +1288,7 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
                                         PassReport& report)
 {
     std::vector<store::RotationRow> waiting;
-    for (auto& r : _store->unfinishedRotations())
+    for (auto& r : _ctx->store.unfinishedRotations())
     {
         if (r.stage == "revoked")
         {
@@ -1489,7 +1302,7 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
     std::optional<std::vector<core::ClientInfo>> fresh;
     if (!clients)
     {
-        auto listed = _api.listClients(); // one list confirms every revocation of the pass
+        auto listed = _ctx->api.listClients(); // one list confirms every revocation of the pass
         if (!listed)
         {
             report.errors.push_back("confirming revocations: " + listed.error().message);
@@ -1519,12 +1332,12 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
     if (!confirmed.empty())
     {
         // One commit for every confirmation of the list.
-        _store->runInTransaction([&] {
+        _ctx->store.runInTransaction([&] {
             for (auto* rotation : confirmed)
             {
-                setStage(*rotation, advanced(*rotation, StageEvent::Confirmed, true));
-                _store->saveRotation(*rotation);
-                auto row = _store->findCredential(rotation->credential);
+                _ctx->setStage(*rotation, advanced(*rotation, StageEvent::Confirmed, true));
+                _ctx->store.saveRotation(*rotation);
+                auto row = _ctx->store.findCredential(rotation->credential);
                 if (row && row->previousClientId == rotation->oldClientId)
                 {
                     row->previousClientId.clear();
@@ -1533,10 +1346,10 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
                     {
                         row->state = "idle";
                     }
-                    row->updatedMs = _clock.nowMs();
-                    _store->saveCredential(*row);
+                    row->updatedMs = _ctx->clock.nowMs();
+                    _ctx->store.saveCredential(*row);
                 }
-                event("revoke_confirmed", rotation->credential, rotation->oldClientId,
+                _ctx->event("revoke_confirmed", rotation->credential, rotation->oldClientId,
                       rotation->id, "no longer listed");
             }
         });
@@ -1545,7 +1358,7 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
     for (const auto& clientId : stillListed)
     {
         // Still listed after a successful DELETE: ask again; the next list decides.
-        (void)_api.deleteClient(clientId);
+        (void)_ctx->api.deleteClient(clientId);
     }
 }
 
@@ -1555,20 +1368,17 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
 RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
 {
     RotateOutcome out;
-    const auto* c = credential(name);
+    const auto* c = _ctx->credential(name);
     if (!c)
     {
         out.message = "no credential named \"" + name + "\" is configured";
         return out;
     }
     PassReport report;
-    {
-        std::lock_guard<std::mutex> lock(_rolesMutex);
-        _roles.reset();
-    }
+    _ctx->roles.forget();
     // A rotation of this credential interrupted before it was promoted is resumed by the
     // reconcile below: if it completes, it is this command's rotation.
-    const auto before = _store->lastRotation(name);
+    const auto before = _ctx->store.lastRotation(name);
     const bool interrupted = before && isActiveStage(before->stage) &&
                              before->stage != "quarantined" && before->stage != "planned";
     const auto clients = listAndSync(report);
@@ -1580,8 +1390,8 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     reconcile(*clients, report);
     confirmRevocations(&*clients, report);
 
-    auto row = _store->findCredential(name);
-    const auto last = _store->lastRotation(name);
+    auto row = _ctx->store.findCredential(name);
+    const auto last = _ctx->store.lastRotation(name);
     if (interrupted && last && last->id == before->id && !isActiveStage(last->stage) &&
         last->stage != "rolled_back" && last->stage != "failed")
     {
@@ -1595,7 +1405,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
             revokeDue(report, true, name);
             confirmRevocations(nullptr, report);
         }
-        const auto after = _store->findRotation(last->id);
+        const auto after = _ctx->store.findRotation(last->id);
         out.stage = after ? after->stage : last->stage;
         out.message =
             "resumed interrupted rotation " + std::to_string(last->id) + " and delivered it";
@@ -1605,7 +1415,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     {
         // Lift the quarantine by resuming the delivery of the client sinks may already hold.
         auto rotation = *last;
-        const auto secret = _pending.read(rotation.id, name);
+        const auto secret = _ctx->pending.read(rotation.id, name);
         if (!secret)
         {
             out.message = "rotation " + std::to_string(rotation.id) +
@@ -1615,11 +1425,11 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         row->consecutiveFailures = 0;
         row->nextAttemptMs.reset();
         row->state = "rotating";
-        row->updatedMs = _clock.nowMs();
-        _store->runInTransaction([&] {
-            _store->saveCredential(*row);
-            setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
-            _store->saveRotation(rotation);
+        row->updatedMs = _ctx->clock.nowMs();
+        _ctx->store.runInTransaction([&] {
+            _ctx->store.saveCredential(*row);
+            _ctx->setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
+            _ctx->store.saveRotation(rotation);
         });
         out.rotationId = rotation.id;
         out.ok = deliver(*c, rotation, *secret, report);
@@ -1637,7 +1447,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     }
     if (row && !row->previousClientId.empty())
     {
-        const bool graceOver = row->revokeAfterMs && *row->revokeAfterMs <= _clock.nowMs();
+        const bool graceOver = row->revokeAfterMs && *row->revokeAfterMs <= _ctx->clock.nowMs();
         if (!noGrace && !graceOver)
         {
             out.message = "the previous client " + row->previousClientId + " of " + name +
@@ -1649,7 +1459,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         }
         revokeDue(report, true, name);
         confirmRevocations(nullptr, report);
-        row = _store->findCredential(name);
+        row = _ctx->store.findCredential(name);
         if (row && !row->previousClientId.empty())
         {
             out.message = "the previous client " + row->previousClientId +
@@ -1663,8 +1473,8 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         row->consecutiveFailures = 0;
         row->nextAttemptMs.reset();
         row->state = "idle";
-        row->updatedMs = _clock.nowMs();
-        _store->saveCredential(*row);
+        row->updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveCredential(*row);
     }
     auto rotation = startRotation(*c, "manual", noGrace);
     if (rotation.id == 0)
@@ -1679,7 +1489,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     {
         revokeDue(report, true, name);
         confirmRevocations(nullptr, report);
-        if (const auto after = _store->findRotation(rotation.id))
+        if (const auto after = _ctx->store.findRotation(rotation.id))
         {
             rotation = *after;
         }
@@ -1695,7 +1505,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
 RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
 {
     RetireOutcome out;
-    if (credential(name))
+    if (_ctx->credential(name))
     {
         out.message = "credential " + name + " is still configured; remove credentials." + name +
                       ".* from the configuration first";
@@ -1709,14 +1519,14 @@ RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
         return out;
     }
     confirmRevocations(&*clients, report);
-    auto row = _store->findCredential(name);
+    auto row = _ctx->store.findCredential(name);
     if (!row)
     {
         out.message = "no credential named \"" + name + "\" in the database";
         return out;
     }
     std::optional<store::RotationRow> inGrace;
-    for (const auto& r : _store->unfinishedRotations())
+    for (const auto& r : _ctx->store.unfinishedRotations())
     {
         if (r.credential != name)
         {
@@ -1758,22 +1568,22 @@ RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
     {
         for (const auto& id : ids)
         {
-            auto deleted = _api.deleteClient(id);
+            auto deleted = _ctx->api.deleteClient(id);
             if (!deleted)
             {
                 out.message = "revoking " + id + " failed: " + deleted.error().message;
                 return out; // what was revoked so far is journaled; running it again goes on
             }
-            _store->runInTransaction(
+            _ctx->store.runInTransaction(
                 [&]
                 {
-                    _store->markClientRevoked(id, _clock.nowMs());
+                    _ctx->store.markClientRevoked(id, _ctx->clock.nowMs());
                     if (inGrace && id == inGrace->oldClientId)
                     {
-                        setStage(*inGrace, advanced(*inGrace, StageEvent::Revoked, true));
-                        _store->saveRotation(*inGrace);
+                        _ctx->setStage(*inGrace, advanced(*inGrace, StageEvent::Revoked, true));
+                        _ctx->store.saveRotation(*inGrace);
                     }
-                    event("revoked", name, id, std::nullopt,
+                    _ctx->event("revoked", name, id, std::nullopt,
                           "retired credential: `astra-rotator retire " + name + " --revoke`");
                 });
             out.revoked.push_back(id);
@@ -1783,16 +1593,16 @@ RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
     {
         out.released = ids;
     }
-    _store->runInTransaction(
+    _ctx->store.runInTransaction(
         [&]
         {
             row->currentClientId.clear();
             row->previousClientId.clear();
             row->revokeAfterMs.reset();
             row->state = "idle";
-            row->updatedMs = _clock.nowMs();
-            _store->saveCredential(*row);
-            event("retired", name, "", std::nullopt,
+            row->updatedMs = _ctx->clock.nowMs();
+            _ctx->store.saveCredential(*row);
+            _ctx->event("retired", name, "", std::nullopt,
                   revoke ? "retired; its clients were revoked"
                          : "retired; its clients are left alive and unmanaged");
         });
@@ -1808,18 +1618,18 @@ RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
 std::vector<PlanItem> RotationEngine::plan()
 {
     std::vector<PlanItem> items;
-    const std::int64_t now = _clock.nowMs();
+    const std::int64_t now = _ctx->clock.nowMs();
     std::map<std::string, store::RotationRow> active;
-    for (const auto& r : _store->unfinishedRotations())
+    for (const auto& r : _ctx->store.unfinishedRotations())
     {
         active[r.credential] = r;
     }
-    for (const auto& c : _settings.credentials)
+    for (const auto& c : _ctx->settings.credentials)
     {
         PlanItem item;
         item.credential = c.name;
-        const auto row = _store->findCredential(c.name);
-        const auto due = schedule::nextRotation(c, *_store, now);
+        const auto row = _ctx->store.findCredential(c.name);
+        const auto due = schedule::nextRotation(c, _ctx->store, now);
         item.nextAtMs = due.atMs;
         item.reason = due.reason;
         const auto a = active.find(c.name);
@@ -1868,9 +1678,9 @@ std::vector<PlanItem> RotationEngine::plan()
             }
             for (const auto& s : c.sinks)
             {
-                const auto it = _sinks.find(s);
+                const auto it = _ctx->sinks.find(s);
                 item.actions.push_back("would write " +
-                                       (it != _sinks.end() ? it->second->describe() : s));
+                                       (it != _ctx->sinks.end() ? it->second->describe() : s));
             }
             if (row && !row->currentClientId.empty())
             {
@@ -1879,14 +1689,14 @@ std::vector<PlanItem> RotationEngine::plan()
             }
         }
         std::string error;
-        if (!resolveRoles(c, error))
+        if (!_ctx->roles.resolve(c, error))
         {
             item.problems.push_back(error);
         }
         else if (!c.clientId.empty())
         {
-            const auto adopted = _store->findClient(c.clientId);
-            const auto roles = orgRoles(error);
+            const auto adopted = _ctx->store.findClient(c.clientId);
+            const auto roles = _ctx->roles.orgRoles(error);
             if (adopted && roles)
             {
                 if (auto w = adoptedRoleWarning(c, adopted->roles, *roles))
@@ -1897,8 +1707,8 @@ std::vector<PlanItem> RotationEngine::plan()
         }
         for (const auto& s : c.sinks)
         {
-            const auto it = _sinks.find(s);
-            if (it == _sinks.end())
+            const auto it = _ctx->sinks.find(s);
+            if (it == _ctx->sinks.end())
             {
                 continue;
             }
@@ -1909,7 +1719,7 @@ std::vector<PlanItem> RotationEngine::plan()
         }
         items.push_back(std::move(item));
     }
-    for (const auto& row : _store->listCredentials())
+    for (const auto& row : _ctx->store.listCredentials())
     {
         if (!row.retiredMs || (row.currentClientId.empty() && row.previousClientId.empty()))
         {
@@ -1941,32 +1751,32 @@ std::optional<std::int64_t> RotationEngine::nextWakeMs()
         }
     };
     std::set<std::string> busy;
-    for (const auto& r : _store->unfinishedRotations())
+    for (const auto& r : _ctx->store.unfinishedRotations())
     {
         busy.insert(r.credential);
-        const auto row = _store->findCredential(r.credential);
+        const auto row = _ctx->store.findCredential(r.credential);
         if (r.stage == "grace" && row)
         {
             consider(row->revokeAfterMs);
         }
         else if (r.stage == "revoked")
         {
-            consider(_clock.nowMs()); // the next list confirms it
+            consider(_ctx->clock.nowMs()); // the next list confirms it
         }
         else if (r.stage != "quarantined")
         {
             // Resumable: at once, or after the failure backoff.
-            consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _clock.nowMs());
+            consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _ctx->clock.nowMs());
         }
     }
-    const std::int64_t now = _clock.nowMs();
-    for (const auto& c : _settings.credentials)
+    const std::int64_t now = _ctx->clock.nowMs();
+    for (const auto& c : _ctx->settings.credentials)
     {
         if (busy.count(c.name))
         {
             continue;
         }
-        consider(schedule::nextRotation(c, *_store, now).atMs);
+        consider(schedule::nextRotation(c, _ctx->store, now).atMs);
     }
     return wake;
 }

@@ -1,87 +1,25 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
-#include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "rotator/api/TokenApi.h"
 #include "rotator/config/Settings.h"
 #include "rotator/core/Clock.h"
+#include "rotator/rotation/Outcomes.h"
 #include "rotator/rotation/PendingFiles.h"
 #include "rotator/sink/SecretSink.h"
 #include "rotator/store/StateStore.h"
 
-namespace rotator::store
-{
-class SharedStateStore;
-}
-
 namespace rotator::rotation
 {
 
-/// What one pass did.
-struct PassReport
-{
-    int rotated = 0;        ///< rotations promoted (new client delivered everywhere)
-    int failed = 0;         ///< rotation attempts that failed (rolled back, failed, stuck)
-    int revoked = 0;        ///< old clients deleted
-    int confirmed = 0;      ///< revocations confirmed by a list
-    int orphansRevoked = 0; ///< clients of lost creates found and revoked
-    int unattributed = 0;   ///< clients that look like ours but cannot be attributed
-    int foreign = 0;        ///< clients of another installation, reported for the first time
-    /// Credentials whose current client is no longer listed (each is replaced at once).
-    std::vector<std::string> currentMissing;
-    bool listFailed = false;
-    std::vector<std::string> errors;
-};
-
-/// The result of `rotate NAME`.
-struct RotateOutcome
-{
-    bool ok = false;
-    std::int64_t rotationId = 0;
-    bool resumed = false; ///< the rotation was an interrupted one, finished by this command
-    std::string stage;
-    std::string message;
-};
-
-/// The result of `retire NAME`.
-struct RetireOutcome
-{
-    bool ok = false;
-    std::string message;
-    std::vector<std::string> revoked;  ///< clients revoked (with --revoke)
-    std::vector<std::string> released; ///< clients left alive, now unmanaged (without)
-};
-
-/// One line of `plan`.
-struct PlanItem
-{
-    std::string credential;
-    bool dueNow = false;
-    std::optional<std::int64_t> nextAtMs;
-    std::string reason;
-    std::vector<std::string> actions; ///< "would mint ...", "would write ...", "would revoke ..."
-    std::vector<std::string> problems; ///< sink checks and role resolution that fail now
-    std::vector<std::string> warnings; ///< e.g. an adopted client whose roles differ
-};
-
-/// Called with a point name at every stage boundary (tests throw from it to simulate a crash
-/// there; production leaves it empty).
-using CrashHook = std::function<void(std::string_view point)>;
-
-/// Called once per finished attempt with the credential and its result
-/// (`success`, `rolled_back`, `failed`, `quarantined`), for metrics.
-using ResultObserver = std::function<void(const std::string& credential, const std::string&)>;
+struct EngineContext;
 
 /// Rotates credentials by the journal-first protocol of PRODUCT.md §3.
 ///
@@ -119,14 +57,13 @@ public:
     /// nothing is scheduled.
     std::optional<std::int64_t> nextWakeMs();
 
-    void setCrashHook(CrashHook hook) { _crash = std::move(hook); }
-    void setResultObserver(ResultObserver observer) { _observer = std::move(observer); }
+    void setCrashHook(CrashHook hook);
+    void setResultObserver(ResultObserver observer);
     /// Set from another thread: no new rotation starts, and waits end early.
-    void requestStop() { _stop = true; }
-    bool stopRequested() const { return _stop; }
+    void requestStop();
+    bool stopRequested() const;
 
 private:
-    struct Context;
 
     // Pass steps.
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
@@ -184,39 +121,11 @@ private:
     MintWindow mintWindow(const store::RotationRow& rotation) const;
     bool isProtected(const store::RotationRow& rotation, const std::string& clientId,
                      const std::set<std::string>& claimed) const;
-    /// Every credential's current and previous client.
-    std::set<std::string> claimedClients() const;
     /// Credentials whose current client the last sync found missing: event `current_missing`
     /// once per client.
     void reportCurrentMissing(PassReport& report);
 
-    // Helpers.
-    /// Runs work(0..count-1) on up to scheduler.concurrency threads; rethrows the first
-    /// exception after every thread has finished its current item.
-    void forEachConcurrently(std::size_t count, const std::function<void(std::size_t)>& work);
-    std::optional<std::vector<std::string>> resolveRoles(const config::CredentialSettings& c,
-                                                         std::string& error);
-    /// The org's roles, listed once a pass (or taken from the request asked ahead).
-    std::optional<std::vector<core::Role>> orgRoles(std::string& error);
-    void setStage(store::RotationRow& rotation, std::string_view stage);
-    void event(const std::string& name, const std::string& credential, const std::string& clientId,
-               std::optional<std::int64_t> rotationId, const std::string& detail);
-    void crashPoint(std::string_view point);
-    const config::CredentialSettings* credential(const std::string& name) const;
-
-    const config::Settings& _settings;
-    api::TokenApi& _api;
-    std::unique_ptr<store::SharedStateStore> _store; ///< the rotations' writes, group-committed
-    std::map<std::string, std::unique_ptr<sink::SecretSink>> _sinks;
-    PendingFiles _pending;
-    core::Clock& _clock;
-    CrashHook _crash;
-    ResultObserver _observer;
-    std::atomic<bool> _stop{false};
-    std::mutex _rolesMutex;
-    std::optional<core::Outcome<std::vector<core::Role>>> _roles; ///< this pass's answer
-    /// The roles list asked for while the pass lists the clients (see `runPass`).
-    std::future<core::Outcome<std::vector<core::Role>>> _rolesAhead;
+    std::unique_ptr<EngineContext> _ctx;
 };
 
 } // namespace rotator::rotation
