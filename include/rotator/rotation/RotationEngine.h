@@ -20,6 +20,7 @@ namespace rotator::rotation
 {
 
 struct EngineContext;
+class LostCreates;
 
 /// Rotates credentials by the journal-first protocol of PRODUCT.md §3.
 ///
@@ -68,8 +69,6 @@ private:
     // Pass steps.
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
-    void reportUnattributed(const std::vector<core::ClientInfo>& clients, PassReport& report);
-    void revokeStillListed(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void rotateDue(PassReport& report);
     /// Whether a credential is due by what the store knew before this pass's list.
     bool anyDueByStoredState() const;
@@ -107,25 +106,17 @@ private:
     void fail(const std::string& credential, store::RotationRow* rotation, const std::string& why,
               const std::string& stage, PassReport& report,
               Quarantine quarantine = Quarantine::AfterMaxFailures);
-    bool reconcilePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
-                          PassReport& report);
+    /// Settles a rotation left at `planned` (LostCreates) and, when its create turns out to
+    /// have succeeded, goes on with it.
+    void resumePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
+                       PassReport& report);
 
-    // Attribution of clients to rotations (lost creates).
-    struct MintWindow
-    {
-        std::int64_t fromMs = 0;      ///< earliest generatedOn (clock-skew allowance included)
-        std::int64_t toMs = 0;        ///< latest generatedOn, and when a late create is ruled out
-        std::int64_t mintStartMs = 0; ///< the POST's start by our clock
-        bool contains(std::int64_t t) const { return t >= fromMs && t <= toMs; }
-    };
-    MintWindow mintWindow(const store::RotationRow& rotation) const;
-    bool isProtected(const store::RotationRow& rotation, const std::string& clientId,
-                     const std::set<std::string>& claimed) const;
     /// Credentials whose current client the last sync found missing: event `current_missing`
     /// once per client.
     void reportCurrentMissing(PassReport& report);
 
     std::unique_ptr<EngineContext> _ctx;
+    std::unique_ptr<LostCreates> _lostCreates;
 };
 
 } // namespace rotator::rotation
