@@ -20,31 +20,10 @@
 
 #include "EngineContext.h"
 #include "LostCreates.h"
+#include "RotationAttempt.h"
 
 namespace rotator::rotation
 {
-
-namespace
-{
-
-constexpr std::int64_t kMaxBackoffMs = 24 * 3600'000LL;
-
-// A sink "may hold" the new client when it was delivered, or when an attempt started and its
-// outcome was never recorded (the process died during it): from then on, only roll forward.
-bool mayHold(const store::SinkStateRow& s)
-{
-    return s.state == "delivered" || (s.state == "pending" && s.attempts > 0);
-}
-
-/// A sink's row as journaled when its credential's delivery starts: pending, with the first
-/// sink's attempt counted (it follows at once, without a commit of its own).
-store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const std::string& sink)
-{
-    return store::SinkStateRow{sink, "pending", sink == c.sinks.front() ? 1 : 0, std::nullopt,
-                               std::nullopt};
-}
-
-} // namespace
 
 RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& api,
                                store::StateStore& store,
@@ -52,7 +31,8 @@ RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& 
                                PendingFiles pending, core::Clock& clock)
     : _ctx(std::make_unique<EngineContext>(settings, api, store, std::move(sinks),
                                            std::move(pending), clock)),
-      _lostCreates(std::make_unique<LostCreates>(*_ctx))
+      _lostCreates(std::make_unique<LostCreates>(*_ctx)),
+      _attempt(std::make_unique<RotationAttempt>(*_ctx))
 {
 }
 
@@ -180,39 +160,7 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
         else if (rotation.stage == "minted" || rotation.stage == "verified" ||
                  rotation.stage == "delivering")
         {
-            const auto row = _ctx->store.findCredential(rotation.credential);
-            if (rotation.stage == "delivering" && row && row->nextAttemptMs &&
-                *row->nextAttemptMs > _ctx->clock.nowMs())
-            {
-                continue; // failing sinks are retried after their backoff
-            }
-            logger().information("resuming rotation %Ld of %s from stage %s",
-                                 static_cast<Poco::Int64>(rotation.id), rotation.credential,
-                                 rotation.stage);
-            const auto secret = _ctx->pending.read(rotation.id, rotation.credential);
-            if (!secret)
-            {
-                const auto sinks = _ctx->store.sinkStates(rotation.id);
-                if (std::none_of(sinks.begin(), sinks.end(), mayHold))
-                {
-                    const std::string why = "the pending file of the new client is gone";
-                    if (rollBack(rotation, why, report))
-                    {
-                        fail(rotation.credential, &rotation, why, rotation.stage, report);
-                    }
-                }
-                else
-                {
-                    // Some consumer may use the new client and we cannot finish delivering it:
-                    // keep both clients alive and ask for a person.
-                    rotation.error = "the pending file is gone after a sink received the new "
-                                     "client; both clients stay alive";
-                    fail(rotation.credential, &rotation, *rotation.error, rotation.stage, report,
-                         Quarantine::Now);
-                }
-                continue;
-            }
-            continueFromMinted(*c, rotation, *secret, report);
+            _attempt->resume(*c, rotation, report);
         }
         else if (rotation.stage == "grace" || rotation.stage == "revoked")
         {
@@ -235,6 +183,26 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
     }
 }
 
+bool RotationEngine::runAttempt(const config::CredentialSettings& c,
+                                store::RotationRow& rotation, PassReport& report)
+{
+    auto minted = _attempt->mint(c, rotation, report);
+    if (minted.kind == MintOutcome::Kind::Minted)
+    {
+        return _attempt->continueFromMinted(c, rotation, *minted.secret, report);
+    }
+    if (minted.kind == MintOutcome::Kind::Ambiguous)
+    {
+        // A POST is never retried blindly: find out from the list what happened.
+        if (auto clients = _ctx->api.listClients())
+        {
+            resumePlanned(rotation, *clients, report);
+        }
+        _attempt->fail(c.name, nullptr, minted.why, "planned", report);
+    }
+    return false;
+}
+
 void RotationEngine::resumePlanned(store::RotationRow& rotation,
                                    const std::vector<core::ClientInfo>& clients,
                                    PassReport& report)
@@ -242,8 +210,8 @@ void RotationEngine::resumePlanned(store::RotationRow& rotation,
     const auto settled = _lostCreates->reconcilePlanned(rotation, clients, report);
     if (settled.kind == PlannedOutcome::Kind::Recovered)
     {
-        continueFromMinted(*_ctx->credential(rotation.credential), rotation, *settled.secret,
-                           report);
+        _attempt->continueFromMinted(*_ctx->credential(rotation.credential), rotation,
+                                     *settled.secret, report);
     }
 }
 
@@ -312,14 +280,14 @@ void RotationEngine::rotateDue(PassReport& report)
     _ctx->workers.forEach(due.size(), [&](std::size_t i) {
         const auto* c = due[i];
         PassReport local;
-        store::RotationRow rotation = startRotation(*c, std::nullopt);
+        store::RotationRow rotation = _attempt->start(*c, std::nullopt);
         if (rotation.id != 0)
         {
-            mint(*c, rotation, local);
+            runAttempt(*c, rotation, local);
         }
         else
         {
-            fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
+            _attempt->fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
         }
         std::lock_guard<std::mutex> lock(reportMutex);
         report.rotated += local.rotated;
@@ -332,524 +300,6 @@ void RotationEngine::rotateDue(PassReport& report)
 
 // ---------------------------------------------------------------------------------------------
 // One rotation
-
-store::RotationRow RotationEngine::startRotation(const config::CredentialSettings& c,
-                                                 std::optional<std::string> trigger, bool noGrace)
-{
-    store::RotationRow rotation;
-    std::string error;
-    if (!_ctx->roles.resolve(c, error))
-    {
-        rotation.error = error;
-        return rotation; // id 0: not started
-    }
-    _ctx->store.runInTransaction([&] {
-        auto row = _ctx->store.findCredential(c.name);
-        if (!row)
-        {
-            _ctx->store.ensureCredentials({c.name}, _ctx->clock.nowMs());
-            row = _ctx->store.findCredential(c.name);
-        }
-        // A current client that is no longer listed is dead: its replacement is a bootstrap,
-        // with nothing to revoke.
-        const bool currentGone = !row->currentClientId.empty() && [&]
-        {
-            const auto client = _ctx->store.findClient(row->currentClientId);
-            return client && client->disappearedMs && !client->revokedMs;
-        }();
-        if (!trigger)
-        {
-            trigger = row->currentClientId.empty() || currentGone ? "bootstrap" : "schedule";
-        }
-        rotation = _ctx->store.beginRotation(
-            c.name, *trigger, currentGone ? std::string() : row->currentClientId, _ctx->clock.nowMs());
-        rotation.noGrace = noGrace;
-        // The mint window is journaled before the POST (mint follows at once, in this commit):
-        // it is what attributes a lost create.
-        rotation.mintStartedMs = _ctx->clock.nowMs();
-        rotation.attempts = 1;
-        rotation.updatedMs = *rotation.mintStartedMs;
-        _ctx->store.saveRotation(rotation);
-        row->state = "rotating";
-        row->lastRotationId = rotation.id;
-        row->updatedMs = _ctx->clock.nowMs();
-        _ctx->store.saveCredential(*row);
-    });
-    note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + *trigger +
-             ")",
-         rotation, rotation.oldClientId);
-    _ctx->crashPoint("planned");
-    return rotation;
-}
-
-bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRow& rotation,
-                          PassReport& report)
-{
-    std::string error;
-    const auto roles = _ctx->roles.resolve(c, error);
-    if (!roles)
-    {
-        _ctx->setStage(rotation, advanced(rotation, StageEvent::Failed, false));
-        rotation.error = error;
-        _ctx->store.saveRotation(rotation);
-        fail(c.name, &rotation, error, "planned", report);
-        return false;
-    }
-    core::CreateRequest request;
-    request.roleIds = *roles;
-    if (_ctx->settings.astra.describeTokens)
-    {
-        request.description = rotation.marker;
-    }
-    if (c.expiryMs)
-    {
-        request.tokenExpiry = core::formatRfc3339Seconds(_ctx->clock.nowMs() + *c.expiryMs);
-    }
-    if (!rotation.mintStartedMs)
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   " would create a client without a journaled mint window");
-    }
-    _ctx->crashPoint("before-create");
-
-    auto created = _ctx->api.createClient(request);
-    _ctx->crashPoint("after-create");
-    // A POST is never retried blindly: find out from the list what happened.
-    const auto reconcileByListing = [&](const std::string& why)
-    {
-        rotation.error = why;
-        rotation.updatedMs = _ctx->clock.nowMs();
-        _ctx->store.saveRotation(rotation);
-        logger().warning("rotation %Ld of %s: %s; reconciling by listing",
-                         static_cast<Poco::Int64>(rotation.id), c.name, why);
-        auto clients = _ctx->api.listClients();
-        if (clients)
-        {
-            resumePlanned(rotation, *clients, report);
-        }
-        fail(c.name, nullptr, why, "planned", report);
-        return false;
-    };
-    if (!created)
-    {
-        const auto& f = created.error();
-        rotation.mintFinishedMs = _ctx->clock.nowMs();
-        if (f.ambiguous)
-        {
-            return reconcileByListing("create outcome unknown: " + f.message);
-        }
-        rotation.error = "create failed: " + f.message;
-        _ctx->setStage(rotation, advanced(rotation, StageEvent::Failed, false));
-        _ctx->store.saveRotation(rotation);
-        fail(c.name, &rotation, *rotation.error, "planned", report);
-        return false;
-    }
-
-    rotation.mintFinishedMs = _ctx->clock.nowMs();
-    if (_ctx->store.findClient(created->clientId) || created->clientId == _ctx->api.adminClientId() ||
-        _ctx->claimedClients().count(created->clientId) != 0)
-    {
-        // A fresh client cannot be one we already know: the answer is wrong, and whatever the
-        // server really created is found by listing. The known client is never revoked.
-        return reconcileByListing("create outcome unknown: the answer named client " +
-                                  created->clientId +
-                                  ", which existed before this create; answer refused");
-    }
-    const sink::Credential secret = sink::makeCredential(c.name, *created);
-    auto problem = api::checkCreatedClient(*created, request);
-    core::Outcome<void> pendingWritten = problem ? _ctx->pending.write(rotation.id, secret)
-                                                 : core::Outcome<void>();
-    if (!problem || !pendingWritten)
-    {
-        // We hold a client we must not use (failed checks) or cannot keep (no pending file):
-        // journal its ID first, then revoke it.
-        const std::string why =
-            !problem ? problem.error().message
-                     : "cannot write the pending file, so the new secret could be lost: " +
-                           pendingWritten.error().message;
-        rotation.newClientId = created->clientId;
-        rotation.error = why;
-        rotation.updatedMs = _ctx->clock.nowMs();
-        _ctx->store.saveRotation(rotation);
-        _ctx->pending.remove(rotation.id);
-        auto clients = _ctx->api.listClients();
-        if (clients)
-        {
-            resumePlanned(rotation, *clients, report);
-        }
-        fail(c.name, nullptr, why, "planned", report);
-        return false;
-    }
-    _ctx->crashPoint("after-pending");
-
-    _ctx->store.runInTransaction([&] {
-        _ctx->setStage(rotation, advanced(rotation, StageEvent::Minted, false));
-        rotation.newClientId = created->clientId;
-        rotation.orgId = created->orgId;
-        rotation.error.reset();
-        _ctx->store.saveRotation(rotation);
-        core::ClientInfo info;
-        info.clientId = created->clientId;
-        info.roles = created->roles;
-        info.generatedOn = created->generatedOn.empty()
-                               ? core::formatRfc3339Ms(rotation.updatedMs)
-                               : created->generatedOn;
-        info.generatedOnMs =
-            created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
-        info.description = request.description;
-        info.tokenExpiry = request.tokenExpiry;
-        _ctx->store.recordClient(info, c.name, rotation.updatedMs);
-        _ctx->event("created", c.name, created->clientId, rotation.id,
-              "rotation " + std::to_string(rotation.id));
-    });
-    note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
-             created->clientId,
-         rotation, created->clientId);
-    _ctx->crashPoint("minted");
-    return continueFromMinted(c, rotation, secret, report);
-}
-
-bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
-                                        store::RotationRow& rotation,
-                                        const sink::Credential& secret, PassReport& report)
-{
-    bool verifiedNow = false;
-    bool firstAttemptJournaled = false;
-    if (rotation.stage == "minted" && c.verify)
-    {
-        if (!verify(c, rotation, secret))
-        {
-            const std::string why = "the new token did not pass verification: " +
-                                    rotation.error.value_or("unknown");
-            if (rollBack(rotation, why, report))
-            {
-                fail(c.name, &rotation, why, "verified", report);
-            }
-            return false;
-        }
-        verifiedNow = true;
-    }
-    if (rotation.stage == "minted" || rotation.stage == "verified")
-    {
-        // Verified and delivery started: one commit, nothing outside happens in between.
-        _ctx->store.runInTransaction([&] {
-            if (verifiedNow)
-            {
-                _ctx->setStage(rotation, advanced(rotation, StageEvent::Verified, false));
-                rotation.error.reset();
-                _ctx->event("verified", c.name, rotation.newClientId, rotation.id,
-                      "GET /v2/currentOrg");
-            }
-            _ctx->setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
-            _ctx->store.saveRotation(rotation);
-            for (const auto& name : c.sinks)
-            {
-                // The first sink's attempt is journaled here, one commit less before it.
-                _ctx->store.saveSinkState(rotation.id, deliveryStarted(c, name));
-            }
-        });
-        firstAttemptJournaled = !c.sinks.empty();
-        _ctx->crashPoint("delivering");
-    }
-    if (rotation.stage != "delivering")
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   " cannot deliver from stage " + rotation.stage);
-    }
-    return deliver(c, rotation, secret, report, firstAttemptJournaled);
-}
-
-bool RotationEngine::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
-                            const sink::Credential& secret)
-{
-    const std::int64_t deadline = _ctx->clock.nowMs() + _ctx->settings.astra.propagationTimeoutMs;
-    std::int64_t delay = 500;
-    for (;;)
-    {
-        auto org = _ctx->api.currentOrgWith(secret.token);
-        if (org)
-        {
-            if (!org->empty() && !secret.orgId.empty() && *org != secret.orgId)
-            {
-                rotation.error = "the new token belongs to org " + *org + ", not " + secret.orgId;
-                return false;
-            }
-            return true;
-        }
-        // A new token may take a moment to be accepted everywhere (propagation).
-        if (org.error().httpStatus == 401 && _ctx->clock.nowMs() + delay <= deadline && !_ctx->stop)
-        {
-            logger().debug("new client %s of %s not accepted yet; retrying in %Ld ms",
-                           rotation.newClientId, c.name, static_cast<Poco::Int64>(delay));
-            _ctx->clock.sleepMs(delay);
-            delay = std::min<std::int64_t>(delay * 2, 5000);
-            continue;
-        }
-        rotation.error = org.error().message;
-        return false;
-    }
-}
-
-bool RotationEngine::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                             const sink::Credential& secret, PassReport& report,
-                             bool firstAttemptJournaled)
-{
-    std::map<std::string, store::SinkStateRow> states;
-    if (firstAttemptJournaled)
-    {
-        // Journaled by the caller as the delivery started, and no other row exists: a rotation
-        // reaches "delivering" only there.
-        for (const auto& name : c.sinks)
-        {
-            states[name] = deliveryStarted(c, name);
-        }
-    }
-    else
-    {
-        for (auto& s : _ctx->store.sinkStates(rotation.id))
-        {
-            states[s.sink] = s;
-        }
-    }
-    // A sink holds the new client, or may from an earlier attempt (not the first sink's
-    // attempt journaled for this call, which has not happened yet).
-    bool anyHolds = std::any_of(states.begin(), states.end(), [&](const auto& kv) {
-        return mayHold(kv.second) && !(firstAttemptJournaled && kv.first == c.sinks.front());
-    });
-    std::vector<std::string> failures;
-    std::function<void()> lastDelivery;
-    for (const auto& name : c.sinks)
-    {
-        auto& state = states[name];
-        state.sink = name;
-        if (state.state == "delivered")
-        {
-            continue;
-        }
-        const auto sinkIt = _ctx->sinks.find(name);
-        if (sinkIt == _ctx->sinks.end())
-        {
-            throw core::InvariantError("sink " + name + " is not built");
-        }
-        // Journal the attempt first: if we die during it, the sink may hold the new client.
-        // (The first sink's first attempt was journaled with the start of the delivery.)
-        const bool journaled = firstAttemptJournaled && &name == &c.sinks.front();
-        const bool interrupted = !journaled && state.state == "pending" && state.attempts > 0;
-        if (!journaled)
-        {
-            state.attempts += 1;
-            _ctx->store.saveSinkState(rotation.id, state);
-        }
-        _ctx->crashPoint("before-sink:" + name);
-        auto delivered = [&] {
-            const core::cpu_account::Scope account("sink-write");
-            return sinkIt->second->deliver(secret);
-        }();
-        if (delivered)
-        {
-            state.state = "delivered";
-            state.deliveredMs = _ctx->clock.nowMs();
-            state.lastError.reset();
-            // `state` is an element of `states`, which outlives the deferred call.
-            const std::function<void()> record = [this, &rotation, &c, &state,
-                                                   detail = "sink " + name + ": " +
-                                                            sinkIt->second->describe()] {
-                _ctx->store.saveSinkState(rotation.id, state);
-                _ctx->event("delivered", c.name, rotation.newClientId, rotation.id, detail);
-            };
-            if (&name == &c.sinks.back() && failures.empty())
-            {
-                lastDelivery = record; // committed with the promotion that follows at once
-            }
-            else
-            {
-                _ctx->store.runInTransaction(record);
-            }
-            anyHolds = true;
-            _ctx->crashPoint("after-sink:" + name);
-            continue;
-        }
-        const std::string why = "sink " + name + ": " + delivered.error().message;
-        // An ambiguous failure (a hook killed after it could read the credential) may have
-        // installed it: "may hold" (state pending), like an attempt we died in. A clean failure
-        // after either keeps "may hold", as the earlier attempt may still have installed it.
-        const bool mayHoldNow = interrupted || delivered.error().ambiguous;
-        state.state = mayHoldNow ? "pending" : "failed";
-        state.lastError = delivered.error().message;
-        _ctx->store.saveSinkState(rotation.id, state);
-        logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
-                       why);
-        anyHolds = anyHolds || mayHoldNow;
-        if (!anyHolds)
-        {
-            // No consumer has the new client: revoke it and try again later.
-            if (rollBack(rotation, why, report))
-            {
-                fail(c.name, &rotation, why, "delivering", report);
-            }
-            return false;
-        }
-        failures.push_back(why);
-    }
-    if (!failures.empty())
-    {
-        // Roll forward only: the old client stays alive, failing sinks are retried.
-        std::string why = "rolling forward; ";
-        for (std::size_t i = 0; i < failures.size(); ++i)
-        {
-            why += (i ? "; " : "") + failures[i];
-        }
-        rotation.error = why;
-        rotation.updatedMs = _ctx->clock.nowMs();
-        _ctx->store.saveRotation(rotation);
-        fail(c.name, &rotation, why, "delivering", report);
-        return false;
-    }
-    promote(c, rotation, lastDelivery);
-    _ctx->pending.remove(rotation.id);
-    _ctx->crashPoint("promoted");
-    ++report.rotated;
-    _ctx->observe(c.name, "success");
-    return true;
-}
-
-void RotationEngine::promote(const config::CredentialSettings& c, store::RotationRow& rotation,
-                             const std::function<void()>& lastDelivery)
-{
-    const std::int64_t now = _ctx->clock.nowMs();
-    _ctx->store.runInTransaction([&] {
-        if (lastDelivery)
-        {
-            lastDelivery();
-        }
-        auto row = _ctx->store.findCredential(c.name);
-        const std::string replaced = row->currentClientId;
-        _ctx->setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
-        rotation.error.reset();
-        const bool bootstrap = rotation.oldClientId.empty();
-        if (bootstrap)
-        {
-            _ctx->setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
-        }
-        _ctx->store.saveRotation(rotation);
-        row->currentClientId = rotation.newClientId;
-        row->previousClientId = rotation.oldClientId;
-        row->revokeAfterMs =
-            bootstrap ? std::nullopt
-                      : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
-        row->state = bootstrap ? "idle" : "grace";
-        row->consecutiveFailures = 0;
-        row->nextAttemptMs.reset();
-        row->lastSuccessMs = now;
-        row->lastRotationId = rotation.id;
-        row->updatedMs = now;
-        _ctx->store.saveCredential(*row);
-        _ctx->event("promoted", c.name, rotation.newClientId, rotation.id,
-              bootstrap && replaced.empty() ? "first client of the credential"
-              : bootstrap                   ? "replaces client " + replaced +
-                                ", which is no longer listed (nothing to revoke)"
-              : rotation.noGrace
-                  ? "previous client " + rotation.oldClientId + " revoked at once (no grace period)"
-                  : "previous client " + rotation.oldClientId + " revoked after " +
-                        core::formatRfc3339Seconds(*row->revokeAfterMs));
-    });
-    note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + ": client " +
-             rotation.newClientId + " is current",
-         rotation, rotation.newClientId);
-}
-
-bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& why,
-                              PassReport& report)
-{
-    const auto sinks = _ctx->store.sinkStates(rotation.id);
-    if (std::any_of(sinks.begin(), sinks.end(), mayHold))
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   ": refusing to roll back a client a sink may hold");
-    }
-    if (!rotation.newClientId.empty())
-    {
-        auto deleted = _ctx->api.deleteClient(rotation.newClientId);
-        if (!deleted)
-        {
-            // Leave the stage as it is: the next pass resumes or rolls back again.
-            rotation.error = why + "; revoking the new client failed: " + deleted.error().message;
-            rotation.updatedMs = _ctx->clock.nowMs();
-            _ctx->store.saveRotation(rotation);
-            report.errors.push_back(*rotation.error);
-            ++report.failed;
-            return false;
-        }
-        _ctx->crashPoint("after-rollback-delete");
-    }
-    _ctx->store.runInTransaction([&] {
-        if (!rotation.newClientId.empty())
-        {
-            _ctx->store.markClientRevoked(rotation.newClientId, _ctx->clock.nowMs());
-        }
-        _ctx->setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-        rotation.error = why;
-        _ctx->store.saveRotation(rotation);
-        _ctx->event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
-              why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
-    });
-    _ctx->pending.remove(rotation.id);
-    note(Poco::Message::PRIO_WARNING,
-         "rotation " + std::to_string(rotation.id) + " of " + rotation.credential +
-             " rolled back: " + why,
-         rotation, rotation.newClientId);
-    return true;
-}
-
-void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
-                          const std::string& why, const std::string& stage, PassReport& report,
-                          Quarantine quarantine)
-{
-    const std::int64_t now = _ctx->clock.nowMs();
-    bool quarantined = false;
-    _ctx->store.runInTransaction([&] {
-        auto row = _ctx->store.findCredential(name);
-        if (!row)
-        {
-            return;
-        }
-        row->consecutiveFailures += 1;
-        const int shift = std::min(row->consecutiveFailures - 1, 20);
-        const std::int64_t backoff =
-            std::min(kMaxBackoffMs, _ctx->settings.scheduler.retryBackoffMs << shift);
-        row->nextAttemptMs = now + backoff;
-        quarantined = quarantine == Quarantine::Now ||
-                      row->consecutiveFailures >= _ctx->settings.scheduler.maxFailures;
-        row->state = quarantined ? "quarantined" : "failed";
-        row->updatedMs = now;
-        _ctx->store.saveCredential(*row);
-        _ctx->event("failed", name, rotation ? rotation->newClientId : "",
-              rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
-              "at " + stage + ": " + why);
-        if (quarantined)
-        {
-            if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
-            {
-                _ctx->setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
-                _ctx->store.saveRotation(*rotation);
-            }
-            _ctx->event("quarantined", name, "", std::nullopt,
-                  "after " + std::to_string(row->consecutiveFailures) +
-                      " consecutive failures; every client stays alive; `astra-rotator rotate " +
-                      name + "` retries");
-        }
-    });
-    ++report.failed;
-    report.errors.push_back(name + ": " + why);
-    if (quarantined)
-    {
-        logger().error("credential %s quarantined: %s", name, why);
-    }
-    _ctx->observe(name, quarantined ? "quarantined" : "failed");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Revocation
@@ -1094,17 +544,8 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
                           " is quarantined and its pending file is gone; fix by hand";
             return out;
         }
-        row->consecutiveFailures = 0;
-        row->nextAttemptMs.reset();
-        row->state = "rotating";
-        row->updatedMs = _ctx->clock.nowMs();
-        _ctx->store.runInTransaction([&] {
-            _ctx->store.saveCredential(*row);
-            _ctx->setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
-            _ctx->store.saveRotation(rotation);
-        });
         out.rotationId = rotation.id;
-        out.ok = deliver(*c, rotation, *secret, report);
+        out.ok = _attempt->liftQuarantine(*c, rotation, *row, *secret, report);
         out.stage = rotation.stage;
         out.message = out.ok ? "delivered" : rotation.error.value_or("failed");
         return out;
@@ -1148,15 +589,15 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         row->updatedMs = _ctx->clock.nowMs();
         _ctx->store.saveCredential(*row);
     }
-    auto rotation = startRotation(*c, "manual", noGrace);
+    auto rotation = _attempt->start(*c, "manual", noGrace);
     if (rotation.id == 0)
     {
-        fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
+        _attempt->fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
         out.message = rotation.error.value_or("cannot start");
         return out;
     }
     out.rotationId = rotation.id;
-    out.ok = mint(*c, rotation, report);
+    out.ok = runAttempt(*c, rotation, report);
     if (out.ok && noGrace)
     {
         revokeDue(report, true, name);

@@ -21,6 +21,7 @@ namespace rotator::rotation
 
 struct EngineContext;
 class LostCreates;
+class RotationAttempt;
 
 /// Rotates credentials by the journal-first protocol of PRODUCT.md §3.
 ///
@@ -65,7 +66,6 @@ public:
     bool stopRequested() const;
 
 private:
-
     // Pass steps.
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
@@ -75,37 +75,10 @@ private:
     void revokeDue(PassReport& report, bool onlyNoGrace, const std::string& onlyCredential);
     void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
 
-    // One rotation.
-    /// No trigger: "schedule", or "bootstrap" when the credential has no current client or its
-    /// current client is no longer listed (read in the same commit, not before it).
-    /// `noGrace` is journaled with the rotation: the old client is revoked at once when the
-    /// new one is promoted, even if the process is interrupted before that.
-    store::RotationRow startRotation(const config::CredentialSettings& credential,
-                                     std::optional<std::string> trigger, bool noGrace = false);
-    bool mint(const config::CredentialSettings& credential, store::RotationRow& rotation,
-              PassReport& report);
-    bool continueFromMinted(const config::CredentialSettings& credential,
-                            store::RotationRow& rotation, const sink::Credential& secret,
-                            PassReport& report);
-    bool verify(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                const sink::Credential& secret);
-    /// `firstAttemptJournaled`: the caller journaled the first sink's attempt already.
-    bool deliver(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                 const sink::Credential& secret, PassReport& report,
-                 bool firstAttemptJournaled = false);
-    /// Makes the new client current; `lastDelivery` (when set) journals the last sink's
-    /// delivery in the same commit.
-    void promote(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                 const std::function<void()>& lastDelivery);
-    bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
-    enum class Quarantine
-    {
-        AfterMaxFailures, ///< count the failure; quarantine once scheduler.maxFailures is reached
-        Now               ///< a person must look: quarantine at once
-    };
-    void fail(const std::string& credential, store::RotationRow* rotation, const std::string& why,
-              const std::string& stage, PassReport& report,
-              Quarantine quarantine = Quarantine::AfterMaxFailures);
+    /// Mints a started rotation and carries it through; an ambiguous create is reconciled
+    /// from a fresh list (LostCreates) and counted as a failure.
+    bool runAttempt(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                    PassReport& report);
     /// Settles a rotation left at `planned` (LostCreates) and, when its create turns out to
     /// have succeeded, goes on with it.
     void resumePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
@@ -117,6 +90,7 @@ private:
 
     std::unique_ptr<EngineContext> _ctx;
     std::unique_ptr<LostCreates> _lostCreates;
+    std::unique_ptr<RotationAttempt> _attempt;
 };
 
 } // namespace rotator::rotation
