@@ -21,6 +21,7 @@ namespace rotator::rotation
 
 struct EngineContext;
 class LostCreates;
+class Revoker;
 class RotationAttempt;
 
 /// Rotates credentials by the journal-first protocol of PRODUCT.md §3.
@@ -72,8 +73,6 @@ private:
     void rotateDue(PassReport& report);
     /// Whether a credential is due by what the store knew before this pass's list.
     bool anyDueByStoredState() const;
-    void revokeDue(PassReport& report, bool onlyNoGrace, const std::string& onlyCredential);
-    void confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report);
 
     /// Mints a started rotation and carries it through; an ambiguous create is reconciled
     /// from a fresh list (LostCreates) and counted as a failure.
@@ -91,6 +90,7 @@ private:
     std::unique_ptr<EngineContext> _ctx;
     std::unique_ptr<LostCreates> _lostCreates;
     std::unique_ptr<RotationAttempt> _attempt;
+    std::unique_ptr<Revoker> _revoker;
 };
 
 } // namespace rotator::rotation
