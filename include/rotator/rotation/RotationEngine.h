@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@ namespace rotator::rotation
 
 struct EngineContext;
 class LostCreates;
+class Planner;
 class Revoker;
 class RotationAttempt;
 
@@ -36,6 +36,12 @@ class RotationAttempt;
 /// revoked. Up to `scheduler.concurrency` rotations run at once; store calls are serialised
 /// inside. Expected failures are values in the reports; store errors and broken invariants
 /// throw.
+///
+/// A facade: it orders a pass's steps and the commands' and hands the work to its parts
+/// (src/rotation/), which share one EngineContext and never call back up: RotationAttempt
+/// (one rotation's steps, with Delivery), LostCreates (clients of lost creates, markers),
+/// Revoker (revocation, confirmation, retirement), Planner (what is due, `plan`, next wake),
+/// over a RoleCache and a WorkerPool.
 class RotationEngine
 {
 public:
@@ -69,11 +75,10 @@ public:
 private:
     // Pass steps.
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
+    /// Resumes every unfinished rotation (the journal-first recovery) and removes the pending
+    /// files nothing needs any more.
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void rotateDue(PassReport& report);
-    /// Whether a credential is due by what the store knew before this pass's list.
-    bool anyDueByStoredState() const;
-
     /// Mints a started rotation and carries it through; an ambiguous create is reconciled
     /// from a fresh list (LostCreates) and counted as a failure.
     bool runAttempt(const config::CredentialSettings& credential, store::RotationRow& rotation,
@@ -82,7 +87,6 @@ private:
     /// have succeeded, goes on with it.
     void resumePlanned(store::RotationRow& rotation, const std::vector<core::ClientInfo>& clients,
                        PassReport& report);
-
     /// Credentials whose current client the last sync found missing: event `current_missing`
     /// once per client.
     void reportCurrentMissing(PassReport& report);
@@ -91,6 +95,7 @@ private:
     std::unique_ptr<LostCreates> _lostCreates;
     std::unique_ptr<RotationAttempt> _attempt;
     std::unique_ptr<Revoker> _revoker;
+    std::unique_ptr<Planner> _planner;
 };
 
 } // namespace rotator::rotation
