@@ -21,9 +21,8 @@ store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const s
                                std::nullopt};
 }
 
-DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c,
-                                  store::RotationRow& rotation, const sink::Credential& secret,
-                                  bool firstAttemptJournaled)
+DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
+                                  const sink::Credential& secret, bool firstAttemptJournaled)
 {
     std::map<std::string, store::SinkStateRow> states;
     if (firstAttemptJournaled)
@@ -44,9 +43,11 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c,
     }
     // A sink holds the new client, or may from an earlier attempt (not the first sink's
     // attempt journaled for this call, which has not happened yet).
-    bool anyHolds = std::any_of(states.begin(), states.end(), [&](const auto& kv) {
-        return mayHold(kv.second) && !(firstAttemptJournaled && kv.first == c.sinks.front());
-    });
+    bool anyHolds = std::any_of(states.begin(), states.end(),
+                                [&](const auto& kv) {
+                                    return mayHold(kv.second) &&
+                                           !(firstAttemptJournaled && kv.first == c.sinks.front());
+                                });
     std::vector<std::string> failures;
     std::function<void()> lastDelivery;
     for (const auto& name : c.sinks)
@@ -72,7 +73,8 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c,
             _ctx.store.saveSinkState(rotation.id, state);
         }
         _ctx.crashPoint("before-sink:" + name);
-        auto delivered = [&] {
+        auto delivered = [&]
+        {
             const core::cpu_account::Scope account("sink-write");
             return sinkIt->second->deliver(secret);
         }();
@@ -82,9 +84,10 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c,
             state.deliveredMs = _ctx.clock.nowMs();
             state.lastError.reset();
             // `state` is an element of `states`, which outlives the deferred call.
-            const std::function<void()> record = [this, &rotation, &c, &state,
-                                                   detail = "sink " + name + ": " +
-                                                            sinkIt->second->describe()] {
+            const std::function<void()> record =
+                [this, &rotation, &c, &state,
+                 detail = "sink " + name + ": " + sinkIt->second->describe()]
+            {
                 _ctx.store.saveSinkState(rotation.id, state);
                 _ctx.event("delivered", c.name, rotation.newClientId, rotation.id, detail);
             };
@@ -141,42 +144,46 @@ void Delivery::promote(const config::CredentialSettings& c, store::RotationRow& 
                        const std::function<void()>& lastDelivery)
 {
     const std::int64_t now = _ctx.clock.nowMs();
-    _ctx.store.runInTransaction([&] {
-        if (lastDelivery)
+    _ctx.store.runInTransaction(
+        [&]
         {
-            lastDelivery();
-        }
-        auto row = _ctx.store.findCredential(c.name);
-        const std::string replaced = row->currentClientId;
-        _ctx.setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
-        rotation.error.reset();
-        const bool bootstrap = rotation.oldClientId.empty();
-        if (bootstrap)
-        {
-            _ctx.setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
-        }
-        _ctx.store.saveRotation(rotation);
-        row->currentClientId = rotation.newClientId;
-        row->previousClientId = rotation.oldClientId;
-        row->revokeAfterMs =
-            bootstrap ? std::nullopt
-                      : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
-        row->state = bootstrap ? "idle" : "grace";
-        row->consecutiveFailures = 0;
-        row->nextAttemptMs.reset();
-        row->lastSuccessMs = now;
-        row->lastRotationId = rotation.id;
-        row->updatedMs = now;
-        _ctx.store.saveCredential(*row);
-        _ctx.event("promoted", c.name, rotation.newClientId, rotation.id,
-              bootstrap && replaced.empty() ? "first client of the credential"
-              : bootstrap                   ? "replaces client " + replaced +
-                                ", which is no longer listed (nothing to revoke)"
-              : rotation.noGrace
-                  ? "previous client " + rotation.oldClientId + " revoked at once (no grace period)"
-                  : "previous client " + rotation.oldClientId + " revoked after " +
-                        core::formatRfc3339Seconds(*row->revokeAfterMs));
-    });
+            if (lastDelivery)
+            {
+                lastDelivery();
+            }
+            auto row = _ctx.store.findCredential(c.name);
+            const std::string replaced = row->currentClientId;
+            _ctx.setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
+            rotation.error.reset();
+            const bool bootstrap = rotation.oldClientId.empty();
+            if (bootstrap)
+            {
+                _ctx.setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
+            }
+            _ctx.store.saveRotation(rotation);
+            row->currentClientId = rotation.newClientId;
+            row->previousClientId = rotation.oldClientId;
+            row->revokeAfterMs =
+                bootstrap
+                    ? std::nullopt
+                    : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
+            row->state = bootstrap ? "idle" : "grace";
+            row->consecutiveFailures = 0;
+            row->nextAttemptMs.reset();
+            row->lastSuccessMs = now;
+            row->lastRotationId = rotation.id;
+            row->updatedMs = now;
+            _ctx.store.saveCredential(*row);
+            _ctx.event("promoted", c.name, rotation.newClientId, rotation.id,
+                       bootstrap && replaced.empty() ? "first client of the credential"
+                       : bootstrap                   ? "replaces client " + replaced +
+                                         ", which is no longer listed (nothing to revoke)"
+                       : rotation.noGrace
+                           ? "previous client " + rotation.oldClientId +
+                                 " revoked at once (no grace period)"
+                           : "previous client " + rotation.oldClientId + " revoked after " +
+                                 core::formatRfc3339Seconds(*row->revokeAfterMs));
+        });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + ": client " +
              rotation.newClientId + " is current",

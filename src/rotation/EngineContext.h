@@ -36,8 +36,7 @@ namespace rotator::rotation
 /// and the hooks are set before a pass and only read during it.
 struct EngineContext
 {
-    EngineContext(const config::Settings& settings, api::TokenApi& api,
-                  store::StateStore& journal,
+    EngineContext(const config::Settings& settings, api::TokenApi& api, store::StateStore& journal,
                   std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                   PendingFiles pending, core::Clock& clock);
     EngineContext(const EngineContext&) = delete;

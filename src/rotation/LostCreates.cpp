@@ -40,7 +40,7 @@ LostCreates::MintWindow LostCreates::mintWindow(const store::RotationRow& rotati
 // Whether `clientId` can never be the result of `rotation`'s create: a credential's client,
 // the admin token's own, or one this inventory knew before the mint started.
 bool LostCreates::isProtected(const store::RotationRow& rotation, const std::string& clientId,
-                                 const std::set<std::string>& claimed) const
+                              const std::set<std::string>& claimed) const
 {
     if (claimed.count(clientId) != 0 || clientId == _ctx.api.adminClientId())
     {
@@ -69,16 +69,19 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
         const auto secret = _ctx.pending.read(rotation.id, rotation.credential);
         if (secret && listed.count(secret->clientId) && c)
         {
-            _ctx.store.runInTransaction([&] {
-                rotation.stage = advanced(rotation, StageEvent::Minted, false);
-                rotation.newClientId = secret->clientId;
-                rotation.orgId = secret->orgId;
-                rotation.mintFinishedMs = rotation.mintFinishedMs.value_or(_ctx.clock.nowMs());
-                rotation.updatedMs = _ctx.clock.nowMs();
-                _ctx.store.saveRotation(rotation);
-                _ctx.event("created", rotation.credential, secret->clientId, rotation.id,
-                      "rotation " + std::to_string(rotation.id) + " (recovered from pending file)");
-            });
+            _ctx.store.runInTransaction(
+                [&]
+                {
+                    rotation.stage = advanced(rotation, StageEvent::Minted, false);
+                    rotation.newClientId = secret->clientId;
+                    rotation.orgId = secret->orgId;
+                    rotation.mintFinishedMs = rotation.mintFinishedMs.value_or(_ctx.clock.nowMs());
+                    rotation.updatedMs = _ctx.clock.nowMs();
+                    _ctx.store.saveRotation(rotation);
+                    _ctx.event("created", rotation.credential, secret->clientId, rotation.id,
+                               "rotation " + std::to_string(rotation.id) +
+                                   " (recovered from pending file)");
+                });
             return {PlannedOutcome::Kind::Recovered, secret};
         }
         _ctx.pending.remove(rotation.id);
@@ -146,9 +149,9 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
                 for (const auto& id : candidates)
                 {
                     _ctx.event("unattributed", rotation.credential, id, rotation.id,
-                          "may be the lost create of rotation " + std::to_string(rotation.id) +
-                              "; " + std::to_string(candidates.size()) +
-                              " candidates, none revoked");
+                               "may be the lost create of rotation " + std::to_string(rotation.id) +
+                                   "; " + std::to_string(candidates.size()) +
+                                   " candidates, none revoked");
                     ++report.unattributed;
                 }
                 rotation.error = "a create was lost and " + std::to_string(candidates.size()) +
@@ -193,36 +196,40 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
             report.errors.push_back(*rotation.error);
             return {PlannedOutcome::Kind::Waiting, std::nullopt};
         }
-        _ctx.store.runInTransaction([&] {
-            _ctx.store.markClientRevoked(id, _ctx.clock.nowMs());
-            _ctx.event("orphan_revoked", rotation.credential, id, rotation.id,
-                  "created by rotation " + std::to_string(rotation.id) +
-                      " whose answer was lost or invalid");
-        });
+        _ctx.store.runInTransaction(
+            [&]
+            {
+                _ctx.store.markClientRevoked(id, _ctx.clock.nowMs());
+                _ctx.event("orphan_revoked", rotation.credential, id, rotation.id,
+                           "created by rotation " + std::to_string(rotation.id) +
+                               " whose answer was lost or invalid");
+            });
         ++report.orphansRevoked;
         logger().warning("revoked orphan %s of rotation %Ld (%s)", id,
                          static_cast<Poco::Int64>(rotation.id), rotation.credential);
     }
-    const std::string why = orphans.empty() ? "the create never happened"
-                                            : "the client of a lost create was revoked";
+    const std::string why =
+        orphans.empty() ? "the create never happened" : "the client of a lost create was revoked";
     rotation.error = rotation.error.value_or(why);
     _ctx.setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-    _ctx.store.runInTransaction([&] {
-        _ctx.store.saveRotation(rotation);
-        _ctx.event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
-        auto row = _ctx.store.findCredential(rotation.credential);
-        if (row && row->state == "rotating")
+    _ctx.store.runInTransaction(
+        [&]
         {
-            row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
-            row->updatedMs = _ctx.clock.nowMs();
-            _ctx.store.saveCredential(*row);
-        }
-    });
+            _ctx.store.saveRotation(rotation);
+            _ctx.event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
+            auto row = _ctx.store.findCredential(rotation.credential);
+            if (row && row->state == "rotating")
+            {
+                row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
+                row->updatedMs = _ctx.clock.nowMs();
+                _ctx.store.saveCredential(*row);
+            }
+        });
     return {PlannedOutcome::Kind::RolledBack, std::nullopt};
 }
 
 void LostCreates::revokeStillListed(const std::vector<core::ClientInfo>& clients,
-                                       PassReport& report)
+                                    PassReport& report)
 {
     // A client this rotator revoked (a roll-back, an orphan) that the list still shows: its
     // DELETE was answered 404 ("already gone") while the server still had it, or has not taken
@@ -251,7 +258,7 @@ void LostCreates::revokeStillListed(const std::vector<core::ClientInfo>& clients
             continue;
         }
         _ctx.event("orphan_revoked", "", client.clientId, std::nullopt,
-              "still listed after it was revoked; DELETE sent again");
+                   "still listed after it was revoked; DELETE sent again");
         ++report.orphansRevoked;
         logger().warning("client %s was revoked but is still listed; revoked it again",
                          client.clientId);
@@ -259,7 +266,7 @@ void LostCreates::revokeStillListed(const std::vector<core::ClientInfo>& clients
 }
 
 void LostCreates::reportUnattributed(const std::vector<core::ClientInfo>& clients,
-                                        PassReport& report)
+                                     PassReport& report)
 {
     // A client described by a rotator's marker that no rotation of this state directory
     // accounts for: another installation's (its id differs: `foreign`), or ours but not
@@ -334,12 +341,15 @@ void LostCreates::reportUnattributed(const std::vector<core::ClientInfo>& client
                                             " failed: " + deleted.error().message);
                     continue;
                 }
-                _ctx.store.runInTransaction([&] {
-                    _ctx.store.markClientRevoked(client.clientId, _ctx.clock.nowMs());
-                    _ctx.event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
-                          "created late by the server for rotation " +
-                              std::to_string(rotation->id) + ", after it had given up");
-                });
+                _ctx.store.runInTransaction(
+                    [&]
+                    {
+                        _ctx.store.markClientRevoked(client.clientId, _ctx.clock.nowMs());
+                        _ctx.event("orphan_revoked", rotation->credential, client.clientId,
+                                   rotation->id,
+                                   "created late by the server for rotation " +
+                                       std::to_string(rotation->id) + ", after it had given up");
+                    });
                 ++report.orphansRevoked;
                 continue;
             }

@@ -17,7 +17,8 @@ bool Planner::anyDue() const
 {
     const std::int64_t now = _ctx.clock.nowMs();
     return std::any_of(_ctx.settings.credentials.begin(), _ctx.settings.credentials.end(),
-                       [&](auto& c) { return schedule::nextRotation(c, _ctx.store, now).dueAt(now); });
+                       [&](auto& c)
+                       { return schedule::nextRotation(c, _ctx.store, now).dueAt(now); });
 }
 
 std::vector<const config::CredentialSettings*> Planner::dueCredentials() const
@@ -72,9 +73,8 @@ std::vector<PlanItem> Planner::plan()
                 item.actions.push_back(
                     revokeNow ? "would revoke the previous client " + r.oldClientId + " now"
                               : "will revoke the previous client " + r.oldClientId + " at " +
-                                    core::formatRfc3339Seconds(row && row->revokeAfterMs
-                                                                   ? *row->revokeAfterMs
-                                                                   : now));
+                                    core::formatRfc3339Seconds(
+                                        row && row->revokeAfterMs ? *row->revokeAfterMs : now));
             }
             else if (r.stage == "revoked")
             {
@@ -100,8 +100,9 @@ std::vector<PlanItem> Planner::plan()
                 roles += (roles.empty() ? "" : ", ") + r;
             }
             item.actions.push_back("would mint a client with roles [" + roles + "]" +
-                                   (c.expiryMs ? ", expiring in " + core::formatDuration(*c.expiryMs)
-                                               : std::string()));
+                                   (c.expiryMs
+                                        ? ", expiring in " + core::formatDuration(*c.expiryMs)
+                                        : std::string()));
             if (c.verify)
             {
                 item.actions.push_back("would verify it with GET /v2/currentOrg");
@@ -174,7 +175,8 @@ std::vector<PlanItem> Planner::plan()
 std::optional<std::int64_t> Planner::nextWakeMs()
 {
     std::optional<std::int64_t> wake;
-    auto consider = [&wake](std::optional<std::int64_t> t) {
+    auto consider = [&wake](std::optional<std::int64_t> t)
+    {
         if (t && (!wake || *t < *wake))
         {
             wake = t;

@@ -46,31 +46,35 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     std::exception_ptr failure;
     try
     {
-        _ctx.workers.forEach(due.size(), [&](std::size_t i) {
-            auto& rotation = due[i];
-            // The revoke gate: every sink of the rotation holds the new client.
-            for (const auto& s : sinkStates[i])
-            {
-                if (s.state != "delivered")
-                {
-                    throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                               ": sink " + s.sink +
-                                               " does not hold the new client");
-                }
-            }
-            _ctx.crashPoint("before-revoke");
-            auto deleted = _ctx.api.deleteClient(rotation.oldClientId);
-            _ctx.crashPoint("after-revoke");
-            std::lock_guard<std::mutex> lock(outcomesMutex);
-            if (deleted)
-            {
-                revoked.push_back(&rotation);
-                return;
-            }
-            rotation.error = "revoking the previous client failed (retried next pass): " +
-                             deleted.error().message;
-            failed.push_back(&rotation);
-        });
+        _ctx.workers.forEach(due.size(),
+                             [&](std::size_t i)
+                             {
+                                 auto& rotation = due[i];
+                                 // The revoke gate: every sink of the rotation holds the new
+                                 // client.
+                                 for (const auto& s : sinkStates[i])
+                                 {
+                                     if (s.state != "delivered")
+                                     {
+                                         throw core::InvariantError(
+                                             "rotation " + std::to_string(rotation.id) + ": sink " +
+                                             s.sink + " does not hold the new client");
+                                     }
+                                 }
+                                 _ctx.crashPoint("before-revoke");
+                                 auto deleted = _ctx.api.deleteClient(rotation.oldClientId);
+                                 _ctx.crashPoint("after-revoke");
+                                 std::lock_guard<std::mutex> lock(outcomesMutex);
+                                 if (deleted)
+                                 {
+                                     revoked.push_back(&rotation);
+                                     return;
+                                 }
+                                 rotation.error =
+                                     "revoking the previous client failed (retried next pass): " +
+                                     deleted.error().message;
+                                 failed.push_back(&rotation);
+                             });
     }
     catch (...)
     {
@@ -78,22 +82,24 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     }
     if (!revoked.empty() || !failed.empty())
     {
-        _ctx.store.runInTransaction([&] {
-            for (auto* rotation : revoked)
+        _ctx.store.runInTransaction(
+            [&]
             {
-                _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Revoked, true));
-                rotation->error.reset();
-                _ctx.store.saveRotation(*rotation);
-                _ctx.store.markClientRevoked(rotation->oldClientId, _ctx.clock.nowMs());
-                _ctx.event("revoked", rotation->credential, rotation->oldClientId, rotation->id,
-                      "DELETE /v2/clientIdSecrets");
-            }
-            for (auto* rotation : failed)
-            {
-                rotation->updatedMs = _ctx.clock.nowMs();
-                _ctx.store.saveRotation(*rotation);
-            }
-        });
+                for (auto* rotation : revoked)
+                {
+                    _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Revoked, true));
+                    rotation->error.reset();
+                    _ctx.store.saveRotation(*rotation);
+                    _ctx.store.markClientRevoked(rotation->oldClientId, _ctx.clock.nowMs());
+                    _ctx.event("revoked", rotation->credential, rotation->oldClientId, rotation->id,
+                               "DELETE /v2/clientIdSecrets");
+                }
+                for (auto* rotation : failed)
+                {
+                    rotation->updatedMs = _ctx.clock.nowMs();
+                    _ctx.store.saveRotation(*rotation);
+                }
+            });
     }
     for (auto* rotation : revoked)
     {
@@ -112,8 +118,7 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     }
 }
 
-void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients,
-                                        PassReport& report)
+void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, PassReport& report)
 {
     std::vector<store::RotationRow> waiting;
     for (auto& r : _ctx.store.unfinishedRotations())
@@ -160,27 +165,29 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients,
     if (!confirmed.empty())
     {
         // One commit for every confirmation of the list.
-        _ctx.store.runInTransaction([&] {
-            for (auto* rotation : confirmed)
+        _ctx.store.runInTransaction(
+            [&]
             {
-                _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Confirmed, true));
-                _ctx.store.saveRotation(*rotation);
-                auto row = _ctx.store.findCredential(rotation->credential);
-                if (row && row->previousClientId == rotation->oldClientId)
+                for (auto* rotation : confirmed)
                 {
-                    row->previousClientId.clear();
-                    row->revokeAfterMs.reset();
-                    if (row->state == "grace")
+                    _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Confirmed, true));
+                    _ctx.store.saveRotation(*rotation);
+                    auto row = _ctx.store.findCredential(rotation->credential);
+                    if (row && row->previousClientId == rotation->oldClientId)
                     {
-                        row->state = "idle";
+                        row->previousClientId.clear();
+                        row->revokeAfterMs.reset();
+                        if (row->state == "grace")
+                        {
+                            row->state = "idle";
+                        }
+                        row->updatedMs = _ctx.clock.nowMs();
+                        _ctx.store.saveCredential(*row);
                     }
-                    row->updatedMs = _ctx.clock.nowMs();
-                    _ctx.store.saveCredential(*row);
+                    _ctx.event("revoke_confirmed", rotation->credential, rotation->oldClientId,
+                               rotation->id, "no longer listed");
                 }
-                _ctx.event("revoke_confirmed", rotation->credential, rotation->oldClientId,
-                      rotation->id, "no longer listed");
-            }
-        });
+            });
         report.confirmed += static_cast<int>(confirmed.size());
     }
     for (const auto& clientId : stillListed)
@@ -260,7 +267,7 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
                         _ctx.store.saveRotation(*inGrace);
                     }
                     _ctx.event("revoked", name, id, std::nullopt,
-                          "retired credential: `astra-rotator retire " + name + " --revoke`");
+                               "retired credential: `astra-rotator retire " + name + " --revoke`");
                 });
             out.revoked.push_back(id);
         }
@@ -279,8 +286,8 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
             row->updatedMs = _ctx.clock.nowMs();
             _ctx.store.saveCredential(*row);
             _ctx.event("retired", name, "", std::nullopt,
-                  revoke ? "retired; its clients were revoked"
-                         : "retired; its clients are left alive and unmanaged");
+                       revoke ? "retired; its clients were revoked"
+                              : "retired; its clients are left alive and unmanaged");
         });
     if (!out.revoked.empty())
     {

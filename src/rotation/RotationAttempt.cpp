@@ -26,38 +26,41 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
         rotation.error = error;
         return rotation; // id 0: not started
     }
-    _ctx.store.runInTransaction([&] {
-        auto row = _ctx.store.findCredential(c.name);
-        if (!row)
+    _ctx.store.runInTransaction(
+        [&]
         {
-            _ctx.store.ensureCredentials({c.name}, _ctx.clock.nowMs());
-            row = _ctx.store.findCredential(c.name);
-        }
-        // A current client that is no longer listed is dead: its replacement is a bootstrap,
-        // with nothing to revoke.
-        const bool currentGone = !row->currentClientId.empty() && [&]
-        {
-            const auto client = _ctx.store.findClient(row->currentClientId);
-            return client && client->disappearedMs && !client->revokedMs;
-        }();
-        if (!trigger)
-        {
-            trigger = row->currentClientId.empty() || currentGone ? "bootstrap" : "schedule";
-        }
-        rotation = _ctx.store.beginRotation(
-            c.name, *trigger, currentGone ? std::string() : row->currentClientId, _ctx.clock.nowMs());
-        rotation.noGrace = noGrace;
-        // The mint window is journaled before the POST (mint follows at once, in this commit):
-        // it is what attributes a lost create.
-        rotation.mintStartedMs = _ctx.clock.nowMs();
-        rotation.attempts = 1;
-        rotation.updatedMs = *rotation.mintStartedMs;
-        _ctx.store.saveRotation(rotation);
-        row->state = "rotating";
-        row->lastRotationId = rotation.id;
-        row->updatedMs = _ctx.clock.nowMs();
-        _ctx.store.saveCredential(*row);
-    });
+            auto row = _ctx.store.findCredential(c.name);
+            if (!row)
+            {
+                _ctx.store.ensureCredentials({c.name}, _ctx.clock.nowMs());
+                row = _ctx.store.findCredential(c.name);
+            }
+            // A current client that is no longer listed is dead: its replacement is a bootstrap,
+            // with nothing to revoke.
+            const bool currentGone = !row->currentClientId.empty() && [&]
+            {
+                const auto client = _ctx.store.findClient(row->currentClientId);
+                return client && client->disappearedMs && !client->revokedMs;
+            }();
+            if (!trigger)
+            {
+                trigger = row->currentClientId.empty() || currentGone ? "bootstrap" : "schedule";
+            }
+            rotation = _ctx.store.beginRotation(c.name, *trigger,
+                                                currentGone ? std::string() : row->currentClientId,
+                                                _ctx.clock.nowMs());
+            rotation.noGrace = noGrace;
+            // The mint window is journaled before the POST (mint follows at once, in this commit):
+            // it is what attributes a lost create.
+            rotation.mintStartedMs = _ctx.clock.nowMs();
+            rotation.attempts = 1;
+            rotation.updatedMs = *rotation.mintStartedMs;
+            _ctx.store.saveRotation(rotation);
+            row->state = "rotating";
+            row->lastRotationId = rotation.id;
+            row->updatedMs = _ctx.clock.nowMs();
+            _ctx.store.saveCredential(*row);
+        });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + *trigger +
              ")",
@@ -66,8 +69,8 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
     return rotation;
 }
 
-MintOutcome RotationAttempt::mint(const config::CredentialSettings& c,
-                                  store::RotationRow& rotation, PassReport& report)
+MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::RotationRow& rotation,
+                                  PassReport& report)
 {
     std::string error;
     const auto roles = _ctx.roles.resolve(c, error);
@@ -135,8 +138,8 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c,
     }
     const sink::Credential secret = sink::makeCredential(c.name, *created);
     auto problem = api::checkCreatedClient(*created, request);
-    core::Outcome<void> pendingWritten = problem ? _ctx.pending.write(rotation.id, secret)
-                                                 : core::Outcome<void>();
+    core::Outcome<void> pendingWritten =
+        problem ? _ctx.pending.write(rotation.id, secret) : core::Outcome<void>();
     if (!problem || !pendingWritten)
     {
         // We hold a client we must not use (failed checks) or cannot keep (no pending file):
@@ -154,26 +157,28 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c,
     }
     _ctx.crashPoint("after-pending");
 
-    _ctx.store.runInTransaction([&] {
-        _ctx.setStage(rotation, advanced(rotation, StageEvent::Minted, false));
-        rotation.newClientId = created->clientId;
-        rotation.orgId = created->orgId;
-        rotation.error.reset();
-        _ctx.store.saveRotation(rotation);
-        core::ClientInfo info;
-        info.clientId = created->clientId;
-        info.roles = created->roles;
-        info.generatedOn = created->generatedOn.empty()
-                               ? core::formatRfc3339Ms(rotation.updatedMs)
-                               : created->generatedOn;
-        info.generatedOnMs =
-            created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
-        info.description = request.description;
-        info.tokenExpiry = request.tokenExpiry;
-        _ctx.store.recordClient(info, c.name, rotation.updatedMs);
-        _ctx.event("created", c.name, created->clientId, rotation.id,
-              "rotation " + std::to_string(rotation.id));
-    });
+    _ctx.store.runInTransaction(
+        [&]
+        {
+            _ctx.setStage(rotation, advanced(rotation, StageEvent::Minted, false));
+            rotation.newClientId = created->clientId;
+            rotation.orgId = created->orgId;
+            rotation.error.reset();
+            _ctx.store.saveRotation(rotation);
+            core::ClientInfo info;
+            info.clientId = created->clientId;
+            info.roles = created->roles;
+            info.generatedOn = created->generatedOn.empty()
+                                   ? core::formatRfc3339Ms(rotation.updatedMs)
+                                   : created->generatedOn;
+            info.generatedOnMs =
+                created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
+            info.description = request.description;
+            info.tokenExpiry = request.tokenExpiry;
+            _ctx.store.recordClient(info, c.name, rotation.updatedMs);
+            _ctx.event("created", c.name, created->clientId, rotation.id,
+                       "rotation " + std::to_string(rotation.id));
+        });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
              created->clientId,
@@ -183,8 +188,8 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c,
 }
 
 bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
-                                        store::RotationRow& rotation,
-                                        const sink::Credential& secret, PassReport& report)
+                                         store::RotationRow& rotation,
+                                         const sink::Credential& secret, PassReport& report)
 {
     bool verifiedNow = false;
     bool firstAttemptJournaled = false;
@@ -192,8 +197,8 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
     {
         if (!verify(c, rotation, secret))
         {
-            const std::string why = "the new token did not pass verification: " +
-                                    rotation.error.value_or("unknown");
+            const std::string why =
+                "the new token did not pass verification: " + rotation.error.value_or("unknown");
             if (rollBack(rotation, why, report))
             {
                 fail(c.name, &rotation, why, "verified", report);
@@ -205,22 +210,24 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
     if (rotation.stage == "minted" || rotation.stage == "verified")
     {
         // Verified and delivery started: one commit, nothing outside happens in between.
-        _ctx.store.runInTransaction([&] {
-            if (verifiedNow)
+        _ctx.store.runInTransaction(
+            [&]
             {
-                _ctx.setStage(rotation, advanced(rotation, StageEvent::Verified, false));
-                rotation.error.reset();
-                _ctx.event("verified", c.name, rotation.newClientId, rotation.id,
-                      "GET /v2/currentOrg");
-            }
-            _ctx.setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
-            _ctx.store.saveRotation(rotation);
-            for (const auto& name : c.sinks)
-            {
-                // The first sink's attempt is journaled here, one commit less before it.
-                _ctx.store.saveSinkState(rotation.id, deliveryStarted(c, name));
-            }
-        });
+                if (verifiedNow)
+                {
+                    _ctx.setStage(rotation, advanced(rotation, StageEvent::Verified, false));
+                    rotation.error.reset();
+                    _ctx.event("verified", c.name, rotation.newClientId, rotation.id,
+                               "GET /v2/currentOrg");
+                }
+                _ctx.setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
+                _ctx.store.saveRotation(rotation);
+                for (const auto& name : c.sinks)
+                {
+                    // The first sink's attempt is journaled here, one commit less before it.
+                    _ctx.store.saveSinkState(rotation.id, deliveryStarted(c, name));
+                }
+            });
         firstAttemptJournaled = !c.sinks.empty();
         _ctx.crashPoint("delivering");
     }
@@ -302,16 +309,18 @@ bool RotationAttempt::liftQuarantine(const config::CredentialSettings& c,
     row.nextAttemptMs.reset();
     row.state = "rotating";
     row.updatedMs = _ctx.clock.nowMs();
-    _ctx.store.runInTransaction([&] {
-        _ctx.store.saveCredential(row);
-        _ctx.setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
-        _ctx.store.saveRotation(rotation);
-    });
+    _ctx.store.runInTransaction(
+        [&]
+        {
+            _ctx.store.saveCredential(row);
+            _ctx.setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
+            _ctx.store.saveRotation(rotation);
+        });
     return deliver(c, rotation, secret, report);
 }
 
 bool RotationAttempt::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
-                            const sink::Credential& secret)
+                             const sink::Credential& secret)
 {
     const std::int64_t deadline = _ctx.clock.nowMs() + _ctx.settings.astra.propagationTimeoutMs;
     std::int64_t delay = 500;
@@ -342,7 +351,7 @@ bool RotationAttempt::verify(const config::CredentialSettings& c, store::Rotatio
 }
 
 bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& why,
-                              PassReport& report)
+                               PassReport& report)
 {
     const auto sinks = _ctx.store.sinkStates(rotation.id);
     if (std::any_of(sinks.begin(), sinks.end(), mayHold))
@@ -365,17 +374,19 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
         }
         _ctx.crashPoint("after-rollback-delete");
     }
-    _ctx.store.runInTransaction([&] {
-        if (!rotation.newClientId.empty())
+    _ctx.store.runInTransaction(
+        [&]
         {
-            _ctx.store.markClientRevoked(rotation.newClientId, _ctx.clock.nowMs());
-        }
-        _ctx.setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-        rotation.error = why;
-        _ctx.store.saveRotation(rotation);
-        _ctx.event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
-              why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
-    });
+            if (!rotation.newClientId.empty())
+            {
+                _ctx.store.markClientRevoked(rotation.newClientId, _ctx.clock.nowMs());
+            }
+            _ctx.setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
+            rotation.error = why;
+            _ctx.store.saveRotation(rotation);
+            _ctx.event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
+                       why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
+        });
     _ctx.pending.remove(rotation.id);
     note(Poco::Message::PRIO_WARNING,
          "rotation " + std::to_string(rotation.id) + " of " + rotation.credential +
@@ -385,43 +396,46 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
 }
 
 void RotationAttempt::fail(const std::string& name, store::RotationRow* rotation,
-                          const std::string& why, const std::string& stage, PassReport& report,
-                          Quarantine quarantine)
+                           const std::string& why, const std::string& stage, PassReport& report,
+                           Quarantine quarantine)
 {
     const std::int64_t now = _ctx.clock.nowMs();
     bool quarantined = false;
-    _ctx.store.runInTransaction([&] {
-        auto row = _ctx.store.findCredential(name);
-        if (!row)
+    _ctx.store.runInTransaction(
+        [&]
         {
-            return;
-        }
-        row->consecutiveFailures += 1;
-        const int shift = std::min(row->consecutiveFailures - 1, 20);
-        const std::int64_t backoff =
-            std::min(kMaxBackoffMs, _ctx.settings.scheduler.retryBackoffMs << shift);
-        row->nextAttemptMs = now + backoff;
-        quarantined = quarantine == Quarantine::Now ||
-                      row->consecutiveFailures >= _ctx.settings.scheduler.maxFailures;
-        row->state = quarantined ? "quarantined" : "failed";
-        row->updatedMs = now;
-        _ctx.store.saveCredential(*row);
-        _ctx.event("failed", name, rotation ? rotation->newClientId : "",
-              rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
-              "at " + stage + ": " + why);
-        if (quarantined)
-        {
-            if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
+            auto row = _ctx.store.findCredential(name);
+            if (!row)
             {
-                _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
-                _ctx.store.saveRotation(*rotation);
+                return;
             }
-            _ctx.event("quarantined", name, "", std::nullopt,
-                  "after " + std::to_string(row->consecutiveFailures) +
-                      " consecutive failures; every client stays alive; `astra-rotator rotate " +
-                      name + "` retries");
-        }
-    });
+            row->consecutiveFailures += 1;
+            const int shift = std::min(row->consecutiveFailures - 1, 20);
+            const std::int64_t backoff =
+                std::min(kMaxBackoffMs, _ctx.settings.scheduler.retryBackoffMs << shift);
+            row->nextAttemptMs = now + backoff;
+            quarantined = quarantine == Quarantine::Now ||
+                          row->consecutiveFailures >= _ctx.settings.scheduler.maxFailures;
+            row->state = quarantined ? "quarantined" : "failed";
+            row->updatedMs = now;
+            _ctx.store.saveCredential(*row);
+            _ctx.event("failed", name, rotation ? rotation->newClientId : "",
+                       rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
+                       "at " + stage + ": " + why);
+            if (quarantined)
+            {
+                if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
+                {
+                    _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
+                    _ctx.store.saveRotation(*rotation);
+                }
+                _ctx.event(
+                    "quarantined", name, "", std::nullopt,
+                    "after " + std::to_string(row->consecutiveFailures) +
+                        " consecutive failures; every client stays alive; `astra-rotator rotate " +
+                        name + "` retries");
+            }
+        });
     ++report.failed;
     report.errors.push_back(name + ": " + why);
     if (quarantined)

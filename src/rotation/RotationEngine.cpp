@@ -167,8 +167,8 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
     }
 }
 
-bool RotationEngine::runAttempt(const config::CredentialSettings& c,
-                                store::RotationRow& rotation, PassReport& report)
+bool RotationEngine::runAttempt(const config::CredentialSettings& c, store::RotationRow& rotation,
+                                PassReport& report)
 {
     auto minted = _attempt->mint(c, rotation, report);
     if (minted.kind == MintOutcome::Kind::Minted)
@@ -188,8 +188,7 @@ bool RotationEngine::runAttempt(const config::CredentialSettings& c,
 }
 
 void RotationEngine::resumePlanned(store::RotationRow& rotation,
-                                   const std::vector<core::ClientInfo>& clients,
-                                   PassReport& report)
+                                   const std::vector<core::ClientInfo>& clients, PassReport& report)
 {
     const auto settled = _lostCreates->reconcilePlanned(rotation, clients, report);
     if (settled.kind == PlannedOutcome::Kind::Recovered)
@@ -226,8 +225,8 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
             continue;
         }
         _ctx->event("current_missing", c.name, client->clientId, std::nullopt,
-              "the current client is no longer listed (revoked outside this rotator?); "
-              "consumers hold a dead token until it is replaced, which starts now");
+                    "the current client is no longer listed (revoked outside this rotator?); "
+                    "consumers hold a dead token until it is replaced, which starts now");
         logger().error("credential %s: its current client %s is no longer listed; replacing it",
                        c.name, client->clientId);
     }
@@ -242,25 +241,29 @@ void RotationEngine::rotateDue(PassReport& report)
     }
     // Rotations overlap their round trips; each worker takes the next due credential.
     std::mutex reportMutex;
-    _ctx->workers.forEach(due.size(), [&](std::size_t i) {
-        const auto* c = due[i];
-        PassReport local;
-        store::RotationRow rotation = _attempt->start(*c, std::nullopt);
-        if (rotation.id != 0)
+    _ctx->workers.forEach(
+        due.size(),
+        [&](std::size_t i)
         {
-            runAttempt(*c, rotation, local);
-        }
-        else
-        {
-            _attempt->fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
-        }
-        std::lock_guard<std::mutex> lock(reportMutex);
-        report.rotated += local.rotated;
-        report.failed += local.failed;
-        report.orphansRevoked += local.orphansRevoked;
-        report.unattributed += local.unattributed;
-        report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
-    });
+            const auto* c = due[i];
+            PassReport local;
+            store::RotationRow rotation = _attempt->start(*c, std::nullopt);
+            if (rotation.id != 0)
+            {
+                runAttempt(*c, rotation, local);
+            }
+            else
+            {
+                _attempt->fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned",
+                               local);
+            }
+            std::lock_guard<std::mutex> lock(reportMutex);
+            report.rotated += local.rotated;
+            report.failed += local.failed;
+            report.orphansRevoked += local.orphansRevoked;
+            report.unattributed += local.unattributed;
+            report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
+        });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,9 +357,9 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         row = _ctx->store.findCredential(name);
         if (row && !row->previousClientId.empty())
         {
-            out.message = "the previous client " + row->previousClientId +
-                          " could not be revoked yet: " +
-                          (report.errors.empty() ? "" : report.errors.back());
+            out.message =
+                "the previous client " + row->previousClientId +
+                " could not be revoked yet: " + (report.errors.empty() ? "" : report.errors.back());
             return out;
         }
     }
@@ -387,10 +390,10 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         }
     }
     out.stage = rotation.stage;
-    out.message = out.ok ? "delivered" : (rotation.error ? *rotation.error
-                                                         : (report.errors.empty()
-                                                                ? "failed"
-                                                                : report.errors.back()));
+    out.message =
+        out.ok ? "delivered"
+               : (rotation.error ? *rotation.error
+                                 : (report.errors.empty() ? "failed" : report.errors.back()));
     return out;
 }
 

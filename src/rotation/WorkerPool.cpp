@@ -18,7 +18,8 @@ void WorkerPool::forEach(std::size_t count, const std::function<void(std::size_t
     std::mutex failureMutex;
     const std::size_t threads = std::min<std::size_t>(
         count, static_cast<std::size_t>(std::max(1, _settings.scheduler.concurrency)));
-    auto worker = [&] {
+    auto worker = [&]
+    {
         const core::cpu_account::Scope account("rotation");
         const store::SharedStateStore::Writer writer(_store); // its commits wait for the others
         try
