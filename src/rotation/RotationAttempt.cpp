@@ -102,7 +102,7 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
     auto created = _ctx.api.createClient(request);
     _ctx.crashPoint("after-create");
     // A POST is never retried blindly: the caller finds out from the list what happened.
-    const auto reconcileByListing = [&](const std::string& why)
+    const auto ambiguous = [&](const std::string& why)
     {
         rotation.error = why;
         rotation.updatedMs = _ctx.clock.nowMs();
@@ -117,7 +117,7 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
         rotation.mintFinishedMs = _ctx.clock.nowMs();
         if (f.ambiguous)
         {
-            return reconcileByListing("create outcome unknown: " + f.message);
+            return ambiguous("create outcome unknown: " + f.message);
         }
         rotation.error = "create failed: " + f.message;
         _ctx.setStage(rotation, advanced(rotation, StageEvent::Failed, false));
@@ -132,9 +132,8 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
     {
         // A fresh client cannot be one we already know: the answer is wrong, and whatever the
         // server really created is found by listing. The known client is never revoked.
-        return reconcileByListing("create outcome unknown: the answer named client " +
-                                  created->clientId +
-                                  ", which existed before this create; answer refused");
+        return ambiguous("create outcome unknown: the answer named client " + created->clientId +
+                         ", which existed before this create; answer refused");
     }
     const sink::Credential secret = sink::makeCredential(c.name, *created);
     auto problem = api::checkCreatedClient(*created, request);
