@@ -1,235 +1,56 @@
 #include "rotator/rotation/RotationEngine.h"
 
 #include <algorithm>
-#include <set>
-#include <thread>
+#include <mutex>
 
-#include <Poco/Logger.h>
-
-#include "rotator/api/JsonMapping.h"
+#include "EngineContext.h"
+#include "LostCreates.h"
+#include "Planner.h"
+#include "Revoker.h"
+#include "RotationAttempt.h"
 #include "rotator/core/CpuAccount.h"
-#include "rotator/core/Duration.h"
-#include "rotator/core/Errors.h"
-#include "rotator/core/Marker.h"
 #include "rotator/core/Time.h"
-#include "rotator/log/Logging.h"
 #include "rotator/rotation/InventorySync.h"
-#include "rotator/rotation/Stage.h"
-#include "rotator/schedule/Schedule.h"
-#include "rotator/store/SharedStateStore.h"
 
 namespace rotator::rotation
 {
-
-namespace
-{
-
-// A lost create may carry a generatedOn a little outside our own clock's mint window.
-constexpr std::int64_t kClockSkewMs = 5 * 60'000;
-constexpr std::int64_t kMaxBackoffMs = 24 * 3600'000LL;
-
-Poco::Logger& logger()
-{
-    return Poco::Logger::get("rotation");
-}
-
-// A log line about one rotation, with structured fields for the JSON log format.
-void note(Poco::Message::Priority priority, const std::string& text,
-          const store::RotationRow& rotation, const std::string& clientId)
-{
-    log::logWith(logger(), priority, text,
-                 {{"credential", rotation.credential},
-                  {"clientId", clientId},
-                  {"rotation", std::to_string(rotation.id)}});
-}
-
-bool isActiveStage(const std::string& stage)
-{
-    return stage == "planned" || stage == "minted" || stage == "verified" ||
-           stage == "delivering" || stage == "quarantined";
-}
-
-// A sink "may hold" the new client when it was delivered, or when an attempt started and its
-// outcome was never recorded (the process died during it): from then on, only roll forward.
-bool mayHold(const store::SinkStateRow& s)
-{
-    return s.state == "delivered" || (s.state == "pending" && s.attempts > 0);
-}
-
-/// A sink's row as journaled when its credential's delivery starts: pending, with the first
-/// sink's attempt counted (it follows at once, without a commit of its own).
-store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const std::string& sink)
-{
-    return store::SinkStateRow{sink, "pending", sink == c.sinks.front() ? 1 : 0, std::nullopt,
-                               std::nullopt};
-}
-
-std::set<std::string> asSet(const std::vector<std::string>& v)
-{
-    return {v.begin(), v.end()};
-}
-
-constexpr std::string_view kWaitingForLateCreate =
-    "; waiting for a possibly late create before closing";
-
-} // namespace
-
-// The instants in which the create of `rotation` can have generated a client: from the start
-// of its POST, less the clock-skew allowance, to the last moment a server could still commit
-// a create we gave up on (three request timeouts after the start, or one after the answer),
-// plus the allowance.
-RotationEngine::MintWindow RotationEngine::mintWindow(const store::RotationRow& rotation) const
-{
-    const std::int64_t start = rotation.mintStartedMs.value_or(rotation.startedMs);
-    const std::int64_t timeout = _settings.astra.timeoutMs;
-    const std::int64_t end =
-        std::max(start + 3 * timeout, rotation.mintFinishedMs.value_or(start) + timeout);
-    return MintWindow{start - kClockSkewMs, end + kClockSkewMs, start};
-}
-
-// Whether `clientId` can never be the result of `rotation`'s create: a credential's client,
-// the admin token's own, or one this inventory knew before the mint started.
-bool RotationEngine::isProtected(const store::RotationRow& rotation, const std::string& clientId,
-                                 const std::set<std::string>& claimed) const
-{
-    if (claimed.count(clientId) != 0 || clientId == _api.adminClientId())
-    {
-        return true;
-    }
-    const auto known = _store->findClient(clientId);
-    return known && known->firstSeenMs < mintWindow(rotation).mintStartMs;
-}
-
-std::set<std::string> RotationEngine::claimedClients() const
-{
-    std::set<std::string> claimed;
-    for (const auto& row : _store->listCredentials())
-    {
-        if (!row.currentClientId.empty())
-        {
-            claimed.insert(row.currentClientId);
-        }
-        if (!row.previousClientId.empty())
-        {
-            claimed.insert(row.previousClientId);
-        }
-    }
-    return claimed;
-}
-
-namespace
-{
-
-} // namespace
 
 RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& api,
                                store::StateStore& store,
                                std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                                PendingFiles pending, core::Clock& clock)
-    : _settings(settings), _api(api), _store(std::make_unique<store::SharedStateStore>(store)),
-      _sinks(std::move(sinks)), _pending(std::move(pending)), _clock(clock)
+    : _ctx(std::make_unique<EngineContext>(settings, api, store, std::move(sinks),
+                                           std::move(pending), clock)),
+      _lostCreates(std::make_unique<LostCreates>(*_ctx)),
+      _attempt(std::make_unique<RotationAttempt>(*_ctx)),
+      _revoker(std::make_unique<Revoker>(*_ctx)), _planner(std::make_unique<Planner>(*_ctx))
 {
 }
 
 RotationEngine::~RotationEngine() = default;
 
-const config::CredentialSettings* RotationEngine::credential(const std::string& name) const
+void RotationEngine::setCrashHook(CrashHook hook)
 {
-    return _settings.findCredential(name);
+    _ctx->crash = std::move(hook);
 }
 
-void RotationEngine::crashPoint(std::string_view point)
+void RotationEngine::setResultObserver(ResultObserver observer)
 {
-    if (_crash)
-    {
-        _crash(point);
-    }
+    _ctx->observer = std::move(observer);
 }
 
-void RotationEngine::event(const std::string& name, const std::string& credentialName,
-                           const std::string& clientId, std::optional<std::int64_t> rotationId,
-                           const std::string& detail)
+void RotationEngine::requestStop()
 {
-    store::EventRow e;
-    e.atMs = _clock.nowMs();
-    e.credential = credentialName;
-    e.clientId = clientId;
-    e.rotationId = rotationId;
-    e.event = name;
-    e.detail = detail;
-    _store->appendEvent(e);
+    _ctx->stop = true;
 }
 
-void RotationEngine::setStage(store::RotationRow& rotation, std::string_view stage)
+bool RotationEngine::stopRequested() const
 {
-    rotation.stage = std::string(stage);
-    rotation.updatedMs = _clock.nowMs();
-    if (const auto s = stageFromString(stage); s && isTerminal(*s))
-    {
-        rotation.finishedMs = rotation.updatedMs;
-    }
-}
-
-namespace
-{
-
-// Applies a stage event through the pure stage machine; an illegal move is a bug.
-std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
-{
-    const auto from = stageFromString(rotation.stage);
-    const auto to = from ? transition(*from, event, anySinkHolds) : std::nullopt;
-    if (!to)
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) + ": illegal move " +
-                                   rotation.stage + " + " + std::string(toString(event)));
-    }
-    return std::string(toString(*to));
-}
-
-} // namespace
-
-std::optional<std::vector<core::Role>> RotationEngine::orgRoles(std::string& error)
-{
-    std::lock_guard<std::mutex> lock(_rolesMutex);
-    if (!_roles)
-    {
-        // A failure is kept for the pass too: its rotations fail alike, without asking again.
-        _roles = _rolesAhead.valid() ? _rolesAhead.get() : _api.listRoles();
-    }
-    if (!*_roles)
-    {
-        error = "cannot list the org's roles: " + _roles->error().message;
-        return std::nullopt;
-    }
-    return **_roles;
-}
-
-std::optional<std::vector<std::string>>
-RotationEngine::resolveRoles(const config::CredentialSettings& c, std::string& error)
-{
-    const auto roles = orgRoles(error);
-    if (!roles)
-    {
-        return std::nullopt;
-    }
-    auto ids = api::resolveRoleIds(c.roles, *roles);
-    if (!ids)
-    {
-        error = "credentials." + c.name + ".roles: " + ids.error().message;
-        return std::nullopt;
-    }
-    return *ids;
+    return _ctx->stop;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Passes
-
-bool RotationEngine::anyDueByStoredState() const
-{
-    const std::int64_t now = _clock.nowMs();
-    return std::any_of(_settings.credentials.begin(), _settings.credentials.end(),
-                       [&](auto& c) { return schedule::nextRotation(c, *_store, now).dueAt(now); });
-}
 
 PassReport RotationEngine::runPass()
 {
@@ -237,26 +58,9 @@ PassReport RotationEngine::runPass()
     PassReport report;
     // A rotation needs the roles list: ask for it while the clients are listed, one round trip
     // less before the first create (the workers would otherwise wait for it). By the stored
-    // state, which the list rarely changes; a miss costs one unused request.
-    const bool askRolesAhead = anyDueByStoredState();
-    {
-        std::lock_guard<std::mutex> lock(_rolesMutex);
-        _roles.reset(); // roles can change between passes
-        if (askRolesAhead)
-        {
-            _rolesAhead = std::async(std::launch::async, [this] { return _api.listRoles(); });
-        }
-    }
-    // Whatever happens below, the request asked ahead is over when the pass is.
-    struct JoinRolesAhead
-    {
-        RotationEngine& engine;
-        ~JoinRolesAhead()
-        {
-            std::lock_guard<std::mutex> lock(engine._rolesMutex);
-            engine._rolesAhead = {}; // waits for it, if nobody took its answer
-        }
-    } const joinRolesAhead{*this};
+    // state, which the list rarely changes; a miss costs one unused request. Whatever happens
+    // below, the request asked ahead is over when the pass is.
+    const RoleCache::Pass roles(_ctx->roles, _planner->anyDue());
     const auto clients = listAndSync(report);
     if (!clients)
     {
@@ -264,29 +68,29 @@ PassReport RotationEngine::runPass()
     }
     // First the clients revoked by earlier passes that this list still shows; what this pass
     // revokes below is in the list too, and must not be asked twice from it.
-    revokeStillListed(*clients, report);
+    _lostCreates->revokeStillListed(*clients, report);
     reconcile(*clients, report);
-    reportUnattributed(*clients, report);
+    _lostCreates->reportUnattributed(*clients, report);
     reportCurrentMissing(report);
-    confirmRevocations(&*clients, report);
-    if (!_stop)
+    _revoker->confirmRevocations(&*clients, report);
+    if (!_ctx->stop)
     {
         rotateDue(report);
     }
-    if (!_stop)
+    if (!_ctx->stop)
     {
-        revokeDue(report, false, "");
+        _revoker->revokeDue(report, false, "");
     }
     if (report.revoked > 0)
     {
-        confirmRevocations(nullptr, report);
+        _revoker->confirmRevocations(nullptr, report);
     }
     return report;
 }
 
 std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassReport& report)
 {
-    auto clients = _api.listClients();
+    auto clients = _ctx->api.listClients();
     if (!clients)
     {
         report.listFailed = true;
@@ -295,7 +99,7 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         logger().error("listing clients failed; nothing changed: %s", clients.error().message);
         return std::nullopt;
     }
-    const auto sync = applyInventory(*clients, *_store, _settings, _clock.nowMs());
+    const auto sync = applyInventory(*clients, _ctx->store, _ctx->settings, _ctx->clock.nowMs());
     for (const auto& w : sync.warnings)
     {
         report.errors.push_back(w);
@@ -303,9 +107,9 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
     if (sync.adopted > 0)
     {
         std::string error;
-        if (const auto roles = orgRoles(error))
+        if (const auto roles = _ctx->roles.orgRoles(error))
         {
-            for (const auto& w : adoptedRoleWarnings(_settings, *clients, *roles))
+            for (const auto& w : adoptedRoleWarnings(_ctx->settings, *clients, *roles))
             {
                 logger().warning(w);
             }
@@ -316,13 +120,13 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
 
 void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report)
 {
-    for (auto rotation : _store->unfinishedRotations())
+    for (auto rotation : _ctx->store.unfinishedRotations())
     {
-        if (_stop)
+        if (_ctx->stop)
         {
             return;
         }
-        const auto* c = credential(rotation.credential);
+        const auto* c = _ctx->credential(rotation.credential);
         if (!c && (rotation.stage == "grace" || rotation.stage == "revoked"))
         {
             continue; // a retired credential's: revoked and confirmed like any other
@@ -336,382 +140,75 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
         }
         if (rotation.stage == "planned")
         {
-            reconcilePlanned(rotation, clients, report);
+            resumePlanned(rotation, clients, report);
         }
         else if (rotation.stage == "minted" || rotation.stage == "verified" ||
                  rotation.stage == "delivering")
         {
-            const auto row = _store->findCredential(rotation.credential);
-            if (rotation.stage == "delivering" && row && row->nextAttemptMs &&
-                *row->nextAttemptMs > _clock.nowMs())
-            {
-                continue; // failing sinks are retried after their backoff
-            }
-            logger().information("resuming rotation %Ld of %s from stage %s",
-                                 static_cast<Poco::Int64>(rotation.id), rotation.credential,
-                                 rotation.stage);
-            const auto secret = _pending.read(rotation.id, rotation.credential);
-            if (!secret)
-            {
-                const auto sinks = _store->sinkStates(rotation.id);
-                if (std::none_of(sinks.begin(), sinks.end(), mayHold))
-                {
-                    const std::string why = "the pending file of the new client is gone";
-                    if (rollBack(rotation, why, report))
-                    {
-                        fail(rotation.credential, &rotation, why, rotation.stage, report);
-                    }
-                }
-                else
-                {
-                    // Some consumer may use the new client and we cannot finish delivering it:
-                    // keep both clients alive and ask for a person.
-                    rotation.error = "the pending file is gone after a sink received the new "
-                                     "client; both clients stay alive";
-                    fail(rotation.credential, &rotation, *rotation.error, rotation.stage, report,
-                         Quarantine::Now);
-                }
-                continue;
-            }
-            continueFromMinted(*c, rotation, *secret, report);
+            _attempt->resume(*c, rotation, report);
         }
         else if (rotation.stage == "grace" || rotation.stage == "revoked")
         {
-            if (_pending.exists(rotation.id))
+            if (_ctx->pending.exists(rotation.id))
             {
-                _pending.remove(rotation.id); // promoted, then killed before the cleanup
+                _ctx->pending.remove(rotation.id); // promoted, then killed before the cleanup
             }
         }
     }
     // Pending files of finished rotations (a crash between the journal and the unlink), and
     // temporaries of a pending write that was killed.
-    _pending.removeStaleTemporaries();
-    for (const auto id : _pending.list())
+    _ctx->pending.removeStaleTemporaries();
+    for (const auto id : _ctx->pending.list())
     {
-        const auto rotation = _store->findRotation(id);
+        const auto rotation = _ctx->store.findRotation(id);
         if (rotation && !isActiveStage(rotation->stage))
         {
-            _pending.remove(id);
+            _ctx->pending.remove(id);
         }
     }
 }
 
-bool RotationEngine::reconcilePlanned(store::RotationRow& rotation,
-                                      const std::vector<core::ClientInfo>& clients,
-                                      PassReport& report)
+bool RotationEngine::runAttempt(const config::CredentialSettings& c, store::RotationRow& rotation,
+                                PassReport& report)
 {
-    const auto* c = credential(rotation.credential);
-    std::map<std::string, const core::ClientInfo*> listed;
-    for (const auto& client : clients)
+    auto minted = _attempt->mint(c, rotation, report);
+    if (minted.kind == MintOutcome::Kind::Minted)
     {
-        listed[client.clientId] = &client;
+        return _attempt->continueFromMinted(c, rotation, *minted.secret, report);
     }
-
-    // Killed after the pending file was written but before `minted` was committed: the
-    // secret is safe on disk, so finish the mint instead of throwing the client away.
-    if (_pending.exists(rotation.id))
+    if (minted.kind == MintOutcome::Kind::Ambiguous)
     {
-        const auto secret = _pending.read(rotation.id, rotation.credential);
-        if (secret && listed.count(secret->clientId) && c)
+        // A POST is never retried blindly: find out from the list what happened.
+        if (auto clients = _ctx->api.listClients())
         {
-            _store->runInTransaction([&] {
-                rotation.stage = advanced(rotation, StageEvent::Minted, false);
-                rotation.newClientId = secret->clientId;
-                rotation.orgId = secret->orgId;
-                rotation.mintFinishedMs = rotation.mintFinishedMs.value_or(_clock.nowMs());
-                rotation.updatedMs = _clock.nowMs();
-                _store->saveRotation(rotation);
-                event("created", rotation.credential, secret->clientId, rotation.id,
-                      "rotation " + std::to_string(rotation.id) + " (recovered from pending file)");
-            });
-            return continueFromMinted(*c, rotation, *secret, report);
+            resumePlanned(rotation, *clients, report);
         }
-        _pending.remove(rotation.id);
+        _attempt->fail(c.name, nullptr, minted.why, "planned", report);
     }
-
-    const auto claimed = claimedClients();
-    const MintWindow window = mintWindow(rotation);
-    std::vector<std::string> orphans;
-    if (!rotation.newClientId.empty())
-    {
-        // A create whose answer failed its checks: we know the client and must revoke it,
-        // unless it is one we knew before (`mint` refuses such answers; kept as a backstop).
-        if (!isProtected(rotation, rotation.newClientId, claimed))
-        {
-            orphans.push_back(rotation.newClientId);
-        }
-    }
-    else
-    {
-        // Only this installation's marker for this rotation, on a client generated inside the
-        // mint window, attributes by description.
-        for (const auto& client : clients)
-        {
-            if (client.description && *client.description == rotation.marker &&
-                window.contains(client.generatedOnMs) &&
-                !isProtected(rotation, client.clientId, claimed))
-            {
-                orphans.push_back(client.clientId);
-            }
-        }
-        const bool descriptionsSeen =
-            std::any_of(clients.begin(), clients.end(),
-                        [](const core::ClientInfo& i) { return i.description.has_value(); });
-        if (orphans.empty() && (!descriptionsSeen || !_settings.astra.describeTokens) && c &&
-            rotation.mintStartedMs)
-        {
-            // No descriptions to go by: a client unknown before the mint, with exactly the
-            // credential's roles, generated inside the mint window, is this rotation's.
-            std::string error;
-            const auto roles = resolveRoles(*c, error);
-            if (!roles)
-            {
-                rotation.error = "cannot attribute clients of a lost create: " + error;
-                rotation.updatedMs = _clock.nowMs();
-                _store->saveRotation(rotation);
-                report.errors.push_back(*rotation.error);
-                return false;
-            }
-            std::vector<std::string> candidates;
-            for (const auto& client : clients)
-            {
-                // A client described by any rotator's marker is not this create's when the
-                // description differs (another installation's, or another rotation's).
-                const bool otherMarker =
-                    client.description && core::parseMarker(*client.description).has_value();
-                if (!otherMarker && asSet(client.roles) == asSet(*roles) &&
-                    window.contains(client.generatedOnMs) &&
-                    !isProtected(rotation, client.clientId, claimed))
-                {
-                    candidates.push_back(client.clientId);
-                }
-            }
-            if (candidates.size() > 1)
-            {
-                for (const auto& id : candidates)
-                {
-                    event("unattributed", rotation.credential, id, rotation.id,
-                          "may be the lost create of rotation " + std::to_string(rotation.id) +
-                              "; " + std::to_string(candidates.size()) +
-                              " candidates, none revoked");
-                    ++report.unattributed;
-                }
-                rotation.error = "a create was lost and " + std::to_string(candidates.size()) +
-                                 " clients could be its result; none was revoked";
-                rotation.stage = advanced(rotation, StageEvent::Failed, false);
-                setStage(rotation, rotation.stage);
-                _store->saveRotation(rotation);
-                return false;
-            }
-            orphans = candidates;
-        }
-    }
-
-    if (orphans.empty() && rotation.mintStartedMs && _clock.nowMs() < window.toMs)
-    {
-        // A create whose answer was lost may still be committed by the server after we gave
-        // up on it: keep the rotation open until that can no longer happen, so a later pass
-        // attributes (and revokes) the client instead of leaving an orphan. The reason is set,
-        // not appended to, pass after pass.
-        std::string reason = rotation.error.value_or("create outcome unknown");
-        if (reason.ends_with(kWaitingForLateCreate))
-        {
-            reason.resize(reason.size() - kWaitingForLateCreate.size());
-        }
-        rotation.error = reason + std::string(kWaitingForLateCreate);
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
-        return false;
-    }
-    for (const auto& id : orphans)
-    {
-        if (!listed.count(id))
-        {
-            continue; // already gone
-        }
-        auto deleted = _api.deleteClient(id);
-        if (!deleted)
-        {
-            rotation.error = "revoking orphan " + id + " failed: " + deleted.error().message;
-            rotation.updatedMs = _clock.nowMs();
-            _store->saveRotation(rotation);
-            report.errors.push_back(*rotation.error);
-            return false;
-        }
-        _store->runInTransaction([&] {
-            _store->markClientRevoked(id, _clock.nowMs());
-            event("orphan_revoked", rotation.credential, id, rotation.id,
-                  "created by rotation " + std::to_string(rotation.id) +
-                      " whose answer was lost or invalid");
-        });
-        ++report.orphansRevoked;
-        logger().warning("revoked orphan %s of rotation %Ld (%s)", id,
-                         static_cast<Poco::Int64>(rotation.id), rotation.credential);
-    }
-    const std::string why = orphans.empty() ? "the create never happened"
-                                            : "the client of a lost create was revoked";
-    rotation.error = rotation.error.value_or(why);
-    setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-    _store->runInTransaction([&] {
-        _store->saveRotation(rotation);
-        event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
-        auto row = _store->findCredential(rotation.credential);
-        if (row && row->state == "rotating")
-        {
-            row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
-            row->updatedMs = _clock.nowMs();
-            _store->saveCredential(*row);
-        }
-    });
     return false;
 }
 
-void RotationEngine::revokeStillListed(const std::vector<core::ClientInfo>& clients,
-                                       PassReport& report)
+void RotationEngine::resumePlanned(store::RotationRow& rotation,
+                                   const std::vector<core::ClientInfo>& clients, PassReport& report)
 {
-    // A client this rotator revoked (a roll-back, an orphan) that the list still shows: its
-    // DELETE was answered 404 ("already gone") while the server still had it, or has not taken
-    // effect. No sink holds such a client; ask again, once a pass, until the list drops it.
-    // This needs no description: the journal knows the ID. (A previous client revoked after
-    // its grace is `previous` until confirmRevocations sees it gone.)
-    std::set<std::string> revoked; // one query, not one per listed client
-    for (const auto& row : _store->listClients())
+    const auto settled = _lostCreates->reconcilePlanned(rotation, clients, report);
+    if (settled.kind == PlannedOutcome::Kind::Recovered)
     {
-        if (row.status == "revoked")
-        {
-            revoked.insert(row.clientId);
-        }
-    }
-    for (const auto& client : clients)
-    {
-        if (revoked.count(client.clientId) == 0)
-        {
-            continue;
-        }
-        auto deleted = _api.deleteClient(client.clientId);
-        if (!deleted)
-        {
-            report.errors.push_back("revoking " + client.clientId +
-                                    " again failed: " + deleted.error().message);
-            continue;
-        }
-        event("orphan_revoked", "", client.clientId, std::nullopt,
-              "still listed after it was revoked; DELETE sent again");
-        ++report.orphansRevoked;
-        logger().warning("client %s was revoked but is still listed; revoked it again",
-                         client.clientId);
-    }
-}
-
-void RotationEngine::reportUnattributed(const std::vector<core::ClientInfo>& clients,
-                                        PassReport& report)
-{
-    // A client described by a rotator's marker that no rotation of this state directory
-    // accounts for: another installation's (its id differs: `foreign`), or ours but not
-    // attributable (`unattributed`). Both are reported once and never revoked. A client
-    // carrying the marker of one of our finished rotations, generated inside its mint window,
-    // is an orphan of that rotation (a create the server committed after we gave up on it).
-    const std::string ours = _store->installationId();
-    std::optional<std::set<std::string>> claimed; // read once, when first needed
-    auto reportOnce =
-        [&](const std::string& kind, const std::string& clientId, const std::string& detail)
-    {
-        store::HistoryQuery q;
-        q.clientId = clientId;
-        q.limit = 50;
-        const auto past = _store->history(q);
-        if (std::any_of(past.begin(), past.end(),
-                        [&](const store::EventRow& e) { return e.event == kind; }))
-        {
-            return false;
-        }
-        event(kind, "", clientId, std::nullopt, detail);
-        return true;
-    };
-    for (const auto& client : clients)
-    {
-        const auto marker = client.description ? core::parseMarker(*client.description)
-                                               : std::optional<core::Marker>();
-        if (!marker)
-        {
-            continue;
-        }
-        const auto known = _store->findClient(client.clientId);
-        if (known && (!known->credential.empty() || known->status == "revoked"))
-        {
-            continue; // a credential's client, or revoked already (revokeStillListed's)
-        }
-        const auto& description = *client.description;
-        if (!marker->installationId.empty() && marker->installationId != ours)
-        {
-            if (reportOnce("foreign", client.clientId,
-                           "made by installation " + marker->installationId +
-                               " for its credential " + marker->credential +
-                               "; another rotator manages it, never revoked here"))
-            {
-                ++report.foreign;
-                logger().information("client %s belongs to another installation (%s); "
-                                     "not touched",
-                                     client.clientId, marker->installationId);
-            }
-            continue;
-        }
-        const auto rotation = _store->findRotation(marker->rotationId);
-        if (rotation && rotation->marker == description)
-        {
-            // A marker of the old form (no installation id) may be any installation's: it
-            // attributes only to this database's open rotations, which reconcile handles.
-            const bool finished = rotation->finishedMs.has_value();
-            if (!claimed)
-            {
-                claimed = claimedClients();
-            }
-            const bool attributable = finished && !marker->installationId.empty() &&
-                                      rotation->newClientId != client.clientId &&
-                                      mintWindow(*rotation).contains(client.generatedOnMs) &&
-                                      !isProtected(*rotation, client.clientId, *claimed);
-            if (attributable)
-            {
-                auto deleted = _api.deleteClient(client.clientId);
-                if (!deleted)
-                {
-                    report.errors.push_back("revoking late orphan " + client.clientId +
-                                            " failed: " + deleted.error().message);
-                    continue;
-                }
-                _store->runInTransaction([&] {
-                    _store->markClientRevoked(client.clientId, _clock.nowMs());
-                    event("orphan_revoked", rotation->credential, client.clientId, rotation->id,
-                          "created late by the server for rotation " +
-                              std::to_string(rotation->id) + ", after it had given up");
-                });
-                ++report.orphansRevoked;
-                continue;
-            }
-            if (!finished)
-            {
-                continue; // its rotation is open: reconcile attributes it
-            }
-        }
-        if (reportOnce("unattributed", client.clientId,
-                       "described \"" + description +
-                           "\" but no rotation here can have created it; not revoked"))
-        {
-            ++report.unattributed;
-        }
+        _attempt->continueFromMinted(*_ctx->credential(rotation.credential), rotation,
+                                     *settled.secret, report);
     }
 }
 
 void RotationEngine::reportCurrentMissing(PassReport& report)
 {
-    for (const auto& c : _settings.credentials)
+    for (const auto& c : _ctx->settings.credentials)
     {
-        const auto row = _store->findCredential(c.name);
+        const auto row = _ctx->store.findCredential(c.name);
         if (!row || row->currentClientId.empty())
         {
             continue;
         }
-        const auto client = _store->findClient(row->currentClientId);
+        const auto client = _ctx->store.findClient(row->currentClientId);
         if (!client || !client->disappearedMs || client->revokedMs)
         {
             continue;
@@ -720,7 +217,7 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
         store::HistoryQuery q;
         q.clientId = client->clientId;
         q.limit = 50;
-        const auto past = _store->history(q);
+        const auto past = _ctx->store.history(q);
         if (std::any_of(past.begin(), past.end(),
                         [&](const store::EventRow& e) {
                             return e.event == "current_missing" && e.atMs >= *client->disappearedMs;
@@ -728,9 +225,9 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
         {
             continue;
         }
-        event("current_missing", c.name, client->clientId, std::nullopt,
-              "the current client is no longer listed (revoked outside this rotator?); "
-              "consumers hold a dead token until it is replaced, which starts now");
+        _ctx->event("current_missing", c.name, client->clientId, std::nullopt,
+                    "the current client is no longer listed (revoked outside this rotator?); "
+                    "consumers hold a dead token until it is replaced, which starts now");
         logger().error("credential %s: its current client %s is no longer listed; replacing it",
                        c.name, client->clientId);
     }
@@ -738,816 +235,36 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
 
 void RotationEngine::rotateDue(PassReport& report)
 {
-    std::vector<const config::CredentialSettings*> due;
-    const std::int64_t now = _clock.nowMs();
-    std::set<std::string> busy;
-    for (const auto& r : _store->unfinishedRotations())
-    {
-        busy.insert(r.credential);
-    }
-    for (const auto& c : _settings.credentials)
-    {
-        if (busy.count(c.name))
-        {
-            continue;
-        }
-        const auto plan = schedule::nextRotation(c, *_store, now);
-        if (plan.dueAt(now))
-        {
-            logger().information("%s is due: %s", c.name, plan.reason);
-            due.push_back(&c);
-        }
-    }
+    const auto due = _planner->dueCredentials();
     if (due.empty())
     {
         return;
     }
     // Rotations overlap their round trips; each worker takes the next due credential.
     std::mutex reportMutex;
-    forEachConcurrently(due.size(), [&](std::size_t i) {
-        const auto* c = due[i];
-        PassReport local;
-        store::RotationRow rotation = startRotation(*c, std::nullopt);
-        if (rotation.id != 0)
+    _ctx->workers.forEach(
+        due.size(),
+        [&](std::size_t i)
         {
-            mint(*c, rotation, local);
-        }
-        else
-        {
-            fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned", local);
-        }
-        std::lock_guard<std::mutex> lock(reportMutex);
-        report.rotated += local.rotated;
-        report.failed += local.failed;
-        report.orphansRevoked += local.orphansRevoked;
-        report.unattributed += local.unattributed;
-        report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
-    });
-}
-
-void RotationEngine::forEachConcurrently(std::size_t count,
-                                         const std::function<void(std::size_t)>& work)
-{
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failureMutex;
-    const std::size_t threads = std::min<std::size_t>(
-        count, static_cast<std::size_t>(std::max(1, _settings.scheduler.concurrency)));
-    auto worker = [&] {
-        const core::cpu_account::Scope account("rotation");
-        const store::SharedStateStore::Writer writer(*_store); // its commits wait for the others
-        try
-        {
-            for (;;)
+            const auto* c = due[i];
+            PassReport local;
+            store::RotationRow rotation = _attempt->start(*c, std::nullopt);
+            if (rotation.id != 0)
             {
-                const std::size_t i = next++;
-                if (i >= count || _stop)
-                {
-                    return;
-                }
-                work(i);
-            }
-        }
-        catch (...)
-        {
-            std::lock_guard<std::mutex> lock(failureMutex);
-            if (!failure)
-            {
-                failure = std::current_exception();
-            }
-            next = count; // the others finish their current item and stop
-        }
-    };
-    if (threads <= 1)
-    {
-        worker();
-    }
-    else
-    {
-        std::vector<std::thread> pool;
-        for (std::size_t t = 0; t < threads; ++t)
-        {
-            pool.emplace_back(worker);
-        }
-        for (auto& t : pool)
-        {
-            t.join();
-        }
-    }
-    if (failure)
-    {
-        std::rethrow_exception(failure);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// One rotation
-
-store::RotationRow RotationEngine::startRotation(const config::CredentialSettings& c,
-                                                 std::optional<std::string> trigger, bool noGrace)
-{
-    store::RotationRow rotation;
-    std::string error;
-    if (!resolveRoles(c, error))
-    {
-        rotation.error = error;
-        return rotation; // id 0: not started
-    }
-    _store->runInTransaction([&] {
-        auto row = _store->findCredential(c.name);
-        if (!row)
-        {
-            _store->ensureCredentials({c.name}, _clock.nowMs());
-            row = _store->findCredential(c.name);
-        }
-        // A current client that is no longer listed is dead: its replacement is a bootstrap,
-        // with nothing to revoke.
-        const bool currentGone = !row->currentClientId.empty() && [&]
-        {
-            const auto client = _store->findClient(row->currentClientId);
-            return client && client->disappearedMs && !client->revokedMs;
-        }();
-        if (!trigger)
-        {
-            trigger = row->currentClientId.empty() || currentGone ? "bootstrap" : "schedule";
-        }
-        rotation = _store->beginRotation(
-            c.name, *trigger, currentGone ? std::string() : row->currentClientId, _clock.nowMs());
-        rotation.noGrace = noGrace;
-        // The mint window is journaled before the POST (mint follows at once, in this commit):
-        // it is what attributes a lost create.
-        rotation.mintStartedMs = _clock.nowMs();
-        rotation.attempts = 1;
-        rotation.updatedMs = *rotation.mintStartedMs;
-        _store->saveRotation(rotation);
-        row->state = "rotating";
-        row->lastRotationId = rotation.id;
-        row->updatedMs = _clock.nowMs();
-        _store->saveCredential(*row);
-    });
-    note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + " started (" + *trigger +
-             ")",
-         rotation, rotation.oldClientId);
-    crashPoint("planned");
-    return rotation;
-}
-
-bool RotationEngine::mint(const config::CredentialSettings& c, store::RotationRow& rotation,
-                          PassReport& report)
-{
-    std::string error;
-    const auto roles = resolveRoles(c, error);
-    if (!roles)
-    {
-        setStage(rotation, advanced(rotation, StageEvent::Failed, false));
-        rotation.error = error;
-        _store->saveRotation(rotation);
-        fail(c.name, &rotation, error, "planned", report);
-        return false;
-    }
-    core::CreateRequest request;
-    request.roleIds = *roles;
-    if (_settings.astra.describeTokens)
-    {
-        request.description = rotation.marker;
-    }
-    if (c.expiryMs)
-    {
-        request.tokenExpiry = core::formatRfc3339Seconds(_clock.nowMs() + *c.expiryMs);
-    }
-    if (!rotation.mintStartedMs)
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   " would create a client without a journaled mint window");
-    }
-    crashPoint("before-create");
-
-    auto created = _api.createClient(request);
-    crashPoint("after-create");
-    // A POST is never retried blindly: find out from the list what happened.
-    const auto reconcileByListing = [&](const std::string& why)
-    {
-        rotation.error = why;
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
-        logger().warning("rotation %Ld of %s: %s; reconciling by listing",
-                         static_cast<Poco::Int64>(rotation.id), c.name, why);
-        auto clients = _api.listClients();
-        if (clients)
-        {
-            reconcilePlanned(rotation, *clients, report);
-        }
-        fail(c.name, nullptr, why, "planned", report);
-        return false;
-    };
-    if (!created)
-    {
-        const auto& f = created.error();
-        rotation.mintFinishedMs = _clock.nowMs();
-        if (f.ambiguous)
-        {
-            return reconcileByListing("create outcome unknown: " + f.message);
-        }
-        rotation.error = "create failed: " + f.message;
-        setStage(rotation, advanced(rotation, StageEvent::Failed, false));
-        _store->saveRotation(rotation);
-        fail(c.name, &rotation, *rotation.error, "planned", report);
-        return false;
-    }
-
-    rotation.mintFinishedMs = _clock.nowMs();
-    if (_store->findClient(created->clientId) || created->clientId == _api.adminClientId() ||
-        claimedClients().count(created->clientId) != 0)
-    {
-        // A fresh client cannot be one we already know: the answer is wrong, and whatever the
-        // server really created is found by listing. The known client is never revoked.
-        return reconcileByListing("create outcome unknown: the answer named client " +
-                                  created->clientId +
-                                  ", which existed before this create; answer refused");
-    }
-    const sink::Credential secret = sink::makeCredential(c.name, *created);
-    auto problem = api::checkCreatedClient(*created, request);
-    core::Outcome<void> pendingWritten = problem ? _pending.write(rotation.id, secret)
-                                                 : core::Outcome<void>();
-    if (!problem || !pendingWritten)
-    {
-        // We hold a client we must not use (failed checks) or cannot keep (no pending file):
-        // journal its ID first, then revoke it.
-        const std::string why =
-            !problem ? problem.error().message
-                     : "cannot write the pending file, so the new secret could be lost: " +
-                           pendingWritten.error().message;
-        rotation.newClientId = created->clientId;
-        rotation.error = why;
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
-        _pending.remove(rotation.id);
-        auto clients = _api.listClients();
-        if (clients)
-        {
-            reconcilePlanned(rotation, *clients, report);
-        }
-        fail(c.name, nullptr, why, "planned", report);
-        return false;
-    }
-    crashPoint("after-pending");
-
-    _store->runInTransaction([&] {
-        setStage(rotation, advanced(rotation, StageEvent::Minted, false));
-        rotation.newClientId = created->clientId;
-        rotation.orgId = created->orgId;
-        rotation.error.reset();
-        _store->saveRotation(rotation);
-        core::ClientInfo info;
-        info.clientId = created->clientId;
-        info.roles = created->roles;
-        info.generatedOn = created->generatedOn.empty()
-                               ? core::formatRfc3339Ms(rotation.updatedMs)
-                               : created->generatedOn;
-        info.generatedOnMs =
-            created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
-        info.description = request.description;
-        info.tokenExpiry = request.tokenExpiry;
-        _store->recordClient(info, c.name, rotation.updatedMs);
-        event("created", c.name, created->clientId, rotation.id,
-              "rotation " + std::to_string(rotation.id));
-    });
-    note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
-             created->clientId,
-         rotation, created->clientId);
-    crashPoint("minted");
-    return continueFromMinted(c, rotation, secret, report);
-}
-
-bool RotationEngine::continueFromMinted(const config::CredentialSettings& c,
-                                        store::RotationRow& rotation,
-                                        const sink::Credential& secret, PassReport& report)
-{
-    bool verifiedNow = false;
-    bool firstAttemptJournaled = false;
-    if (rotation.stage == "minted" && c.verify)
-    {
-        if (!verify(c, rotation, secret))
-        {
-            const std::string why = "the new token did not pass verification: " +
-                                    rotation.error.value_or("unknown");
-            if (rollBack(rotation, why, report))
-            {
-                fail(c.name, &rotation, why, "verified", report);
-            }
-            return false;
-        }
-        verifiedNow = true;
-    }
-    if (rotation.stage == "minted" || rotation.stage == "verified")
-    {
-        // Verified and delivery started: one commit, nothing outside happens in between.
-        _store->runInTransaction([&] {
-            if (verifiedNow)
-            {
-                setStage(rotation, advanced(rotation, StageEvent::Verified, false));
-                rotation.error.reset();
-                event("verified", c.name, rotation.newClientId, rotation.id,
-                      "GET /v2/currentOrg");
-            }
-            setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
-            _store->saveRotation(rotation);
-            for (const auto& name : c.sinks)
-            {
-                // The first sink's attempt is journaled here, one commit less before it.
-                _store->saveSinkState(rotation.id, deliveryStarted(c, name));
-            }
-        });
-        firstAttemptJournaled = !c.sinks.empty();
-        crashPoint("delivering");
-    }
-    if (rotation.stage != "delivering")
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   " cannot deliver from stage " + rotation.stage);
-    }
-    return deliver(c, rotation, secret, report, firstAttemptJournaled);
-}
-
-bool RotationEngine::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
-                            const sink::Credential& secret)
-{
-    const std::int64_t deadline = _clock.nowMs() + _settings.astra.propagationTimeoutMs;
-    std::int64_t delay = 500;
-    for (;;)
-    {
-        auto org = _api.currentOrgWith(secret.token);
-        if (org)
-        {
-            if (!org->empty() && !secret.orgId.empty() && *org != secret.orgId)
-            {
-                rotation.error = "the new token belongs to org " + *org + ", not " + secret.orgId;
-                return false;
-            }
-            return true;
-        }
-        // A new token may take a moment to be accepted everywhere (propagation).
-        if (org.error().httpStatus == 401 && _clock.nowMs() + delay <= deadline && !_stop)
-        {
-            logger().debug("new client %s of %s not accepted yet; retrying in %Ld ms",
-                           rotation.newClientId, c.name, static_cast<Poco::Int64>(delay));
-            _clock.sleepMs(delay);
-            delay = std::min<std::int64_t>(delay * 2, 5000);
-            continue;
-        }
-        rotation.error = org.error().message;
-        return false;
-    }
-}
-
-bool RotationEngine::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                             const sink::Credential& secret, PassReport& report,
-                             bool firstAttemptJournaled)
-{
-    std::map<std::string, store::SinkStateRow> states;
-    if (firstAttemptJournaled)
-    {
-        // Journaled by the caller as the delivery started, and no other row exists: a rotation
-        // reaches "delivering" only there.
-        for (const auto& name : c.sinks)
-        {
-            states[name] = deliveryStarted(c, name);
-        }
-    }
-    else
-    {
-        for (auto& s : _store->sinkStates(rotation.id))
-        {
-            states[s.sink] = s;
-        }
-    }
-    // A sink holds the new client, or may from an earlier attempt (not the first sink's
-    // attempt journaled for this call, which has not happened yet).
-    bool anyHolds = std::any_of(states.begin(), states.end(), [&](const auto& kv) {
-        return mayHold(kv.second) && !(firstAttemptJournaled && kv.first == c.sinks.front());
-    });
-    std::vector<std::string> failures;
-    std::function<void()> lastDelivery;
-    for (const auto& name : c.sinks)
-    {
-        auto& state = states[name];
-        state.sink = name;
-        if (state.state == "delivered")
-        {
-            continue;
-        }
-        const auto sinkIt = _sinks.find(name);
-        if (sinkIt == _sinks.end())
-        {
-            throw core::InvariantError("sink " + name + " is not built");
-        }
-        // Journal the attempt first: if we die during it, the sink may hold the new client.
-        // (The first sink's first attempt was journaled with the start of the delivery.)
-        const bool journaled = firstAttemptJournaled && &name == &c.sinks.front();
-        const bool interrupted = !journaled && state.state == "pending" && state.attempts > 0;
-        if (!journaled)
-        {
-            state.attempts += 1;
-            _store->saveSinkState(rotation.id, state);
-        }
-        crashPoint("before-sink:" + name);
-        auto delivered = [&] {
-            const core::cpu_account::Scope account("sink-write");
-            return sinkIt->second->deliver(secret);
-        }();
-        if (delivered)
-        {
-            state.state = "delivered";
-            state.deliveredMs = _clock.nowMs();
-            state.lastError.reset();
-            // `state` is an element of `states`, which outlives the deferred call.
-            const std::function<void()> record = [this, &rotation, &c, &state,
-                                                   detail = "sink " + name + ": " +
-                                                            sinkIt->second->describe()] {
-                _store->saveSinkState(rotation.id, state);
-                event("delivered", c.name, rotation.newClientId, rotation.id, detail);
-            };
-            if (&name == &c.sinks.back() && failures.empty())
-            {
-                lastDelivery = record; // committed with the promotion that follows at once
+                runAttempt(*c, rotation, local);
             }
             else
             {
-                _store->runInTransaction(record);
+                _attempt->fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned",
+                               local);
             }
-            anyHolds = true;
-            crashPoint("after-sink:" + name);
-            continue;
-        }
-        const std::string why = "sink " + name + ": " + delivered.error().message;
-        // An ambiguous failure (a hook killed after it could read the credential) may have
-        // installed it: "may hold" (state pending), like an attempt we died in. A clean failure
-        // after either keeps "may hold", as the earlier attempt may still have installed it.
-        const bool mayHoldNow = interrupted || delivered.error().ambiguous;
-        state.state = mayHoldNow ? "pending" : "failed";
-        state.lastError = delivered.error().message;
-        _store->saveSinkState(rotation.id, state);
-        logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
-                       why);
-        anyHolds = anyHolds || mayHoldNow;
-        if (!anyHolds)
-        {
-            // No consumer has the new client: revoke it and try again later.
-            if (rollBack(rotation, why, report))
-            {
-                fail(c.name, &rotation, why, "delivering", report);
-            }
-            return false;
-        }
-        failures.push_back(why);
-    }
-    if (!failures.empty())
-    {
-        // Roll forward only: the old client stays alive, failing sinks are retried.
-        std::string why = "rolling forward; ";
-        for (std::size_t i = 0; i < failures.size(); ++i)
-        {
-            why += (i ? "; " : "") + failures[i];
-        }
-        rotation.error = why;
-        rotation.updatedMs = _clock.nowMs();
-        _store->saveRotation(rotation);
-        fail(c.name, &rotation, why, "delivering", report);
-        return false;
-    }
-    promote(c, rotation, lastDelivery);
-    _pending.remove(rotation.id);
-    crashPoint("promoted");
-    ++report.rotated;
-    if (_observer)
-    {
-        _observer(c.name, "success");
-    }
-    return true;
-}
-
-void RotationEngine::promote(const config::CredentialSettings& c, store::RotationRow& rotation,
-                             const std::function<void()>& lastDelivery)
-{
-    const std::int64_t now = _clock.nowMs();
-    _store->runInTransaction([&] {
-        if (lastDelivery)
-        {
-            lastDelivery();
-        }
-        auto row = _store->findCredential(c.name);
-        const std::string replaced = row->currentClientId;
-        setStage(rotation, advanced(rotation, StageEvent::Promoted, true));
-        rotation.error.reset();
-        const bool bootstrap = rotation.oldClientId.empty();
-        if (bootstrap)
-        {
-            setStage(rotation, advanced(rotation, StageEvent::Confirmed, true));
-        }
-        _store->saveRotation(rotation);
-        row->currentClientId = rotation.newClientId;
-        row->previousClientId = rotation.oldClientId;
-        row->revokeAfterMs =
-            bootstrap ? std::nullopt
-                      : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
-        row->state = bootstrap ? "idle" : "grace";
-        row->consecutiveFailures = 0;
-        row->nextAttemptMs.reset();
-        row->lastSuccessMs = now;
-        row->lastRotationId = rotation.id;
-        row->updatedMs = now;
-        _store->saveCredential(*row);
-        event("promoted", c.name, rotation.newClientId, rotation.id,
-              bootstrap && replaced.empty() ? "first client of the credential"
-              : bootstrap                   ? "replaces client " + replaced +
-                                ", which is no longer listed (nothing to revoke)"
-              : rotation.noGrace
-                  ? "previous client " + rotation.oldClientId + " revoked at once (no grace period)"
-                  : "previous client " + rotation.oldClientId + " revoked after " +
-                        core::formatRfc3339Seconds(*row->revokeAfterMs));
-    });
-    note(Poco::Message::PRIO_INFORMATION,
-         "rotation " + std::to_string(rotation.id) + " of " + c.name + ": client " +
-             rotation.newClientId + " is current",
-         rotation, rotation.newClientId);
-}
-
-bool RotationEngine::rollBack(store::RotationRow& rotation, const std::string& why,
-                              PassReport& report)
-{
-    const auto sinks = _store->sinkStates(rotation.id);
-    if (std::any_of(sinks.begin(), sinks.end(), mayHold))
-    {
-        throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   ": refusing to roll back a client a sink may hold");
-    }
-    if (!rotation.newClientId.empty())
-    {
-        auto deleted = _api.deleteClient(rotation.newClientId);
-        if (!deleted)
-        {
-            // Leave the stage as it is: the next pass resumes or rolls back again.
-            rotation.error = why + "; revoking the new client failed: " + deleted.error().message;
-            rotation.updatedMs = _clock.nowMs();
-            _store->saveRotation(rotation);
-            report.errors.push_back(*rotation.error);
-            ++report.failed;
-            return false;
-        }
-        crashPoint("after-rollback-delete");
-    }
-    _store->runInTransaction([&] {
-        if (!rotation.newClientId.empty())
-        {
-            _store->markClientRevoked(rotation.newClientId, _clock.nowMs());
-        }
-        setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-        rotation.error = why;
-        _store->saveRotation(rotation);
-        event("rolled_back", rotation.credential, rotation.newClientId, rotation.id,
-              why + (rotation.newClientId.empty() ? "" : "; new client revoked"));
-    });
-    _pending.remove(rotation.id);
-    note(Poco::Message::PRIO_WARNING,
-         "rotation " + std::to_string(rotation.id) + " of " + rotation.credential +
-             " rolled back: " + why,
-         rotation, rotation.newClientId);
-    return true;
-}
-
-void RotationEngine::fail(const std::string& name, store::RotationRow* rotation,
-                          const std::string& why, const std::string& stage, PassReport& report,
-                          Quarantine quarantine)
-{
-    const std::int64_t now = _clock.nowMs();
-    bool quarantined = false;
-    _store->runInTransaction([&] {
-        auto row = _store->findCredential(name);
-        if (!row)
-        {
-            return;
-        }
-        row->consecutiveFailures += 1;
-        const int shift = std::min(row->consecutiveFailures - 1, 20);
-        const std::int64_t backoff =
-            std::min(kMaxBackoffMs, _settings.scheduler.retryBackoffMs << shift);
-        row->nextAttemptMs = now + backoff;
-        quarantined = quarantine == Quarantine::Now ||
-                      row->consecutiveFailures >= _settings.scheduler.maxFailures;
-        row->state = quarantined ? "quarantined" : "failed";
-        row->updatedMs = now;
-        _store->saveCredential(*row);
-        event("failed", name, rotation ? rotation->newClientId : "",
-              rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
-              "at " + stage + ": " + why);
-        if (quarantined)
-        {
-            if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
-            {
-                setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
-                _store->saveRotation(*rotation);
-            }
-            event("quarantined", name, "", std::nullopt,
-                  "after " + std::to_string(row->consecutiveFailures) +
-                      " consecutive failures; every client stays alive; `astra-rotator rotate " +
-                      name + "` retries");
-        }
-    });
-    ++report.failed;
-    report.errors.push_back(name + ": " + why);
-    if (quarantined)
-    {
-        logger().error("credential %s quarantined: %s", name, why);
-    }
-    if (_observer)
-    {
-        _observer(name, quarantined ? "quarantined" : "failed");
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Revocation
-
-void RotationEngine::revokeDue(PassReport& report, bool force, const std::string& only)
-{
-    const std::int64_t now = _clock.nowMs();
-    std::vector<store::RotationRow> due;
-    for (auto rotation : _store->unfinishedRotations())
-    {
-        if (rotation.stage != "grace" || (!only.empty() && rotation.credential != only))
-        {
-            continue;
-        }
-        const auto row = _store->findCredential(rotation.credential);
-        if (!row || row->previousClientId != rotation.oldClientId || rotation.oldClientId.empty())
-        {
-            continue;
-        }
-        if (!force && row->revokeAfterMs && *row->revokeAfterMs > now)
-        {
-            continue;
-        }
-        due.push_back(std::move(rotation));
-    }
-    // Read here, not by the workers all at once: nothing writes sink states until they finish.
-    std::vector<std::vector<store::SinkStateRow>> sinkStates;
-    for (const auto& rotation : due)
-    {
-        sinkStates.push_back(_store->sinkStates(rotation.id));
-    }
-    // The workers only call the API; one commit afterwards journals every outcome. A DELETE
-    // is idempotent (404 counts as done), so a crash before that commit only makes the next
-    // pass ask again.
-    std::mutex outcomesMutex;
-    std::vector<store::RotationRow*> revoked;
-    std::vector<store::RotationRow*> failed;
-    std::exception_ptr failure;
-    try
-    {
-        forEachConcurrently(due.size(), [&](std::size_t i) {
-            auto& rotation = due[i];
-            // The revoke gate: every sink of the rotation holds the new client.
-            for (const auto& s : sinkStates[i])
-            {
-                if (s.state != "delivered")
-                {
-                    throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                               ": sink " + s.sink +
-                                               " does not hold the new client");
-                }
-            }
-            crashPoint("before-revoke");
-            auto deleted = _api.deleteClient(rotation.oldClientId);
-            crashPoint("after-revoke");
-            std::lock_guard<std::mutex> lock(outcomesMutex);
-            if (deleted)
-            {
-                revoked.push_back(&rotation);
-                return;
-            }
-            rotation.error = "revoking the previous client failed (retried next pass): " +
-                             deleted.error().message;
-            failed.push_back(&rotation);
+            std::lock_guard<std::mutex> lock(reportMutex);
+            report.rotated += local.rotated;
+            report.failed += local.failed;
+            report.orphansRevoked += local.orphansRevoked;
+            report.unattributed += local.unattributed;
+            report.errors.insert(report.errors.end(), local.errors.begin(), local.errors.end());
         });
-    }
-    catch (...)
-    {
-        failure = std::current_exception(); // what the others did is still journaled
-    }
-    if (!revoked.empty() || !failed.empty())
-    {
-        _store->runInTransaction([&] {
-            for (auto* rotation : revoked)
-            {
-                setStage(*rotation, advanced(*rotation, StageEvent::Revoked, true));
-                rotation->error.reset();
-                _store->saveRotation(*rotation);
-                _store->markClientRevoked(rotation->oldClientId, _clock.nowMs());
-                event("revoked", rotation->credential, rotation->oldClientId, rotation->id,
-                      "DELETE /v2/clientIdSecrets");
-            }
-            for (auto* rotation : failed)
-            {
-                rotation->updatedMs = _clock.nowMs();
-                _store->saveRotation(*rotation);
-            }
-        });
-    }
-    for (auto* rotation : revoked)
-    {
-        note(Poco::Message::PRIO_INFORMATION,
-             "revoked previous client " + rotation->oldClientId + " of " + rotation->credential,
-             *rotation, rotation->oldClientId);
-    }
-    report.revoked += static_cast<int>(revoked.size());
-    for (auto* rotation : failed)
-    {
-        report.errors.push_back(rotation->credential + ": " + *rotation->error);
-    }
-    if (failure)
-    {
-        std::rethrow_exception(failure);
-    }
-}
-
-void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* clients,
-                                        PassReport& report)
-{
-    std::vector<store::RotationRow> waiting;
-    for (auto& r : _store->unfinishedRotations())
-    {
-        if (r.stage == "revoked")
-        {
-            waiting.push_back(r);
-        }
-    }
-    if (waiting.empty())
-    {
-        return;
-    }
-    std::optional<std::vector<core::ClientInfo>> fresh;
-    if (!clients)
-    {
-        auto listed = _api.listClients(); // one list confirms every revocation of the pass
-        if (!listed)
-        {
-            report.errors.push_back("confirming revocations: " + listed.error().message);
-            return;
-        }
-        fresh = std::move(*listed);
-        clients = &*fresh;
-    }
-    std::set<std::string> present;
-    for (const auto& c : *clients)
-    {
-        present.insert(c.clientId);
-    }
-    std::vector<store::RotationRow*> confirmed;
-    std::vector<std::string> stillListed;
-    for (auto& rotation : waiting)
-    {
-        if (present.count(rotation.oldClientId))
-        {
-            stillListed.push_back(rotation.oldClientId);
-        }
-        else
-        {
-            confirmed.push_back(&rotation);
-        }
-    }
-    if (!confirmed.empty())
-    {
-        // One commit for every confirmation of the list.
-        _store->runInTransaction([&] {
-            for (auto* rotation : confirmed)
-            {
-                setStage(*rotation, advanced(*rotation, StageEvent::Confirmed, true));
-                _store->saveRotation(*rotation);
-                auto row = _store->findCredential(rotation->credential);
-                if (row && row->previousClientId == rotation->oldClientId)
-                {
-                    row->previousClientId.clear();
-                    row->revokeAfterMs.reset();
-                    if (row->state == "grace")
-                    {
-                        row->state = "idle";
-                    }
-                    row->updatedMs = _clock.nowMs();
-                    _store->saveCredential(*row);
-                }
-                event("revoke_confirmed", rotation->credential, rotation->oldClientId,
-                      rotation->id, "no longer listed");
-            }
-        });
-        report.confirmed += static_cast<int>(confirmed.size());
-    }
-    for (const auto& clientId : stillListed)
-    {
-        // Still listed after a successful DELETE: ask again; the next list decides.
-        (void)_api.deleteClient(clientId);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1556,20 +273,17 @@ void RotationEngine::confirmRevocations(const std::vector<core::ClientInfo>* cli
 RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
 {
     RotateOutcome out;
-    const auto* c = credential(name);
+    const auto* c = _ctx->credential(name);
     if (!c)
     {
         out.message = "no credential named \"" + name + "\" is configured";
         return out;
     }
     PassReport report;
-    {
-        std::lock_guard<std::mutex> lock(_rolesMutex);
-        _roles.reset();
-    }
+    _ctx->roles.forget();
     // A rotation of this credential interrupted before it was promoted is resumed by the
     // reconcile below: if it completes, it is this command's rotation.
-    const auto before = _store->lastRotation(name);
+    const auto before = _ctx->store.lastRotation(name);
     const bool interrupted = before && isActiveStage(before->stage) &&
                              before->stage != "quarantined" && before->stage != "planned";
     const auto clients = listAndSync(report);
@@ -1579,10 +293,10 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         return out;
     }
     reconcile(*clients, report);
-    confirmRevocations(&*clients, report);
+    _revoker->confirmRevocations(&*clients, report);
 
-    auto row = _store->findCredential(name);
-    const auto last = _store->lastRotation(name);
+    auto row = _ctx->store.findCredential(name);
+    const auto last = _ctx->store.lastRotation(name);
     if (interrupted && last && last->id == before->id && !isActiveStage(last->stage) &&
         last->stage != "rolled_back" && last->stage != "failed")
     {
@@ -1593,10 +307,10 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         if (noGrace && row && row->previousClientId == last->oldClientId &&
             !last->oldClientId.empty())
         {
-            revokeDue(report, true, name);
-            confirmRevocations(nullptr, report);
+            _revoker->revokeDue(report, true, name);
+            _revoker->confirmRevocations(nullptr, report);
         }
-        const auto after = _store->findRotation(last->id);
+        const auto after = _ctx->store.findRotation(last->id);
         out.stage = after ? after->stage : last->stage;
         out.message =
             "resumed interrupted rotation " + std::to_string(last->id) + " and delivered it";
@@ -1606,24 +320,15 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     {
         // Lift the quarantine by resuming the delivery of the client sinks may already hold.
         auto rotation = *last;
-        const auto secret = _pending.read(rotation.id, name);
+        const auto secret = _ctx->pending.read(rotation.id, name);
         if (!secret)
         {
             out.message = "rotation " + std::to_string(rotation.id) +
                           " is quarantined and its pending file is gone; fix by hand";
             return out;
         }
-        row->consecutiveFailures = 0;
-        row->nextAttemptMs.reset();
-        row->state = "rotating";
-        row->updatedMs = _clock.nowMs();
-        _store->runInTransaction([&] {
-            _store->saveCredential(*row);
-            setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
-            _store->saveRotation(rotation);
-        });
         out.rotationId = rotation.id;
-        out.ok = deliver(*c, rotation, *secret, report);
+        out.ok = _attempt->liftQuarantine(*c, rotation, *row, *secret, report);
         out.stage = rotation.stage;
         out.message = out.ok ? "delivered" : rotation.error.value_or("failed");
         return out;
@@ -1638,7 +343,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     }
     if (row && !row->previousClientId.empty())
     {
-        const bool graceOver = row->revokeAfterMs && *row->revokeAfterMs <= _clock.nowMs();
+        const bool graceOver = row->revokeAfterMs && *row->revokeAfterMs <= _ctx->clock.nowMs();
         if (!noGrace && !graceOver)
         {
             out.message = "the previous client " + row->previousClientId + " of " + name +
@@ -1648,14 +353,14 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
                           "); rotate again after it is revoked, or use --no-grace";
             return out;
         }
-        revokeDue(report, true, name);
-        confirmRevocations(nullptr, report);
-        row = _store->findCredential(name);
+        _revoker->revokeDue(report, true, name);
+        _revoker->confirmRevocations(nullptr, report);
+        row = _ctx->store.findCredential(name);
         if (row && !row->previousClientId.empty())
         {
-            out.message = "the previous client " + row->previousClientId +
-                          " could not be revoked yet: " +
-                          (report.errors.empty() ? "" : report.errors.back());
+            out.message =
+                "the previous client " + row->previousClientId +
+                " could not be revoked yet: " + (report.errors.empty() ? "" : report.errors.back());
             return out;
         }
     }
@@ -1664,39 +369,39 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         row->consecutiveFailures = 0;
         row->nextAttemptMs.reset();
         row->state = "idle";
-        row->updatedMs = _clock.nowMs();
-        _store->saveCredential(*row);
+        row->updatedMs = _ctx->clock.nowMs();
+        _ctx->store.saveCredential(*row);
     }
-    auto rotation = startRotation(*c, "manual", noGrace);
+    auto rotation = _attempt->start(*c, "manual", noGrace);
     if (rotation.id == 0)
     {
-        fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
+        _attempt->fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
         out.message = rotation.error.value_or("cannot start");
         return out;
     }
     out.rotationId = rotation.id;
-    out.ok = mint(*c, rotation, report);
+    out.ok = runAttempt(*c, rotation, report);
     if (out.ok && noGrace)
     {
-        revokeDue(report, true, name);
-        confirmRevocations(nullptr, report);
-        if (const auto after = _store->findRotation(rotation.id))
+        _revoker->revokeDue(report, true, name);
+        _revoker->confirmRevocations(nullptr, report);
+        if (const auto after = _ctx->store.findRotation(rotation.id))
         {
             rotation = *after;
         }
     }
     out.stage = rotation.stage;
-    out.message = out.ok ? "delivered" : (rotation.error ? *rotation.error
-                                                         : (report.errors.empty()
-                                                                ? "failed"
-                                                                : report.errors.back()));
+    out.message =
+        out.ok ? "delivered"
+               : (rotation.error ? *rotation.error
+                                 : (report.errors.empty() ? "failed" : report.errors.back()));
     return out;
 }
 
 RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
 {
     RetireOutcome out;
-    if (credential(name))
+    if (_ctx->credential(name))
     {
         out.message = "credential " + name + " is still configured; remove credentials." + name +
                       ".* from the configuration first";
@@ -1709,267 +414,17 @@ RetireOutcome RotationEngine::retire(const std::string& name, bool revoke)
         out.message = report.errors.empty() ? "listing clients failed" : report.errors.front();
         return out;
     }
-    confirmRevocations(&*clients, report);
-    auto row = _store->findCredential(name);
-    if (!row)
-    {
-        out.message = "no credential named \"" + name + "\" in the database";
-        return out;
-    }
-    std::optional<store::RotationRow> inGrace;
-    for (const auto& r : _store->unfinishedRotations())
-    {
-        if (r.credential != name)
-        {
-            continue;
-        }
-        if (r.stage != "grace" && r.stage != "revoked")
-        {
-            out.message = "rotation " + std::to_string(r.id) + " of " + name +
-                          " is unfinished at stage " + r.stage +
-                          " (a sink may hold its new client); configure the credential again "
-                          "so that it can finish, then retire it";
-            return out;
-        }
-        if (r.stage == "grace")
-        {
-            inGrace = r;
-        }
-    }
-    if (!revoke && inGrace && row->previousClientId == inGrace->oldClientId)
-    {
-        out.message = "the previous client " + row->previousClientId + " of " + name +
-                      " is in its grace period; retire after it is revoked, or use --revoke";
-        return out;
-    }
-    std::set<std::string> listed;
-    for (const auto& c : *clients)
-    {
-        listed.insert(c.clientId);
-    }
-    std::vector<std::string> ids;
-    for (const auto& id : {row->previousClientId, row->currentClientId})
-    {
-        if (!id.empty() && listed.count(id) != 0)
-        {
-            ids.push_back(id);
-        }
-    }
-    if (revoke)
-    {
-        for (const auto& id : ids)
-        {
-            auto deleted = _api.deleteClient(id);
-            if (!deleted)
-            {
-                out.message = "revoking " + id + " failed: " + deleted.error().message;
-                return out; // what was revoked so far is journaled; running it again goes on
-            }
-            _store->runInTransaction(
-                [&]
-                {
-                    _store->markClientRevoked(id, _clock.nowMs());
-                    if (inGrace && id == inGrace->oldClientId)
-                    {
-                        setStage(*inGrace, advanced(*inGrace, StageEvent::Revoked, true));
-                        _store->saveRotation(*inGrace);
-                    }
-                    event("revoked", name, id, std::nullopt,
-                          "retired credential: `astra-rotator retire " + name + " --revoke`");
-                });
-            out.revoked.push_back(id);
-        }
-    }
-    else
-    {
-        out.released = ids;
-    }
-    _store->runInTransaction(
-        [&]
-        {
-            row->currentClientId.clear();
-            row->previousClientId.clear();
-            row->revokeAfterMs.reset();
-            row->state = "idle";
-            row->updatedMs = _clock.nowMs();
-            _store->saveCredential(*row);
-            event("retired", name, "", std::nullopt,
-                  revoke ? "retired; its clients were revoked"
-                         : "retired; its clients are left alive and unmanaged");
-        });
-    if (!out.revoked.empty())
-    {
-        confirmRevocations(nullptr, report);
-    }
-    out.ok = true;
-    out.message = "retired";
-    return out;
+    return _revoker->retire(name, revoke, *clients, report);
 }
 
 std::vector<PlanItem> RotationEngine::plan()
 {
-    std::vector<PlanItem> items;
-    const std::int64_t now = _clock.nowMs();
-    std::map<std::string, store::RotationRow> active;
-    for (const auto& r : _store->unfinishedRotations())
-    {
-        active[r.credential] = r;
-    }
-    for (const auto& c : _settings.credentials)
-    {
-        PlanItem item;
-        item.credential = c.name;
-        const auto row = _store->findCredential(c.name);
-        const auto due = schedule::nextRotation(c, *_store, now);
-        item.nextAtMs = due.atMs;
-        item.reason = due.reason;
-        const auto a = active.find(c.name);
-        if (a != active.end())
-        {
-            const auto& r = a->second;
-            if (r.stage == "grace")
-            {
-                const bool revokeNow = row && row->revokeAfterMs && *row->revokeAfterMs <= now;
-                item.actions.push_back(
-                    revokeNow ? "would revoke the previous client " + r.oldClientId + " now"
-                              : "will revoke the previous client " + r.oldClientId + " at " +
-                                    core::formatRfc3339Seconds(row && row->revokeAfterMs
-                                                                   ? *row->revokeAfterMs
-                                                                   : now));
-            }
-            else if (r.stage == "revoked")
-            {
-                item.actions.push_back("would confirm that " + r.oldClientId + " is gone");
-            }
-            else if (r.stage == "quarantined")
-            {
-                item.actions.push_back("rotation " + std::to_string(r.id) +
-                                       " is quarantined; `rotate " + c.name + "` resumes it");
-            }
-            else
-            {
-                item.actions.push_back("would resume rotation " + std::to_string(r.id) +
-                                       " from stage " + r.stage);
-            }
-        }
-        else if (due.dueAt(now))
-        {
-            item.dueNow = true;
-            std::string roles;
-            for (const auto& r : c.roles)
-            {
-                roles += (roles.empty() ? "" : ", ") + r;
-            }
-            item.actions.push_back("would mint a client with roles [" + roles + "]" +
-                                   (c.expiryMs ? ", expiring in " + core::formatDuration(*c.expiryMs)
-                                               : std::string()));
-            if (c.verify)
-            {
-                item.actions.push_back("would verify it with GET /v2/currentOrg");
-            }
-            for (const auto& s : c.sinks)
-            {
-                const auto it = _sinks.find(s);
-                item.actions.push_back("would write " +
-                                       (it != _sinks.end() ? it->second->describe() : s));
-            }
-            if (row && !row->currentClientId.empty())
-            {
-                item.actions.push_back("would revoke " + row->currentClientId + " after " +
-                                       core::formatDuration(c.gracePeriodMs) + " of grace");
-            }
-        }
-        std::string error;
-        if (!resolveRoles(c, error))
-        {
-            item.problems.push_back(error);
-        }
-        else if (!c.clientId.empty())
-        {
-            const auto adopted = _store->findClient(c.clientId);
-            const auto roles = orgRoles(error);
-            if (adopted && roles)
-            {
-                if (auto w = adoptedRoleWarning(c, adopted->roles, *roles))
-                {
-                    item.warnings.push_back(std::move(*w));
-                }
-            }
-        }
-        for (const auto& s : c.sinks)
-        {
-            const auto it = _sinks.find(s);
-            if (it == _sinks.end())
-            {
-                continue;
-            }
-            if (auto ok = it->second->check(); !ok)
-            {
-                item.problems.push_back("sink " + s + ": " + ok.error().message);
-            }
-        }
-        items.push_back(std::move(item));
-    }
-    for (const auto& row : _store->listCredentials())
-    {
-        if (!row.retiredMs || (row.currentClientId.empty() && row.previousClientId.empty()))
-        {
-            continue;
-        }
-        PlanItem item;
-        item.credential = row.name;
-        item.reason = "retired: no longer configured";
-        std::string clients = row.currentClientId;
-        if (!row.previousClientId.empty())
-        {
-            clients += (clients.empty() ? "" : " and ") + row.previousClientId;
-        }
-        item.actions.push_back("keeps " + clients + " alive; `astra-rotator retire " + row.name +
-                               " --revoke` revokes them, `retire " + row.name +
-                               "` leaves them unmanaged");
-        items.push_back(std::move(item));
-    }
-    return items;
+    return _planner->plan();
 }
 
 std::optional<std::int64_t> RotationEngine::nextWakeMs()
 {
-    std::optional<std::int64_t> wake;
-    auto consider = [&wake](std::optional<std::int64_t> t) {
-        if (t && (!wake || *t < *wake))
-        {
-            wake = t;
-        }
-    };
-    std::set<std::string> busy;
-    for (const auto& r : _store->unfinishedRotations())
-    {
-        busy.insert(r.credential);
-        const auto row = _store->findCredential(r.credential);
-        if (r.stage == "grace" && row)
-        {
-            consider(row->revokeAfterMs);
-        }
-        else if (r.stage == "revoked")
-        {
-            consider(_clock.nowMs()); // the next list confirms it
-        }
-        else if (r.stage != "quarantined")
-        {
-            // Resumable: at once, or after the failure backoff.
-            consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _clock.nowMs());
-        }
-    }
-    const std::int64_t now = _clock.nowMs();
-    for (const auto& c : _settings.credentials)
-    {
-        if (busy.count(c.name))
-        {
-            continue;
-        }
-        consider(schedule::nextRotation(c, *_store, now).atMs);
-    }
-    return wake;
+    return _planner->nextWakeMs();
 }
 
 } // namespace rotator::rotation

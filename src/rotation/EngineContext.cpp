@@ -1,0 +1,112 @@
+#include "EngineContext.h"
+
+#include "rotator/core/Errors.h"
+#include "rotator/log/Logging.h"
+
+namespace rotator::rotation
+{
+
+EngineContext::EngineContext(const config::Settings& settings_, api::TokenApi& api_,
+                             store::StateStore& journal,
+                             std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks_,
+                             PendingFiles pending_, core::Clock& clock_)
+    : settings(settings_), api(api_), store(journal), sinks(std::move(sinks_)),
+      pending(std::move(pending_)), clock(clock_), roles(api_), workers(settings_, store, stop)
+{
+}
+
+const config::CredentialSettings* EngineContext::credential(const std::string& name) const
+{
+    return settings.findCredential(name);
+}
+
+void EngineContext::crashPoint(std::string_view point) const
+{
+    if (crash)
+    {
+        crash(point);
+    }
+}
+
+void EngineContext::observe(const std::string& credentialName, const std::string& result) const
+{
+    if (observer)
+    {
+        observer(credentialName, result);
+    }
+}
+
+void EngineContext::event(const std::string& name, const std::string& credentialName,
+                          const std::string& clientId, std::optional<std::int64_t> rotationId,
+                          const std::string& detail)
+{
+    store::EventRow e;
+    e.atMs = clock.nowMs();
+    e.credential = credentialName;
+    e.clientId = clientId;
+    e.rotationId = rotationId;
+    e.event = name;
+    e.detail = detail;
+    store.appendEvent(e);
+}
+
+void EngineContext::setStage(store::RotationRow& rotation, std::string_view stage) const
+{
+    rotation.stage = std::string(stage);
+    rotation.updatedMs = clock.nowMs();
+    if (const auto s = stageFromString(stage); s && isTerminal(*s))
+    {
+        rotation.finishedMs = rotation.updatedMs;
+    }
+}
+
+std::set<std::string> EngineContext::claimedClients() const
+{
+    std::set<std::string> claimed;
+    for (const auto& row : store.listCredentials())
+    {
+        if (!row.currentClientId.empty())
+        {
+            claimed.insert(row.currentClientId);
+        }
+        if (!row.previousClientId.empty())
+        {
+            claimed.insert(row.previousClientId);
+        }
+    }
+    return claimed;
+}
+
+Poco::Logger& logger()
+{
+    return Poco::Logger::get("rotation");
+}
+
+void note(Poco::Message::Priority priority, const std::string& text,
+          const store::RotationRow& rotation, const std::string& clientId)
+{
+    log::logWith(logger(), priority, text,
+                 {{"credential", rotation.credential},
+                  {"clientId", clientId},
+                  {"rotation", std::to_string(rotation.id)}});
+}
+
+std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
+{
+    const auto from = stageFromString(rotation.stage);
+    const auto to = from ? transition(*from, event, anySinkHolds) : std::nullopt;
+    if (!to)
+    {
+        throw core::InvariantError("rotation " + std::to_string(rotation.id) + ": illegal move " +
+                                   rotation.stage + " + " + std::string(toString(event)));
+    }
+    return std::string(toString(*to));
+}
+
+bool isActiveStage(const std::string& stage)
+{
+    return stage == "planned" || stage == "minted" || stage == "verified" ||
+           stage == "delivering" || stage == "quarantined";
+}
+
+} // namespace rotator::rotation

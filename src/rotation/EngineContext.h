@@ -1,0 +1,86 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
+
+#include "RoleCache.h"
+#include "WorkerPool.h"
+#include "rotator/api/TokenApi.h"
+#include "rotator/config/Settings.h"
+#include "rotator/core/Clock.h"
+#include "rotator/rotation/Outcomes.h"
+#include "rotator/rotation/PendingFiles.h"
+#include "rotator/rotation/Stage.h"
+#include "rotator/sink/SecretSink.h"
+#include "rotator/store/SharedStateStore.h"
+
+namespace rotator::rotation
+{
+
+/// What the parts of the rotation engine share: the settings, the API, the journal, the
+/// sinks, the pending files, the clock, the hooks, the stop flag, the roles of the pass and
+/// the worker pool; and the small steps every part takes (journal an event, set a stage,
+/// pass a crash point).
+///
+/// Owned by `RotationEngine`; each part borrows it. Thread-safe as its members are: the store
+/// serialises (and group-commits) the workers' writes, the role cache locks, `stop` is atomic,
+/// and the hooks are set before a pass and only read during it.
+struct EngineContext
+{
+    EngineContext(const config::Settings& settings, api::TokenApi& api, store::StateStore& journal,
+                  std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
+                  PendingFiles pending, core::Clock& clock);
+    EngineContext(const EngineContext&) = delete;
+    EngineContext& operator=(const EngineContext&) = delete;
+
+    const config::CredentialSettings* credential(const std::string& name) const;
+    /// Calls the crash hook (tests throw from it to simulate a crash at `point`).
+    void crashPoint(std::string_view point) const;
+    /// Tells the result observer how an attempt ended (for metrics).
+    void observe(const std::string& credential, const std::string& result) const;
+    /// Appends an event to the journal (inside the caller's transaction, when there is one).
+    void event(const std::string& name, const std::string& credential, const std::string& clientId,
+               std::optional<std::int64_t> rotationId, const std::string& detail);
+    /// Sets the row's stage and update time (and finish time, for a terminal stage); the
+    /// caller saves the row.
+    void setStage(store::RotationRow& rotation, std::string_view stage) const;
+    /// Every credential's current and previous client.
+    std::set<std::string> claimedClients() const;
+
+    const config::Settings& settings;
+    api::TokenApi& api;
+    store::SharedStateStore store; ///< the rotations' writes, group-committed
+    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
+    PendingFiles pending;
+    core::Clock& clock;
+    CrashHook crash;
+    ResultObserver observer;
+    std::atomic<bool> stop{false}; ///< set from another thread: no new rotation starts
+    RoleCache roles;
+    WorkerPool workers;
+};
+
+/// The "rotation" logger.
+Poco::Logger& logger();
+
+/// A log line about one rotation, with structured fields for the JSON log format.
+void note(Poco::Message::Priority priority, const std::string& text,
+          const store::RotationRow& rotation, const std::string& clientId);
+
+/// Applies a stage event through the pure stage machine; an illegal move is a bug (throws
+/// `core::InvariantError`).
+std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds);
+
+/// A rotation that is neither finished nor in its grace period or revocation.
+bool isActiveStage(const std::string& stage);
+
+} // namespace rotator::rotation
