@@ -1,5 +1,6 @@
 #include "ConfigText.h"
 #include "rotator/config/SettingsLoader.h"
+#include "rotator/core/SecureWipe.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -39,12 +40,6 @@ public:
 private:
     int _fd;
 };
-
-void wipe(std::string& text)
-{
-    std::fill(text.begin(), text.end(), '\0');
-    text.clear();
-}
 
 std::string errnoText(int error)
 {
@@ -130,8 +125,8 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
         if (n < 0)
         {
             const int error = errno;
-            std::fill(std::begin(buffer), std::end(buffer), '\0');
-            wipe(content);
+            core::secureWipe(buffer, sizeof buffer);
+            core::secureWipe(content);
             fail(key, "cannot read token file " + path + ": " + errnoText(error));
         }
         if (n == 0)
@@ -141,27 +136,27 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
         content.append(buffer, static_cast<std::size_t>(n));
         if (content.size() > kMaxTokenFileSize)
         {
-            std::fill(std::begin(buffer), std::end(buffer), '\0');
-            wipe(content);
+            core::secureWipe(buffer, sizeof buffer);
+            core::secureWipe(content);
             fail(key, "token file " + path + " is larger than 64 KiB; it should hold one token");
         }
     }
-    std::fill(std::begin(buffer), std::end(buffer), '\0');
+    core::secureWipe(buffer, sizeof buffer);
 
     std::string token = detail::trim(content);
-    wipe(content);
+    core::secureWipe(content);
     if (token.empty())
     {
         fail(key, "token file " + path + " is empty");
     }
     if (hasInnerWhitespaceOrControl(token))
     {
-        wipe(token);
+        core::secureWipe(token);
         fail(key, "token file " + path +
                       " must hold the token alone on one line (found whitespace inside it)");
     }
     core::Secret secret(token);
-    wipe(token);
+    core::secureWipe(token);
     return secret;
 }
 
@@ -179,14 +174,14 @@ core::Secret loadAdminToken(const Settings& settings,
         std::string token = detail::trim(fromEnvironment);
         if (hasInnerWhitespaceOrControl(token))
         {
-            wipe(token);
+            core::secureWipe(token);
             fail("astra.tokenFile",
                  "ASTRA_TOKEN must hold the token alone (found whitespace inside it)");
         }
         if (!token.empty())
         {
             core::Secret secret(token);
-            wipe(token);
+            core::secureWipe(token);
             return secret;
         }
     }

@@ -13,6 +13,7 @@
 
 #include "Posix.h"
 #include "rotator/core/Secret.h"
+#include "rotator/core/SecureWipe.h"
 
 namespace rotator::sink
 {
@@ -213,7 +214,7 @@ int readUpTo(int fd, std::size_t limit, std::string& out)
                 continue;
             }
             const int error = errno;
-            detail::wipe(out);
+            core::secureWipe(out);
             return error;
         }
         got += static_cast<std::size_t>(n);
@@ -247,7 +248,7 @@ bool alreadyHolds(int dirFd, const std::string& base, std::string_view content, 
         return false;
     }
     const bool same = core::constantTimeEquals(existing, content);
-    detail::wipe(existing);
+    core::secureWipe(existing);
     return same;
 }
 
@@ -566,7 +567,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
         return mayHold(ioFailure(path, "reading the file back", error, dir));
     }
     const bool same = core::constantTimeEquals(readBack, content);
-    detail::wipe(readBack);
+    core::secureWipe(readBack);
     if (!same)
     {
         return mayHold(core::fail(FailureKind::Transient,

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "JsonText.h"
-#include "Posix.h"
+#include "rotator/core/SecureWipe.h"
 
 namespace rotator::sink
 {
@@ -271,8 +271,8 @@ std::string renderEnv(const Credential& credential)
     std::string out = "ASTRA_CLIENT_ID=" + quoteEnvValue(credential.clientId) + "\n" +
                       "ASTRA_CLIENT_SECRET=" + secret + "\n" +
                       "ASTRA_DB_APPLICATION_TOKEN=" + token + "\n";
-    detail::wipe(secret);
-    detail::wipe(token);
+    core::secureWipe(secret);
+    core::secureWipe(token);
     return out;
 }
 
@@ -307,8 +307,8 @@ std::optional<Credential> parseCredentialJson(std::string_view json, std::string
          reader.literal("}\n") && reader.atEnd();
     c.secret = core::Secret(std::move(secret));
     c.token = core::Secret(std::move(token));
-    detail::wipe(secret);
-    detail::wipe(token);
+    core::secureWipe(secret);
+    core::secureWipe(token);
     if (!ok || c.clientId.empty() || c.secret.empty() || c.token.empty())
     {
         return std::nullopt;
@@ -317,7 +317,7 @@ std::optional<Credential> parseCredentialJson(std::string_view json, std::string
     // escaping, a hand edit) is a mismatch.
     std::string again = renderJson(c);
     const bool canonical = again == json;
-    detail::wipe(again);
+    core::secureWipe(again);
     if (!canonical)
     {
         return std::nullopt;

@@ -20,6 +20,7 @@
 #include "rotator/core/Duration.h"
 #include "rotator/core/Redact.h"
 #include "rotator/core/Secret.h"
+#include "rotator/core/SecureWipe.h"
 
 #if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
 #error "ExecSink needs glibc 2.34 or newer (posix_spawn_file_actions_addclosefrom_np)"
@@ -57,7 +58,7 @@ public:
             std::string quoted;
             detail::appendJsonString(quoted, secret->reveal());
             add(quoted.substr(1, quoted.size() - 2));
-            detail::wipe(quoted);
+            core::secureWipe(quoted);
         }
     }
     Masker(const Masker&) = delete;
@@ -66,7 +67,7 @@ public:
     {
         for (auto& needle : _needles)
         {
-            detail::wipe(needle);
+            core::secureWipe(needle);
         }
     }
 
@@ -132,7 +133,7 @@ private:
         }
         else
         {
-            detail::wipe(value);
+            core::secureWipe(value);
         }
     }
 
@@ -153,8 +154,8 @@ public:
     StreamLog& operator=(const StreamLog&) = delete;
     ~StreamLog()
     {
-        detail::wipe(_line);
-        detail::wipe(_last);
+        core::secureWipe(_line);
+        core::secureWipe(_last);
     }
 
     void feed(const char* data, std::size_t size)
@@ -211,11 +212,11 @@ private:
                 _truncationLogged = true;
                 log("(more output not logged: the first 64 KiB were)");
             }
-            detail::wipe(_last);
+            core::secureWipe(_last);
             _last.swap(_line);
             _lastLength = _lineLength;
         }
-        detail::wipe(_line);
+        core::secureWipe(_line);
         _lineLength = 0;
         _lineStart = _total;
     }
@@ -727,7 +728,7 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
     readSome(io.err, errLog, io.buffer, kDrainLimit);
     io.out.reset();
     io.err.reset();
-    detail::wipe(io.buffer.data(), io.buffer.size());
+    core::secureWipe(io.buffer.data(), io.buffer.size());
     const auto status = child.reap();
     outLog.finish();
     errLog.finish();

@@ -61,19 +61,4 @@ inline std::string errnoText(int error)
     return std::generic_category().message(error);
 }
 
-/// Overwrites a buffer that held secret bytes; the compiler may not drop the stores.
-inline void wipe(std::string& buffer)
-{
-    if (!buffer.empty())
-    {
-        ::explicit_bzero(buffer.data(), buffer.size());
-    }
-    buffer.clear();
-}
-
-inline void wipe(void* data, std::size_t size)
-{
-    ::explicit_bzero(data, size);
-}
-
 } // namespace rotator::sink::detail
