@@ -11,16 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "Posix.h"
 #include "rotator/core/Secret.h"
 #include "rotator/core/SecureWipe.h"
+#include "rotator/os/Errno.h"
+#include "rotator/os/ReadFile.h"
+#include "rotator/os/UniqueFd.h"
 
 namespace rotator::sink
 {
 
 using core::FailureKind;
-using detail::errnoText;
-using detail::UniqueFd;
+using os::errnoText;
+using os::readUpTo;
+using os::UniqueFd;
 
 namespace
 {
@@ -192,35 +195,6 @@ core::Outcome<UniqueFd> openDirectory(const std::string& path, const std::string
                           "cannot write " + path + ": " + dir + " is not a directory");
     }
     return ioFailure(path, "opening directory " + dir, error, dir);
-}
-
-/// Reads at most `limit` bytes from `fd` into `out`. Returns 0 or an errno value.
-int readUpTo(int fd, std::size_t limit, std::string& out)
-{
-    out.clear();
-    out.resize(limit);
-    std::size_t got = 0;
-    while (got < limit)
-    {
-        const ssize_t n = ::read(fd, out.data() + got, limit - got);
-        if (n == 0)
-        {
-            break;
-        }
-        if (n < 0)
-        {
-            if (errno == EINTR)
-            {
-                continue;
-            }
-            const int error = errno;
-            core::secureWipe(out);
-            return error;
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    out.resize(got);
-    return 0;
 }
 
 /// True when the target already holds exactly `content` with the wanted mode and owner.

@@ -16,11 +16,12 @@
 #include <Poco/Logger.h>
 
 #include "JsonText.h"
-#include "Posix.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Redact.h"
 #include "rotator/core/Secret.h"
 #include "rotator/core/SecureWipe.h"
+#include "rotator/os/Errno.h"
+#include "rotator/os/UniqueFd.h"
 
 #if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
 #error "ExecSink needs glibc 2.34 or newer (posix_spawn_file_actions_addclosefrom_np)"
@@ -30,8 +31,8 @@ namespace rotator::sink
 {
 
 using core::FailureKind;
-using detail::errnoText;
-using detail::UniqueFd;
+using os::errnoText;
+using os::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
 namespace

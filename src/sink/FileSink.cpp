@@ -12,8 +12,8 @@
 
 #include <Poco/Logger.h>
 
-#include "Posix.h"
 #include "rotator/core/Secret.h"
+#include "rotator/os/Errno.h"
 
 namespace rotator::sink
 {
@@ -100,7 +100,7 @@ core::Outcome<uid_t> resolveUser(const std::string& owner)
                               "' (create the account, or set owner to an existing name or uid)");
     }
     return core::fail(FailureKind::Transient,
-                      "cannot look up user '" + owner + "': " + detail::errnoText(rc));
+                      "cannot look up user '" + owner + "': " + os::errnoText(rc));
 }
 
 core::Outcome<gid_t> resolveGroup(const std::string& group)
@@ -125,7 +125,7 @@ core::Outcome<gid_t> resolveGroup(const std::string& group)
                               "' (create the group, or set group to an existing name or gid)");
     }
     return core::fail(FailureKind::Transient,
-                      "cannot look up group '" + group + "': " + detail::errnoText(rc));
+                      "cannot look up group '" + group + "': " + os::errnoText(rc));
 }
 
 } // namespace
