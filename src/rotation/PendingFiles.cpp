@@ -12,8 +12,8 @@
 #include <Poco/Logger.h>
 
 #include "rotator/core/CpuAccount.h"
+#include "rotator/os/AtomicFile.h"
 #include "rotator/os/ReadFile.h"
-#include "rotator/sink/AtomicFile.h"
 
 namespace rotator::rotation
 {
@@ -30,7 +30,7 @@ core::Outcome<void> PendingFiles::write(std::int64_t rotationId,
 {
     const core::cpu_account::Scope account("pending-file");
     core::Secret text(sink::renderJson(credential));
-    auto written = sink::writeFileAtomically(path(rotationId), text.reveal(), 0600);
+    auto written = os::writeFileAtomically(path(rotationId), text.reveal(), 0600);
     if (!written)
     {
         auto f = written.error();
@@ -73,7 +73,7 @@ void PendingFiles::remove(std::int64_t rotationId)
 
 void PendingFiles::removeStaleTemporaries()
 {
-    sink::removeStaleTemporaryFiles(_directory);
+    os::removeStaleTemporaryFiles(_directory);
 }
 
 std::vector<std::int64_t> PendingFiles::list() const

@@ -130,9 +130,9 @@ core::Outcome<gid_t> resolveGroup(const std::string& group)
 
 } // namespace
 
-core::Outcome<FileOwner> resolveFileOwner(const std::string& owner, const std::string& group)
+core::Outcome<os::FileOwner> resolveFileOwner(const std::string& owner, const std::string& group)
 {
-    FileOwner out;
+    os::FileOwner out;
     if (!owner.empty())
     {
         auto uid = resolveUser(owner);
@@ -187,7 +187,7 @@ std::string FileSink::render(const Credential& credential) const
     return renderJson(credential);
 }
 
-core::Outcome<FileOwner> FileSink::resolveOwner() const
+core::Outcome<os::FileOwner> FileSink::resolveOwner() const
 {
     // One at a time, so the message names the key to fix.
     auto user = resolveFileOwner(_settings.owner, "");
@@ -199,7 +199,7 @@ core::Outcome<FileOwner> FileSink::resolveOwner() const
                           _settings.name + (user ? ".group)" : ".owner)");
         return tl::make_unexpected(std::move(failure));
     }
-    FileOwner owner;
+    os::FileOwner owner;
     owner.uid = user->uid;
     owner.gid = group->gid;
     return owner;
@@ -214,7 +214,8 @@ core::Outcome<void> FileSink::deliver(const Credential& credential)
     }
     // Held as a Secret so the rendered bytes are wiped when this call ends.
     const core::Secret content(render(credential));
-    auto written = writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *owner);
+    auto written =
+        os::writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *owner);
     if (!written)
     {
         core::Failure failure = written.error();
@@ -234,7 +235,7 @@ core::Outcome<void> FileSink::check() const
     {
         return tl::make_unexpected(owner.error());
     }
-    auto ok = checkFileWritable(_settings.path, _settings.mode, *owner);
+    auto ok = os::checkFileWritable(_settings.path, _settings.mode, *owner);
     if (!ok)
     {
         core::Failure failure = ok.error();
