@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,5 +119,33 @@ inline std::vector<pid_t> zombieChildren()
     }
     return zombies;
 }
+
+/// Descriptor `number` open without close-on-exec while it lives, like one a library might
+/// leave behind: a child must not inherit it.
+class InheritableDescriptor
+{
+public:
+    explicit InheritableDescriptor(int number) : _number(number)
+    {
+        const int opened = ::open("/dev/null", O_RDONLY);
+        _valid = opened >= 0 && ::dup2(opened, number) == number;
+        ::close(opened);
+    }
+    InheritableDescriptor(const InheritableDescriptor&) = delete;
+    InheritableDescriptor& operator=(const InheritableDescriptor&) = delete;
+    ~InheritableDescriptor() { ::close(_number); }
+
+    bool valid() const { return _valid; }
+    /// A shell test printing "leaked" when the descriptor reached the shell, else "closed".
+    std::string shellProbe() const
+    {
+        return "if [ -e /proc/$$/fd/" + std::to_string(_number) +
+               " ]; then echo leaked; else echo closed; fi";
+    }
+
+private:
+    int _number;
+    bool _valid = false;
+};
 
 } // namespace rotator::test
