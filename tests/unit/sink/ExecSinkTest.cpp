@@ -10,6 +10,7 @@
 
 #include "SinkTestSupport.h"
 #include "rotator/sink/ExecSink.h"
+#include "rotator/sink/SinkFactory.h"
 #include "support/TempDir.h"
 
 using rotator::config::SinkSettings;

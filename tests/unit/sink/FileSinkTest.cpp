@@ -10,6 +10,7 @@
 #include "SinkTestSupport.h"
 #include "rotator/os/AtomicFile.h"
 #include "rotator/sink/FileSink.h"
+#include "rotator/sink/SinkFactory.h"
 #include "support/TempDir.h"
 
 using rotator::config::SinkFormat;
