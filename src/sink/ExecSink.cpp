@@ -10,8 +10,8 @@
 
 #include <Poco/Logger.h>
 
-#include "JsonText.h"
 #include "rotator/core/Duration.h"
+#include "rotator/core/JsonString.h"
 #include "rotator/core/Redact.h"
 #include "rotator/core/Secret.h"
 #include "rotator/core/SecureWipe.h"
@@ -47,7 +47,7 @@ public:
         for (const auto* secret : {&credential.secret, &credential.token})
         {
             std::string quoted;
-            detail::appendJsonString(quoted, secret->reveal());
+            core::appendJsonString(quoted, secret->reveal());
             add(quoted.substr(1, quoted.size() - 2));
             core::secureWipe(quoted);
         }
