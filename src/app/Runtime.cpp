@@ -7,7 +7,7 @@
 
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
-#include "rotator/sink/SecretSink.h"
+#include "rotator/sink/SinkFactory.h"
 #include "rotator/store/SqliteStateStore.h"
 
 namespace rotator::app

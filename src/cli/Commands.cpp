@@ -10,8 +10,8 @@
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
 #include "rotator/report/Reports.h"
-#include "rotator/sink/SecretSink.h"
 #include "rotator/rotation/InventorySync.h"
+#include "rotator/sink/SinkFactory.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "rotator/store/StateDir.h"
 

@@ -1,5 +1,9 @@
 #include "ConfigText.h"
 #include "rotator/config/SettingsLoader.h"
+#include "rotator/core/SecureWipe.h"
+#include "rotator/os/Errno.h"
+#include "rotator/os/ReadFile.h"
+#include "rotator/os/UniqueFd.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,49 +11,18 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 namespace rotator::config
 {
 
 using detail::fail;
+using os::errnoText;
 
 namespace
 {
 
 // A token is a few hundred bytes; anything this large is the wrong file.
 constexpr std::size_t kMaxTokenFileSize = 64 * 1024;
-
-/// Closes the descriptor on every path out, exceptions included.
-class FileDescriptor
-{
-public:
-    explicit FileDescriptor(int fd) : _fd(fd) {}
-    ~FileDescriptor()
-    {
-        if (_fd >= 0)
-        {
-            ::close(_fd);
-        }
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return _fd; }
-
-private:
-    int _fd;
-};
-
-void wipe(std::string& text)
-{
-    std::fill(text.begin(), text.end(), '\0');
-    text.clear();
-}
-
-std::string errnoText(int error)
-{
-    return std::strerror(error);
-}
 
 /// The one-token shape check, done without ever copying the content into a message.
 bool hasInnerWhitespaceOrControl(const std::string& token)
@@ -73,8 +46,8 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
     }
     // O_NONBLOCK so that a FIFO planted at the path cannot hang start-up; checks use fstat on
     // the open descriptor so the file cannot be swapped between the check and the read.
-    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (fd.get() < 0)
+    const os::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid())
     {
         fail(key, "cannot read token file " + path + ": " + errnoText(errno));
     }
@@ -117,51 +90,32 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
         fail(key, "token file " + path + " is larger than 64 KiB; it should hold one token");
     }
 
+    // One byte over the limit tells a file that grew since the fstat.
     std::string content;
-    content.reserve(static_cast<std::size_t>(info.st_size) + 1);
-    char buffer[4096];
-    for (;;)
+    if (const int error = os::readUpTo(fd.get(), kMaxTokenFileSize + 1, content); error != 0)
     {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-        {
-            continue;
-        }
-        if (n < 0)
-        {
-            const int error = errno;
-            std::fill(std::begin(buffer), std::end(buffer), '\0');
-            wipe(content);
-            fail(key, "cannot read token file " + path + ": " + errnoText(error));
-        }
-        if (n == 0)
-        {
-            break;
-        }
-        content.append(buffer, static_cast<std::size_t>(n));
-        if (content.size() > kMaxTokenFileSize)
-        {
-            std::fill(std::begin(buffer), std::end(buffer), '\0');
-            wipe(content);
-            fail(key, "token file " + path + " is larger than 64 KiB; it should hold one token");
-        }
+        fail(key, "cannot read token file " + path + ": " + errnoText(error));
     }
-    std::fill(std::begin(buffer), std::end(buffer), '\0');
+    if (content.size() > kMaxTokenFileSize)
+    {
+        core::secureWipe(content);
+        fail(key, "token file " + path + " is larger than 64 KiB; it should hold one token");
+    }
 
     std::string token = detail::trim(content);
-    wipe(content);
+    core::secureWipe(content);
     if (token.empty())
     {
         fail(key, "token file " + path + " is empty");
     }
     if (hasInnerWhitespaceOrControl(token))
     {
-        wipe(token);
+        core::secureWipe(token);
         fail(key, "token file " + path +
                       " must hold the token alone on one line (found whitespace inside it)");
     }
     core::Secret secret(token);
-    wipe(token);
+    core::secureWipe(token);
     return secret;
 }
 
@@ -179,14 +133,14 @@ core::Secret loadAdminToken(const Settings& settings,
         std::string token = detail::trim(fromEnvironment);
         if (hasInnerWhitespaceOrControl(token))
         {
-            wipe(token);
+            core::secureWipe(token);
             fail("astra.tokenFile",
                  "ASTRA_TOKEN must hold the token alone (found whitespace inside it)");
         }
         if (!token.empty())
         {
             core::Secret secret(token);
-            wipe(token);
+            core::secureWipe(token);
             return secret;
         }
     }

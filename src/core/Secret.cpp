@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "rotator/core/SecureWipe.h"
+
 namespace rotator::core
 {
 
@@ -38,13 +40,7 @@ Secret::~Secret()
 
 void Secret::wipe() noexcept
 {
-    // A volatile pointer keeps the compiler from dropping the stores as dead.
-    volatile char* p = _value.data();
-    for (std::size_t i = 0; i < _value.size(); ++i)
-    {
-        p[i] = 0;
-    }
-    _value.clear();
+    secureWipe(_value);
 }
 
 std::ostream& operator<<(std::ostream& out, const Secret&)

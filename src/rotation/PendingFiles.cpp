@@ -12,7 +12,8 @@
 #include <Poco/Logger.h>
 
 #include "rotator/core/CpuAccount.h"
-#include "rotator/sink/AtomicFile.h"
+#include "rotator/os/AtomicFile.h"
+#include "rotator/os/ReadFile.h"
 
 namespace rotator::rotation
 {
@@ -29,7 +30,7 @@ core::Outcome<void> PendingFiles::write(std::int64_t rotationId,
 {
     const core::cpu_account::Scope account("pending-file");
     core::Secret text(sink::renderJson(credential));
-    auto written = sink::writeFileAtomically(path(rotationId), text.reveal(), 0600);
+    auto written = os::writeFileAtomically(path(rotationId), text.reveal(), 0600);
     if (!written)
     {
         auto f = written.error();
@@ -42,19 +43,12 @@ core::Outcome<void> PendingFiles::write(std::int64_t rotationId,
 std::optional<sink::Credential> PendingFiles::read(std::int64_t rotationId,
                                                    const std::string& credentialName) const
 {
-    const int fd = ::open(path(rotationId).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
+    // A credential is a few hundred bytes; a larger file is not one of ours (and will not parse).
+    std::string content;
+    if (os::readFile(path(rotationId), content, 1024 * 1024, O_NOFOLLOW) != 0)
     {
         return std::nullopt;
     }
-    std::string content;
-    char buffer[4096];
-    ssize_t n = 0;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0 && content.size() < 1024 * 1024)
-    {
-        content.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
     core::Secret text(std::move(content));
     return sink::parseCredentialJson(text.reveal(), credentialName);
 }
@@ -79,7 +73,7 @@ void PendingFiles::remove(std::int64_t rotationId)
 
 void PendingFiles::removeStaleTemporaries()
 {
-    sink::removeStaleTemporaryFiles(_directory);
+    os::removeStaleTemporaryFiles(_directory);
 }
 
 std::vector<std::int64_t> PendingFiles::list() const

@@ -20,7 +20,7 @@
 #include <Poco/Net/TCPServer.h>
 #include <Poco/URI.h>
 
-#include "AtomicFile.h"
+#include "Files.h"
 #include "SimulatorImpl.h"
 #include "rotator/core/Time.h"
 #include "rotator/core/Token.h"

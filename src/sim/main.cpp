@@ -11,7 +11,7 @@
 
 #include <Poco/Net/SocketAddress.h>
 
-#include "AtomicFile.h"
+#include "Files.h"
 #include "rotator/core/Errors.h"
 #include "rotator/sim/Simulator.h"
 

@@ -1,19 +1,15 @@
 #include "rotator/sink/Credential.h"
 
-#include <array>
 #include <cstdint>
 
-#include "JsonText.h"
-#include "Posix.h"
+#include "rotator/core/JsonString.h"
+#include "rotator/core/SecureWipe.h"
 
 namespace rotator::sink
 {
 
 namespace
 {
-
-constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
-                                       '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
 
 bool isBareEnvChar(char c)
 {
@@ -149,54 +145,6 @@ private:
 
 } // namespace
 
-void detail::appendJsonString(std::string& out, std::string_view value)
-{
-    out += '"';
-    for (const char c : value)
-    {
-        switch (c)
-        {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\b':
-            out += "\\b";
-            break;
-        case '\f':
-            out += "\\f";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-        {
-            const auto byte = static_cast<unsigned char>(c);
-            if (byte < 0x20)
-            {
-                out += "\\u00";
-                out += kHex[byte >> 4];
-                out += kHex[byte & 0x0f];
-            }
-            else
-            {
-                // Bytes >= 0x80 are copied: the API sends UTF-8 and JSON allows it raw.
-                out += c;
-            }
-        }
-        }
-    }
-    out += '"';
-}
-
 Credential makeCredential(std::string credentialName, const core::CreatedClient& created)
 {
     Credential c;
@@ -215,13 +163,13 @@ std::string renderJson(const Credential& credential)
     std::string out;
     out.reserve(160 + credential.secret.size() + credential.token.size());
     out += "{\"clientId\":";
-    detail::appendJsonString(out, credential.clientId);
+    core::appendJsonString(out, credential.clientId);
     out += ",\"secret\":";
-    detail::appendJsonString(out, credential.secret.reveal());
+    core::appendJsonString(out, credential.secret.reveal());
     out += ",\"token\":";
-    detail::appendJsonString(out, credential.token.reveal());
+    core::appendJsonString(out, credential.token.reveal());
     out += ",\"orgId\":";
-    detail::appendJsonString(out, credential.orgId);
+    core::appendJsonString(out, credential.orgId);
     out += ",\"roles\":[";
     for (std::size_t i = 0; i < credential.roles.size(); ++i)
     {
@@ -229,10 +177,10 @@ std::string renderJson(const Credential& credential)
         {
             out += ',';
         }
-        detail::appendJsonString(out, credential.roles[i]);
+        core::appendJsonString(out, credential.roles[i]);
     }
     out += "],\"generatedOn\":";
-    detail::appendJsonString(out, credential.generatedOn);
+    core::appendJsonString(out, credential.generatedOn);
     out += "}\n";
     return out;
 }
@@ -271,8 +219,8 @@ std::string renderEnv(const Credential& credential)
     std::string out = "ASTRA_CLIENT_ID=" + quoteEnvValue(credential.clientId) + "\n" +
                       "ASTRA_CLIENT_SECRET=" + secret + "\n" +
                       "ASTRA_DB_APPLICATION_TOKEN=" + token + "\n";
-    detail::wipe(secret);
-    detail::wipe(token);
+    core::secureWipe(secret);
+    core::secureWipe(token);
     return out;
 }
 
@@ -307,8 +255,8 @@ std::optional<Credential> parseCredentialJson(std::string_view json, std::string
          reader.literal("}\n") && reader.atEnd();
     c.secret = core::Secret(std::move(secret));
     c.token = core::Secret(std::move(token));
-    detail::wipe(secret);
-    detail::wipe(token);
+    core::secureWipe(secret);
+    core::secureWipe(token);
     if (!ok || c.clientId.empty() || c.secret.empty() || c.token.empty())
     {
         return std::nullopt;
@@ -317,7 +265,7 @@ std::optional<Credential> parseCredentialJson(std::string_view json, std::string
     // escaping, a hand edit) is a mismatch.
     std::string again = renderJson(c);
     const bool canonical = again == json;
-    detail::wipe(again);
+    core::secureWipe(again);
     if (!canonical)
     {
         return std::nullopt;

@@ -1,36 +1,29 @@
 #include "rotator/sink/ExecSink.h"
 
 #include <algorithm>
-#include <array>
 #include <csignal>
 #include <vector>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <Poco/Logger.h>
 
-#include "JsonText.h"
-#include "Posix.h"
 #include "rotator/core/Duration.h"
+#include "rotator/core/JsonString.h"
 #include "rotator/core/Redact.h"
 #include "rotator/core/Secret.h"
-
-#if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
-#error "ExecSink needs glibc 2.34 or newer (posix_spawn_file_actions_addclosefrom_np)"
-#endif
+#include "rotator/core/SecureWipe.h"
+#include "rotator/os/Errno.h"
+#include "rotator/os/LineSplitter.h"
+#include "rotator/os/Subprocess.h"
 
 namespace rotator::sink
 {
 
 using core::FailureKind;
-using detail::errnoText;
-using detail::UniqueFd;
+using os::errnoText;
 using Clock = std::chrono::steady_clock;
 
 namespace
@@ -39,7 +32,6 @@ namespace
 constexpr std::size_t kCaptureLimit = 64 * 1024; ///< per stream, logged
 constexpr std::size_t kLineLimit = 200;          ///< characters per logged line
 constexpr std::size_t kDrainLimit = 1024 * 1024; ///< read after exit, per stream
-constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr const char* kMayHaveInstalled = "; the hook may have installed the credential";
 
 /// Replaces every occurrence of the delivered secret and token (raw and JSON-escaped) in text
@@ -55,9 +47,9 @@ public:
         for (const auto* secret : {&credential.secret, &credential.token})
         {
             std::string quoted;
-            detail::appendJsonString(quoted, secret->reveal());
+            core::appendJsonString(quoted, secret->reveal());
             add(quoted.substr(1, quoted.size() - 2));
-            detail::wipe(quoted);
+            core::secureWipe(quoted);
         }
     }
     Masker(const Masker&) = delete;
@@ -66,7 +58,7 @@ public:
     {
         for (auto& needle : _needles)
         {
-            detail::wipe(needle);
+            core::secureWipe(needle);
         }
     }
 
@@ -132,92 +124,61 @@ private:
         }
         else
         {
-            detail::wipe(value);
+            core::secureWipe(value);
         }
     }
 
     std::vector<std::string> _needles;
 };
 
-/// Splits one output stream of the command into lines and logs them, cleaned and capped.
-/// Keeps the raw prefix of the current and of the last non-empty line (wiped at the end).
+/// Logs one output stream of the command line by line, cleaned and capped. Keeps the raw
+/// prefix of the last non-empty line for the failure message (wiped at the end).
 class StreamLog
 {
 public:
     StreamLog(const std::string& sinkName, const char* label, bool warning, const Masker& masker)
         : _prefix("exec sink " + sinkName + ": " + label + ": "), _warning(warning),
-          _masker(masker), _keep(kLineLimit + masker.longest())
+          _masker(masker), _lines(kLineLimit + masker.longest(),
+                                  [this](const os::LineSplitter::Line& line) { take(line); })
     {
+        // Sized once, so assigning a line never leaves a copy in freed memory.
+        _last.reserve(kLineLimit + masker.longest());
     }
     StreamLog(const StreamLog&) = delete;
     StreamLog& operator=(const StreamLog&) = delete;
-    ~StreamLog()
-    {
-        detail::wipe(_line);
-        detail::wipe(_last);
-    }
+    ~StreamLog() { core::secureWipe(_last); }
 
-    void feed(const char* data, std::size_t size)
-    {
-        for (std::size_t i = 0; i < size; ++i)
-        {
-            ++_total;
-            if (data[i] == '\n')
-            {
-                endLine();
-                continue;
-            }
-            if (_line.size() < _keep)
-            {
-                _line += data[i];
-            }
-            ++_lineLength;
-        }
-    }
-
+    void feed(std::string_view chunk) { _lines.feed(chunk); }
     /// Ends a last line that had no newline.
-    void finish()
-    {
-        if (_lineLength > 0)
-        {
-            endLine();
-        }
-    }
+    void finish() { _lines.finish(); }
 
     /// The last non-empty line, cleaned; empty when there was none.
     std::string lastLine() const { return _lastLength == 0 ? "" : render(_last, _lastLength); }
 
 private:
-    std::string render(const std::string& raw, std::size_t length) const
+    std::string render(std::string_view raw, std::size_t length) const
     {
         return _masker.clean(raw, kLineLimit) + (length > kLineLimit ? "..." : "");
     }
 
-    void endLine()
+    void take(const os::LineSplitter::Line& line)
     {
-        if (_lineLength == _line.size() && !_line.empty() && _line.back() == '\r')
+        if (line.length == 0)
         {
-            _line.pop_back();
-            --_lineLength;
+            return;
         }
-        if (_lineLength > 0)
+        if (line.offset < kCaptureLimit)
         {
-            if (_lineStart < kCaptureLimit)
-            {
-                log(render(_line, _lineLength));
-            }
-            else if (!_truncationLogged)
-            {
-                _truncationLogged = true;
-                log("(more output not logged: the first 64 KiB were)");
-            }
-            detail::wipe(_last);
-            _last.swap(_line);
-            _lastLength = _lineLength;
+            log(render(line.text, line.length));
         }
-        detail::wipe(_line);
-        _lineLength = 0;
-        _lineStart = _total;
+        else if (!_truncationLogged)
+        {
+            _truncationLogged = true;
+            log("(more output not logged: the first 64 KiB were)");
+        }
+        core::secureWipe(_last);
+        _last.assign(line.text);
+        _lastLength = line.length;
     }
 
     void log(const std::string& text) const
@@ -236,280 +197,11 @@ private:
     std::string _prefix;
     bool _warning;
     const Masker& _masker;
-    std::size_t _keep;
-    std::string _line;
-    std::size_t _lineLength = 0;
-    std::size_t _lineStart = 0;
-    std::size_t _total = 0;
     bool _truncationLogged = false;
     std::string _last;
     std::size_t _lastLength = 0;
+    os::LineSplitter _lines; ///< last: its handler uses the members above
 };
-
-/// Blocks SIGPIPE in this thread while we write to the command's stdin, so a command that
-/// exits without reading cannot kill us even where SIGPIPE is not ignored process-wide (the
-/// daemon's main ignores it; tests and other embedders may not). A SIGPIPE raised meanwhile is
-/// consumed before the old mask comes back.
-class SigpipeBlocker
-{
-public:
-    SigpipeBlocker()
-    {
-        sigemptyset(&_set);
-        sigaddset(&_set, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &_set, &_old);
-        sigset_t pending;
-        sigemptyset(&pending);
-        sigpending(&pending);
-        _wasPending = sigismember(&pending, SIGPIPE) == 1;
-    }
-    SigpipeBlocker(const SigpipeBlocker&) = delete;
-    SigpipeBlocker& operator=(const SigpipeBlocker&) = delete;
-    ~SigpipeBlocker()
-    {
-        sigset_t pending;
-        sigemptyset(&pending);
-        sigpending(&pending);
-        if (!_wasPending && sigismember(&pending, SIGPIPE) == 1)
-        {
-            const timespec zero{};
-            sigtimedwait(&_set, nullptr, &zero);
-        }
-        pthread_sigmask(SIG_SETMASK, &_old, nullptr);
-    }
-
-private:
-    sigset_t _set{};
-    sigset_t _old{};
-    bool _wasPending = false;
-};
-
-struct Pipe
-{
-    UniqueFd read;
-    UniqueFd write;
-};
-
-/// Moves a descriptor above 0-2 so the child's dup2 onto 0, 1, 2 cannot clobber another pipe
-/// end (possible when the daemon runs with a standard descriptor closed).
-int aboveStandard(int fd)
-{
-    if (fd > 2)
-    {
-        return fd;
-    }
-    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    const int error = errno;
-    ::close(fd);
-    errno = error;
-    return moved;
-}
-
-/// A pipe whose ends are close-on-exec (addclosefrom would close them anyway; this also keeps
-/// them out of children other threads spawn meanwhile).
-std::optional<Pipe> makePipe(int& error)
-{
-    std::array<int, 2> fds{};
-    if (::pipe2(fds.data(), O_CLOEXEC) != 0)
-    {
-        error = errno;
-        return std::nullopt;
-    }
-    Pipe pipe;
-    pipe.read.reset(aboveStandard(fds[0]));
-    pipe.write.reset(aboveStandard(fds[1]));
-    if (!pipe.read.valid() || !pipe.write.valid())
-    {
-        error = errno;
-        return std::nullopt;
-    }
-    return pipe;
-}
-
-void setNonBlocking(int fd)
-{
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0)
-    {
-        ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    }
-}
-
-/// True once the child has exited; it is not reaped, so its pid (and process group id) cannot
-/// be reused while we may still signal the group.
-bool hasExited(pid_t pid)
-{
-    siginfo_t info{};
-    const int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
-    if (rc != 0)
-    {
-        // ECHILD: somebody reaped it (SIGCHLD ignored?): it is gone either way.
-        return errno != EINTR;
-    }
-    return info.si_pid == pid;
-}
-
-/// Kills the child's whole group and reaps the child when a delivery leaves early, so no
-/// path (an exception from a log channel included) leaves a zombie or a running command.
-class ChildGuard
-{
-public:
-    explicit ChildGuard(pid_t pid) : _pid(pid) {}
-    ChildGuard(const ChildGuard&) = delete;
-    ChildGuard& operator=(const ChildGuard&) = delete;
-    ~ChildGuard()
-    {
-        if (_pid > 0)
-        {
-            ::kill(-_pid, SIGKILL);
-            reap();
-        }
-    }
-
-    /// Waits for the child and returns its wait status, or nullopt if it was lost.
-    std::optional<int> reap()
-    {
-        int status = 0;
-        pid_t rc = 0;
-        do
-        {
-            rc = ::waitpid(_pid, &status, 0);
-        } while (rc < 0 && errno == EINTR);
-        _pid = -1;
-        return rc > 0 ? std::optional<int>(status) : std::nullopt;
-    }
-
-private:
-    pid_t _pid;
-};
-
-/// The parent's ends of the three pipes, and what has gone through them.
-struct Io
-{
-    UniqueFd in;
-    std::string_view payload;
-    std::size_t written = 0;
-    bool inputRefused = false; ///< the command closed stdin before reading all of it
-    UniqueFd out;
-    UniqueFd err;
-    StreamLog* outLog = nullptr;
-    StreamLog* errLog = nullptr;
-    std::vector<char> buffer = std::vector<char>(kReadChunk);
-};
-
-void writeSome(Io& io)
-{
-    const std::size_t left = io.payload.size() - io.written;
-    const ssize_t n =
-        ::write(io.in.get(), io.payload.data() + io.written, std::min(left, kReadChunk));
-    if (n > 0)
-    {
-        io.written += static_cast<std::size_t>(n);
-        if (io.written == io.payload.size())
-        {
-            io.in.reset(); // EOF for the command
-        }
-        return;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    {
-        return;
-    }
-    // EPIPE (the command closed stdin or exited) or another error: stop feeding it.
-    io.inputRefused = true;
-    io.in.reset();
-}
-
-/// Reads what is available (at most `limit` bytes); closes the descriptor at EOF or error.
-void readSome(UniqueFd& fd, StreamLog& log, std::vector<char>& buffer, std::size_t limit)
-{
-    std::size_t total = 0;
-    while (fd.valid() && total < limit)
-    {
-        const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-        if (n > 0)
-        {
-            log.feed(buffer.data(), static_cast<std::size_t>(n));
-            total += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-        {
-            continue;
-        }
-        if (n == 0 || errno != EAGAIN)
-        {
-            fd.reset();
-        }
-        return;
-    }
-}
-
-/// Serves the pipes until the child exits (not reaped) or `deadline` passes. Returns true when
-/// the child exited.
-bool pump(pid_t pid, int pidFd, Io& io, Clock::time_point deadline)
-{
-    for (;;)
-    {
-        if (hasExited(pid))
-        {
-            return true;
-        }
-        const auto now = Clock::now();
-        if (now >= deadline)
-        {
-            return false;
-        }
-        auto waitMs = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-        if (pidFd < 0)
-        {
-            // Without a pidfd nothing wakes us when the child exits: look again soon.
-            waitMs = std::min<decltype(waitMs)>(waitMs, 20);
-        }
-        std::array<pollfd, 4> fds{};
-        nfds_t count = 0;
-        int inIndex = -1;
-        int outIndex = -1;
-        int errIndex = -1;
-        if (io.in.valid())
-        {
-            inIndex = static_cast<int>(count);
-            fds[count++] = {io.in.get(), POLLOUT, 0};
-        }
-        if (io.out.valid())
-        {
-            outIndex = static_cast<int>(count);
-            fds[count++] = {io.out.get(), POLLIN, 0};
-        }
-        if (io.err.valid())
-        {
-            errIndex = static_cast<int>(count);
-            fds[count++] = {io.err.get(), POLLIN, 0};
-        }
-        if (pidFd >= 0)
-        {
-            fds[count++] = {pidFd, POLLIN, 0};
-        }
-        if (::poll(fds.data(), count, static_cast<int>(waitMs)) <= 0)
-        {
-            continue; // timeout, EINTR: the checks at the top decide
-        }
-        const auto ready = [&](int index, short events)
-        { return index >= 0 && (fds[static_cast<std::size_t>(index)].revents & events) != 0; };
-        if (ready(inIndex, POLLOUT | POLLERR | POLLHUP | POLLNVAL))
-        {
-            writeSome(io);
-        }
-        if (ready(outIndex, POLLIN | POLLERR | POLLHUP | POLLNVAL))
-        {
-            readSome(io.out, *io.outLog, io.buffer, kReadChunk);
-        }
-        if (ready(errIndex, POLLIN | POLLERR | POLLHUP | POLLNVAL))
-        {
-            readSome(io.err, *io.errLog, io.buffer, kReadChunk);
-        }
-    }
-}
 
 std::string signalName(int signal)
 {
@@ -517,24 +209,34 @@ std::string signalName(int signal)
     return abbrev != nullptr ? std::string("SIG") + abbrev : "unknown signal";
 }
 
-/// Frees posix_spawn's attribute and file-action objects.
-struct SpawnSetup
+/// A start that failed: nothing ran, so the failure is clean (never "may hold").
+tl::unexpected<core::Failure> spawnFailure(const std::string& prefix, const std::string& program,
+                                           const os::SpawnError& error)
 {
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attr{};
-    SpawnSetup()
+    if (error.step == os::SpawnError::Step::CreatingPipes)
     {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attr);
+        return core::fail(FailureKind::Transient,
+                          prefix + "cannot create pipes: " + errnoText(error.error));
     }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-    ~SpawnSetup()
+    std::string hint;
+    FailureKind kind = FailureKind::Permanent;
+    switch (error.error)
     {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
+    case ENOENT:
+        hint = " (for a script, check the interpreter on its #! line)";
+        break;
+    case EACCES:
+        hint = " (make it executable, and its directories searchable)";
+        break;
+    case ENOEXEC:
+        hint = " (not a known executable format: a script needs a #! line)";
+        break;
+    default:
+        kind = FailureKind::Transient;
     }
-};
+    return core::fail(kind,
+                      prefix + "cannot run " + program + ": " + errnoText(error.error) + hint);
+}
 
 } // namespace
 
@@ -605,130 +307,45 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
     const std::string prefix = "exec sink " + _settings.name + ": ";
     const std::string& program = _settings.command.front();
 
-    // Everything the child needs is built before the spawn.
-    std::vector<std::string> args = _settings.command;
-    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
-                                    "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
-                                    "ASTRA_CLIENT_ID=" + credential.clientId};
-    std::vector<char*> argv;
-    for (auto& arg : args)
+    os::SpawnOptions options;
+    options.argv = _settings.command;
+    options.env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                   "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
+                   "ASTRA_CLIENT_ID=" + credential.clientId};
+    options.ownProcessGroup = true;
+    auto child = os::Subprocess::spawn(options);
+    if (!child)
     {
-        argv.push_back(arg.data());
+        return spawnFailure(prefix, program, child.error());
     }
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& var : env)
-    {
-        envp.push_back(var.data());
-    }
-    envp.push_back(nullptr);
-
-    int error = 0;
-    auto in = makePipe(error);
-    auto out = in ? makePipe(error) : std::nullopt;
-    auto err = out ? makePipe(error) : std::nullopt;
-    if (!err)
-    {
-        return core::fail(FailureKind::Transient,
-                          prefix + "cannot create pipes: " + errnoText(error));
-    }
-
-    SpawnSetup setup;
-    posix_spawn_file_actions_adddup2(&setup.actions, in->read.get(), 0);
-    posix_spawn_file_actions_adddup2(&setup.actions, out->write.get(), 1);
-    posix_spawn_file_actions_adddup2(&setup.actions, err->write.get(), 2);
-    // Nothing of ours beyond the three pipes: not the database, not sockets, not the lock.
-    posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t all;
-    sigfillset(&all);
-    // Our mask blocks SIGTERM & co. (sigwait in main) and SIGPIPE is ignored: a child would
-    // inherit both, so it gets an empty mask and default dispositions.
-    posix_spawnattr_setsigmask(&setup.attr, &none);
-    posix_spawnattr_setsigdefault(&setup.attr, &all);
-    posix_spawnattr_setpgroup(&setup.attr, 0);
-    posix_spawnattr_setflags(
-        &setup.attr,
-        static_cast<short>(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
-
-    pid_t pid = -1;
-    const int spawnError =
-        ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
-    in->read.reset();
-    out->write.reset();
-    err->write.reset();
-    if (spawnError != 0)
-    {
-        std::string hint;
-        FailureKind kind = FailureKind::Permanent;
-        switch (spawnError)
-        {
-        case ENOENT:
-            hint = " (for a script, check the interpreter on its #! line)";
-            break;
-        case EACCES:
-            hint = " (make it executable, and its directories searchable)";
-            break;
-        case ENOEXEC:
-            hint = " (not a known executable format: a script needs a #! line)";
-            break;
-        default:
-            kind = FailureKind::Transient;
-        }
-        return core::fail(kind,
-                          prefix + "cannot run " + program + ": " + errnoText(spawnError) + hint);
-    }
-    ChildGuard child(pid);
-    Poco::Logger::get("sink").debug(prefix + "started " + program + " (pid " + std::to_string(pid) +
-                                    ") for clientId " + credential.clientId);
+    Poco::Logger::get("sink").debug(prefix + "started " + program + " (pid " +
+                                    std::to_string(child->pid()) + ") for clientId " +
+                                    credential.clientId);
 
     const Masker masker(credential);
     StreamLog outLog(_settings.name, "stdout", false, masker);
     StreamLog errLog(_settings.name, "stderr", true, masker);
     // Held as a Secret so the rendered bytes are wiped when this call ends.
     const core::Secret payload(renderJson(credential));
-    Io io;
-    io.in = std::move(in->write);
-    io.out = std::move(out->read);
-    io.err = std::move(err->read);
-    io.payload = payload.reveal();
-    io.outLog = &outLog;
-    io.errLog = &errLog;
-    for (const auto* fd : {&io.in, &io.out, &io.err})
-    {
-        setNonBlocking(fd->get());
-    }
-    // Wakes poll when the child exits, even if a grandchild keeps the pipes open.
-    const UniqueFd pidFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    child->setInput(payload.reveal());
+    child->setOutputHandlers([&outLog](std::string_view chunk) { outLog.feed(chunk); },
+                             [&errLog](std::string_view chunk) { errLog.feed(chunk); });
 
-    bool exited = false;
-    {
-        const SigpipeBlocker noSigpipe;
-        exited = pump(pid, pidFd.get(), io,
-                      Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
-    }
-    if (io.in.valid())
-    {
-        // Exited or timed out before taking all its input.
-        io.inputRefused = io.inputRefused || exited;
-        io.in.reset();
-    }
+    const bool exited =
+        child->communicate(Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+    // Exited (or timed out) before taking all its input.
+    const bool inputRefused = !child->closeInput();
     if (!exited)
     {
         // The whole group: a shell's children would otherwise outlive it.
-        ::kill(-pid, SIGTERM);
-        pump(pid, pidFd.get(), io, Clock::now() + _killGrace);
-        ::kill(-pid, SIGKILL);
+        child->signal(SIGTERM);
+        child->communicate(Clock::now() + _killGrace);
+        child->signal(SIGKILL);
     }
     // Output written before the exit is still in the pipes; a grandchild may keep them open
     // and writing, so the drain is bounded.
-    readSome(io.out, outLog, io.buffer, kDrainLimit);
-    readSome(io.err, errLog, io.buffer, kDrainLimit);
-    io.out.reset();
-    io.err.reset();
-    detail::wipe(io.buffer.data(), io.buffer.size());
-    const auto status = child.reap();
+    child->drainOutput(kDrainLimit);
+    const auto status = child->reap();
     outLog.finish();
     errLog.finish();
 
@@ -752,10 +369,10 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                                    prefix + program + " ended but its exit status was lost" +
                                        kMayHaveInstalled + tail);
     }
-    if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+    if (status->ok())
     {
         Poco::Logger& logger = Poco::Logger::get("sink");
-        if (io.inputRefused)
+        if (inputRefused)
         {
             logger.warning(prefix + program + " exited 0 without reading all of its input");
         }
@@ -763,16 +380,16 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                            program + " (exit 0)");
         return {};
     }
-    if (WIFSIGNALED(*status))
+    if (status->signalled)
     {
-        const int signal = WTERMSIG(*status);
+        const int signal = status->signal;
         return core::failAmbiguous(FailureKind::Transient,
                                    prefix + program + " was killed by signal " +
                                        std::to_string(signal) + " (" + signalName(signal) + ")" +
                                        kMayHaveInstalled + tail);
     }
     return core::fail(FailureKind::Transient, prefix + program + " exited with status " +
-                                                  std::to_string(WEXITSTATUS(*status)) + tail);
+                                                  std::to_string(status->code) + tail);
 }
 
 } // namespace rotator::sink

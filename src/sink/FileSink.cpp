@@ -12,8 +12,8 @@
 
 #include <Poco/Logger.h>
 
-#include "Posix.h"
 #include "rotator/core/Secret.h"
+#include "rotator/os/Errno.h"
 
 namespace rotator::sink
 {
@@ -100,7 +100,7 @@ core::Outcome<uid_t> resolveUser(const std::string& owner)
                               "' (create the account, or set owner to an existing name or uid)");
     }
     return core::fail(FailureKind::Transient,
-                      "cannot look up user '" + owner + "': " + detail::errnoText(rc));
+                      "cannot look up user '" + owner + "': " + os::errnoText(rc));
 }
 
 core::Outcome<gid_t> resolveGroup(const std::string& group)
@@ -125,14 +125,14 @@ core::Outcome<gid_t> resolveGroup(const std::string& group)
                               "' (create the group, or set group to an existing name or gid)");
     }
     return core::fail(FailureKind::Transient,
-                      "cannot look up group '" + group + "': " + detail::errnoText(rc));
+                      "cannot look up group '" + group + "': " + os::errnoText(rc));
 }
 
 } // namespace
 
-core::Outcome<FileOwner> resolveFileOwner(const std::string& owner, const std::string& group)
+core::Outcome<os::FileOwner> resolveFileOwner(const std::string& owner, const std::string& group)
 {
-    FileOwner out;
+    os::FileOwner out;
     if (!owner.empty())
     {
         auto uid = resolveUser(owner);
@@ -187,7 +187,7 @@ std::string FileSink::render(const Credential& credential) const
     return renderJson(credential);
 }
 
-core::Outcome<FileOwner> FileSink::resolveOwner() const
+core::Outcome<os::FileOwner> FileSink::resolveOwner() const
 {
     // One at a time, so the message names the key to fix.
     auto user = resolveFileOwner(_settings.owner, "");
@@ -199,7 +199,7 @@ core::Outcome<FileOwner> FileSink::resolveOwner() const
                           _settings.name + (user ? ".group)" : ".owner)");
         return tl::make_unexpected(std::move(failure));
     }
-    FileOwner owner;
+    os::FileOwner owner;
     owner.uid = user->uid;
     owner.gid = group->gid;
     return owner;
@@ -214,7 +214,8 @@ core::Outcome<void> FileSink::deliver(const Credential& credential)
     }
     // Held as a Secret so the rendered bytes are wiped when this call ends.
     const core::Secret content(render(credential));
-    auto written = writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *owner);
+    auto written =
+        os::writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *owner);
     if (!written)
     {
         core::Failure failure = written.error();
@@ -234,7 +235,7 @@ core::Outcome<void> FileSink::check() const
     {
         return tl::make_unexpected(owner.error());
     }
-    auto ok = checkFileWritable(_settings.path, _settings.mode, *owner);
+    auto ok = os::checkFileWritable(_settings.path, _settings.mode, *owner);
     if (!ok)
     {
         core::Failure failure = ok.error();

@@ -1,7 +1,6 @@
 #include "rotator/store/SqliteStateStore.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <set>
 #include <utility>
@@ -11,6 +10,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "rotator/core/Errors.h"
+#include "rotator/core/JsonString.h"
 #include "rotator/core/Marker.h"
 #include "rotator/store/Migrator.h"
 #include "rotator/store/Statement.h"
@@ -30,32 +30,7 @@ std::string rolesToJson(const std::vector<std::string>& roles)
         {
             out += ',';
         }
-        out += '"';
-        for (const char c : roles[i])
-        {
-            switch (c)
-            {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20)
-                {
-                    char escaped[8];
-                    std::snprintf(escaped, sizeof escaped, "\\u%04x",
-                                  static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += escaped;
-                }
-                else
-                {
-                    out += c;
-                }
-            }
-        }
-        out += '"';
+        core::appendJsonString(out, roles[i]);
     }
     out += ']';
     return out;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "rotator/rotation/RotationEngine.h"
-#include "rotator/sink/SecretSink.h"
+#include "rotator/sink/SinkFactory.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"

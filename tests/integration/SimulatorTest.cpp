@@ -939,6 +939,22 @@ TEST(Simulator, StateFileKeepsClientsAcrossRestartAndNeverHoldsSecrets)
     EXPECT_TRUE(contains(listedIds(restarted), token.substr(8, 24)));
 }
 
+// The simulator is a test tool whose files are often put straight into /tmp: unlike a sink,
+// it writes into a directory others may write to.
+TEST(Simulator, KeepsItsFilesInADirectoryOthersMayWriteLikeTmp)
+{
+    TempDir dir;
+    const std::string shared = dir.file("shared");
+    ASSERT_EQ(::mkdir(shared.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+    SimulatorOptions options = tlsSimulatorOptions();
+    options.stateFile = shared + "/state.json";
+    options.adminTokenFile = shared + "/admin.token";
+    Simulator sim(options);
+    EXPECT_EQ(rotator::test::readFile(options.adminTokenFile), admin(sim) + "\n");
+    EXPECT_EQ(fileMode(options.stateFile), 0600u);
+}
+
 TEST(Simulator, ServesPlainHttpAndRefusesUntrustedClientsAndNonLoopbackHosts)
 {
     Simulator plain;

@@ -8,31 +8,25 @@
 
 #include <sys/types.h>
 
+#include "rotator/os/Subprocess.h"
+
 namespace rotator::test
 {
 
 class TempDir;
 
 /// How a child process ended (a `waitpid` status, decoded).
-struct ExitStatus
-{
-    bool exited = false;    ///< ended by exit(); `code` is valid
-    int code = -1;          ///< the exit code
-    bool signalled = false; ///< ended by a signal; `signal` is valid
-    int signal = 0;
-
-    bool ok() const { return exited && code == 0; }
-    std::string describe() const;
-};
+using ExitStatus = os::ExitStatus;
 
 /// One child process started from an argv (no shell, no PATH search) with exactly the given
 /// environment, stdin from /dev/null and stdout/stderr into files. Every descriptor of the
 /// test process above 2 is closed in the child (the in-process simulator's sockets must not
 /// leak into it).
 ///
-/// `waitFor` polls with a bound, never blocks forever; the destructor SIGKILLs and reaps a
-/// child that still runs, so a failing test leaves no process behind. Not thread-safe.
-/// Throws std::runtime_error when the process cannot be started.
+/// A thin layer over os::Subprocess: `waitFor` waits with a bound (woken by the child's exit),
+/// never forever; the destructor SIGKILLs and reaps a child that still runs, so a failing test
+/// leaves no process behind. Not thread-safe. Throws std::runtime_error when the process
+/// cannot be started.
 class ChildProcess
 {
 public:
@@ -44,7 +38,7 @@ public:
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
 
-    pid_t pid() const { return _pid; }
+    pid_t pid() const { return _process->pid(); }
     /// True until the child has been reaped.
     bool running();
     /// Waits at most `timeout` for the child to end; nullopt when it still runs.
@@ -63,7 +57,7 @@ private:
     std::unique_ptr<TempDir> _outputDir;
     std::string _stdoutPath;
     std::string _stderrPath;
-    pid_t _pid = -1;
+    std::optional<os::Subprocess> _process; ///< after the output paths: it dies first
     std::optional<ExitStatus> _status;
 };
 

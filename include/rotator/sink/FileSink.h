@@ -3,7 +3,7 @@
 #include <string>
 
 #include "rotator/config/Settings.h"
-#include "rotator/sink/AtomicFile.h"
+#include "rotator/os/AtomicFile.h"
 #include "rotator/sink/SecretSink.h"
 
 namespace rotator::sink
@@ -32,7 +32,7 @@ public:
     std::string render(const Credential& credential) const;
 
 private:
-    core::Outcome<FileOwner> resolveOwner() const;
+    core::Outcome<os::FileOwner> resolveOwner() const;
 
     config::SinkSettings _settings;
 };
@@ -40,6 +40,6 @@ private:
 /// Resolves a user (`owner`) and a group (`group`), each a name or a numeric id; an empty
 /// string leaves that id unset. An unknown name is a `Permanent` failure naming it; a failing
 /// user database (NSS, LDAP) is `Transient`.
-core::Outcome<FileOwner> resolveFileOwner(const std::string& owner, const std::string& group);
+core::Outcome<os::FileOwner> resolveFileOwner(const std::string& owner, const std::string& group);
 
 } // namespace rotator::sink

@@ -35,7 +35,4 @@ public:
     virtual core::Outcome<void> check() const = 0;
 };
 
-/// A FileSink or an ExecSink for `settings`.
-std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings);
-
 } // namespace rotator::sink

@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "SinkTestSupport.h"
 #include "rotator/sink/ExecSink.h"
+#include "rotator/sink/SinkFactory.h"
 #include "support/TempDir.h"
 
 using rotator::config::SinkSettings;
@@ -128,18 +128,11 @@ TEST(ExecSink, PassesTheArgvAsConfiguredWithoutAShell)
 TEST(ExecSink, DoesNotLeakOurFileDescriptorsIntoTheCommand)
 {
     TempDir dir;
-    // A descriptor without close-on-exec, like one a library might leave behind.
-    const int opened = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY);
-    ASSERT_GE(opened, 0);
-    ASSERT_EQ(::dup2(opened, 77), 77);
-    ::close(opened);
-    ExecSink sink(
-        execSettings({script(dir, "fds.sh",
-                             "if [ -e /proc/$$/fd/77 ]; then echo leaked; else echo closed; fi"
-                             " > \"$1\"\n"),
-                      dir.file("fds")}));
+    const rotator::test::InheritableDescriptor inheritable(77);
+    ASSERT_TRUE(inheritable.valid());
+    ExecSink sink(execSettings(
+        {script(dir, "fds.sh", inheritable.shellProbe() + " > \"$1\"\n"), dir.file("fds")}));
     const auto delivered = sink.deliver(makeTestCredential());
-    ::close(77);
     ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
     EXPECT_EQ(readFile(dir.file("fds")), "closed\n");
 }

@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include "SinkTestSupport.h"
-#include "rotator/sink/AtomicFile.h"
+#include "rotator/os/AtomicFile.h"
 #include "rotator/sink/FileSink.h"
+#include "rotator/sink/SinkFactory.h"
 #include "support/TempDir.h"
 
 using rotator::config::SinkFormat;
@@ -231,10 +232,10 @@ TEST(FileSink, AFailureAfterTheRenameReachesTheEngineAsMayHold)
 {
     TempDir dir;
     FileSink sink(fileSettings(dir.file("astra.json"), SinkFormat::Json));
-    rotator::sink::detail::setAfterRenameHookForTests([](const std::string& target)
-                                                      { ::unlink(target.c_str()); });
+    rotator::os::detail::setAfterRenameHookForTests([](const std::string& target)
+                                                    { ::unlink(target.c_str()); });
     const auto result = sink.deliver(makeTestCredential());
-    rotator::sink::detail::setAfterRenameHookForTests({});
+    rotator::os::detail::setAfterRenameHookForTests({});
     ASSERT_FALSE(result.has_value());
     EXPECT_TRUE(result.error().ambiguous) << result.error().message;
     EXPECT_EQ(result.error().message.rfind("file sink billing-file: cannot write", 0), 0U)

@@ -1,20 +1,10 @@
 #pragma once
 
 // Helpers shared by the sink tests: a credential with recognisable secrets, a capture of the
-// "sink" logger, and a few file-system probes.
+// "sink" logger, and (from support/SystemProbes.h) file-system and process probes.
 
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <csignal>
-#include <dirent.h>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
-#include <sys/stat.h>
-#include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <Poco/Channel.h>
@@ -23,6 +13,7 @@
 
 #include "rotator/core/Token.h"
 #include "rotator/sink/Credential.h"
+#include "support/SystemProbes.h"
 
 namespace rotator::sinktest
 {
@@ -113,103 +104,10 @@ private:
     Poco::AutoPtr<Capture> _channel;
 };
 
-/// The names in a directory, "." and ".." excluded, sorted.
-inline std::vector<std::string> listDir(const std::string& path)
-{
-    std::vector<std::string> names;
-    if (DIR* dir = ::opendir(path.c_str()))
-    {
-        while (const dirent* entry = ::readdir(dir))
-        {
-            const std::string name = entry->d_name;
-            if (name != "." && name != "..")
-            {
-                names.push_back(name);
-            }
-        }
-        ::closedir(dir);
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-inline struct stat lstatOf(const std::string& path)
-{
-    struct stat st = {};
-    if (::lstat(path.c_str(), &st) != 0)
-    {
-        st.st_ino = 0;
-    }
-    return st;
-}
-
-/// True when `pid` no longer runs: gone, or a zombie waiting for a reaper that is not us (in
-/// a container the init process may be slow to reap orphans).
-inline bool processGone(pid_t pid)
-{
-    if (::kill(pid, 0) != 0 && errno == ESRCH)
-    {
-        return true;
-    }
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line))
-    {
-        return true;
-    }
-    const auto close = line.rfind(')');
-    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
-
-/// Polls `done` until it holds or `limit` passes; a bounded wait, not a fixed sleep.
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds limit = std::chrono::seconds(10))
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done())
-    {
-        if (std::chrono::steady_clock::now() >= deadline)
-        {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-}
-
-/// Children of this process that are zombies (exited, never reaped).
-inline std::vector<pid_t> zombieChildren()
-{
-    std::vector<pid_t> zombies;
-    const std::string self = std::to_string(::getpid());
-    for (const auto& name : listDir("/proc"))
-    {
-        if (name.find_first_not_of("0123456789") != std::string::npos)
-        {
-            continue;
-        }
-        std::ifstream stat("/proc/" + name + "/stat");
-        std::string line;
-        if (!std::getline(stat, line))
-        {
-            continue;
-        }
-        const auto close = line.rfind(')');
-        if (close == std::string::npos || close + 2 >= line.size())
-        {
-            continue;
-        }
-        // After ")": " <state> <ppid> ..."
-        std::istringstream rest(line.substr(close + 2));
-        std::string state;
-        std::string ppid;
-        rest >> state >> ppid;
-        if (state == "Z" && ppid == self)
-        {
-            zombies.push_back(static_cast<pid_t>(std::stoi(name)));
-        }
-    }
-    return zombies;
-}
+using test::eventually;
+using test::listDir;
+using test::lstatOf;
+using test::processGone;
+using test::zombieChildren;
 
 } // namespace rotator::sinktest

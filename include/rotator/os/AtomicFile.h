@@ -9,7 +9,7 @@
 
 #include "rotator/core/Outcome.h"
 
-namespace rotator::sink
+namespace rotator::os
 {
 
 /// Who a written file should belong to; an empty member leaves that id as the kernel sets it.
@@ -17,6 +17,16 @@ struct FileOwner
 {
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
+};
+
+/// What `writeFileAtomically` may do beyond writing a file with a mode.
+struct WriteOptions
+{
+    FileOwner owner;
+    /// Write into a directory others may write to (such as /tmp), which is refused by default:
+    /// there anyone could replace the file after we wrote it. Only for files that carry no
+    /// credential a reader trusts (the simulator's own files).
+    bool allowSharedDirectory = false;
 };
 
 /// Writes `content` to `path` so that readers see the old or the new file, never a mix:
@@ -34,8 +44,13 @@ struct FileOwner
 /// (no space, quota, I/O error, a read-back that differs). Messages start with
 /// "cannot write <path>" or "refusing to write <path>" and say what to fix. A failure after
 /// the rename (directory fsync, read-back) leaves the new file in place, where a reader may
-/// already have taken it: it is `ambiguous`, and a retry finds the file unchanged. Thread-safe
-/// for distinct paths.
+/// already have taken it: it is `ambiguous`, and a retry finds the file unchanged. A directory
+/// others may write to is refused (`Permanent`) unless `options` allow it. Thread-safe for
+/// distinct paths.
+core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
+                                        unsigned mode, const WriteOptions& options);
+
+/// `writeFileAtomically` with default options and this owner.
 core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
                                         unsigned mode, const FileOwner& owner = {});
 
@@ -61,4 +76,4 @@ namespace detail
 void setAfterRenameHookForTests(std::function<void(const std::string&)> hook);
 } // namespace detail
 
-} // namespace rotator::sink
+} // namespace rotator::os

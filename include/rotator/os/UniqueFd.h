@@ -1,18 +1,14 @@
 #pragma once
 
-// Small POSIX helpers shared by the sink sources. Internal: not part of the public headers.
-
 #include <cerrno>
-#include <string>
-#include <system_error>
 
-#include <string.h>
 #include <unistd.h>
 
-namespace rotator::sink::detail
+namespace rotator::os
 {
 
-/// Owns one file descriptor and closes it on destruction. Not thread-safe.
+/// Owns one file descriptor and closes it on destruction (or on `reset`). Movable, not
+/// copyable. Not thread-safe.
 class UniqueFd
 {
 public:
@@ -33,13 +29,15 @@ public:
 
     int get() const { return _fd; }
     bool valid() const { return _fd >= 0; }
+    /// Gives the descriptor up without closing it.
     int release()
     {
         const int fd = _fd;
         _fd = -1;
         return fd;
     }
-    /// Closes the current descriptor (if any) and takes `fd`. Returns close()'s errno, or 0.
+    /// Closes the current descriptor (if any) and takes `fd`. Returns close()'s errno, or 0:
+    /// a writer must see it, since a failed close can be the first report of a lost write.
     int reset(int fd = -1)
     {
         int error = 0;
@@ -55,25 +53,4 @@ private:
     int _fd = -1;
 };
 
-/// The text of an errno value, thread-safe (unlike strerror).
-inline std::string errnoText(int error)
-{
-    return std::generic_category().message(error);
-}
-
-/// Overwrites a buffer that held secret bytes; the compiler may not drop the stores.
-inline void wipe(std::string& buffer)
-{
-    if (!buffer.empty())
-    {
-        ::explicit_bzero(buffer.data(), buffer.size());
-    }
-    buffer.clear();
-}
-
-inline void wipe(void* data, std::size_t size)
-{
-    ::explicit_bzero(data, size);
-}
-
-} // namespace rotator::sink::detail
+} // namespace rotator::os

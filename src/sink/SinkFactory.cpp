@@ -1,4 +1,4 @@
-#include "rotator/sink/SecretSink.h"
+#include "rotator/sink/SinkFactory.h"
 
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/FileSink.h"

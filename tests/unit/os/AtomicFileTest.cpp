@@ -11,18 +11,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "SinkTestSupport.h"
-#include "rotator/sink/AtomicFile.h"
+#include "rotator/os/AtomicFile.h"
+#include "support/SystemProbes.h"
 #include "support/TempDir.h"
 
 using rotator::core::FailureKind;
 using rotator::core::Outcome;
-using rotator::sink::checkFileWritable;
-using rotator::sink::FileOwner;
-using rotator::sink::writeFileAtomically;
-using rotator::sinktest::kSecret;
-using rotator::sinktest::listDir;
-using rotator::sinktest::lstatOf;
+using rotator::os::checkFileWritable;
+using rotator::os::FileOwner;
+using rotator::os::writeFileAtomically;
+using rotator::test::listDir;
+using rotator::test::lstatOf;
 using rotator::test::readFile;
 using rotator::test::TempDir;
 using rotator::test::writeFile;
@@ -31,6 +30,9 @@ namespace
 {
 
 constexpr uid_t kNobody = 65534;
+
+// Content that stands for a secret: no message may quote it.
+const std::string kSecret = "Zq9WkXsecret,ValueWith.Punct-And+Plus_Under";
 
 unsigned modeOf(const std::string& path)
 {
@@ -61,7 +63,7 @@ struct HookGuard
     HookGuard() = default;
     HookGuard(const HookGuard&) = delete;
     HookGuard& operator=(const HookGuard&) = delete;
-    ~HookGuard() { rotator::sink::detail::setAfterRenameHookForTests({}); }
+    ~HookGuard() { rotator::os::detail::setAfterRenameHookForTests({}); }
 };
 
 /// What a write in a child process returned.
@@ -378,8 +380,8 @@ TEST(AtomicFile, ReadsTheFileBackAfterTheRenameAndReportsADifference)
     TempDir dir;
     const std::string path = dir.file("target");
     const HookGuard clearHook;
-    rotator::sink::detail::setAfterRenameHookForTests([](const std::string& target)
-                                                      { writeFile(target, "tampered\n", 0600); });
+    rotator::os::detail::setAfterRenameHookForTests([](const std::string& target)
+                                                    { writeFile(target, "tampered\n", 0600); });
     const auto written = writeFileAtomically(path, kSecret, 0600);
     ASSERT_FALSE(written.has_value());
     EXPECT_EQ(written.error().kind, FailureKind::Transient);
@@ -400,7 +402,7 @@ TEST(AtomicFile, AFailureAfterTheRenameIsAmbiguousAndOneBeforeItIsNot)
         [](const std::string& target) { writeFile(target, "tampered\n", 0600); }};
     for (const auto& hook : afterRename)
     {
-        rotator::sink::detail::setAfterRenameHookForTests(hook);
+        rotator::os::detail::setAfterRenameHookForTests(hook);
         const auto written = writeFileAtomically(path, kSecret, 0600);
         ASSERT_FALSE(written.has_value());
         EXPECT_TRUE(written.error().ambiguous) << written.error().message;
@@ -408,7 +410,7 @@ TEST(AtomicFile, AFailureAfterTheRenameIsAmbiguousAndOneBeforeItIsNot)
         EXPECT_TRUE(contains(written.error().message, "the new file was already in place"))
             << written.error().message;
     }
-    rotator::sink::detail::setAfterRenameHookForTests({});
+    rotator::os::detail::setAfterRenameHookForTests({});
 
     const auto missing = writeFileAtomically(dir.file("missing/target"), kSecret, 0600);
     ASSERT_FALSE(missing.has_value());
@@ -467,13 +469,29 @@ TEST(AtomicFile, RefusesADirectoryOthersCanWriteAndWritesNothing)
     ASSERT_EQ(::mkdir(shared.c_str(), 0700), 0);
     ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
     const std::string target = shared + "/astra.json";
-    auto written = rotator::sink::writeFileAtomically(target, "content", 0600);
+    auto written = rotator::os::writeFileAtomically(target, "content", 0600);
     ASSERT_FALSE(written);
     EXPECT_EQ(written.error().kind, rotator::core::FailureKind::Permanent);
     EXPECT_NE(written.error().message.find("writable by others"), std::string::npos);
     EXPECT_NE(written.error().message.find("chmod o-w"), std::string::npos);
     EXPECT_NE(::access(target.c_str(), F_OK), 0);
-    EXPECT_FALSE(rotator::sink::checkFileWritable(target, 0600, {}));
+    EXPECT_FALSE(rotator::os::checkFileWritable(target, 0600, {}));
+}
+
+TEST(AtomicFile, WritesIntoADirectoryOthersCanWriteOnlyWhenTheOptionsAllowIt)
+{
+    rotator::test::TempDir dir;
+    const std::string shared = dir.file("shared");
+    ASSERT_EQ(::mkdir(shared.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+    const std::string target = shared + "/port";
+    rotator::os::WriteOptions options;
+    options.allowSharedDirectory = true;
+    const auto written = rotator::os::writeFileAtomically(target, "8443\n", 0644, options);
+    ASSERT_TRUE(written) << written.error().message;
+    EXPECT_TRUE(*written);
+    EXPECT_EQ(rotator::test::readFile(target), "8443\n");
+    EXPECT_EQ(modeOf(target), 0644U);
 }
 
 TEST(AtomicFile, RemovesTemporariesAKilledWriterLeftBehind)
@@ -481,11 +499,11 @@ TEST(AtomicFile, RemovesTemporariesAKilledWriterLeftBehind)
     rotator::test::TempDir dir;
     rotator::test::writeFile(dir.file(".astra.json.tmp-0123456789abcdef"), "half a secret", 0600);
     rotator::test::writeFile(dir.file(".other.json.tmp-0123456789abcdef"), "another sink's", 0600);
-    ASSERT_TRUE(rotator::sink::writeFileAtomically(dir.file("astra.json"), "new\n", 0600));
+    ASSERT_TRUE(rotator::os::writeFileAtomically(dir.file("astra.json"), "new\n", 0600));
     EXPECT_NE(::access(dir.file(".astra.json.tmp-0123456789abcdef").c_str(), F_OK), 0);
     EXPECT_EQ(::access(dir.file(".other.json.tmp-0123456789abcdef").c_str(), F_OK), 0)
         << "a temporary of another target was removed";
-    rotator::sink::removeStaleTemporaryFiles(dir.path());
+    rotator::os::removeStaleTemporaryFiles(dir.path());
     EXPECT_NE(::access(dir.file(".other.json.tmp-0123456789abcdef").c_str(), F_OK), 0);
     EXPECT_EQ(rotator::test::readFile(dir.file("astra.json")), "new\n");
 }

@@ -1,4 +1,4 @@
-#include "rotator/sink/AtomicFile.h"
+#include "rotator/os/AtomicFile.h"
 
 #include <array>
 #include <cstdio>
@@ -11,15 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "Posix.h"
 #include "rotator/core/Secret.h"
+#include "rotator/core/SecureWipe.h"
+#include "rotator/os/Errno.h"
+#include "rotator/os/ReadFile.h"
+#include "rotator/os/UniqueFd.h"
 
-namespace rotator::sink
+namespace rotator::os
 {
 
 using core::FailureKind;
-using detail::errnoText;
-using detail::UniqueFd;
 
 namespace
 {
@@ -153,9 +154,8 @@ refuseTarget(const std::string& path, const struct stat& st, const struct stat& 
 
 /// A directory others may write to lets them replace or remove the credential file after we
 /// wrote it (or, without the sticky bit, swap it under our feet): refuse it.
-std::optional<tl::unexpected<core::Failure>> refuseSharedDirectory(const std::string& path,
-                                                                   const std::string& dir,
-                                                                   const struct stat& dirSt)
+std::optional<tl::unexpected<core::Failure>>
+refuseSharedDirectory(const std::string& path, const std::string& dir, const struct stat& dirSt)
 {
     if ((dirSt.st_mode & S_IWOTH) == 0)
     {
@@ -167,7 +167,8 @@ std::optional<tl::unexpected<core::Failure>> refuseSharedDirectory(const std::st
                       "refusing to write " + path + ": its directory " + dir +
                           " is writable by others (mode " + mode +
                           "), so anyone could replace the credential file; use a directory "
-                          "only its owner (and group) can write, e.g. chmod o-w " + dir);
+                          "only its owner (and group) can write, e.g. chmod o-w " +
+                          dir);
 }
 
 /// Opens the directory, naming it in the failure.
@@ -191,35 +192,6 @@ core::Outcome<UniqueFd> openDirectory(const std::string& path, const std::string
                           "cannot write " + path + ": " + dir + " is not a directory");
     }
     return ioFailure(path, "opening directory " + dir, error, dir);
-}
-
-/// Reads at most `limit` bytes from `fd` into `out`. Returns 0 or an errno value.
-int readUpTo(int fd, std::size_t limit, std::string& out)
-{
-    out.clear();
-    out.resize(limit);
-    std::size_t got = 0;
-    while (got < limit)
-    {
-        const ssize_t n = ::read(fd, out.data() + got, limit - got);
-        if (n == 0)
-        {
-            break;
-        }
-        if (n < 0)
-        {
-            if (errno == EINTR)
-            {
-                continue;
-            }
-            const int error = errno;
-            detail::wipe(out);
-            return error;
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    out.resize(got);
-    return 0;
 }
 
 /// True when the target already holds exactly `content` with the wanted mode and owner.
@@ -247,7 +219,7 @@ bool alreadyHolds(int dirFd, const std::string& base, std::string_view content, 
         return false;
     }
     const bool same = core::constantTimeEquals(existing, content);
-    detail::wipe(existing);
+    core::secureWipe(existing);
     return same;
 }
 
@@ -414,7 +386,8 @@ struct TargetDirectory
     struct stat st = {};
 };
 
-core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsigned mode)
+core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsigned mode,
+                                                   bool allowSharedDirectory)
 {
     auto split = splitPath(path);
     if (!split)
@@ -434,8 +407,11 @@ core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsi
     if (::fstat(target.fd.get(), &target.st) != 0)
     {
         const int error = errno;
-        return ioFailure(path, "inspecting directory " + target.split.dir, error,
-                         target.split.dir);
+        return ioFailure(path, "inspecting directory " + target.split.dir, error, target.split.dir);
+    }
+    if (allowSharedDirectory)
+    {
+        return target;
     }
     if (auto refused = refuseSharedDirectory(path, target.split.dir, target.st))
     {
@@ -449,7 +425,16 @@ core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsi
 core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
                                         unsigned mode, const FileOwner& owner)
 {
-    auto target = openTargetDirectory(path, mode);
+    WriteOptions options;
+    options.owner = owner;
+    return writeFileAtomically(path, content, mode, options);
+}
+
+core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
+                                        unsigned mode, const WriteOptions& options)
+{
+    const FileOwner& owner = options.owner;
+    auto target = openTargetDirectory(path, mode, options.allowSharedDirectory);
     if (!target)
     {
         return tl::make_unexpected(target.error());
@@ -566,7 +551,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
         return mayHold(ioFailure(path, "reading the file back", error, dir));
     }
     const bool same = core::constantTimeEquals(readBack, content);
-    detail::wipe(readBack);
+    core::secureWipe(readBack);
     if (!same)
     {
         return mayHold(core::fail(FailureKind::Transient,
@@ -580,7 +565,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
 core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
                                       const FileOwner& owner)
 {
-    auto target = openTargetDirectory(path, mode);
+    auto target = openTargetDirectory(path, mode, false);
     if (!target)
     {
         return tl::make_unexpected(target.error());
@@ -658,4 +643,4 @@ void removeStaleTemporaryFiles(const std::string& directory)
     }
 }
 
-} // namespace rotator::sink
+} // namespace rotator::os
