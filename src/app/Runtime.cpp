@@ -2,11 +2,9 @@
 
 #include <ostream>
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
+#include "rotator/report/Reports.h"
 #include "rotator/sink/SecretSink.h"
 #include "rotator/store/SqliteStateStore.h"
 
@@ -143,80 +141,13 @@ int plan(const cli::CommandLine& cl, const config::Settings& settings, cli::Envi
 {
     Runtime runtime(settings, env, Runtime::Mode::ReadOnly);
     const auto items = runtime.engine().plan();
-    const std::int64_t now = env.clock.nowMs();
     if (cl.has("json"))
     {
-        Poco::JSON::Array::Ptr arr = new Poco::JSON::Array;
-        for (const auto& i : items)
-        {
-            Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-            o->set("credential", i.credential);
-            o->set("dueNow", i.dueNow);
-            o->set("nextRotationAt", i.nextAtMs ? Poco::Dynamic::Var(core::formatRfc3339Seconds(
-                                                      *i.nextAtMs))
-                                                : Poco::Dynamic::Var());
-            o->set("reason", i.reason);
-            Poco::JSON::Array::Ptr actions = new Poco::JSON::Array;
-            for (const auto& a : i.actions)
-            {
-                actions->add(a);
-            }
-            o->set("actions", actions);
-            Poco::JSON::Array::Ptr problems = new Poco::JSON::Array;
-            for (const auto& p : i.problems)
-            {
-                problems->add(p);
-            }
-            o->set("problems", problems);
-            Poco::JSON::Array::Ptr warnings = new Poco::JSON::Array;
-            for (const auto& w : i.warnings)
-            {
-                warnings->add(w);
-            }
-            o->set("warnings", warnings);
-            arr->add(o);
-        }
-        Poco::JSON::Object root;
-        root.set("plan", arr);
-        root.stringify(env.out);
-        env.out << "\n";
+        env.out << report::planJson(items) << "\n";
     }
     else
     {
-        for (const auto& i : items)
-        {
-            env.out << i.credential << ": ";
-            if (i.dueNow)
-            {
-                env.out << "due now";
-            }
-            else if (i.nextAtMs)
-            {
-                env.out << "next rotation " << core::formatRfc3339Seconds(*i.nextAtMs)
-                        << (*i.nextAtMs <= now ? " (due)" : "");
-            }
-            else
-            {
-                env.out << "not scheduled";
-            }
-            env.out << "\n  why: " << i.reason << "\n";
-            for (const auto& a : i.actions)
-            {
-                env.out << "  " << a << "\n";
-            }
-            for (const auto& p : i.problems)
-            {
-                env.out << "  problem: " << p << "\n";
-            }
-            for (const auto& w : i.warnings)
-            {
-                env.out << "  warning: " << w << "\n";
-            }
-        }
-        if (items.empty())
-        {
-            env.out << "no credentials configured\n";
-        }
+        report::printPlan(env.out, items, env.clock.nowMs());
     }
     bool problems = false;
     for (const auto& i : items)
