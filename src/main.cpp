@@ -7,8 +7,10 @@
 
 #include <pthread.h>
 
+#include "rotator/app/Commands.h"
 #include "rotator/app/RotatorApp.h"
 #include "rotator/cli/CommandLine.h"
+#include "rotator/cli/CommandTable.h"
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 
@@ -30,10 +32,11 @@ int main(int argc, char** argv)
     std::signal(SIGHUP, SIG_DFL);
     std::signal(SIGPIPE, SIG_IGN);
 
+    const rotator::cli::CommandTable commands = rotator::app::commandTable();
     rotator::cli::CommandLine commandLine;
     try
     {
-        commandLine = rotator::cli::parseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+        commandLine = commands.parse(std::vector<std::string>(argv + 1, argv + argc));
     }
     catch (const rotator::core::UsageError& e)
     {
@@ -42,7 +45,7 @@ int main(int argc, char** argv)
     }
     if (commandLine.help)
     {
-        std::cout << rotator::cli::usageText();
+        std::cout << commands.usage();
         return 0;
     }
     if (commandLine.version)
@@ -50,7 +53,7 @@ int main(int argc, char** argv)
         std::cout << "astra-rotator 0.1.0\n";
         return 0;
     }
-    rotator::app::RotatorApp app(commandLine);
+    rotator::app::RotatorApp app(commands, commandLine);
     // Poco sees no arguments: the command line is ours, and Poco's own options (--daemon,
     // --pidfile) do not apply under systemd's Type=simple.
     char* pocoArgv[] = {argv[0], nullptr};

@@ -294,10 +294,10 @@ private:
 namespace
 {
 
-class Handler final : public Poco::Net::HTTPRequestHandler
+class AdminRequestHandler final : public Poco::Net::HTTPRequestHandler
 {
 public:
-    explicit Handler(AdminServer::Impl& impl) : _impl(impl) {}
+    explicit AdminRequestHandler(AdminServer::Impl& impl) : _impl(impl) {}
     void handleRequest(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response) override
     {
@@ -308,14 +308,14 @@ private:
     AdminServer::Impl& _impl;
 };
 
-class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory
+class AdminHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory
 {
 public:
-    explicit HandlerFactory(AdminServer::Impl& impl) : _impl(impl) {}
+    explicit AdminHandlerFactory(AdminServer::Impl& impl) : _impl(impl) {}
     Poco::Net::HTTPRequestHandler*
     createRequestHandler(const Poco::Net::HTTPServerRequest&) override
     {
-        return new Handler(_impl);
+        return new AdminRequestHandler(_impl);
     }
 
 private:
@@ -372,8 +372,8 @@ void AdminServer::Impl::start()
     params->setKeepAliveTimeout(Poco::Timespan(kTimeoutSeconds, 0));
     params->setMaxKeepAliveRequests(100);
     params->setSoftwareVersion("astra-rotator");
-    _server =
-        std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool, socket, params);
+    _server = std::make_unique<Poco::Net::HTTPServer>(new AdminHandlerFactory(*this), _pool, socket,
+                                                      params);
     _server->start();
     _log.information("admin API listening on %s", socket.address().toString());
 }

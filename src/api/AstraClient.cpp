@@ -79,11 +79,11 @@ bool hasHashLinks(const std::string& dir)
 }
 
 /// Trusts the system CA store the way OpenSSL's default paths do, without reading the whole
-/// bundle up front. The default paths parse every certificate of the bundle file (about 150,
-/// 60-90 ms of CPU in each process) although a chain needs one or two; the hashed directory
-/// is looked up lazily, one certificate when a chain needs it. Where the directory has no hash
-/// names, or SSL_CERT_FILE names a file, OpenSSL's default paths are used as they are.
-/// SSL_CERT_DIR is honoured either way.
+/// bundle up front. The default paths parse every certificate of the bundle file, in every
+/// process, although a chain needs one or two; the hashed directory is looked up lazily, one
+/// certificate when a chain needs it. Where the directory has no hash names, or SSL_CERT_FILE
+/// names a file, OpenSSL's default paths are used as they are. SSL_CERT_DIR is honoured either
+/// way.
 void trustSystemStore(SSL_CTX* context)
 {
     const char* dirEnv = std::getenv(X509_get_default_cert_dir_env());

@@ -106,7 +106,7 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     return 0;
 }
 
-int migrate(const config::Settings& settings, Environment& env)
+int migrate(const CommandLine&, const config::Settings& settings, Environment& env)
 {
     store::StateDir dir(settings.state.dir);
     dir.prepare();
@@ -116,7 +116,7 @@ int migrate(const config::Settings& settings, Environment& env)
     return 0;
 }
 
-int sync(const config::Settings& settings, Environment& env)
+int sync(const CommandLine&, const config::Settings& settings, Environment& env)
 {
     auto api = connectApi(settings, env);
     store::StateDir dir(settings.state.dir);
@@ -276,34 +276,38 @@ std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
                                               std::move(observer));
 }
 
-int runCommand(const CommandLine& cl, const config::Settings& settings, Environment& env)
+std::vector<Command> oneShotCommands()
 {
-    const std::string& c = cl.command;
-    if (c == "check-config")
-    {
-        return checkConfig(cl, settings, env);
-    }
-    if (c == "migrate")
-    {
-        return migrate(settings, env);
-    }
-    if (c == "sync")
-    {
-        return sync(settings, env);
-    }
-    if (c == "status")
-    {
-        return status(cl, settings, env);
-    }
-    if (c == "ages")
-    {
-        return ages(cl, settings, env);
-    }
-    if (c == "history")
-    {
-        return history(cl, settings, env);
-    }
-    throw core::UsageError("command " + c + " is run by the application, not here");
+    // The synopses are the lines of `--help`; the usage errors quote them up to the first two
+    // spaces.
+    return {
+        {.name = "sync",
+         .synopsis = "sync                       refresh the inventory from the API",
+         .run = sync},
+        {.name = "status",
+         .options = {{"json"}},
+         .synopsis = "status [--json]            one row per credential",
+         .run = status},
+        {.name = "ages",
+         .options = {{"json"}, {"unmanaged"}, {"older-than", true}, {"all"}},
+         .synopsis = "ages [--json] [--unmanaged] [--older-than=90d] [--all]\n"
+                     "                           every client in the inventory with its age",
+         .run = ages},
+        {.name = "history",
+         .options =
+             {{"json"}, {"credential", true}, {"client", true}, {"since", true}, {"limit", true}},
+         .synopsis = "history [--credential=NAME] [--client=ID] [--since=7d] [--limit=N] [--json]\n"
+                     "                           events, newest first",
+         .run = history},
+        {.name = "check-config",
+         .options = {{"offline"}},
+         .synopsis =
+             "check-config [--offline]   validate the configuration (and roles, unless offline)",
+         .run = checkConfig},
+        {.name = "migrate",
+         .synopsis = "migrate                    create or upgrade the database",
+         .run = migrate},
+    };
 }
 
 } // namespace rotator::cli

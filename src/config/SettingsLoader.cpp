@@ -566,8 +566,8 @@ template <typename Table> std::vector<std::string> namesOf(const Table& table)
 // Walking the configuration
 
 /// A properties file whose keys are listed once. Poco's MapConfiguration lists one level by
-/// scanning every key, so walking a file level by level is quadratic: loading 1,000
-/// credentials took 1.7 s, in every command.
+/// scanning every key, so walking a file level by level is quadratic in its keys, and every
+/// command loads the file.
 class ListedProperties : public Poco::Util::PropertyFileConfiguration
 {
 public:

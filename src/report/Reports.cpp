@@ -8,6 +8,7 @@
 
 #include "rotator/core/Duration.h"
 #include "rotator/core/Time.h"
+#include "rotator/rotation/RotationEngine.h"
 #include "rotator/schedule/Schedule.h"
 
 namespace rotator::report
@@ -44,6 +45,16 @@ Poco::Dynamic::Var stringOrNull(const std::string& s)
         return Poco::Dynamic::Var();
     }
     return s;
+}
+
+Array::Ptr stringArray(const std::vector<std::string>& items)
+{
+    Array::Ptr arr = new Array;
+    for (const auto& item : items)
+    {
+        arr->add(item);
+    }
+    return arr;
 }
 
 Object::Ptr toObject(const CredentialView& v)
@@ -216,12 +227,7 @@ std::string clientsJson(const std::vector<ClientView>& rows)
     {
         Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
         o->set("clientId", r.clientId);
-        Array::Ptr roles = new Array;
-        for (const auto& role : r.roles)
-        {
-            roles->add(role);
-        }
-        o->set("roles", roles);
+        o->set("roles", stringArray(r.roles));
         o->set("generatedOn", r.generatedOn);
         o->set("ageSeconds", r.ageSeconds);
         o->set("credential", stringOrNull(r.credential));
@@ -249,6 +255,64 @@ std::string eventsJson(const std::vector<store::EventRow>& rows)
     Object o;
     o.set("events", arr);
     return stringify(o);
+}
+
+std::string planJson(const std::vector<rotation::PlanItem>& items)
+{
+    Array::Ptr arr = new Array;
+    for (const auto& i : items)
+    {
+        Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        o->set("credential", i.credential);
+        o->set("dueNow", i.dueNow);
+        o->set("nextRotationAt", timeOrNull(i.nextAtMs));
+        o->set("reason", i.reason);
+        o->set("actions", stringArray(i.actions));
+        o->set("problems", stringArray(i.problems));
+        o->set("warnings", stringArray(i.warnings));
+        arr->add(o);
+    }
+    Object o;
+    o.set("plan", arr);
+    return stringify(o);
+}
+
+void printPlan(std::ostream& out, const std::vector<rotation::PlanItem>& items, std::int64_t nowMs)
+{
+    for (const auto& i : items)
+    {
+        out << i.credential << ": ";
+        if (i.dueNow)
+        {
+            out << "due now";
+        }
+        else if (i.nextAtMs)
+        {
+            out << "next rotation " << core::formatRfc3339Seconds(*i.nextAtMs)
+                << (*i.nextAtMs <= nowMs ? " (due)" : "");
+        }
+        else
+        {
+            out << "not scheduled";
+        }
+        out << "\n  why: " << i.reason << "\n";
+        for (const auto& a : i.actions)
+        {
+            out << "  " << a << "\n";
+        }
+        for (const auto& p : i.problems)
+        {
+            out << "  problem: " << p << "\n";
+        }
+        for (const auto& w : i.warnings)
+        {
+            out << "  warning: " << w << "\n";
+        }
+    }
+    if (items.empty())
+    {
+        out << "no credentials configured\n";
+    }
 }
 
 void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>& rows,

@@ -54,6 +54,14 @@ void Scheduler::run()
             }
         }
         runRequests(requests);
+        if (!requests.empty())
+        {
+            {
+                std::lock_guard<std::mutex> lock(_mutex);
+                _handled += static_cast<std::int64_t>(requests.size());
+            }
+            _progress.notify_all();
+        }
         const std::int64_t now = _clock.nowMs();
         std::int64_t wakeAt = passDueAt;
         // While passes fail, what the engine has due waits for the list too.
@@ -92,22 +100,25 @@ std::optional<std::string> Scheduler::runPass()
             failure = report.errors.empty() ? std::string("listing clients failed")
                                             : report.errors.front();
         }
-        std::lock_guard<std::mutex> lock(_mutex);
-        _lastPassMs = now;
-        _lastPassReachedApi = !report.listFailed;
-        ++_passes;
-        // Only an answer tells about the token: a 503 or a timeout leaves what is known.
-        if (!report.listFailed)
         {
-            _adminTokenValid = true;
-            _adminTokenRefusal.reset();
+            std::lock_guard<std::mutex> lock(_mutex);
+            _lastPassMs = now;
+            _lastPassReachedApi = !report.listFailed;
+            ++_passes;
+            // Only an answer tells about the token: a 503 or a timeout leaves what is known.
+            if (!report.listFailed)
+            {
+                _adminTokenValid = true;
+                _adminTokenRefusal.reset();
+            }
+            else if (report.adminTokenRejected)
+            {
+                _adminTokenValid = false;
+                _adminTokenRefusal = failure;
+                failure = "the admin token was refused (401); " + *failure;
+            }
         }
-        else if (report.adminTokenRejected)
-        {
-            _adminTokenValid = false;
-            _adminTokenRefusal = failure;
-            return "the admin token was refused (401); " + *failure;
-        }
+        _progress.notify_all();
         return failure;
     }
     catch (const std::exception& e)
@@ -166,6 +177,7 @@ void Scheduler::stop()
         _stopping = true;
     }
     _wake.notify_all();
+    _progress.notify_all();
 }
 
 bool Scheduler::requestRotation(const std::string& name)
@@ -177,9 +189,25 @@ bool Scheduler::requestRotation(const std::string& name)
             return false;
         }
         _requests.push_back(name);
+        ++_requested;
     }
     _wake.notify_all();
     return true;
+}
+
+bool Scheduler::awaitPasses(std::int64_t count, std::chrono::milliseconds timeout) const
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    _progress.wait_for(lock, timeout, [&] { return _passes >= count || _stopping; });
+    return _passes >= count;
+}
+
+bool Scheduler::awaitRequests(std::chrono::milliseconds timeout) const
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    const std::int64_t queued = _requested;
+    _progress.wait_for(lock, timeout, [&] { return _handled >= queued || _stopping; });
+    return _handled >= queued;
 }
 
 std::optional<std::int64_t> Scheduler::lastPassMs() const

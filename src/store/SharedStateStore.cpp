@@ -18,8 +18,8 @@ thread_local const SharedStateStore* tBatchOf = nullptr;
 } // namespace
 
 /// One writer's work, queued for the next batch. Its writer waits on `wake`, which is
-/// signalled only when the unit is done or the writer is next in line to lead: a context switch
-/// costs tens of microseconds of CPU on a small VM, so nobody is woken just to wait again.
+/// signalled only when the unit is done or the writer is next in line to lead: every wake-up
+/// costs a context switch, so nobody is woken just to wait again.
 struct SharedStateStore::Unit
 {
     const std::function<void()>& work;

@@ -11,7 +11,6 @@
 #include <mutex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -31,13 +30,11 @@
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
 #include "rotator/report/Reports.h"
-#include "rotator/rotation/RotationEngine.h"
-#include "rotator/schedule/Scheduler.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
+#include "support/FakeOrgDaemon.h"
 #include "support/FakeTokenApi.h"
 #include "support/LogCapture.h"
-#include "support/RecordingSink.h"
 #include "support/TempDir.h"
 
 namespace rotator::admin
@@ -212,9 +209,7 @@ protected:
     AdminServerTest()
     {
         settings.state.dir = dir.path();
-        settings.admin.listen = "127.0.0.1:0";
-        settings.admin.host = "127.0.0.1";
-        settings.admin.port = 0;
+        test::listenOnAnyLoopbackPort(settings.admin);
         config::CredentialSettings billing;
         billing.name = "billing";
         billing.maxAgeMs = 30 * kDay;
@@ -694,8 +689,9 @@ TEST_F(AdminServerTest, AnUnreadableTokenFileFailsTheStart)
     EXPECT_THROW(s.start(), core::ConfigError);
 }
 
-/// The real scheduler and engine behind the API: a rotation requested over HTTP happens, is
-/// counted, and no response or log line ever carries the minted token or the bearer.
+/// The daemon as `serve` builds it (real scheduler and engine, a file sink) behind the API: a
+/// rotation requested over HTTP happens, is counted, and no response or log line ever carries
+/// the minted token or the bearer.
 TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
 {
     enableToken();
@@ -711,50 +707,35 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
     settings.credentials[0].clientId.clear();
     settings.scheduler.concurrency = 1;
     settings.astra.propagationTimeoutMs = 10'000;
+    config::SinkSettings sink;
+    sink.name = "a";
+    sink.path = dir.file("billing.token");
+    sink.format = config::SinkFormat::Token;
+    settings.sinks = {sink};
     // A fresh state for the engine (the fixture's clients are not in the fake org).
     test::TempDir state;
     settings.state.dir = state.path();
-    store::SqliteStateStore engineStore(state.file("rotator.db"));
-    ::mkdir(state.file("pending").c_str(), 0700);
-    auto record = std::make_shared<test::SinkRecord>();
-    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
-    sinks["a"] = std::make_unique<test::RecordingSink>("a", record);
-    rotation::RotationEngine engine(settings, api, engineStore, std::move(sinks),
-                                    rotation::PendingFiles(state.file("pending")), realClock);
-    engine.setResultObserver(metrics.rotationObserver());
-    schedule::Scheduler scheduler(engine, realClock,
-                                  {.syncIntervalMs = 3'600'000, .minPauseMs = 50, .jitterSeed = 1});
-    SchedulerAdapter adapter(scheduler);
-    AdminServer admin(settings, state.file("rotator.db"), adapter, metrics, realClock);
-    admin.start();
-    std::thread worker([&scheduler] { scheduler.run(); });
+    test::FakeOrgDaemon fake(settings, api, realClock);
+    app::Daemon& daemon = fake.daemon;
+    daemon.start();
+    const std::uint16_t port = daemon.adminPort();
+    constexpr std::chrono::seconds kPatience(60); // a safety net; the awaits return when done
 
-    const auto waitFor = [](const std::function<bool()>& done)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (!done() && std::chrono::steady_clock::now() < deadline)
-        {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return done();
-    };
     // The engine's connection belongs to the scheduler thread: the test reads through its own.
     const auto reader = store::SqliteStateStore::openReadOnly(state.file("rotator.db"));
     // The first pass bootstraps billing.
-    EXPECT_TRUE(waitFor([&] { return get(admin.port(), "/readyz").status == 200; }));
-    EXPECT_TRUE(waitFor([&] { return scheduler.passes() >= 1; }));
+    ASSERT_TRUE(daemon.scheduler().awaitPasses(1, kPatience)) << log.text();
+    EXPECT_EQ(get(port, "/readyz").status, 200);
     const auto before = reader->findCredential("billing").value();
     ASSERT_FALSE(before.currentClientId.empty());
 
-    auto a = post(admin.port(), "/v1/credentials/billing/rotate", kBearer);
+    auto a = post(port, "/v1/credentials/billing/rotate", kBearer);
     EXPECT_EQ(a.status, 202) << a.body;
-    EXPECT_TRUE(waitFor(
-        [&]
-        {
-            const auto last = reader->lastRotation("billing");
-            return last && last->trigger == "manual" && last->stage == "grace";
-        }))
-        << log.text();
+    ASSERT_TRUE(daemon.scheduler().awaitRequests(kPatience)) << log.text();
+    const auto last = reader->lastRotation("billing");
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(last->trigger, "manual");
+    EXPECT_EQ(last->stage, "grace") << log.text();
     const auto after = reader->findCredential("billing").value();
     EXPECT_NE(after.currentClientId, before.currentClientId);
     EXPECT_EQ(after.previousClientId, before.currentClientId);
@@ -763,7 +744,7 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
     for (const std::string target :
          {"/v1/credentials", "/v1/credentials/billing", "/v1/clients", "/v1/history", "/metrics"})
     {
-        answers.push_back(get(admin.port(), target, kBearer));
+        answers.push_back(get(port, target, kBearer));
         EXPECT_EQ(answers.back().status, 200) << target << "\n" << log.text();
     }
     EXPECT_NE(answers[0].body.find(after.currentClientId), std::string::npos);
@@ -772,20 +753,19 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
               std::string::npos)
         << answers[4].body;
 
-    scheduler.stop();
-    worker.join();
-    admin.stop();
+    daemon.stop();
 
-    std::lock_guard<std::mutex> lock(record->mutex);
-    ASSERT_FALSE(record->token.empty());
-    const std::string secret = record->token.substr(record->token.rfind(':') + 1);
+    std::string token = test::readFile(sink.path); // the `token` format: the token and a newline
+    token = token.substr(0, token.find('\n'));
+    ASSERT_FALSE(token.empty());
+    const std::string secret = token.substr(token.rfind(':') + 1);
     for (const auto& answer : answers)
     {
-        EXPECT_EQ(answer.body.find(record->token), std::string::npos);
+        EXPECT_EQ(answer.body.find(token), std::string::npos);
         EXPECT_EQ(answer.body.find(secret), std::string::npos);
         EXPECT_EQ(answer.body.find(kBearer), std::string::npos);
     }
-    EXPECT_FALSE(log.contains(record->token));
+    EXPECT_FALSE(log.contains(token));
     EXPECT_FALSE(log.contains(kBearer));
 }
 

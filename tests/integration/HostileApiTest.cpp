@@ -8,7 +8,7 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
-#include "rotator/app/Runtime.h"
+#include "rotator/app/Commands.h"
 #include "rotator/cli/CommandLine.h"
 #include "rotator/cli/Commands.h"
 #include "rotator/config/SettingsLoader.h"
@@ -81,12 +81,8 @@ protected:
                              [this](const config::Settings& s, core::Secret token) {
                                  return cli::makeAstraClient(s, std::move(token), clock);
                              }};
-        const auto cl = cli::parseCommandLine(args);
-        if (cl.command == "run-once" || cl.command == "rotate" || cl.command == "plan")
-        {
-            return app::runEngineCommand(cl, settings, env);
-        }
-        return cli::runCommand(cl, settings, env);
+        const auto commands = app::commandTable();
+        return commands.run(commands.parse(args), settings, env);
     }
 
     std::vector<store::EventRow> history()

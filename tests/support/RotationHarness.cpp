@@ -9,6 +9,7 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include "rotator/app/Commands.h"
 #include "rotator/app/Runtime.h"
 #include "rotator/cli/CommandLine.h"
 #include "rotator/config/SettingsLoader.h"
@@ -145,9 +146,10 @@ rotation::PassReport RotationHarness::pass()
 
 int RotationHarness::command(const std::vector<std::string>& args)
 {
-    const auto commandLine = cli::parseCommandLine(args);
+    const auto commands = app::commandTable();
+    const auto commandLine = commands.parse(args);
     auto env = environment();
-    return app::runEngineCommand(commandLine, settings, env);
+    return commands.run(commandLine, settings, env);
 }
 
 std::unique_ptr<store::SqliteStateStore> RotationHarness::openStore() const

@@ -7,30 +7,32 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "rotator/cli/CommandLine.h"
-#include "rotator/cli/Commands.h"
+#include "rotator/cli/CommandTable.h"
 #include "rotator/config/Settings.h"
 
 namespace rotator::app
 {
 
 /// The `astra-rotator` process: a Poco ServerApplication that loads the settings, sets up
-/// logging and runs one command (or, for `serve`, the daemon until a termination request).
+/// logging and runs one command from the table (for `serve`, the daemon until a termination
+/// request).
 ///
 /// Constructed once in `main()` after the command line was parsed; never in tests (Poco allows
-/// one Application per process), which drive `cli::runCommand` and the engine directly.
-/// Every exception ends here as a message on stderr and an exit code (PRODUCT.md §6).
+/// one Application per process), which run commands from `commandTable()` (Commands.h) and
+/// build a `Daemon` directly. Every exception ends here as a message on stderr and an exit code
+/// (PRODUCT.md §6).
 class RotatorApp final : public Poco::Util::ServerApplication
 {
 public:
-    explicit RotatorApp(cli::CommandLine commandLine);
+    /// `commands` (`commandTable()`) must outlive the application.
+    RotatorApp(const cli::CommandTable& commands, cli::CommandLine commandLine);
 
 protected:
     void initialize(Poco::Util::Application& self) override;
     int main(const std::vector<std::string>& args) override;
 
 private:
-    int serve(cli::Environment& env);
-
+    const cli::CommandTable& _commands;
     cli::CommandLine _commandLine;
     std::optional<config::Settings> _settings;
 };

@@ -46,9 +46,4 @@ private:
     std::unique_ptr<rotation::RotationEngine> _engine;
 };
 
-/// `run-once`, `rotate NAME`, `plan`: the commands that drive the engine once. Exit codes as
-/// `cli::runCommand`.
-int runEngineCommand(const cli::CommandLine& commandLine, const config::Settings& settings,
-                     cli::Environment& env);
-
 } // namespace rotator::app

@@ -8,7 +8,8 @@
 namespace rotator::cli
 {
 
-/// `astra-rotator [--config=FILE] COMMAND [ARGS] [--option[=value]]`, parsed.
+/// `astra-rotator [--config=FILE] COMMAND [ARGS] [--option[=value]]`, parsed by
+/// `CommandTable::parse`.
 struct CommandLine
 {
     std::string configPath = "/etc/astra-rotator/astra-rotator.properties";
@@ -20,15 +21,15 @@ struct CommandLine
     bool version = false;
 
     bool has(const std::string& option) const { return options.count(option) > 0; }
-    std::optional<std::string> get(const std::string& option) const;
+    std::optional<std::string> get(const std::string& option) const
+    {
+        const auto it = options.find(option);
+        if (it == options.end())
+        {
+            return std::nullopt;
+        }
+        return it->second;
+    }
 };
-
-/// Parses argv (without argv[0]). Global options (`--config`, `--help`, `--version`) may
-/// come anywhere; each command accepts only its own options and argument count. Throws
-/// core::UsageError with a message naming the offending word.
-CommandLine parseCommandLine(const std::vector<std::string>& args);
-
-/// The usage text (`--help`).
-std::string usageText();
 
 } // namespace rotator::cli

@@ -3,10 +3,12 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <vector>
 
 #include "rotator/api/AstraClient.h"
 #include "rotator/api/TokenApi.h"
 #include "rotator/cli/CommandLine.h"
+#include "rotator/cli/CommandTable.h"
 #include "rotator/config/Settings.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
@@ -15,8 +17,8 @@
 namespace rotator::cli
 {
 
-/// Everything a one-shot command touches outside the configuration, injected so tests can
-/// run commands with a fake API, a fake clock and captured output.
+/// Everything a command touches outside the configuration, injected so tests can run commands
+/// with a fake API, a fake clock and captured output.
 struct Environment
 {
     std::ostream& out;
@@ -25,6 +27,9 @@ struct Environment
     std::function<const char*(const char*)> getenv;
     /// Builds the API client; the default is `AstraClient` over HTTPS.
     std::function<std::unique_ptr<api::TokenApi>(const config::Settings&, core::Secret)> makeApi;
+    /// `serve` only: blocks until the process is asked to stop (the application's
+    /// `waitForTerminationRequest`: SIGTERM, SIGINT, SIGQUIT).
+    std::function<void()> waitForTermination = {};
 };
 
 /// The production API factory. `observer` sees every HTTP exchange (the daemon's metrics).
@@ -39,10 +44,8 @@ std::unique_ptr<store::SqliteStateStore> openStoreForReading(const config::Setti
 /// Loads the admin token (printing its warnings to `env.err`) and builds the API client.
 std::unique_ptr<api::TokenApi> connectApi(const config::Settings& settings, Environment& env);
 
-/// Runs one command (not `serve`) and returns its exit code: 0 success, 1 the operation
-/// failed. Throws core::ConfigError (exit 78), core::UsageError (exit 64) and
-/// core::StoreError (exit 1); the caller prints them.
-int runCommand(const CommandLine& commandLine, const config::Settings& settings,
-               Environment& env);
+/// The commands that need no engine, in `--help` order: `sync`, `status`, `ages`, `history`,
+/// `check-config`, `migrate`. `app::commandTable()` puts them in the whole table.
+std::vector<Command> oneShotCommands();
 
 } // namespace rotator::cli

@@ -9,6 +9,11 @@
 #include "rotator/config/Settings.h"
 #include "rotator/store/StateStore.h"
 
+namespace rotator::rotation
+{
+struct PlanItem;
+} // namespace rotator::rotation
+
 namespace rotator::report
 {
 
@@ -70,6 +75,14 @@ std::string credentialsJson(const std::vector<CredentialView>& rows,
 std::string credentialJson(const CredentialView& row);
 std::string clientsJson(const std::vector<ClientView>& rows);
 std::string eventsJson(const std::vector<store::EventRow>& rows);
+
+/// `plan --json`: `{"plan":[{"credential","dueNow","nextRotationAt","reason","actions",
+/// "problems","warnings"}]}`, one object per item in order; `nextRotationAt` is RFC 3339 to the
+/// second, or null when nothing is scheduled.
+std::string planJson(const std::vector<rotation::PlanItem>& items);
+/// `plan` for people: per credential when it is next due (marked "(due)" once `nowMs` has
+/// reached it), why, then its actions, problems and warnings, indented.
+void printPlan(std::ostream& out, const std::vector<rotation::PlanItem>& items, std::int64_t nowMs);
 
 /// Aligned tables for people, fitting 80 columns for typical rows.
 void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>& rows,

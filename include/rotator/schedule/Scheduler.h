@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,7 +32,7 @@ namespace rotator::schedule
 ///
 /// `run()` blocks in the calling thread until `stop()` is called (from another thread, or from
 /// inside a pass); a stop lets the current step finish (the engine starts nothing new) and
-/// returns promptly. `requestRotation` and the status accessors are thread-safe.
+/// returns promptly. `requestRotation`, the status accessors and the awaits are thread-safe.
 class Scheduler
 {
 public:
@@ -63,6 +64,15 @@ public:
     /// Why the admin token was refused, while the last list that told answered 401.
     std::optional<std::string> adminTokenRefusal() const;
 
+    /// For a thread other than the scheduler's (tests, a daemon's caller): blocks until
+    /// `passes()` reaches `count`, `stop()` was called or `timeout` of real time passed (not the
+    /// clock's: `run()` goes on in another thread meanwhile); whether the count was reached.
+    bool awaitPasses(std::int64_t count, std::chrono::milliseconds timeout) const;
+    /// Like `awaitPasses`, until every rotation queued by `requestRotation` before this call has
+    /// been run (its outcome journaled and logged) or skipped by a stop; false when `timeout`
+    /// passed first, or a stop came before the scheduler took them.
+    bool awaitRequests(std::chrono::milliseconds timeout) const;
+
 private:
     /// One pass, its outcome recorded for the accessors; the reason when it failed.
     std::optional<std::string> runPass();
@@ -78,11 +88,14 @@ private:
     std::mt19937_64 _random; ///< the back-off's jitter; used by the scheduler thread only
     mutable std::mutex _mutex;
     std::condition_variable _wake;
+    mutable std::condition_variable _progress; ///< a pass or a batch of requests finished
     bool _stopping = false;
     std::deque<std::string> _requests;
     std::optional<std::int64_t> _lastPassMs;
     bool _lastPassReachedApi = false;
     std::int64_t _passes = 0;
+    std::int64_t _requested = 0; ///< rotations queued so far
+    std::int64_t _handled = 0;   ///< of those, how many have run
     std::optional<std::string> _adminTokenRefusal;
     std::optional<bool> _adminTokenValid;
 };

@@ -5,6 +5,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include "rotator/app/Commands.h"
 #include "rotator/cli/CommandLine.h"
 #include "rotator/cli/Commands.h"
 #include "rotator/config/SettingsLoader.h"
@@ -53,16 +54,17 @@ protected:
     {
         out.str("");
         err.str("");
-        const auto cl = cli::parseCommandLine(args);
+        const auto cl = commands.parse(args);
         const auto s = settings(extra);
         cli::Environment env{out, err, clock, [](const char*) -> const char* { return nullptr; },
                              [this](const config::Settings&, core::Secret) {
                                  return std::unique_ptr<api::TokenApi>(
                                      new test::ForwardingTokenApi(api));
                              }};
-        return cli::runCommand(cl, s, env);
+        return commands.run(cl, s, env);
     }
 
+    const cli::CommandTable commands = app::commandTable();
     test::TempDir dir;
     test::FakeClock clock{1'790'000'000'000};
     test::FakeTokenApi api;
@@ -243,20 +245,19 @@ TEST_F(CommandsTest, CheckConfigResolvesRoleNamesOrNamesTheKey)
 
 TEST_F(CommandsTest, CommandsAcceptOnlyTheirOwnOptions)
 {
-    EXPECT_THROW(cli::parseCommandLine({"sync", "--json"}), core::UsageError);
-    EXPECT_THROW(cli::parseCommandLine({"ages", "extra"}), core::UsageError);
-    EXPECT_THROW(cli::parseCommandLine({"rotate"}), core::UsageError);
-    EXPECT_THROW(cli::parseCommandLine({"history", "--limit"}), core::UsageError);
-    EXPECT_THROW(cli::parseCommandLine({"--json"}), core::UsageError);
-    EXPECT_THROW(cli::parseCommandLine({}), core::UsageError);
-    const auto cl = cli::parseCommandLine({"--config", "/x.properties", "history", "--since",
-                                           "7d", "--json"});
+    EXPECT_THROW(commands.parse({"sync", "--json"}), core::UsageError);
+    EXPECT_THROW(commands.parse({"ages", "extra"}), core::UsageError);
+    EXPECT_THROW(commands.parse({"rotate"}), core::UsageError);
+    EXPECT_THROW(commands.parse({"history", "--limit"}), core::UsageError);
+    EXPECT_THROW(commands.parse({"--json"}), core::UsageError);
+    EXPECT_THROW(commands.parse({}), core::UsageError);
+    const auto cl =
+        commands.parse({"--config", "/x.properties", "history", "--since", "7d", "--json"});
     EXPECT_EQ(cl.configPath, "/x.properties");
     EXPECT_EQ(cl.command, "history");
     EXPECT_EQ(cl.get("since").value_or(""), "7d");
     EXPECT_TRUE(cl.has("json"));
-    EXPECT_EQ(cli::parseCommandLine({"rotate", "billing", "--no-grace"}).arguments.at(0),
-              "billing");
+    EXPECT_EQ(commands.parse({"rotate", "billing", "--no-grace"}).arguments.at(0), "billing");
 }
 
 TEST_F(CommandsTest, CheckConfigNamesASinkThatCannotBeWritten)

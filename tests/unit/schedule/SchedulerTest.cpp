@@ -2,10 +2,13 @@
 // passes in the test's thread without real waiting, and the waits are read off the fake time of
 // each inventory list.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -119,6 +122,10 @@ protected:
                          {
                              seen.push_back({clock.nowMs(), running->adminTokenValid(),
                                              running->adminTokenRefusal()});
+                             if (beforeList)
+                             {
+                                 beforeList(call, *running);
+                             }
                              if (call == last)
                              {
                                  running->stop();
@@ -162,6 +169,8 @@ protected:
     config::Settings settings;
     std::shared_ptr<test::SinkRecord> record = std::make_shared<test::SinkRecord>();
     Seen after; ///< what the scheduler showed once it stopped
+    /// Called with each list's index before it is answered (after `seen` recorded it).
+    std::function<void(std::size_t, Scheduler&)> beforeList;
 };
 
 ::testing::AssertionResult withinJitter(std::int64_t wait, std::int64_t nominal)
@@ -256,6 +265,51 @@ TEST_F(SchedulerTest, AnAdminTokenRefusalIsKnownUntilAListAuthenticatesAgain)
     const auto w = waits(seen);
     EXPECT_TRUE(withinJitter(w[1], nominal(2)));
     EXPECT_TRUE(withinJitter(w[2], nominal(3)));
+}
+
+TEST_F(SchedulerTest, AManualRequestRunsRightAfterThePassAndWhatItLeftDueWaitsTheMinimumPause)
+{
+    std::vector<bool> accepted;
+    beforeList = [&](std::size_t call, Scheduler& scheduler)
+    {
+        if (call == 0)
+        {
+            accepted.push_back(scheduler.requestRotation("billing"));
+            accepted.push_back(scheduler.requestRotation("billing"));
+        }
+    };
+    // List 0: the first pass; list 1: the manual rotation's; list 2: the next pass.
+    const auto seen = run({List::Ok, List::Ok, List::Ok});
+    EXPECT_EQ(accepted, (std::vector<bool>{true, false})) << "a queued name is queued once";
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[1].atMs, seen[0].atMs) << "the request waited";
+    // Without a grace period the old client is due for revocation at once: the next pass comes
+    // after the minimum pause (Timing::minPauseMs), never in a busy loop.
+    EXPECT_EQ(seen[2].atMs - seen[1].atMs, Scheduler::Timing{}.minPauseMs);
+    std::lock_guard<std::mutex> lock(record->mutex);
+    EXPECT_EQ(record->deliveries, 1);
+    const auto last = store::SqliteStateStore(dir.file("rotator.db")).lastRotation("billing");
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(last->trigger, "manual");
+}
+
+TEST_F(SchedulerTest, AwaitsReturnWhenTheSchedulerStops)
+{
+    store::SqliteStateStore store(dir.file("rotator.db"));
+    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
+    rotation::RotationEngine engine(settings, org, store, std::move(sinks),
+                                    rotation::PendingFiles(dir.file("pending")), clock);
+    Scheduler scheduler(engine, clock, {.syncIntervalMs = kSyncIntervalMs});
+    // Nothing queued: nothing to wait for.
+    EXPECT_TRUE(scheduler.awaitRequests(std::chrono::milliseconds(0)));
+    EXPECT_TRUE(scheduler.awaitPasses(0, std::chrono::milliseconds(0)));
+    EXPECT_TRUE(scheduler.requestRotation("billing"));
+    scheduler.stop();
+    // A stopped scheduler runs no pass and no request: the awaits say so without waiting out
+    // their (here day-long) timeout.
+    EXPECT_FALSE(scheduler.awaitPasses(1, std::chrono::hours(24)));
+    EXPECT_FALSE(scheduler.awaitRequests(std::chrono::hours(24)));
+    EXPECT_EQ(scheduler.passes(), 0);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
-#include "rotator/cli/CommandLine.h"
+#include "rotator/cli/CommandTable.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "rotator/core/Errors.h"
 
@@ -10,70 +11,43 @@ namespace rotator::cli
 namespace
 {
 
-struct OptionSpec
+core::UsageError unknownCommand(const std::string& name)
 {
-    std::string name;
-    bool takesValue;
-};
-
-struct CommandSpec
-{
-    std::string name;
-    std::size_t minArgs;
-    std::size_t maxArgs;
-    std::vector<OptionSpec> options;
-    std::string synopsis;
-};
-
-const std::vector<CommandSpec>& commands()
-{
-    static const std::vector<CommandSpec> kCommands = {
-        {"serve", 0, 0, {}, "serve                      run the scheduler until SIGTERM/SIGINT"},
-        {"run-once", 0, 0, {}, "run-once                   one full pass: sync, reconcile, rotate and revoke what is due"},
-        {"rotate", 1, 1, {{"no-grace", false}}, "rotate NAME [--no-grace]   rotate one credential now"},
-        {"retire", 1, 1, {{"revoke", false}}, "retire NAME [--revoke]     end a credential no longer configured (revoke its clients)"},
-        {"plan", 0, 0, {{"json", false}}, "plan [--json]              what a pass would do now; changes nothing"},
-        {"sync", 0, 0, {}, "sync                       refresh the inventory from the API"},
-        {"status", 0, 0, {{"json", false}}, "status [--json]            one row per credential"},
-        {"ages",
-         0,
-         0,
-         {{"json", false}, {"unmanaged", false}, {"older-than", true}, {"all", false}},
-         "ages [--json] [--unmanaged] [--older-than=90d] [--all]\n"
-         "                           every client in the inventory with its age"},
-        {"history",
-         0,
-         0,
-         {{"json", false}, {"credential", true}, {"client", true}, {"since", true}, {"limit", true}},
-         "history [--credential=NAME] [--client=ID] [--since=7d] [--limit=N] [--json]\n"
-         "                           events, newest first"},
-        {"check-config", 0, 0, {{"offline", false}},
-         "check-config [--offline]   validate the configuration (and roles, unless offline)"},
-        {"migrate", 0, 0, {}, "migrate                    create or upgrade the database"},
-    };
-    return kCommands;
+    return core::UsageError("unknown command \"" + name + "\" (see astra-rotator --help)");
 }
 
 } // namespace
 
-std::optional<std::string> CommandLine::get(const std::string& option) const
+CommandTable::CommandTable(std::vector<Command> commands) : _commands(std::move(commands))
 {
-    const auto it = options.find(option);
-    if (it == options.end())
+    for (auto it = _commands.begin(); it != _commands.end(); ++it)
     {
-        return std::nullopt;
+        if (!it->run)
+        {
+            throw std::logic_error("command " + it->name + " has no handler");
+        }
+        if (find(it->name) != &*it)
+        {
+            throw std::logic_error("command " + it->name + " is declared twice");
+        }
     }
-    return it->second;
 }
 
-std::string usageText()
+const Command* CommandTable::find(const std::string& name) const
+{
+    const auto it = std::find_if(_commands.begin(), _commands.end(),
+                                 [&](const Command& c) { return c.name == name; });
+    return it == _commands.end() ? nullptr : &*it;
+}
+
+std::string CommandTable::usage() const
 {
     std::string text =
         "usage: astra-rotator [--config=FILE] COMMAND [options]\n\n"
         "Keeps DataStax Astra application tokens fresh: creates replacements on a schedule,\n"
         "delivers them to files or commands, verifies them, waits a grace period, then revokes\n"
         "the old clients.\n\ncommands:\n";
-    for (const auto& c : commands())
+    for (const auto& c : _commands)
     {
         text += "  " + c.synopsis + "\n";
     }
@@ -85,10 +59,10 @@ std::string usageText()
     return text;
 }
 
-CommandLine parseCommandLine(const std::vector<std::string>& args)
+CommandLine CommandTable::parse(const std::vector<std::string>& args) const
 {
     CommandLine cl;
-    const CommandSpec* spec = nullptr;
+    const Command* spec = nullptr;
     for (std::size_t i = 0; i < args.size(); ++i)
     {
         const std::string& arg = args[i];
@@ -96,15 +70,11 @@ CommandLine parseCommandLine(const std::vector<std::string>& args)
         {
             if (!spec)
             {
-                const auto& all = commands();
-                const auto it = std::find_if(all.begin(), all.end(),
-                                             [&](const CommandSpec& c) { return c.name == arg; });
-                if (it == all.end())
+                spec = find(arg);
+                if (!spec)
                 {
-                    throw core::UsageError("unknown command \"" + arg +
-                                           "\" (see astra-rotator --help)");
+                    throw unknownCommand(arg);
                 }
-                spec = &*it;
                 cl.command = arg;
             }
             else
@@ -114,7 +84,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& args)
             continue;
         }
         const auto eq = arg.find('=');
-        const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+        const std::string name =
+            arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
         std::optional<std::string> value;
         if (eq != std::string::npos)
         {
@@ -188,6 +159,17 @@ CommandLine parseCommandLine(const std::vector<std::string>& args)
                                          spec->synopsis.substr(0, spec->synopsis.find("  ")));
     }
     return cl;
+}
+
+int CommandTable::run(const CommandLine& commandLine, const config::Settings& settings,
+                      Environment& env) const
+{
+    const Command* command = find(commandLine.command);
+    if (!command)
+    {
+        throw unknownCommand(commandLine.command);
+    }
+    return command->run(commandLine, settings, env);
 }
 
 } // namespace rotator::cli
