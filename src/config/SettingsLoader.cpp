@@ -2,6 +2,7 @@
 
 #include "ConfigText.h"
 #include "rotator/core/Duration.h"
+#include "rotator/core/Token.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
@@ -294,13 +295,6 @@ bool isValidName(const std::string& name)
            std::all_of(name.begin(), name.end(), allowed);
 }
 
-bool isClientId(const std::string& id)
-{
-    return id.size() == 24 &&
-           std::all_of(id.begin(), id.end(),
-                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Values with rules of their own
 
@@ -495,7 +489,7 @@ const CredentialKey kCredentialKeys[] = {
     {"clientId", false,
      [](CredentialSettings& c, const Entry& e)
      {
-         if (!isClientId(e.value))
+         if (!core::isValidClientId(e.value))
          {
              invalid(e, "client ID", "24 letters and digits, as listed by the DevOps API");
          }

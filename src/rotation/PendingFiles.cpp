@@ -1,10 +1,12 @@
 #include "rotator/rotation/PendingFiles.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -82,21 +84,16 @@ std::vector<std::int64_t> PendingFiles::list() const
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(_directory, ec))
     {
+        // `<rotation-id>.json`; any other name is not one of ours and is left alone.
         const auto name = entry.path().filename().string();
-        if (name.size() > 5 && name.substr(name.size() - 5) == ".json")
+        if (name.size() > 5 && name.ends_with(".json"))
         {
-            try
+            const std::string_view stem = std::string_view(name).substr(0, name.size() - 5);
+            std::int64_t id = 0;
+            const auto [end, error] = std::from_chars(stem.data(), stem.data() + stem.size(), id);
+            if (error == std::errc() && end == stem.data() + stem.size() && id > 0)
             {
-                std::size_t used = 0;
-                const auto id = std::stoll(name.substr(0, name.size() - 5), &used);
-                if (used == name.size() - 5)
-                {
-                    out.push_back(id);
-                }
-            }
-            catch (const std::exception&)
-            {
-                // Not one of ours: leave it alone.
+                out.push_back(id);
             }
         }
     }
