@@ -577,12 +577,24 @@ Reply AdminServer::Impl::serve(const Route& route, const Poco::URI& uri)
     case Endpoint::Clients:
     {
         // ?all=true adds revoked clients that a list confirmed gone (as `ages --all`).
-        const auto& query = uri.getRawQuery();
-        if (!query.empty() && query != "all=true" && query != "all=false")
+        bool all = false;
+        Poco::URI::QueryParameters parameters;
+        try
         {
-            return error(400, "bad_request", "the only parameter is all=true or all=false");
+            parameters = uri.getQueryParameters();
         }
-        const bool all = query == "all=true";
+        catch (const Poco::Exception&)
+        {
+            return error(400, "bad_request", "the query string cannot be decoded");
+        }
+        for (const auto& [key, value] : parameters)
+        {
+            if (key != "all" || (value != "true" && value != "false"))
+            {
+                return error(400, "bad_request", "the only parameter is all=true or all=false");
+            }
+            all = value == "true";
+        }
         const auto now = _clock.nowMs();
         Reply r;
         r.body = report::clientsJson(
@@ -622,13 +634,21 @@ Reply AdminServer::Impl::readiness()
         return statusReply(503, "not_ready", "the last pass could not reach the DevOps API");
     }
     // Consumers of a credential whose current client vanished hold a dead token.
+    // (Two lookups a credential: a probe every few seconds need not build the status views.)
     const auto missing = withStore(
         [&](const store::StateStore& s)
         {
             std::string names;
-            for (const auto& v : report::credentialViews(_settings, s, _clock.nowMs()))
+            for (const auto& c : _settings.credentials)
             {
-                names += v.currentMissing ? (names.empty() ? "" : ", ") + v.name : "";
+                const auto row = s.findCredential(c.name);
+                const auto client = row && !row->currentClientId.empty()
+                                        ? s.findClient(row->currentClientId)
+                                        : std::nullopt;
+                if (client && client->goneElsewhere())
+                {
+                    names += (names.empty() ? "" : ", ") + c.name;
+                }
             }
             return names;
         });

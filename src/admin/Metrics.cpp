@@ -260,7 +260,7 @@ std::string Metrics::render(const config::Settings& settings, const store::State
                 !g.row->currentClientId.empty() && cl != clientById.end())
             {
                 g.generatedOnMs = cl->second->generatedOnMs;
-                g.currentMissing = cl->second->disappearedMs && !cl->second->revokedMs;
+                g.currentMissing = cl->second->goneElsewhere();
             }
         }
         creds.push_back(g);

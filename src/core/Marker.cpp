@@ -11,20 +11,20 @@ namespace
 
 constexpr std::string_view kPrefix = "astra-rotator ";
 
+// Split at every space: "a  b" and "a b " have an empty word, which no marker has.
 std::vector<std::string_view> words(std::string_view text)
 {
     std::vector<std::string_view> out;
-    while (!text.empty())
+    for (;;)
     {
         const auto space = text.find(' ');
         out.push_back(text.substr(0, space));
         if (space == std::string_view::npos)
         {
-            break;
+            return out;
         }
         text.remove_prefix(space + 1);
     }
-    return out;
 }
 
 std::optional<std::int64_t> positiveId(std::string_view text)
@@ -66,15 +66,26 @@ std::optional<Marker> parseMarker(std::string_view description)
         return std::nullopt;
     }
     const auto parts = words(description.substr(kPrefix.size()));
-    // Credential names never hold a space (they are configuration key segments).
-    if (parts.size() == 3 && isInstallationId(parts[0]) && !parts[1].empty())
+    // Credential names are configuration key segments: letters, digits, '_', '.', '-'. A
+    // description is anyone's text; what is not a name is not a marker (nor logged as one).
+    const auto isName = [](std::string_view name)
+    {
+        return !name.empty() &&
+               std::all_of(name.begin(), name.end(),
+                           [](char c)
+                           {
+                               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                           });
+    };
+    if (parts.size() == 3 && isInstallationId(parts[0]) && isName(parts[1]))
     {
         if (const auto id = positiveId(parts[2]))
         {
             return Marker{std::string(parts[0]), std::string(parts[1]), *id};
         }
     }
-    if (parts.size() == 2 && !parts[0].empty())
+    if (parts.size() == 2 && isName(parts[0]))
     {
         if (const auto id = positiveId(parts[1]))
         {

@@ -126,7 +126,7 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
             {
                 v.generatedOn = client->generatedOn;
                 v.ageSeconds = (nowMs - client->generatedOnMs) / 1000;
-                v.currentMissing = client->disappearedMs && !client->revokedMs;
+                v.currentMissing = client->goneElsewhere();
             }
         }
         // The scheduler's own answer (jitter, window, backoff, grace, quarantine included).

@@ -40,7 +40,7 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
             const bool currentGone = !row->currentClientId.empty() && [&]
             {
                 const auto client = _ctx.store.findClient(row->currentClientId);
-                return client && client->disappearedMs && !client->revokedMs;
+                return client && client->goneElsewhere();
             }();
             if (!trigger)
             {

@@ -209,7 +209,7 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
             continue;
         }
         const auto client = _ctx->store.findClient(row->currentClientId);
-        if (!client || !client->disappearedMs || client->revokedMs)
+        if (!client || !client->goneElsewhere())
         {
             continue;
         }

@@ -155,7 +155,7 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
         if (const auto client = store.findClient(row->currentClientId))
         {
             generated = client->generatedOnMs;
-            missing = client->disappearedMs && !client->revokedMs;
+            missing = client->goneElsewhere();
         }
     }
     return nextRotation(credential, row ? &*row : nullptr, generated, nowMs, missing);

@@ -34,6 +34,8 @@ struct ClientRow
     std::int64_t lastSeenMs = 0;
     std::optional<std::int64_t> disappearedMs;
     std::optional<std::int64_t> revokedMs;
+    /// No longer listed, and not because this rotator revoked it (someone else did).
+    bool goneElsewhere() const { return disappearedMs.has_value() && !revokedMs.has_value(); }
     std::string credential; ///< the credential it is, was or will be the client of; empty if none
     /// retired | current | previous | rotating | revoked | missing | foreign | unmanaged
     std::string status;
