@@ -602,8 +602,8 @@ TEST(SettingsLoader, WarnsAboutASinkNoCredentialUses)
 TEST(SettingsLoader, LoadsTheAnnotatedExampleFile)
 {
     rotator::test::TempDir dir;
-    // The source tree, found from this file: tests/unit/config/ -> the root.
-    const auto root = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..";
+    // Not __FILE__: ccache's base_dir makes it relative to the build directory.
+    const std::filesystem::path root = ROTATOR_SOURCE_DIR;
     std::string text = rotator::test::readFile((root / "conf/astra-rotator.properties").string());
     ASSERT_FALSE(text.empty());
     const auto replace = [&](const std::string& from, const std::string& to)
