@@ -274,7 +274,7 @@ const std::vector<Cell> kCells = {
     {Fault::Status404, Stage::OrphanRevoke, Outcome::OrphanRevoked, 3},
     {Fault::Status404, Stage::Verify, Outcome::RolledBack, 3},
     // Regression: the rolled-back client stayed alive for ever after its DELETE was answered
-    // 404 (fixed in RotationEngine::reportUnattributed: revoked again when listed).
+    // 404 (fixed in LostCreates::revokeStillListed: revoked again when listed).
     {Fault::Status404, Stage::RollBack, Outcome::OrphanRevoked, 3},
     {Fault::Status404, Stage::Revoke, Outcome::ConfirmDeferred, 4},
     {Fault::Status404, Stage::Confirm, Outcome::ConfirmDeferred, 3},
