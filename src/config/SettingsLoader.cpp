@@ -451,6 +451,26 @@ const FixedKey kFixedKeys[] = {
          s.admin.port = address.port;
      }},
     {"admin.tokenFile", [](Settings& s, const Entry& e) { s.admin.tokenFile = e.value; }},
+    {"admin.allowedHosts",
+     [](Settings& s, const Entry& e)
+     {
+         // Compared with the Host header as names: a scheme, path or wildcard never matches.
+         s.admin.allowedHosts = list(e, "host");
+         for (const auto& host : s.admin.allowedHosts)
+         {
+             if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789.-_:[]") != std::string::npos)
+             {
+                 fail(e.key, inQuotes(host) + " is not a host name or IP address (write "
+                                              "rotator.example.com, not a URL or a pattern)");
+             }
+         }
+     }},
+    {"admin.metricsAuth", [](Settings& s, const Entry& e) { s.admin.metricsAuth = boolean(e); }},
+    {"admin.requestDeadline",
+     [](Settings& s, const Entry& e) { s.admin.requestDeadlineMs = positiveDuration(e); }},
+    {"admin.maxConnectionsPerAddress",
+     [](Settings& s, const Entry& e) { s.admin.maxConnectionsPerAddress = integer(e, 1, 1024); }},
     {"log.level",
      [](Settings& s, const Entry& e)
      {
@@ -758,6 +778,11 @@ void loadFixedSections(const AbstractConfiguration& cfg, Settings& settings)
                 row->apply(settings, entry);
             }
         }
+    }
+    if (settings.admin.metricsAuth && settings.admin.tokenFile.empty())
+    {
+        fail("admin.metricsAuth", "is true but admin.tokenFile is empty: set admin.tokenFile to "
+                                  "the token scrapers send, or admin.metricsAuth = false");
     }
     if (!settings.admin.listen.empty() && settings.admin.tokenFile.empty() &&
         !isLoopbackHost(settings.admin.host))

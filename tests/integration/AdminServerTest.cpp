@@ -33,6 +33,7 @@
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeOrgDaemon.h"
+#include "support/AdminHarness.h"
 #include "support/FakeTokenApi.h"
 #include "support/LogCapture.h"
 #include "support/TempDir.h"
@@ -42,225 +43,17 @@ namespace rotator::admin
 namespace
 {
 
-constexpr std::int64_t kDay = 86'400'000;
-constexpr std::int64_t kHour = 3'600'000;
-const std::string kBearer = "adm1n-Bearer-t0ken-5ecret-for-tests";
-
-/// A scheduler stand-in: records requests, reports a settable pass state, can be told to throw.
-class StubControl final : public SchedulerControl
-{
-public:
-    bool requestRotation(const std::string& name) override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        requests.push_back(name);
-        return queued.insert(name).second;
-    }
-    std::optional<std::int64_t> lastPassMs() const override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        if (fail)
-        {
-            throw std::runtime_error("stub scheduler broke on purpose");
-        }
-        return lastPass;
-    }
-    bool lastPassReachedApi() const override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return reached;
-    }
-    std::optional<bool> adminTokenValid() const override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return tokenValid;
-    }
-    std::optional<std::string> adminTokenRefusal() const override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return refusal;
-    }
-    void set(std::optional<std::int64_t> pass, bool reachedApi)
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        lastPass = pass;
-        reached = reachedApi;
-    }
-
-    void setToken(std::optional<bool> valid, std::optional<std::string> why)
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        tokenValid = valid;
-        refusal = std::move(why);
-    }
-
-    mutable std::mutex _mutex;
-    std::vector<std::string> requests;
-    std::set<std::string> queued;
-    std::optional<std::int64_t> lastPass;
-    bool reached = false;
-    std::optional<bool> tokenValid;
-    std::optional<std::string> refusal;
-    std::atomic<bool> fail{false};
-};
-
-struct Answer
-{
-    int status = 0;
-    std::string body;
-    std::string contentType;
-    std::map<std::string, std::string> headers;
-
-    Poco::JSON::Object::Ptr json() const
-    {
-        return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
-    }
-    std::string errorCode() const
-    {
-        return json()->getObject("error")->getValue<std::string>("code");
-    }
-};
-
-struct Call
-{
-    std::string method = "GET";
-    std::string target;
-    std::string bearer;        ///< empty: no Authorization header
-    std::string authorization; ///< a raw Authorization header instead
-    std::string body;
-    bool chunked = false;
-    std::optional<std::int64_t> declaredLength; ///< send this Content-Length and no body
-};
-
-Answer request(std::uint16_t port, const Call& call)
-{
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(10, 0));
-    Poco::Net::HTTPRequest req(call.method, call.target, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!call.bearer.empty())
-    {
-        req.set("Authorization", "Bearer " + call.bearer);
-    }
-    if (!call.authorization.empty())
-    {
-        req.set("Authorization", call.authorization);
-    }
-    if (call.declaredLength)
-    {
-        req.setContentLength64(*call.declaredLength);
-    }
-    else if (call.chunked)
-    {
-        req.setChunkedTransferEncoding(true);
-    }
-    else if (!call.body.empty())
-    {
-        req.setContentLength64(static_cast<Poco::Int64>(call.body.size()));
-    }
-    std::ostream& out = session.sendRequest(req);
-    if (!call.declaredLength)
-    {
-        out << call.body;
-    }
-    Poco::Net::HTTPResponse res;
-    std::istream& in = session.receiveResponse(res);
-    Answer a;
-    a.status = static_cast<int>(res.getStatus());
-    a.contentType = res.getContentType();
-    for (const auto& [name, value] : res)
-    {
-        a.headers[name] = value;
-    }
-    Poco::StreamCopier::copyToString(in, a.body);
-    return a;
-}
-
-Answer get(std::uint16_t port, const std::string& target, const std::string& bearer = "")
-{
-    Call c;
-    c.target = target;
-    c.bearer = bearer;
-    return request(port, c);
-}
-
-Answer post(std::uint16_t port, const std::string& target, const std::string& bearer = "")
-{
-    Call c;
-    c.method = "POST";
-    c.target = target;
-    c.bearer = bearer;
-    return request(port, c);
-}
-
-core::ClientInfo client(char letter, std::int64_t generatedOnMs)
-{
-    core::ClientInfo info;
-    info.clientId = std::string(24, letter);
-    info.roles = {"role-a"};
-    info.generatedOnMs = generatedOnMs;
-    info.generatedOn = core::formatRfc3339Ms(generatedOnMs);
-    return info;
-}
-
-/// billing (current a) and payroll (none yet) over a seeded store; b is unmanaged.
-class AdminServerTest : public ::testing::Test
-{
-protected:
-    AdminServerTest()
-    {
-        settings.state.dir = dir.path();
-        test::listenOnAnyLoopbackPort(settings.admin);
-        config::CredentialSettings billing;
-        billing.name = "billing";
-        billing.maxAgeMs = 30 * kDay;
-        config::CredentialSettings payroll;
-        payroll.name = "payroll";
-        payroll.maxAgeMs = 7 * kDay;
-        settings.credentials = {billing, payroll};
-
-        writer = std::make_unique<store::SqliteStateStore>(dir.file("rotator.db"));
-        writer->syncInventory(
-            {client('a', clock.nowMs() - 10 * kDay), client('b', clock.nowMs() - 400 * kDay)},
-            clock.nowMs() - kHour);
-        writer->ensureCredentials({"billing", "payroll"}, clock.nowMs() - kHour);
-        auto row = writer->findCredential("billing").value();
-        row.currentClientId = std::string(24, 'a');
-        row.updatedMs = clock.nowMs();
-        writer->saveCredential(row);
-        for (int i = 0; i < 3; ++i)
-        {
-            store::EventRow e;
-            e.atMs = clock.nowMs() - (i + 1) * kDay;
-            e.credential = "billing";
-            e.clientId = std::string(24, 'a');
-            e.event = "verified";
-            e.detail = "event " + std::to_string(i);
-            writer->appendEvent(e);
-        }
-    }
-
-    void enableToken()
-    {
-        settings.admin.tokenFile = dir.file("admin.token");
-        test::writeFile(settings.admin.tokenFile, kBearer + "\n", 0600);
-    }
-
-    std::uint16_t start()
-    {
-        server = std::make_unique<AdminServer>(settings, dir.file("rotator.db"), control, metrics,
-                                               clock);
-        server->start();
-        return server->port();
-    }
-
-    test::TempDir dir;
-    test::FakeClock clock;
-    config::Settings settings;
-    std::unique_ptr<store::SqliteStateStore> writer;
-    StubControl control;
-    Metrics metrics;
-    std::unique_ptr<AdminServer> server;
-};
+using AdminServerTest = test::AdminServerFixture;
+using test::Answer;
+using test::Call;
+using test::client;
+using test::get;
+using test::kBearer;
+using test::kDay;
+using test::kHour;
+using test::post;
+using test::request;
+using test::StubControl;
 
 TEST_F(AdminServerTest, HealthzAnswersOkOnAnyFreePort)
 {

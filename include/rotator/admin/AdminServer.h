@@ -53,17 +53,21 @@ private:
 /// The admin HTTP API of `serve` (PRODUCT.md §7): health, readiness, Prometheus metrics, the
 /// JSON views of `status`/`ages`/`history`, and manual rotation requests.
 ///
-/// Owns a Poco HTTPServer with a bounded thread pool and queue, its listening socket (bound
-/// without SO_REUSEPORT, so a second daemon on the same address fails instead of sharing the
-/// port), the bearer token read from `admin.tokenFile`, and a read-only connection of its own
-/// to the state database, used by one handler at a time under a mutex (never the engine's
-/// connection). It reads `settings`, the scheduler and the metrics by reference: they must
-/// outlive it. `start()` throws core::ConfigError naming `admin.tokenFile` or `admin.listen`
-/// (e.g. "address already in use") and core::StoreError when the database cannot be opened;
-/// after that, every failure inside a request is caught in its handler, logged on the
-/// "admin" logger and answered 500. Every request gets one access-log line on "admin"
-/// (client, method, path without the query, status, milliseconds; never a header).
-/// `start`/`stop` are for one thread; `port()` is safe from any thread after `start`.
+/// Owns its listening socket (bound without SO_REUSEPORT, so a second daemon on the same
+/// address fails instead of sharing the port), an HttpFrontEnd that reads requests on one
+/// event-loop thread and answers them on worker threads (probes on their own; see
+/// src/admin/HttpFrontEnd.h for the deadline and connection limits), the bearer token read
+/// from `admin.tokenFile`, and a read-only connection of its own to the state database, used
+/// by one handler at a time under a mutex (never the engine's connection). Requests are checked
+/// for their `Host` (HostCheck) and, on /v1 and with `admin.metricsAuth` on /metrics, the
+/// bearer. It reads `settings`, the scheduler and the metrics by reference: they must outlive
+/// it. `start()` throws core::ConfigError naming `admin.tokenFile`, `admin.metricsAuth` or
+/// `admin.listen` (e.g. "address already in use") and core::StoreError when the database
+/// cannot be opened; after that, every failure inside a request is caught in its handler,
+/// logged on the "admin" logger and answered 500. Every request gets one access-log line on
+/// "admin" (client, method, path without the query, control bytes escaped, status,
+/// milliseconds; never a header). `start`/`stop` are for one thread; `port()` is safe from any
+/// thread after `start`.
 class AdminServer
 {
 public:
@@ -79,7 +83,7 @@ public:
     /// Reads the token file, opens the database read-only, binds `settings.admin.host:port`
     /// (port 0: any free port) and starts serving.
     void start();
-    /// Stops accepting, aborts open connections and waits for the handlers. Idempotent.
+    /// Stops accepting, closes open connections and waits for running handlers. Idempotent.
     void stop();
     /// The bound port (the real one when configured as 0); 0 before `start`.
     std::uint16_t port() const;

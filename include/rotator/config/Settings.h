@@ -43,6 +43,12 @@ struct AdminSettings
     std::string host;      ///< parsed from listen
     std::uint16_t port = 0; ///< parsed from listen (0 allowed: any free port)
     std::string tokenFile; ///< bearer token for /v1; empty: POST endpoints disabled
+    /// Host header values answered besides the listen address and loopback names.
+    std::vector<std::string> allowedHosts;
+    bool metricsAuth = false; ///< /metrics needs the bearer too (requires tokenFile)
+    /// Time a client has to send a whole request (headers and body).
+    std::int64_t requestDeadlineMs = 5'000;
+    int maxConnectionsPerAddress = 8; ///< open connections one client address may hold
 };
 
 enum class LogFormat

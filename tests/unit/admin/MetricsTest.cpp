@@ -9,6 +9,7 @@
 #include "rotator/admin/Metrics.h"
 #include "rotator/core/Time.h"
 #include "rotator/store/SqliteStateStore.h"
+#include "support/AdminHarness.h"
 #include "support/TempDir.h"
 
 namespace rotator::admin
@@ -16,19 +17,11 @@ namespace rotator::admin
 namespace
 {
 
-constexpr std::int64_t kDay = 86'400'000;
-constexpr std::int64_t kHour = 3'600'000;
-constexpr std::int64_t kNow = 1'700'000'000'000; // 2023-11-14T22:13:20Z
+using test::client;
+using test::kDay;
+using test::kHour;
 
-core::ClientInfo client(char letter, std::int64_t generatedOnMs)
-{
-    core::ClientInfo info;
-    info.clientId = std::string(24, letter);
-    info.roles = {"role-a"};
-    info.generatedOnMs = generatedOnMs;
-    info.generatedOn = core::formatRfc3339Ms(generatedOnMs);
-    return info;
-}
+constexpr std::int64_t kNow = 1'700'000'000'000; // 2023-11-14T22:13:20Z
 
 std::string id(char letter)
 {
@@ -42,13 +35,7 @@ class MetricsTest : public ::testing::Test
 protected:
     MetricsTest() : store(dir.file("rotator.db"))
     {
-        config::CredentialSettings billing;
-        billing.name = "billing";
-        billing.maxAgeMs = 30 * kDay;
-        config::CredentialSettings payroll;
-        payroll.name = "payroll";
-        payroll.maxAgeMs = 7 * kDay;
-        settings.credentials = {billing, payroll};
+        settings.credentials = test::billingAndPayroll();
 
         store.syncInventory({client('a', kNow - 10 * kDay), client('b', kNow - 400 * kDay),
                              client('c', kNow - 2 * kDay - 500), client('d', kNow - 40 * kDay),

@@ -367,6 +367,39 @@ TEST(SettingsLoader, WarnsWhenTheAdminApiIsExposedWithoutAToken)
     EXPECT_FALSE(hasWarning(load(with("admin.listen = localhost:8710")), "admin.listen"));
 }
 
+TEST(SettingsLoader, ParsesTheAdminConnectionPolicyAndHostKeys)
+{
+    const Settings defaults = load(with(""));
+    EXPECT_TRUE(defaults.admin.allowedHosts.empty());
+    EXPECT_FALSE(defaults.admin.metricsAuth);
+    EXPECT_EQ(defaults.admin.requestDeadlineMs, 5'000);
+    EXPECT_EQ(defaults.admin.maxConnectionsPerAddress, 8);
+
+    const Settings s = load(with("admin.allowedHosts = rotator.example, 10.0.0.5 ,[fd00::1]\n"
+                                 "admin.requestDeadline = 2s\n"
+                                 "admin.maxConnectionsPerAddress = 3\n"
+                                 "admin.tokenFile = /t\nadmin.metricsAuth = true"));
+    EXPECT_EQ(s.admin.allowedHosts,
+              (std::vector<std::string>{"rotator.example", "10.0.0.5", "[fd00::1]"}));
+    EXPECT_EQ(s.admin.requestDeadlineMs, 2'000);
+    EXPECT_EQ(s.admin.maxConnectionsPerAddress, 3);
+    EXPECT_TRUE(s.admin.metricsAuth);
+
+    expectError(with("admin.allowedHosts = https://rotator.example"), "admin.allowedHosts",
+                "not a URL");
+    expectError(with("admin.allowedHosts = *.example"), "admin.allowedHosts", "not a URL");
+    expectError(with("admin.requestDeadline = 0s"), "admin.requestDeadline", "longer than 0s");
+    expectError(with("admin.maxConnectionsPerAddress = 0"), "admin.maxConnectionsPerAddress",
+                "between 1 and 1024");
+}
+
+TEST(SettingsLoader, RefusesMetricsAuthWithoutAnAdminTokenFile)
+{
+    expectError(with("admin.metricsAuth = true"), "admin.metricsAuth",
+                "admin.tokenFile is empty");
+    EXPECT_FALSE(load(with("admin.metricsAuth = false")).admin.metricsAuth);
+}
+
 // --- credentials --------------------------------------------------------------------------------
 
 TEST(SettingsLoader, RequiresRolesMaxAgeGracePeriodAndSinks)

@@ -1,0 +1,484 @@
+#include "HttpFrontEnd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include "SocketIo.h"
+#include "WorkLane.h"
+#include "rotator/admin/RequestReader.h"
+#include "rotator/os/UniqueFd.h"
+
+namespace rotator::admin
+{
+
+namespace
+{
+
+/// Requests one connection may carry before it is closed, so that no client keeps one forever.
+constexpr int kMaxRequestsPerConnection = 100;
+/// Connections taken per wake-up, so that reading the open ones is not starved by a flood.
+constexpr int kAcceptBatch = 64;
+
+} // namespace
+
+class HttpFrontEnd::Loop
+{
+public:
+    Loop(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler, Reserved reserved,
+         Poco::Logger& log)
+        : _socket(std::move(socket)), _limits(limits), _handler(std::move(handler)),
+          _reserved(std::move(reserved)), _log(log)
+    {
+    }
+
+    void start();
+    void stop();
+
+private:
+    struct Connection
+    {
+        std::uint64_t id = 0;
+        os::UniqueFd fd;
+        std::string address;
+        bool reading = true; ///< false while a worker answers it
+        std::int64_t sinceMs = 0;
+        std::int64_t deadlineMs = 0;
+        int requests = 0;
+        std::unique_ptr<RequestReader> reader;
+        std::string pending; ///< bytes read after the current request (a pipelined one)
+    };
+    struct Returned
+    {
+        std::uint64_t id;
+        bool keepAlive;
+    };
+
+    void run();
+    void acceptAll();
+    void admit(os::UniqueFd fd, const std::string& address);
+    bool evictOldest(const std::string* address);
+    void readFrom(std::uint64_t id);
+    void advance(Connection& c);
+    void dispatch(Connection& c);
+    void expire();
+    void takeReturned();
+    void startReading(Connection& c);
+    void refuse(Connection& c, int status, const std::string& code, const std::string& message);
+    void refuse(int fd, const std::string& address, int status, const std::string& code,
+                const std::string& message);
+    void close(std::uint64_t id);
+    void answer(Job& job);
+    std::string tooMany() const;
+
+    Poco::Net::ServerSocket _socket;
+    const FrontEndLimits _limits;
+    const Handler _handler;
+    const Reserved _reserved;
+    Poco::Logger& _log;
+    os::UniqueFd _wake; ///< an eventfd: workers give connections back, stop() ends the loop
+    std::atomic<bool> _stopping{false};
+    std::thread _thread;
+    std::unique_ptr<WorkLane> _general;
+    std::unique_ptr<WorkLane> _probes;
+
+    // The loop thread's alone (and stop()'s once that thread has ended).
+    std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
+    std::map<std::string, int> _perAddress;
+    std::uint64_t _nextId = 0;
+
+    std::mutex _returnedMutex;
+    std::vector<Returned> _returned;
+};
+
+void HttpFrontEnd::Loop::start()
+{
+    _wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!_wake.valid())
+    {
+        throw std::system_error(errno, std::generic_category(), "admin API: eventfd");
+    }
+    _socket.setBlocking(false);
+    const auto run = [this](Job& job) { answer(job); };
+    _general = std::make_unique<WorkLane>(_limits.workers, _limits.maxQueued, run);
+    _probes = std::make_unique<WorkLane>(_limits.reservedWorkers, _limits.maxQueued, run);
+    _thread = std::thread([this] { this->run(); });
+}
+
+void HttpFrontEnd::Loop::stop()
+{
+    if (!_thread.joinable())
+    {
+        return;
+    }
+    _stopping = true;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(_wake.get(), &one, sizeof one);
+    _thread.join();
+    // Workers blocked sending to a client that does not read fail at once.
+    for (const auto& [id, c] : _connections)
+    {
+        ::shutdown(c->fd.get(), SHUT_RDWR);
+    }
+    _general->stop();
+    _probes->stop();
+    _connections.clear();
+    _perAddress.clear();
+    _socket.close();
+}
+
+void HttpFrontEnd::Loop::run()
+{
+    std::vector<pollfd> fds;
+    std::vector<std::uint64_t> ids;
+    while (!_stopping)
+    {
+        fds.assign({pollfd{_wake.get(), POLLIN, 0}, pollfd{_socket.impl()->sockfd(), POLLIN, 0}});
+        ids.clear();
+        std::int64_t wait = -1;
+        const auto now = nowMs();
+        for (const auto& [id, c] : _connections)
+        {
+            if (c->reading)
+            {
+                fds.push_back(pollfd{c->fd.get(), POLLIN, 0});
+                ids.push_back(id);
+                // Past the deadline means after its millisecond (see expire()).
+                const auto left = std::max<std::int64_t>(0, c->deadlineMs - now + 1);
+                // A minute at most: a deadline far away must not overflow poll's int.
+                wait = std::min<std::int64_t>(wait < 0 ? left : std::min(wait, left), 60'000);
+            }
+        }
+        if (::poll(fds.data(), fds.size(), static_cast<int>(wait)) < 0 && errno != EINTR)
+        {
+            _log.error("admin API: poll failed: %s", std::string(std::strerror(errno)));
+            return;
+        }
+        if (fds[0].revents != 0)
+        {
+            std::uint64_t count = 0;
+            [[maybe_unused]] const auto n = ::read(_wake.get(), &count, sizeof count);
+            takeReturned();
+        }
+        for (std::size_t i = 2; i < fds.size(); ++i)
+        {
+            if (fds[i].revents != 0)
+            {
+                readFrom(ids[i - 2]);
+            }
+        }
+        if (fds[1].revents != 0)
+        {
+            acceptAll();
+        }
+        expire();
+    }
+}
+
+void HttpFrontEnd::Loop::acceptAll()
+{
+    for (int i = 0; i < kAcceptBatch; ++i)
+    {
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        const int fd = ::accept4(_socket.impl()->sockfd(), reinterpret_cast<sockaddr*>(&address),
+                                 &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+        {
+            admit(os::UniqueFd(fd), peerAddress(address));
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+        {
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE)
+        {
+            // Out of descriptors: make room, or the listening socket stays readable for ever.
+            _log.warning("admin API: out of file descriptors (%s)",
+                         std::string(std::strerror(errno)));
+            evictOldest(nullptr);
+        }
+        return;
+    }
+}
+
+std::string HttpFrontEnd::Loop::tooMany() const
+{
+    return "too many connections from this address (admin.maxConnectionsPerAddress = " +
+           std::to_string(_limits.maxConnectionsPerAddress) + ")";
+}
+
+void HttpFrontEnd::Loop::admit(os::UniqueFd fd, const std::string& address)
+{
+    const auto held = [&]
+    {
+        const auto it = _perAddress.find(address);
+        return it == _perAddress.end() ? 0 : it->second;
+    };
+    if (held() >= _limits.maxConnectionsPerAddress && !evictOldest(&address))
+    {
+        refuse(fd.get(), address, 503, "too_many_connections", tooMany());
+        return;
+    }
+    if (_connections.size() >= static_cast<std::size_t>(_limits.maxConnections) &&
+        !evictOldest(nullptr))
+    {
+        refuse(fd.get(), address, 503, "too_many_connections",
+               "the admin API has too many open connections");
+        return;
+    }
+    auto c = std::make_unique<Connection>();
+    c->id = ++_nextId;
+    c->fd = std::move(fd);
+    c->address = address;
+    startReading(*c);
+    ++_perAddress[address];
+    _connections.emplace(c->id, std::move(c));
+}
+
+bool HttpFrontEnd::Loop::evictOldest(const std::string* address)
+{
+    Connection* oldest = nullptr;
+    for (const auto& [id, c] : _connections)
+    {
+        if (c->reading && (address == nullptr || c->address == *address) &&
+            (oldest == nullptr || c->sinceMs < oldest->sinceMs))
+        {
+            oldest = c.get();
+        }
+    }
+    if (oldest == nullptr)
+    {
+        return false;
+    }
+    refuse(*oldest, 503, "too_many_connections",
+           address != nullptr ? tooMany() + "; this one had not sent a whole request"
+                              : "the admin API has too many open connections");
+    return true;
+}
+
+void HttpFrontEnd::Loop::startReading(Connection& c)
+{
+    c.reading = true;
+    c.sinceMs = nowMs();
+    c.deadlineMs = c.sinceMs + _limits.requestDeadlineMs;
+    c.reader = std::make_unique<RequestReader>(_limits.maxBody, _limits.maxDiscard);
+}
+
+void HttpFrontEnd::Loop::readFrom(std::uint64_t id)
+{
+    const auto it = _connections.find(id);
+    if (it == _connections.end() || !it->second->reading)
+    {
+        return; // closed or handed on earlier in this round
+    }
+    Connection& c = *it->second;
+    char buffer[16 * 1024];
+    const ssize_t n = ::recv(c.fd.get(), buffer, sizeof buffer, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    {
+        return;
+    }
+    if (n <= 0)
+    {
+        close(id); // the client closed (or reset) the connection
+        return;
+    }
+    c.pending.append(buffer, static_cast<std::size_t>(n));
+    advance(c);
+}
+
+void HttpFrontEnd::Loop::advance(Connection& c)
+{
+    c.pending.erase(0, c.reader->feed(c.pending));
+    switch (c.reader->state())
+    {
+    case RequestReader::State::Done:
+        dispatch(c);
+        break;
+    case RequestReader::State::Failed:
+        refuse(c, c.reader->failureStatus(),
+               c.reader->failureStatus() == 431 ? "header_too_large" : "bad_request",
+               c.reader->failureMessage());
+        break;
+    case RequestReader::State::Head:
+    case RequestReader::State::Body:
+        break;
+    }
+}
+
+void HttpFrontEnd::Loop::dispatch(Connection& c)
+{
+    Job job;
+    job.id = c.id;
+    job.fd = c.fd.get();
+    job.lastRequest = ++c.requests >= kMaxRequestsPerConnection;
+    job.incoming = std::make_unique<Incoming>();
+    job.incoming->request = c.reader->request();
+    job.incoming->clientHost = c.address;
+    job.incoming->bodyTooLarge = c.reader->bodyTooLarge();
+    const std::string& uri = job.incoming->request.getURI();
+    WorkLane& lane = _reserved(uri.substr(0, uri.find('?'))) ? *_probes : *_general;
+    c.reading = false;
+    if (!lane.offer(job))
+    {
+        refuse(c, 503, "busy", "the admin API is busy; try again in a moment");
+    }
+}
+
+void HttpFrontEnd::Loop::answer(Job& job)
+{
+    Reply reply;
+    try
+    {
+        reply = _handler(*job.incoming);
+    }
+    catch (const std::exception& e)
+    {
+        // The handler catches everything; this only guards the thread.
+        _log.error("admin API: handler failed: %s", std::string(e.what()));
+        reply = error(500, "internal", "internal error; the daemon's log has the cause");
+    }
+    const bool keepAlive = job.incoming->request.getKeepAlive() && !reply.close &&
+                           !job.incoming->bodyTooLarge && !job.lastRequest && !_stopping;
+    std::string bytes = serializeReply(reply, keepAlive);
+    if (job.incoming->request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
+    {
+        bytes.resize(bytes.size() - reply.body.size()); // the head of the GET answer only
+    }
+    const bool sent = sendAll(job.fd, bytes, nowMs() + _limits.requestDeadlineMs);
+    {
+        std::lock_guard<std::mutex> lock(_returnedMutex);
+        _returned.push_back(Returned{job.id, keepAlive && sent});
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(_wake.get(), &one, sizeof one);
+}
+
+void HttpFrontEnd::Loop::takeReturned()
+{
+    std::vector<Returned> returned;
+    {
+        std::lock_guard<std::mutex> lock(_returnedMutex);
+        returned.swap(_returned);
+    }
+    for (const auto& r : returned)
+    {
+        const auto it = _connections.find(r.id);
+        if (it == _connections.end())
+        {
+            continue;
+        }
+        if (!r.keepAlive)
+        {
+            close(r.id);
+            continue;
+        }
+        startReading(*it->second);
+        if (!it->second->pending.empty())
+        {
+            advance(*it->second);
+        }
+    }
+}
+
+void HttpFrontEnd::Loop::expire()
+{
+    const auto now = nowMs();
+    std::vector<std::uint64_t> late;
+    for (const auto& [id, c] : _connections)
+    {
+        // Strictly after: the milliseconds are truncated, so at the deadline's own
+        // millisecond up to 1 ms of the allowed time may be left.
+        if (c->reading && c->deadlineMs < now)
+        {
+            late.push_back(id);
+        }
+    }
+    for (const auto id : late)
+    {
+        Connection& c = *_connections.at(id);
+        if (c.reader->started() || !c.pending.empty())
+        {
+            refuse(c, 408, "request_timeout",
+                   "the request was not complete within admin.requestDeadline (" +
+                       std::to_string(_limits.requestDeadlineMs) + " ms)");
+        }
+        else
+        {
+            close(id); // an idle keep-alive connection
+        }
+    }
+}
+
+void HttpFrontEnd::Loop::refuse(Connection& c, int status, const std::string& code,
+                                const std::string& message)
+{
+    refuse(c.fd.get(), c.address, status, code, message);
+    // Closing with unread bytes would send a reset, which can overtake the answer: take what
+    // has arrived (bounded, never waiting), so that the close is an orderly one.
+    char buffer[16 * 1024];
+    for (int i = 0; i < 8 && ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
+    {
+    }
+    close(c.id);
+}
+
+void HttpFrontEnd::Loop::refuse(int fd, const std::string& address, int status,
+                                const std::string& code, const std::string& message)
+{
+    _log.information("%s %d %s: %s", address, status, code, message);
+    Reply reply = error(status, code, message);
+    // Best effort and never waiting: this client is the one that does not keep up.
+    sendAll(fd, serializeReply(reply, false), 0);
+}
+
+void HttpFrontEnd::Loop::close(std::uint64_t id)
+{
+    const auto it = _connections.find(id);
+    if (it == _connections.end())
+    {
+        return;
+    }
+    const auto count = _perAddress.find(it->second->address);
+    if (count != _perAddress.end() && --count->second <= 0)
+    {
+        _perAddress.erase(count);
+    }
+    _connections.erase(it);
+}
+
+HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler,
+                           Reserved reserved, Poco::Logger& log)
+    : _loop(std::make_unique<Loop>(std::move(socket), limits, std::move(handler),
+                                   std::move(reserved), log))
+{
+}
+
+HttpFrontEnd::~HttpFrontEnd()
+{
+    stop();
+}
+
+void HttpFrontEnd::start()
+{
+    _loop->start();
+}
+
+void HttpFrontEnd::stop()
+{
+    _loop->stop();
+}
+
+} // namespace rotator::admin

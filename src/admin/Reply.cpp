@@ -1,0 +1,102 @@
+#include "rotator/admin/Reply.h"
+
+#include <sstream>
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Timestamp.h>
+
+namespace rotator::admin
+{
+
+Reply json(int status, const Poco::JSON::Object& o)
+{
+    std::ostringstream out;
+    o.stringify(out);
+    Reply r;
+    r.status = status;
+    r.body = out.str();
+    return r;
+}
+
+Reply statusReply(int status, const std::string& value, const std::string& reason)
+{
+    Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+    o.set("status", value);
+    if (!reason.empty())
+    {
+        o.set("reason", reason);
+    }
+    return json(status, o);
+}
+
+Reply error(int status, const std::string& code, const std::string& message)
+{
+    Poco::JSON::Object::Ptr e = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    e->set("code", code);
+    e->set("message", message);
+    Poco::JSON::Object o;
+    o.set("error", e);
+    return json(status, o);
+}
+
+std::string serializeReply(const Reply& reply, bool keepAlive)
+{
+    Poco::Net::HTTPResponse response;
+    response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1); // before setKeepAlive, which reads it
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+    response.setDate(Poco::Timestamp());
+    response.setContentType(reply.contentType);
+    response.set("Cache-Control", "no-store");
+    response.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : reply.headers)
+    {
+        response.set(name, value);
+    }
+    response.setKeepAlive(keepAlive && !reply.close);
+    response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
+    std::ostringstream out;
+    response.write(out);
+    out << reply.body;
+    return out.str();
+}
+
+std::string escapeForLog(std::string_view text, std::size_t max)
+{
+    static const char* const kHex = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < max; ++i)
+    {
+        const auto c = static_cast<unsigned char>(text[i]);
+        switch (c)
+        {
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+            {
+                out += "\\u00";
+                out += kHex[c >> 4];
+                out += kHex[c & 0xf];
+            }
+            else
+            {
+                out += static_cast<char>(c);
+            }
+        }
+    }
+    return text.size() > max ? out + "..." : out;
+}
+
+} // namespace rotator::admin

@@ -1,0 +1,66 @@
+#include "SocketIo.h"
+
+#include <cerrno>
+#include <chrono>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+
+namespace rotator::admin
+{
+
+std::int64_t nowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string peerAddress(const sockaddr_storage& address)
+{
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (address.ss_family == AF_INET)
+    {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+        ::inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+    }
+    else if (address.ss_family == AF_INET6)
+    {
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+        ::inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+    }
+    return text;
+}
+
+bool sendAll(int fd, const std::string& bytes, std::int64_t deadlineMs)
+{
+    std::size_t sent = 0;
+    while (sent < bytes.size())
+    {
+        const ssize_t n =
+            ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+        {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+            const auto left = deadlineMs - nowMs();
+            pollfd p{fd, POLLOUT, 0};
+            if (left > 0 && ::poll(&p, 1, static_cast<int>(left)) >= 0)
+            {
+                continue;
+            }
+        }
+        return false;
+    }
+    return true;
+}
+
+} // namespace rotator::admin

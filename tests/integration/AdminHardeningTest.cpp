@@ -1,0 +1,306 @@
+// Slow, greedy and misdirected clients of the admin API (issue 13, items 8 to 10), over real
+// sockets on 127.0.0.1:0.
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include "rotator/core/Errors.h"
+#include "support/AdminHarness.h"
+#include "support/LogCapture.h"
+
+namespace rotator::admin
+{
+namespace
+{
+
+using test::Answer;
+using test::Call;
+using test::get;
+using test::kBearer;
+using test::request;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+using AdminHardeningTest = test::AdminServerFixture;
+
+/// A connection that sends exactly the bytes a test gives it, when the test gives them.
+class RawClient
+{
+public:
+    explicit RawClient(std::uint16_t port)
+    {
+        _socket.connect(Poco::Net::SocketAddress("127.0.0.1", port));
+        _socket.setReceiveTimeout(Poco::Timespan(10, 0));
+    }
+    void send(const std::string& bytes)
+    {
+        _socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    }
+    /// Whether an answer (or the end of the connection) arrives within `ms`.
+    bool answersWithin(int ms)
+    {
+        return _socket.poll(Poco::Timespan(ms * 1000), Poco::Net::Socket::SELECT_READ);
+    }
+    /// Everything until the server closes the connection (or 10 s pass without a byte).
+    std::string readToEnd()
+    {
+        std::string out;
+        char buffer[4096];
+        try
+        {
+            for (int n = 0; (n = _socket.receiveBytes(buffer, sizeof buffer)) > 0;)
+            {
+                out.append(buffer, static_cast<std::size_t>(n));
+            }
+        }
+        catch (const Poco::Exception&)
+        {
+            // a reset or the timeout: what arrived is the answer
+        }
+        return out;
+    }
+
+private:
+    Poco::Net::StreamSocket _socket;
+};
+
+/// The status of a raw HTTP/1.1 answer; 0 when there is none.
+int statusOf(const std::string& answer)
+{
+    return answer.rfind("HTTP/1.1 ", 0) == 0 && answer.size() >= 12 ? std::stoi(answer.substr(9, 3))
+                                                                    : 0;
+}
+
+/// Sends `call` and fails the test unless the answer comes within one second.
+Answer answeredWithinOneSecond(std::uint16_t port, Call call)
+{
+    call.timeoutSeconds = 5;
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    const auto answer = request(port, call);
+    EXPECT_LT(Clock::now(), deadline) << call.target << " took more than 1 s";
+    return answer;
+}
+
+TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
+{
+    settings.admin.requestDeadlineMs = 60'000; // every trickler is still open for the probe
+    const auto port = start();
+    std::vector<std::unique_ptr<RawClient>> slow;
+    for (int i = 0; i < 64; ++i)
+    {
+        slow.push_back(std::make_unique<RawClient>(port));
+        slow.back()->send("G"); // and the next byte would come in 3 s
+    }
+
+    Call probe;
+    probe.target = "/healthz";
+    EXPECT_EQ(answeredWithinOneSecond(port, probe).status, 200);
+    // An operator on the same machine gets through too.
+    probe.target = "/v1/credentials";
+    EXPECT_EQ(answeredWithinOneSecond(port, probe).status, 200);
+}
+
+TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
+{
+    enableToken();
+    const auto port = start();
+    control.close();
+    std::vector<int> statuses(6, 0);
+    std::vector<std::thread> clients;
+    const auto release = [&]
+    {
+        control.open();
+        for (auto& t : clients)
+        {
+            t.join();
+        }
+    };
+    for (std::size_t i = 0; i < statuses.size(); ++i)
+    {
+        clients.emplace_back(
+            [&, i]
+            {
+                try
+                {
+                    statuses[i] =
+                        test::post(port, "/v1/credentials/billing/rotate", kBearer).status;
+                }
+                catch (const Poco::Exception&)
+                {
+                    // statuses[i] stays 0 and fails below
+                }
+            });
+    }
+    control.awaitWaiting(4); // every /v1 worker is held; two more requests wait in the queue
+
+    for (const std::string target : {"/healthz", "/readyz", "/metrics"})
+    {
+        Call probe;
+        probe.target = target;
+        try
+        {
+            EXPECT_NE(answeredWithinOneSecond(port, probe).status, 0) << target;
+        }
+        catch (const Poco::Exception& e)
+        {
+            ADD_FAILURE() << target << ": " << e.displayText();
+        }
+    }
+    release();
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202), 1);
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 5);
+}
+
+TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed)
+{
+    settings.admin.requestDeadlineMs = 300;
+    const auto port = start();
+    const auto started = Clock::now();
+    RawClient slow(port);
+    slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    // A byte every 50 ms: no pause is long enough for a per-read timeout to end it.
+    for (int sent = 0; sent < 200 && !slow.answersWithin(50); ++sent)
+    {
+        slow.send("a");
+    }
+    const auto answeredAfter = Clock::now() - started;
+    const std::string answer = slow.readToEnd();
+    EXPECT_EQ(statusOf(answer), 408) << answer;
+    EXPECT_NE(answer.find("\"request_timeout\""), std::string::npos) << answer;
+    EXPECT_NE(answer.find("Connection: Close"), std::string::npos) << answer;
+    EXPECT_GE(answeredAfter, milliseconds(300));
+    EXPECT_LT(answeredAfter, milliseconds(5'000));
+}
+
+TEST_F(AdminHardeningTest, AnIdleKeepAliveConnectionIsClosedAtTheDeadlineWithoutAnAnswer)
+{
+    settings.admin.requestDeadlineMs = 200;
+    const auto port = start();
+    RawClient idle(port);
+    idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    std::string answer = idle.readToEnd();
+    EXPECT_EQ(statusOf(answer), 200) << answer;
+    EXPECT_EQ(answer.find("408"), std::string::npos) << answer;
+}
+
+TEST_F(AdminHardeningTest, PipelinedRequestsAreAnsweredInOrderAndAHeadAnswerHasNoBody)
+{
+    const auto port = start();
+    RawClient raw(port);
+    raw.send("HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+             "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    const std::string answers = raw.readToEnd();
+    EXPECT_EQ(statusOf(answers), 405) << answers; // /healthz is GET only
+    const auto second = answers.find("\r\n\r\nHTTP/1.1 200 OK\r\n");
+    ASSERT_NE(second, std::string::npos) << answers;
+    EXPECT_EQ(answers.substr(answers.size() - 15), "{\"status\":\"ok\"}");
+}
+
+TEST_F(AdminHardeningTest, AnAddressOverItsCapLosesItsOldestUnfinishedConnection)
+{
+    settings.admin.maxConnectionsPerAddress = 2;
+    const auto port = start();
+    RawClient first(port);
+    first.send("GET /v1/cred");
+    RawClient second(port);
+    second.send("GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+
+    EXPECT_EQ(get(port, "/v1/credentials").status, 200);
+    const std::string evicted = first.readToEnd();
+    EXPECT_EQ(statusOf(evicted), 503) << evicted;
+    EXPECT_NE(evicted.find("admin.maxConnectionsPerAddress = 2"), std::string::npos) << evicted;
+
+    // The younger one was left alone.
+    second.send("\r\n");
+    EXPECT_EQ(statusOf(second.readToEnd()), 200);
+}
+
+TEST_F(AdminHardeningTest, AnotherHostIs421ExceptOnTheProbes)
+{
+    settings.admin.allowedHosts = {"rotator.example"};
+    const auto port = start();
+    const std::string p = ":" + std::to_string(port);
+    for (const std::string& host :
+         std::vector<std::string>{"evil.example", "evil.example" + p, "localhost.evil.example",
+                                  "127.0.0.1.evil.example", "10.1.2.3", "[::2]" + p})
+    {
+        for (const std::string target : {"/v1/credentials", "/metrics", "/nope"})
+        {
+            Call c;
+            c.target = target;
+            c.host = host;
+            const auto a = request(port, c);
+            EXPECT_EQ(a.status, 421) << host << target;
+            EXPECT_EQ(a.errorCode(), "misdirected_request") << host << target;
+            EXPECT_NE(a.body.find("Host \\\"" + host + "\\\""), std::string::npos) << a.body;
+        }
+        // A kubelet probes with Host = the pod's IP.
+        Call probe;
+        probe.host = host;
+        probe.target = "/healthz";
+        EXPECT_EQ(request(port, probe).status, 200) << host;
+        probe.target = "/readyz";
+        EXPECT_EQ(request(port, probe).status, 503) << host; // not ready, but answered
+    }
+    for (const std::string& host :
+         std::vector<std::string>{"localhost", "localhost" + p, "127.0.0.1" + p, "[::1]" + p,
+                                  "ROTATOR.example", "rotator.example.:8710"})
+    {
+        Call c;
+        c.target = "/v1/credentials";
+        c.host = host;
+        EXPECT_EQ(request(port, c).status, 200) << host;
+    }
+
+    RawClient noHost(port);
+    noHost.send("GET /v1/credentials HTTP/1.0\r\n\r\n");
+    const auto answer = noHost.readToEnd();
+    EXPECT_EQ(statusOf(answer), 421) << answer;
+}
+
+TEST_F(AdminHardeningTest, MetricsAuthPutsMetricsBehindTheBearer)
+{
+    enableToken();
+    settings.admin.metricsAuth = true;
+    const auto port = start();
+    EXPECT_EQ(get(port, "/metrics").status, 401);
+    EXPECT_EQ(get(port, "/metrics", kBearer).status, 200);
+    EXPECT_EQ(get(port, "/healthz").status, 200);
+}
+
+TEST_F(AdminHardeningTest, MetricsAuthWithoutATokenFileFailsTheStart)
+{
+    settings.admin.metricsAuth = true;
+    AdminServer s(settings, dir.file("rotator.db"), control, metrics, clock);
+    EXPECT_THROW(s.start(), core::ConfigError);
+}
+
+TEST_F(AdminHardeningTest, TheAccessLogEscapesControlBytesOfMethodAndPath)
+{
+    test::LogCapture log;
+    const auto port = start();
+    RawClient raw(port);
+    raw.send(
+        "G\x1bT /v1/a\x1b[31mb\x01\\c HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(statusOf(raw.readToEnd()), 0);
+    server->stop(); // every access line is written
+
+    EXPECT_TRUE(log.contains("admin: 127.0.0.1 G\\u001bT /v1/a\\u001b[31mb\\u0001\\\\c 4"))
+        << log.text();
+    const auto text = log.text();
+    EXPECT_EQ(text.find('\x1b'), std::string::npos);
+    EXPECT_EQ(text.find('\x01'), std::string::npos);
+}
+
+} // namespace
+} // namespace rotator::admin
