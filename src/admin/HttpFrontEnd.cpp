@@ -30,6 +30,11 @@ constexpr int kMaxRequestsPerConnection = 100;
 /// Connections taken per wake-up, so that reading the open ones is not starved by a flood.
 constexpr int kAcceptBatch = 64;
 
+/// Refusals logged per window; a flood of slow or excess connections is summed up in one line
+/// a window instead of filling the log.
+constexpr int kRefusalsLoggedPerWindow = 10;
+constexpr std::int64_t kRefusalWindowMs = 10'000;
+
 } // namespace
 
 class HttpFrontEnd::Loop
@@ -96,6 +101,9 @@ private:
     std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
     std::map<std::string, int> _perAddress;
     std::uint64_t _nextId = 0;
+    std::int64_t _refusalWindowStartMs = 0;
+    int _refusalsLogged = 0;
+    int _refusalsUnlogged = 0;
 
     std::mutex _returnedMutex;
     std::vector<Returned> _returned;
@@ -438,7 +446,27 @@ void HttpFrontEnd::Loop::refuse(Connection& c, int status, const std::string& co
 void HttpFrontEnd::Loop::refuse(int fd, const std::string& address, int status,
                                 const std::string& code, const std::string& message)
 {
-    _log.information("%s %d %s: %s", address, status, code, message);
+    const auto now = nowMs();
+    if (now - _refusalWindowStartMs >= kRefusalWindowMs)
+    {
+        if (_refusalsUnlogged > 0)
+        {
+            _log.information("admin API: %d more refused connections in %d s were not logged",
+                             _refusalsUnlogged, static_cast<int>(kRefusalWindowMs / 1000));
+        }
+        _refusalWindowStartMs = now;
+        _refusalsLogged = 0;
+        _refusalsUnlogged = 0;
+    }
+    if (_refusalsLogged < kRefusalsLoggedPerWindow)
+    {
+        ++_refusalsLogged;
+        _log.information("%s %d %s: %s", address, status, code, message);
+    }
+    else
+    {
+        ++_refusalsUnlogged;
+    }
     Reply reply = error(status, code, message);
     // Best effort and never waiting: this client is the one that does not keep up.
     sendAll(fd, serializeReply(reply, false), 0);

@@ -94,6 +94,7 @@ Answer answeredWithinOneSecond(std::uint16_t port, Call call)
 TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
 {
     settings.admin.requestDeadlineMs = 60'000; // every trickler is still open for the probe
+    test::LogCapture log;
     const auto port = start();
     std::vector<std::unique_ptr<RawClient>> slow;
     for (int i = 0; i < 64; ++i)
@@ -108,6 +109,14 @@ TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
     // An operator on the same machine gets through too.
     probe.target = "/v1/credentials";
     EXPECT_EQ(answeredWithinOneSecond(port, probe).status, 200);
+
+    // The 56 connections over the per-address cap were refused, but a flood does not fill
+    // the log: at most ten refusal lines a window.
+    const auto lines = log.lines();
+    const auto refusals = std::count_if(lines.begin(), lines.end(), [](const std::string& line)
+                                        { return line.find("too_many_connections") != std::string::npos; });
+    EXPECT_GE(refusals, 1) << log.text();
+    EXPECT_LE(refusals, 10) << log.text();
 }
 
 TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
