@@ -538,6 +538,8 @@ const SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.owner = e.value; }},
     {"group", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.group = e.value; }},
+    {"trustDirOwner", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.trustDirOwner = e.value; }},
     {"command", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>& warnings)
      { s.command = command(e, warnings); }},
