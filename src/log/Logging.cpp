@@ -99,7 +99,7 @@ int FdLineChannel::openForAppending(const std::string& path)
     {
         const int error = errno;
         struct stat link = {};
-        if (error == ELOOP && ::lstat(path.c_str(), &link) == 0)
+        if (error == ELOOP && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
         {
             throw std::runtime_error(*os::privateEntryProblem("log file", path, link));
         }

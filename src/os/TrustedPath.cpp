@@ -141,8 +141,9 @@ public:
             std::array<char, 4096> cwd{};
             if (::getcwd(cwd.data(), cwd.size()) == nullptr)
             {
-                return core::fail(detail::kindOf(errno),
-                                  "cannot resolve " + path + ": " + errnoText(errno));
+                const int error = errno;
+                return core::fail(detail::kindOf(error),
+                                  "cannot resolve " + path + ": " + errnoText(error));
             }
             absolute = std::string(cwd.data()) + "/" + absolute;
         }
@@ -173,7 +174,7 @@ public:
                 _name = std::move(name);
                 return finish();
             }
-            if (auto ok = descend(name, components.empty()); !ok)
+            if (auto ok = descend(name); !ok)
             {
                 return ok;
             }
@@ -212,7 +213,9 @@ private:
     /// The directory the walk stops in must also pass as a last component.
     core::Outcome<void> finish() const { return check(true); }
 
-    core::Outcome<void> descend(const std::string& name, bool last)
+    /// Opens `name` below the current directory and checks it as a component others lie below;
+    /// `finish` checks the one the walk ends in as the last.
+    core::Outcome<void> descend(const std::string& name)
     {
         const std::string path = name == ".." ? parentOf(_dir.path) : joined(_dir.path, name);
         UniqueFd next(
@@ -229,7 +232,7 @@ private:
         _dir.fd = std::move(next);
         _dir.st = st;
         _dir.path = path;
-        return check(last);
+        return check(false);
     }
 
     core::Outcome<void> followLink(const std::string& name, const struct stat& link,
