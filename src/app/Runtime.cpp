@@ -1,5 +1,6 @@
 #include "rotator/app/Runtime.h"
 
+#include "rotator/config/TrustChecks.h"
 #include "rotator/sink/SinkFactory.h"
 #include "rotator/store/SqliteStateStore.h"
 
@@ -9,6 +10,8 @@ namespace rotator::app
 Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode mode)
     : _dir(settings.state.dir)
 {
+    // A hook program or CA file someone else could change is refused before anything runs.
+    config::checkTrustedInputs(settings);
     if (mode == Mode::Write)
     {
         _dir.prepare();

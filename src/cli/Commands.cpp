@@ -7,6 +7,7 @@
 #include "rotator/api/AstraClient.h"
 #include "rotator/api/JsonMapping.h"
 #include "rotator/config/SettingsLoader.h"
+#include "rotator/config/TrustChecks.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
 #include "rotator/report/Reports.h"
@@ -56,6 +57,7 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     {
         throw core::ConfigError("astra.caFile", "no such file: " + settings.astra.caFile);
     }
+    config::checkTrustedInputs(settings);
     auto api = connectApi(settings, env);
     for (const auto& w : warnings)
     {

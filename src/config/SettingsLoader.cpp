@@ -1,6 +1,7 @@
 #include "rotator/config/SettingsLoader.h"
 
 #include "ConfigText.h"
+#include "rotator/config/TrustChecks.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Token.h"
 
@@ -558,6 +559,8 @@ const SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.owner = e.value; }},
     {"group", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.group = e.value; }},
+    {"trustDirOwner", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.trustDirOwner = e.value; }},
     {"command", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>& warnings)
      { s.command = command(e, warnings); }},
@@ -1049,11 +1052,9 @@ Settings load(const AbstractConfiguration& cfg, bool ownFile)
 
 std::string readConfigurationFile(const std::string& path)
 {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-    {
-        fail("", "cannot read configuration file " + path + ": " + std::strerror(errno));
-    }
+    // Only root or the rotator's user may be able to change it (or a directory above it).
+    os::TrustedFile file = openInputFile(path, "", true);
+    const int fd = file.fd.release();
     std::string content;
     char buffer[8192];
     int error = 0;

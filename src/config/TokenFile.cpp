@@ -3,6 +3,7 @@
 #include "rotator/core/SecureWipe.h"
 #include "rotator/os/Errno.h"
 #include "rotator/os/ReadFile.h"
+#include "rotator/os/TrustedPath.h"
 #include "rotator/os/UniqueFd.h"
 
 #include <fcntl.h>
@@ -44,20 +45,19 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
     {
         fail(key, "no token file name given");
     }
+    // Through trusted directories (links followed: Kubernetes secret volumes are links), then
     // O_NONBLOCK so that a FIFO planted at the path cannot hang start-up; checks use fstat on
     // the open descriptor so the file cannot be swapped between the check and the read.
-    const os::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd.valid())
+    os::TrustRules rules;
+    rules.followLinks = true;
+    rules.stickyLastDirectory = true;
+    auto file = os::openTrustedFile(path, rules, true);
+    if (!file)
     {
-        fail(key, "cannot read token file " + path + ": " + errnoText(errno));
+        fail(key, "cannot read token file " + path + ": " + file.error().message);
     }
-    struct stat info
-    {
-    };
-    if (::fstat(fd.get(), &info) != 0)
-    {
-        fail(key, "cannot stat token file " + path + ": " + errnoText(errno));
-    }
+    const os::UniqueFd fd = std::move(file->fd);
+    const struct stat info = file->st;
     if (!S_ISREG(info.st_mode))
     {
         fail(key, "token file " + path + " is not a regular file");
@@ -79,6 +79,11 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
     {
         fail(key, "token file " + path + " is writable by its group (mode " + modeText +
                       "): run \"chmod 600 " + path + "\" (or 640)" + kubernetesHint);
+    }
+    // Whoever may replace it could hand the rotator a token of their choosing.
+    if (auto problem = os::inputFileProblem(path, info))
+    {
+        fail(key, *problem);
     }
     if ((mode & 040U) != 0)
     {

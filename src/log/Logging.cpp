@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/FormattingChannel.h>
@@ -17,6 +18,8 @@
 #include "rotator/core/Errors.h"
 #include "rotator/core/Redact.h"
 #include "rotator/core/Time.h"
+#include "rotator/os/TrustedPath.h"
+#include "rotator/os/UniqueFd.h"
 
 namespace rotator::log
 {
@@ -86,12 +89,32 @@ FdLineChannel::~FdLineChannel()
 
 int FdLineChannel::openForAppending(const std::string& path)
 {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0)
+    // No link, no FIFO that would block, and only a file the rotator's user alone can write:
+    // someone else's file could be a link's target or hold forged lines between ours.
+    os::UniqueFd fd(::open(
+        path.c_str(),
+        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0640));
+    struct stat st = {};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
     {
-        throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+        const int error = errno;
+        struct stat link = {};
+        if (error == ELOOP && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+        {
+            throw std::runtime_error(*os::privateEntryProblem("log file", path, link));
+        }
+        throw std::system_error(error, std::generic_category(), "cannot open " + path);
     }
-    return fd;
+    auto problem = os::privateEntryProblem("log file", path, st);
+    if (!problem && !S_ISREG(st.st_mode))
+    {
+        problem = "log file " + path + " is not a regular file (point log.file at a file)";
+    }
+    if (problem)
+    {
+        throw std::runtime_error(*problem);
+    }
+    return fd.release();
 }
 
 Poco::AutoPtr<FdLineChannel> FdLineChannel::appendingTo(const std::string& path)
@@ -200,7 +223,7 @@ void setupLogging(const config::LogSettings& settings)
             gFile = file;
             output = file;
         }
-        catch (const std::system_error& e)
+        catch (const std::runtime_error& e)
         {
             throw core::ConfigError("log.file", e.what());
         }
@@ -230,7 +253,7 @@ bool reopenLogFile()
         gFile->reopen();
         return true;
     }
-    catch (const std::system_error& e)
+    catch (const std::runtime_error& e)
     {
         Poco::Logger::get("serve").error("%s; still logging to the old file",
                                          std::string(e.what()));

@@ -2,15 +2,15 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <vector>
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "AtomicFileParts.h"
+#include "FileFailure.h"
 #include "rotator/core/Secret.h"
 #include "rotator/core/SecureWipe.h"
 #include "rotator/os/Errno.h"
@@ -21,6 +21,9 @@ namespace rotator::os
 {
 
 using core::FailureKind;
+using detail::ioFailure;
+using detail::kindOf;
+using detail::octal;
 
 namespace
 {
@@ -29,169 +32,6 @@ std::function<void(const std::string&)>& afterRenameHook()
 {
     static std::function<void(const std::string&)> hook;
     return hook;
-}
-
-struct SplitPath
-{
-    std::string dir;
-    std::string base;
-};
-
-std::optional<SplitPath> splitPath(const std::string& path)
-{
-    if (path.empty() || path.back() == '/')
-    {
-        return std::nullopt;
-    }
-    const auto slash = path.rfind('/');
-    SplitPath out;
-    if (slash == std::string::npos)
-    {
-        out.dir = ".";
-        out.base = path;
-    }
-    else
-    {
-        out.dir = slash == 0 ? "/" : path.substr(0, slash);
-        out.base = path.substr(slash + 1);
-    }
-    if (out.base == "." || out.base == "..")
-    {
-        return std::nullopt;
-    }
-    return out;
-}
-
-std::string octal(unsigned mode)
-{
-    std::array<char, 16> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "0%03o", mode);
-    return buffer.data();
-}
-
-/// Errors a person has to fix; everything else may pass on a later attempt.
-FailureKind kindOf(int error)
-{
-    switch (error)
-    {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-    case ENOENT:
-    case ENOTDIR:
-    case EISDIR:
-    case ELOOP:
-    case ENAMETOOLONG:
-    case EXDEV:
-    case EBUSY:
-    case EINVAL:
-    case ENXIO:
-    case EOPNOTSUPP:
-        return FailureKind::Permanent;
-    default:
-        return FailureKind::Transient;
-    }
-}
-
-/// The errno text plus what to do about it.
-std::string explain(int error, const std::string& dir)
-{
-    const std::string text = errnoText(error);
-    switch (error)
-    {
-    case EACCES:
-    case EPERM:
-        return text + " (the rotator's user needs write and search permission on " + dir + ")";
-    case EROFS:
-        return text + " (remount it read-write or point the sink elsewhere)";
-    case ENOSPC:
-        return text + " (free space on the filesystem of " + dir + "; delivery is retried)";
-    case EDQUOT:
-        return text + " (raise the quota of the rotator's user; delivery is retried)";
-    case EIO:
-        return text + " (check the disk; delivery is retried)";
-    default:
-        return text;
-    }
-}
-
-tl::unexpected<core::Failure> ioFailure(const std::string& path, const std::string& step, int error,
-                                        const std::string& dir)
-{
-    return core::fail(kindOf(error),
-                      "cannot write " + path + " (" + step + "): " + explain(error, dir));
-}
-
-/// Refuses a target that rename would not treat as a plain file. `st` is from lstat.
-std::optional<tl::unexpected<core::Failure>>
-refuseTarget(const std::string& path, const struct stat& st, const struct stat& dirSt)
-{
-    std::string why;
-    if (S_ISLNK(st.st_mode))
-    {
-        why = "it is a symbolic link (the sink never follows links: remove the link and let "
-              "the rotator create the file, or point the sink at the real path)";
-    }
-    else if (S_ISDIR(st.st_mode))
-    {
-        why = "it is a directory (the sink's path must name a file)";
-    }
-    else if (!S_ISREG(st.st_mode))
-    {
-        why = "it is not a regular file (a device, FIFO or socket; point the sink at a file)";
-    }
-    else if (st.st_dev != dirSt.st_dev)
-    {
-        why = "it is a mount point (a bind-mounted file cannot be replaced by rename: mount its "
-              "directory instead)";
-    }
-    else
-    {
-        return std::nullopt;
-    }
-    return core::fail(FailureKind::Permanent, "refusing to write " + path + ": " + why);
-}
-
-/// A directory others may write to lets them replace or remove the credential file after we
-/// wrote it (or, without the sticky bit, swap it under our feet): refuse it.
-std::optional<tl::unexpected<core::Failure>>
-refuseSharedDirectory(const std::string& path, const std::string& dir, const struct stat& dirSt)
-{
-    if ((dirSt.st_mode & S_IWOTH) == 0)
-    {
-        return std::nullopt;
-    }
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(dirSt.st_mode & 07777));
-    return core::fail(FailureKind::Permanent,
-                      "refusing to write " + path + ": its directory " + dir +
-                          " is writable by others (mode " + mode +
-                          "), so anyone could replace the credential file; use a directory "
-                          "only its owner (and group) can write, e.g. chmod o-w " +
-                          dir);
-}
-
-/// Opens the directory, naming it in the failure.
-core::Outcome<UniqueFd> openDirectory(const std::string& path, const std::string& dir)
-{
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (fd.valid())
-    {
-        return fd;
-    }
-    const int error = errno;
-    if (error == ENOENT)
-    {
-        return core::fail(FailureKind::Permanent, "cannot write " + path + ": directory " + dir +
-                                                      " does not exist (create it, or fix the "
-                                                      "sink's path)");
-    }
-    if (error == ENOTDIR)
-    {
-        return core::fail(FailureKind::Permanent,
-                          "cannot write " + path + ": " + dir + " is not a directory");
-    }
-    return ioFailure(path, "opening directory " + dir, error, dir);
 }
 
 /// True when the target already holds exactly `content` with the wanted mode and owner.
@@ -224,10 +64,11 @@ bool alreadyHolds(int dirFd, const std::string& base, std::string_view content, 
 }
 
 // Temporary files a killed writer left behind (`.<base>.tmp-*`, ours only: the state directory
-// lock means no other writer of these names runs). They may hold a secret: remove them.
-void removeStaleTemporaries(int dirFd, const std::string& dirPath, const std::string& prefix)
+// lock means no other writer of these names runs). They may hold a secret: remove them. The
+// listing reads the open directory, never its path again.
+void removeStaleTemporaries(int dirFd, const std::string& prefix)
 {
-    DIR* listing = ::opendir(dirPath.c_str());
+    DIR* listing = ::fdopendir(::dup(dirFd));
     if (listing == nullptr)
     {
         return;
@@ -294,7 +135,7 @@ int writeAll(int fd, std::string_view content)
     return 0;
 }
 
-std::string ownerText(const FileOwner& owner)
+std::string idsText(const FileOwner& owner)
 {
     std::string out;
     if (owner.uid)
@@ -308,63 +149,49 @@ std::string ownerText(const FileOwner& owner)
     return out;
 }
 
-/// True when the effective capability set holds CAP_CHOWN (bit 0); root usually does.
-bool hasCapChown()
+/// Reads the target back through the directory descriptor. It must still be the inode just
+/// renamed into place (`written`) and hold `content`. O_NONBLOCK: a FIFO swapped in after the
+/// rename must not block the rotator (holding the state lock, deaf to SIGTERM) until someone
+/// writes to it; fstat then refuses it.
+core::Outcome<void> readBack(int dirFd, const std::string& path, const std::string& dir,
+                             const std::string& base, std::string_view content,
+                             const struct stat& written)
 {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
+    UniqueFd check(
+        ::openat(dirFd, base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    struct stat st = {};
+    if (!check.valid() || ::fstat(check.get(), &st) != 0)
     {
-        if (line.rfind("CapEff:", 0) == 0)
-        {
-            try
-            {
-                return (std::stoull(line.substr(7), nullptr, 16) & 1ULL) != 0;
-            }
-            catch (const std::exception&)
-            {
-                break;
-            }
-        }
+        const int error = errno;
+        return ioFailure(path, "reading the file back", error, dir);
     }
-    return ::geteuid() == 0;
-}
-
-bool memberOf(gid_t gid)
-{
-    if (::getegid() == gid)
+    if (!S_ISREG(st.st_mode) || st.st_ino != written.st_ino || st.st_dev != written.st_dev)
     {
-        return true;
+        return core::fail(FailureKind::Transient,
+                          "cannot write " + path +
+                              " (reading the file back): it is no longer "
+                              "the file just written but " +
+                              (S_ISREG(st.st_mode) ? std::string("another file")
+                               : S_ISFIFO(st.st_mode)
+                                   ? std::string("a FIFO")
+                                   : std::string("a device, socket or directory")) +
+                              " (another process replaced it: check who can write " + dir + ")");
     }
-    const int count = ::getgroups(0, nullptr);
-    if (count <= 0)
+    std::string text;
+    if (const int error = readUpTo(check.get(), content.size() + 1, text); error != 0)
     {
-        return false;
+        return ioFailure(path, "reading the file back", error, dir);
     }
-    std::vector<gid_t> groups(static_cast<std::size_t>(count));
-    const int got = ::getgroups(count, groups.data());
-    for (int i = 0; i < got; ++i)
+    const bool same = core::constantTimeEquals(text, content);
+    core::secureWipe(text);
+    if (!same)
     {
-        if (groups[static_cast<std::size_t>(i)] == gid)
-        {
-            return true;
-        }
+        return core::fail(FailureKind::Transient,
+                          "cannot write " + path +
+                              ": the file read back after the rename differs from what "
+                              "was written (is another process writing it?)");
     }
-    return false;
-}
-
-tl::unexpected<core::Failure> invalidMode(const std::string& path, unsigned mode)
-{
-    return core::fail(FailureKind::Permanent,
-                      "cannot write " + path + ": mode " + octal(mode) +
-                          " carries bits beyond 0777 (setuid, setgid or sticky), which a "
-                          "credential file must not have");
-}
-
-tl::unexpected<core::Failure> notAFilePath(const std::string& path)
-{
-    return core::fail(FailureKind::Permanent,
-                      "cannot write '" + path + "': not a file path (fix the sink's path)");
+    return {};
 }
 
 } // namespace
@@ -373,54 +200,6 @@ void detail::setAfterRenameHookForTests(std::function<void(const std::string&)> 
 {
     afterRenameHook() = std::move(hook);
 }
-
-namespace
-{
-
-/// The checks a write and a dry-run check share: a file path, a permission-only mode, and an
-/// open directory that exists and that others cannot write.
-struct TargetDirectory
-{
-    SplitPath split;
-    UniqueFd fd;
-    struct stat st = {};
-};
-
-core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsigned mode,
-                                                   bool allowSharedDirectory)
-{
-    auto split = splitPath(path);
-    if (!split)
-    {
-        return notAFilePath(path);
-    }
-    if ((mode & ~0777U) != 0)
-    {
-        return invalidMode(path, mode);
-    }
-    auto dirFd = openDirectory(path, split->dir);
-    if (!dirFd)
-    {
-        return tl::make_unexpected(dirFd.error());
-    }
-    TargetDirectory target{std::move(*split), std::move(*dirFd), {}};
-    if (::fstat(target.fd.get(), &target.st) != 0)
-    {
-        const int error = errno;
-        return ioFailure(path, "inspecting directory " + target.split.dir, error, target.split.dir);
-    }
-    if (allowSharedDirectory)
-    {
-        return target;
-    }
-    if (auto refused = refuseSharedDirectory(path, target.split.dir, target.st))
-    {
-        return *refused;
-    }
-    return target;
-}
-
-} // namespace
 
 core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_view content,
                                         unsigned mode, const FileOwner& owner)
@@ -434,24 +213,23 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
                                         unsigned mode, const WriteOptions& options)
 {
     const FileOwner& owner = options.owner;
-    auto target = openTargetDirectory(path, mode, options.allowSharedDirectory);
+    auto target = detail::openTargetDirectory(path, mode, options);
     if (!target)
     {
         return tl::make_unexpected(target.error());
     }
     const std::string& dir = target->split.dir;
     const std::string& base = target->split.base;
-    const UniqueFd* dirFd = &target->fd;
-    const struct stat& dirSt = target->st;
+    const int dirFd = target->fd();
 
     struct stat st = {};
-    if (::fstatat(dirFd->get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+    if (::fstatat(dirFd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
-        if (auto refused = refuseTarget(path, st, dirSt))
+        if (auto refused = detail::refuseTarget(path, st, target->st()))
         {
             return *refused;
         }
-        if (alreadyHolds(dirFd->get(), base, content, mode, owner))
+        if (alreadyHolds(dirFd, base, content, mode, owner))
         {
             return false;
         }
@@ -461,7 +239,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
         return ioFailure(path, "inspecting the target", error, dir);
     }
 
-    removeStaleTemporaries(dirFd->get(), dir, "." + base.substr(0, 200) + ".tmp-");
+    removeStaleTemporaries(dirFd, "." + base.substr(0, 200) + ".tmp-");
 
     // The temp file: created with the final mode so it is never readable by more than the
     // final file (the umask can only narrow it; fchmod below sets it exactly).
@@ -470,7 +248,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt)
     {
         tempName = tempNameFor(base);
-        fd.reset(::openat(dirFd->get(), tempName.c_str(),
+        fd.reset(::openat(dirFd, tempName.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                           static_cast<mode_t>(mode)));
         if (const int error = errno; !fd.valid() && error != EEXIST)
@@ -482,7 +260,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     {
         return ioFailure(path, "creating a temporary file in " + dir, EEXIST, dir);
     }
-    TempFileGuard guard(dirFd->get(), tempName);
+    TempFileGuard guard(dirFd, tempName);
 
     if ((owner.uid || owner.gid) &&
         ::fchown(fd.get(), owner.uid ? *owner.uid : static_cast<uid_t>(-1),
@@ -490,7 +268,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     {
         const int error = errno;
         return core::fail(kindOf(error), "cannot write " + path + " (setting owner " +
-                                             ownerText(owner) + "): " + errnoText(error) +
+                                             idsText(owner) + "): " + errnoText(error) +
                                              " (the rotator needs root or CAP_CHOWN to give a "
                                              "file away, or membership of the group)");
     }
@@ -504,7 +282,8 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     {
         return ioFailure(path, "writing the temporary file", error, dir);
     }
-    if (::fsync(fd.get()) != 0)
+    struct stat written = {};
+    if (::fsync(fd.get()) != 0 || ::fstat(fd.get(), &written) != 0)
     {
         const int error = errno;
         return ioFailure(path, "syncing the temporary file", error, dir);
@@ -513,7 +292,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     {
         return ioFailure(path, "closing the temporary file", error, dir);
     }
-    if (::renameat(dirFd->get(), tempName.c_str(), dirFd->get(), base.c_str()) != 0)
+    if (::renameat(dirFd, tempName.c_str(), dirFd, base.c_str()) != 0)
     {
         const int error = errno;
         return ioFailure(path, "renaming the temporary file over it", error, dir);
@@ -522,125 +301,28 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
 
     // From here on the new file is in place and a reader may already have taken it: a failure
     // is ambiguous ("may hold"), never a reason to revoke the credential it carries.
-    const auto mayHold = [](tl::unexpected<core::Failure> failure)
+    const auto mayHold = [](core::Failure failure)
     {
-        failure.value().ambiguous = true;
-        failure.value().message += "; the new file was already in place";
-        return failure;
+        failure.ambiguous = true;
+        failure.message += "; the new file was already in place";
+        return tl::make_unexpected(std::move(failure));
     };
     // Make the rename durable. Some filesystems cannot sync a directory (EINVAL): nothing to do.
-    if (::fsync(dirFd->get()) != 0 && errno != EINVAL)
+    if (::fsync(dirFd) != 0 && errno != EINVAL)
     {
         const int error = errno;
-        return mayHold(ioFailure(path, "syncing directory " + dir, error, dir));
+        return mayHold(ioFailure(path, "syncing directory " + dir, error, dir).value());
     }
 
     if (afterRenameHook())
     {
         afterRenameHook()(path);
     }
-    UniqueFd check(::openat(dirFd->get(), base.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!check.valid())
+    if (auto checked = readBack(dirFd, path, dir, base, content, written); !checked)
     {
-        const int error = errno;
-        return mayHold(ioFailure(path, "reading the file back", error, dir));
-    }
-    std::string readBack;
-    if (const int error = readUpTo(check.get(), content.size() + 1, readBack); error != 0)
-    {
-        return mayHold(ioFailure(path, "reading the file back", error, dir));
-    }
-    const bool same = core::constantTimeEquals(readBack, content);
-    core::secureWipe(readBack);
-    if (!same)
-    {
-        return mayHold(core::fail(FailureKind::Transient,
-                                  "cannot write " + path +
-                                      ": the file read back after the rename differs from what "
-                                      "was written (is another process writing it?)"));
+        return mayHold(checked.error());
     }
     return true;
-}
-
-core::Outcome<void> checkFileWritable(const std::string& path, unsigned mode,
-                                      const FileOwner& owner)
-{
-    auto target = openTargetDirectory(path, mode, false);
-    if (!target)
-    {
-        return tl::make_unexpected(target.error());
-    }
-    const std::string& dir = target->split.dir;
-    const UniqueFd* dirFd = &target->fd;
-    const struct stat& dirSt = target->st;
-    // Effective ids, as the write will use them; EROFS comes back from here as well.
-    if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
-    {
-        const int error = errno;
-        return ioFailure(path, "creating a temporary file in " + dir, error, dir);
-    }
-    struct stat st = {};
-    if (::fstatat(dirFd->get(), target->split.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-    {
-        if (auto refused = refuseTarget(path, st, dirSt))
-        {
-            return *refused;
-        }
-    }
-    else if (const int error = errno; error != ENOENT)
-    {
-        return ioFailure(path, "inspecting the target", error, dir);
-    }
-    const bool mayChown = hasCapChown();
-    if (owner.uid && *owner.uid != ::geteuid() && !mayChown)
-    {
-        return core::fail(FailureKind::Permanent,
-                          "cannot write " + path + " (setting owner uid " +
-                              std::to_string(*owner.uid) + "): the rotator runs as uid " +
-                              std::to_string(::geteuid()) +
-                              " without CAP_CHOWN (run it as root, or drop the owner setting)");
-    }
-    if (owner.gid && !memberOf(*owner.gid) && !mayChown)
-    {
-        return core::fail(FailureKind::Permanent,
-                          "cannot write " + path + " (setting group gid " +
-                              std::to_string(*owner.gid) +
-                              "): the rotator is not a member of that group and lacks CAP_CHOWN "
-                              "(add it to the group, or drop the group setting)");
-    }
-    return {};
-}
-
-void removeStaleTemporaryFiles(const std::string& directory)
-{
-    UniqueFd dirFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dirFd.valid())
-    {
-        return;
-    }
-    DIR* listing = ::opendir(directory.c_str());
-    if (listing == nullptr)
-    {
-        return;
-    }
-    std::vector<std::string> stale;
-    while (const dirent* entry = ::readdir(listing))
-    {
-        const std::string name = entry->d_name;
-        if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos)
-        {
-            stale.push_back(name);
-        }
-    }
-    ::closedir(listing);
-    for (const auto& name : stale)
-    {
-        ::unlinkat(dirFd.get(), name.c_str(), 0);
-    }
-    if (!stale.empty())
-    {
-        ::fsync(dirFd.get());
-    }
 }
 
 } // namespace rotator::os

@@ -170,6 +170,10 @@ std::string FileSink::describe() const
     {
         out += ", group " + _settings.group;
     }
+    if (!_settings.trustDirOwner.empty())
+    {
+        out += ", trusting directories of " + _settings.trustDirOwner;
+    }
     return out + ")";
 }
 
@@ -187,35 +191,42 @@ std::string FileSink::render(const Credential& credential) const
     return renderJson(credential);
 }
 
-core::Outcome<os::FileOwner> FileSink::resolveOwner() const
+core::Outcome<os::WriteOptions> FileSink::writeOptions() const
 {
     // One at a time, so the message names the key to fix.
     auto user = resolveFileOwner(_settings.owner, "");
     auto group = user ? resolveFileOwner("", _settings.group) : user;
-    if (!group)
+    auto trusted = group ? resolveFileOwner(_settings.trustDirOwner, "") : group;
+    if (!trusted)
     {
-        core::Failure failure = group.error();
+        core::Failure failure = trusted.error();
         failure.message = "file sink " + _settings.name + ": " + failure.message + " (sinks." +
-                          _settings.name + (user ? ".group)" : ".owner)");
+                          _settings.name +
+                          (!user    ? ".owner)"
+                           : !group ? ".group)"
+                                    : ".trustDirOwner)");
         return tl::make_unexpected(std::move(failure));
     }
-    os::FileOwner owner;
-    owner.uid = user->uid;
-    owner.gid = group->gid;
-    return owner;
+    os::WriteOptions options;
+    options.owner.uid = user->uid;
+    options.owner.gid = group->gid;
+    options.trustedDirOwner = trusted->uid;
+    options.trustHint = "if that user may decide where the file lands, set sinks." +
+                        _settings.name + ".trustDirOwner to it";
+    return options;
 }
 
 core::Outcome<void> FileSink::deliver(const Credential& credential)
 {
-    auto owner = resolveOwner();
-    if (!owner)
+    auto options = writeOptions();
+    if (!options)
     {
-        return tl::make_unexpected(owner.error());
+        return tl::make_unexpected(options.error());
     }
     // Held as a Secret so the rendered bytes are wiped when this call ends.
     const core::Secret content(render(credential));
     auto written =
-        os::writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *owner);
+        os::writeFileAtomically(_settings.path, content.reveal(), _settings.mode, *options);
     if (!written)
     {
         core::Failure failure = written.error();
@@ -230,12 +241,12 @@ core::Outcome<void> FileSink::deliver(const Credential& credential)
 
 core::Outcome<void> FileSink::check() const
 {
-    auto owner = resolveOwner();
-    if (!owner)
+    auto options = writeOptions();
+    if (!options)
     {
-        return tl::make_unexpected(owner.error());
+        return tl::make_unexpected(options.error());
     }
-    auto ok = os::checkFileWritable(_settings.path, _settings.mode, *owner);
+    auto ok = os::checkFileWritable(_settings.path, _settings.mode, *options);
     if (!ok)
     {
         core::Failure failure = ok.error();

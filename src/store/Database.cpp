@@ -6,9 +6,11 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rotator/core/Errors.h"
+#include "rotator/os/TrustedPath.h"
 #include "rotator/store/Statement.h"
 
 #include "StatementCache.h"
@@ -37,12 +39,31 @@ void createPrivateFile(const std::string& path)
     }
 }
 
+// The journal decides which clients get revoked: a database (or its -wal/-shm) that another
+// user owns or can write, or a link to one, is refused before SQLite opens or creates anything.
+void checkOwnFiles(const std::string& path)
+{
+    for (const std::string& file : {path, path + "-wal", path + "-shm"})
+    {
+        struct stat st = {};
+        if (::lstat(file.c_str(), &st) != 0)
+        {
+            continue; // absent: created below with our owner and mode 0600
+        }
+        if (auto problem = os::privateEntryProblem("database file", file, st))
+        {
+            throw core::StoreError("cannot open database " + path + ": " + *problem);
+        }
+    }
+}
+
 } // namespace
 
 Database::Database(std::string path, OpenMode mode)
     : _cache(std::make_unique<StatementCache>()), _path(std::move(path)), _mode(mode)
 {
-    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    checkOwnFiles(_path);
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW;
     if (mode == OpenMode::ReadWrite)
     {
         createPrivateFile(_path);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include "rotator/core/Errors.h"
+#include "rotator/os/TrustedPath.h"
+#include "rotator/os/UniqueFd.h"
 
 namespace rotator::store
 {
@@ -17,24 +20,70 @@ namespace rotator::store
 namespace
 {
 
-void makePrivateDir(const std::string& path)
+[[noreturn]] void refuse(const std::string& problem)
 {
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    throw core::ConfigError("state.dir", problem);
+}
+
+/// Creates `name` in the directory `parentFd` (mode 0700) or takes the existing one, which must
+/// be a directory of the rotator's user that nobody else can write, and narrows a mode that
+/// lets others read it. Returns it open.
+os::UniqueFd makePrivateDir(int parentFd, const std::string& name, const std::string& path,
+                            const std::string& what)
+{
+    if (::mkdirat(parentFd, name.c_str(), 0700) != 0 && errno != EEXIST)
     {
-        throw core::StoreError("cannot create state directory " + path + ": " +
-                               std::strerror(errno));
+        throw core::StoreError("cannot create " + what + " " + path + ": " + std::strerror(errno));
     }
-    struct stat st
+    os::UniqueFd fd(
+        ::openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st = {};
+    if (!fd.valid())
     {
-    };
-    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    {
-        throw core::StoreError(path + " is not a directory");
+        const int error = errno;
+        if (::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        {
+            refuse(*os::privateEntryProblem(what, path, st));
+        }
+        if (error == ENOTDIR)
+        {
+            refuse(what + " " + path + " is not a directory");
+        }
+        throw core::StoreError("cannot open " + what + " " + path + ": " + std::strerror(error));
     }
-    if ((st.st_mode & 0077) != 0 && ::chmod(path.c_str(), 0700) != 0)
+    if (::fstat(fd.get(), &st) != 0)
+    {
+        throw core::StoreError("cannot inspect " + what + " " + path + ": " + std::strerror(errno));
+    }
+    if (auto problem = os::privateEntryProblem(what, path, st))
+    {
+        refuse(*problem);
+    }
+    if ((st.st_mode & 0077) != 0 && ::fchmod(fd.get(), 0700) != 0)
     {
         throw core::StoreError("cannot restrict " + path + " to mode 0700: " +
                                std::strerror(errno));
+    }
+    return fd;
+}
+
+/// A file of the state directory that exists must be the rotator's alone: whoever else owns or
+/// can write the database could edit the journal and make the rotator revoke any client.
+void checkPrivateFile(int dirFd, const std::string& name, const std::string& path,
+                      const std::string& what)
+{
+    struct stat st = {};
+    if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+        if (errno == ENOENT)
+        {
+            return;
+        }
+        throw core::StoreError("cannot inspect " + path + ": " + std::strerror(errno));
+    }
+    if (auto problem = os::privateEntryProblem(what, path, st))
+    {
+        refuse(*problem);
     }
 }
 
@@ -52,8 +101,33 @@ StateDir::~StateDir()
 
 void StateDir::prepare()
 {
-    makePrivateDir(_path);
-    makePrivateDir(pendingDir());
+    // Every directory above it must be trusted too, or its owner could swap the state
+    // directory for one of their own.
+    std::filesystem::path path = std::filesystem::path(_path).lexically_normal();
+    if (!path.has_filename())
+    {
+        path = path.parent_path(); // "state/"
+    }
+    const std::string name = path.filename().string();
+    if (name.empty() || name == "..")
+    {
+        refuse("state directory " + _path + " must name a directory (not end in ..)");
+    }
+    // A root-owned sticky parent (/tmp) is fine: the state directory itself must be ours, and
+    // only its owner may rename it there.
+    os::TrustRules rules;
+    rules.stickyLastDirectory = true;
+    const auto parent = os::openTrustedDirectory(path.parent_path().string(), rules);
+    if (!parent)
+    {
+        refuse("state directory " + _path + ": " + parent.error().message);
+    }
+    const os::UniqueFd dir = makePrivateDir(parent->fd.get(), name, _path, "state directory");
+    const os::UniqueFd pending = makePrivateDir(dir.get(), "pending", pendingDir(), "directory");
+    for (const char* file : {"rotator.db", "rotator.db-wal", "rotator.db-shm", "lock"})
+    {
+        checkPrivateFile(dir.get(), file, _path + "/" + file, "file");
+    }
 }
 
 void StateDir::lock()

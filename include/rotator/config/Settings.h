@@ -114,6 +114,7 @@ struct SinkSettings
     unsigned mode = 0600;
     std::string owner; ///< optional user name or uid
     std::string group; ///< optional group name or gid
+    std::string trustDirOwner; ///< optional user (name or uid) trusted to own its directories
     // exec
     std::vector<std::string> command; ///< argv, split without a shell
     std::int64_t timeoutMs = 30'000;

@@ -29,13 +29,16 @@ Settings loadSettings(const Poco::Util::AbstractConfiguration& cfg);
 /// Loads `path` with Poco's configuration class for its extension (`.properties`, `.ini`,
 /// `.xml`, `.json`) and then behaves as `loadSettings`, except that every top-level section of
 /// the file must be one of ours. An unreadable file or a syntax error throws core::ConfigError
-/// with an empty key and a message naming the path.
+/// with an empty key and a message naming the path, and so does a file that anyone but root or
+/// the rotator's user could change (`openInputFile`: the file and every directory above it).
 Settings loadSettingsFile(const std::string& path);
 
 /// Reads a token file (the admin token, the admin API bearer token) the way ssh reads a key:
 /// `path` must be a regular file after following symlinks (Kubernetes secret volumes are
-/// symlinks), must not be accessible by others nor writable by its group (ConfigError naming
-/// `key`, the path, the mode and the fix), holds one token surrounded by optional whitespace,
+/// symlinks, each in a trusted directory), must not be accessible by others nor writable by its
+/// group, must belong to root or the rotator's user, and every directory on its way must be
+/// trusted as `os::openTrustedFile` requires (ConfigError naming `key`, the path, the owner or
+/// mode and the fix), holds one token surrounded by optional whitespace,
 /// and is not empty. A group-readable file adds a warning. No message ever carries the content.
 core::Secret readTokenFile(const std::string& path, const std::string& key,
                            std::vector<std::string>& warnings);

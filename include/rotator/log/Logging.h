@@ -40,14 +40,16 @@ class FdLineChannel final : public Poco::Channel
 public:
     /// Writes to `fd`, which stays the caller's (stderr).
     explicit FdLineChannel(int fd);
-    /// Opens `path` for appending (created with mode 0640) and owns it. Throws
-    /// std::system_error naming the path when it cannot be opened.
+    /// Opens `path` for appending (created with mode 0640, O_NOFOLLOW) and owns it. Throws
+    /// std::system_error naming the path when it cannot be opened, std::runtime_error (path,
+    /// owner, mode, fix) when it is a link, not a regular file, not the effective user's or
+    /// writable by its group or others.
     static Poco::AutoPtr<FdLineChannel> appendingTo(const std::string& path);
     ~FdLineChannel() override;
 
     void log(const Poco::Message& message) override;
     /// Opens the file's path again (after logrotate moved it) and writes there from now on.
-    /// Throws std::system_error when it cannot; the old file is kept then. No-op for stderr.
+    /// Throws as `appendingTo` when it cannot; the old file is kept then. No-op for stderr.
     void reopen();
 
 private:

@@ -22,7 +22,8 @@ public:
     explicit PendingFiles(std::string directory);
 
     core::Outcome<void> write(std::int64_t rotationId, const sink::Credential& credential);
-    /// nullopt when the file is absent or unreadable as a credential.
+    /// nullopt when the file is absent or unreadable as a credential, or (logged as a warning)
+    /// when it is a link, not a regular file, not the rotator's user's or writable by others.
     std::optional<sink::Credential> read(std::int64_t rotationId,
                                          const std::string& credentialName) const;
     bool exists(std::int64_t rotationId) const;

@@ -12,12 +12,13 @@ namespace rotator::sink
 /// Delivers a credential into one file on this machine (`type = file`).
 ///
 /// Owns its settings. Renders the configured format (json, env, token), resolves the owner
-/// and group (names through getpwnam_r/getgrnam_r, or numeric ids) at every delivery so that
-/// accounts created later are found, and replaces the file with `writeFileAtomically`:
+/// and group and `trustDirOwner` (names through getpwnam_r/getgrnam_r, or numeric ids) at
+/// every delivery so that accounts created later are found, and replaces the file with
+/// `writeFileAtomically`, whose directory checks trust `trustDirOwner` besides root and us:
 /// identical content is not rewritten. Logs "wrote" or "unchanged" (logger `sink`) with the
 /// path and the clientId, never the content. Stateless between calls: thread-safe.
 /// Failures are those of `writeFileAtomically` prefixed with "file sink <name>: ", plus a
-/// `Permanent` failure for an unknown user or group.
+/// `Permanent` failure for an unknown user or group naming the key.
 class FileSink final : public SecretSink
 {
 public:
@@ -32,7 +33,8 @@ public:
     std::string render(const Credential& credential) const;
 
 private:
-    core::Outcome<os::FileOwner> resolveOwner() const;
+    /// The owner, group and trusted directory owner, resolved now.
+    core::Outcome<os::WriteOptions> writeOptions() const;
 
     config::SinkSettings _settings;
 };

@@ -24,10 +24,12 @@ enum class OpenMode
 ///
 /// Owns the connection and closes it on destruction. Opening read-write creates the file with
 /// mode 0600 and sets `journal_mode=WAL`, `synchronous=FULL`, `foreign_keys=ON`; every
-/// connection waits up to 5 s for a lock (`busy_timeout`). Movable, not copyable; statements
-/// and transactions borrow the connection and must not outlive it. Not thread-safe: one thread
-/// at a time. Every failure throws `core::StoreError` naming the path and SQLite's message
-/// (SQL text may appear in messages; values never do, they are always bound).
+/// connection waits up to 5 s for a lock (`busy_timeout`). A database file, -wal or -shm that
+/// is a symbolic link, belongs to another user or is writable by its group or others is
+/// refused before SQLite touches it (SQLITE_OPEN_NOFOLLOW besides). Movable, not copyable;
+/// statements and transactions borrow the connection and must not outlive it. Not thread-safe:
+/// one thread at a time. Every failure throws `core::StoreError` naming the path and SQLite's
+/// message (SQL text may appear in messages; values never do, they are always bound).
 class Database
 {
 public:

@@ -7,8 +7,13 @@ namespace rotator::store
 
 /// The rotator's state directory (`state.dir`): `rotator.db`, `pending/` and `lock`.
 ///
-/// `prepare()` creates it (and `pending/`) with mode 0700 and tightens a looser existing
-/// mode. `lock()` takes an exclusive, non-blocking `flock` on `<dir>/lock` for the life of
+/// `prepare()` creates it (and `pending/`) with mode 0700 and narrows an existing mode that
+/// lets others read it. It refuses (core::ConfigError for `state.dir`, exit 78) what someone
+/// else could have planted or could change: a directory above it that `os::openTrustedDirectory`
+/// does not trust, a symbolic link, or a state directory, `pending/`, `rotator.db` (-wal, -shm)
+/// or `lock` that the effective user does not own or that its group or others can write.
+///
+/// `lock()` takes an exclusive, non-blocking `flock` on `<dir>/lock` for the life of
 /// the object and writes the holder's PID into it, so a second writer fails fast with a
 /// message naming the holder. The lock dies with the process (kill -9 included).
 /// Not thread-safe; one instance per process.
@@ -20,7 +25,8 @@ public:
     StateDir(const StateDir&) = delete;
     StateDir& operator=(const StateDir&) = delete;
 
-    /// Creates the directories; throws core::StoreError naming the path on failure.
+    /// Checks and creates the directories; throws core::ConfigError naming the path, its owner
+    /// and mode and the fix for an untrusted entry, core::StoreError for a failing call.
     void prepare();
     /// Takes the exclusive lock; throws core::StoreError when another process holds it.
     void lock();

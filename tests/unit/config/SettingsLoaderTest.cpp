@@ -546,11 +546,13 @@ TEST(SettingsLoader, ValidatesFileSinks)
     const Settings s = load(with("sinks.billing-file.format = env\n"
                                  "sinks.billing-file.mode = 640\n"
                                  "sinks.billing-file.owner = billing\n"
-                                 "sinks.billing-file.group = 1001"));
+                                 "sinks.billing-file.group = 1001\n"
+                                 "sinks.billing-file.trustDirOwner = app"));
     EXPECT_EQ(s.sinks[0].format, SinkFormat::Env);
     EXPECT_EQ(s.sinks[0].mode, 0640U);
     EXPECT_EQ(s.sinks[0].owner, "billing");
     EXPECT_EQ(s.sinks[0].group, "1001");
+    EXPECT_EQ(s.sinks[0].trustDirOwner, "app");
 }
 
 TEST(SettingsLoader, RejectsAFileModeThatGrantsAnythingToOthers)
@@ -614,6 +616,11 @@ TEST(SettingsLoader, RejectsAKeyThatBelongsToTheOtherSinkType)
                      "sinks.hook.command = /bin/true\n"
                      "sinks.hook.path = /x"),
                 "sinks.hook.path", "only for file sinks");
+    expectError(with("credentials.billing.sinks = billing-file, hook\n"
+                     "sinks.hook.type = exec\n"
+                     "sinks.hook.command = /bin/true\n"
+                     "sinks.hook.trustDirOwner = app"),
+                "sinks.hook.trustDirOwner", "only for file sinks");
 }
 
 TEST(SettingsLoader, WarnsAboutShellOperatorsInACommand)

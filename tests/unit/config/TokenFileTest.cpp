@@ -202,3 +202,24 @@ TEST(TokenFile, NoMessageEverContainsTheToken)
     writeFile(dir.file("two"), kToken + " " + kToken, 0600);
     errorFor(dir.file("two"));
 }
+
+// Whoever may replace the token file could hand the rotator a token of their choosing.
+TEST(TokenFile, RejectsAFileAnotherUserOwnsOrInADirectoryOthersCanChange)
+{
+    TempDir dir;
+    ASSERT_EQ(::mkdir(dir.file("shared").c_str(), 0770), 0);
+    ASSERT_EQ(::chmod(dir.file("shared").c_str(), 0770), 0);
+    writeFile(dir.file("shared/t"), kToken, 0600);
+    const std::string shared = errorFor(dir.file("shared/t"));
+    EXPECT_TRUE(contains(shared, "directory " + dir.file("shared") + " (owner")) << shared;
+    EXPECT_TRUE(contains(shared, "is writable by its group")) << shared;
+
+    if (::geteuid() == 0)
+    {
+        writeFile(dir.file("t"), kToken, 0600);
+        ASSERT_EQ(::chown(dir.file("t").c_str(), 65534, 65534), 0);
+        const std::string foreign = errorFor(dir.file("t"));
+        EXPECT_TRUE(contains(foreign, "file " + dir.file("t") + " (owner uid 65534")) << foreign;
+        EXPECT_TRUE(contains(foreign, "chown root " + dir.file("t"))) << foreign;
+    }
+}

@@ -15,6 +15,7 @@
 #include <Poco/PatternFormatter.h>
 #include <Poco/StreamChannel.h>
 
+#include "rotator/core/Errors.h"
 #include "rotator/core/Redact.h"
 #include "rotator/log/Logging.h"
 #include "support/TempDir.h"
@@ -226,4 +227,54 @@ TEST(FdLineChannel, AFileThatCannotBeOpenedIsNamedAndAFailedReopenKeepsTheOldFil
     EXPECT_THROW(channel->reopen(), std::system_error);
     channel->log(Poco::Message("test", "still here", Poco::Message::PRIO_INFORMATION));
     EXPECT_EQ(test::readFile(dir.file("moved/rotator.log")), "still here\n");
+}
+
+// The log file is opened O_NOFOLLOW and must be the rotator's alone: a link (to a file the
+// rotator would then append to or create) or a file others can write is refused with log.file.
+TEST(FdLineChannel, RefusesALinkAndALogFileOthersCanWriteOrAnotherUserOwns)
+{
+    test::TempDir dir;
+    const auto refusal = [](const std::string& path)
+    {
+        try
+        {
+            log::FdLineChannel::appendingTo(path);
+        }
+        catch (const std::runtime_error& e)
+        {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    ASSERT_EQ(::symlink(dir.file("elsewhere.log").c_str(), dir.file("link.log").c_str()), 0);
+    const std::string link = refusal(dir.file("link.log"));
+    EXPECT_NE(link.find("log file " + dir.file("link.log") + " is a symbolic link"),
+              std::string::npos)
+        << link;
+    EXPECT_NE(::access(dir.file("elsewhere.log").c_str(), F_OK), 0) << "the link was followed";
+
+    test::writeFile(dir.file("shared.log"), "", 0620);
+    const std::string shared = refusal(dir.file("shared.log"));
+    EXPECT_NE(shared.find("mode 0620) is writable by its group"), std::string::npos) << shared;
+
+    if (::geteuid() == 0)
+    {
+        test::writeFile(dir.file("theirs.log"), "", 0600);
+        ASSERT_EQ(::chown(dir.file("theirs.log").c_str(), 65534, 65534), 0);
+        const std::string theirs = refusal(dir.file("theirs.log"));
+        EXPECT_NE(theirs.find("does not belong to the rotator's user"), std::string::npos)
+            << theirs;
+    }
+
+    config::LogSettings settings;
+    settings.file = dir.file("link.log");
+    try
+    {
+        log::setupLogging(settings);
+        FAIL() << "set up logging through a link";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "log.file");
+    }
 }

@@ -473,9 +473,9 @@ TEST(AtomicFile, RefusesADirectoryOthersCanWriteAndWritesNothing)
     ASSERT_FALSE(written);
     EXPECT_EQ(written.error().kind, rotator::core::FailureKind::Permanent);
     EXPECT_NE(written.error().message.find("writable by others"), std::string::npos);
-    EXPECT_NE(written.error().message.find("chmod o-w"), std::string::npos);
+    EXPECT_NE(written.error().message.find("chmod go-w"), std::string::npos);
     EXPECT_NE(::access(target.c_str(), F_OK), 0);
-    EXPECT_FALSE(rotator::os::checkFileWritable(target, 0600, {}));
+    EXPECT_FALSE(rotator::os::checkFileWritable(target, 0600));
 }
 
 TEST(AtomicFile, WritesIntoADirectoryOthersCanWriteOnlyWhenTheOptionsAllowIt)
@@ -506,4 +506,61 @@ TEST(AtomicFile, RemovesTemporariesAKilledWriterLeftBehind)
     rotator::os::removeStaleTemporaryFiles(dir.path());
     EXPECT_NE(::access(dir.file(".other.json.tmp-0123456789abcdef").c_str(), F_OK), 0);
     EXPECT_EQ(rotator::test::readFile(dir.file("astra.json")), "new\n");
+}
+
+// A FIFO swapped in between the rename and the read-back used to block the read-back's open
+// forever (holding the state lock, deaf to SIGTERM). The write runs in a child with an alarm,
+// so a regression fails this test instead of hanging it.
+TEST(AtomicFile, AFifoSwappedInAfterTheRenameFailsTheReadBackAmbiguouslyWithoutBlocking)
+{
+    TempDir dir;
+    const std::string path = dir.file("target");
+    const auto result = runInChild(
+        []
+        {
+            ::alarm(10);
+            rotator::os::detail::setAfterRenameHookForTests(
+                [](const std::string& target)
+                {
+                    ::unlink(target.c_str());
+                    ::mkfifo(target.c_str(), 0600);
+                });
+            return true;
+        },
+        [&]() -> Outcome<bool>
+        {
+            auto written = writeFileAtomically(path, kSecret, 0600);
+            if (!written && !written.error().ambiguous)
+            {
+                written.error().message = "not ambiguous: " + written.error().message;
+            }
+            return written;
+        });
+    ASSERT_TRUE(result.ran) << "the write did not return (blocked on the FIFO?)";
+    ASSERT_FALSE(result.ok);
+    EXPECT_TRUE(contains(result.message, "reading the file back): it is no longer the file just "
+                                         "written but a FIFO"))
+        << result.message;
+    EXPECT_TRUE(contains(result.message, "the new file was already in place")) << result.message;
+    EXPECT_FALSE(contains(result.message, "not ambiguous")) << result.message;
+}
+
+// Same bytes are not enough: the read-back must find the inode that was renamed into place.
+TEST(AtomicFile, AnotherFileWithTheSameBytesSwappedInAfterTheRenameIsNoted)
+{
+    TempDir dir;
+    const std::string path = dir.file("target");
+    const HookGuard clearHook;
+    rotator::os::detail::setAfterRenameHookForTests(
+        [](const std::string& target)
+        {
+            writeFile(target + ".other", kSecret, 0600);
+            ::rename((target + ".other").c_str(), target.c_str());
+        });
+    const auto written = writeFileAtomically(path, kSecret, 0600);
+    ASSERT_FALSE(written);
+    EXPECT_TRUE(written.error().ambiguous);
+    EXPECT_TRUE(contains(written.error().message, "no longer the file just written but another "
+                                                  "file"))
+        << written.error().message;
 }

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rotator/rotation/PendingFiles.h"
 #include "support/TempDir.h"
+#include "unit/sink/SinkTestSupport.h"
 
 namespace
 {
@@ -24,6 +26,38 @@ TEST(PendingFiles, ListsOnlyItsOwnRotationFilesAndLeavesOtherNamesAlone)
     auto ids = rotation::PendingFiles(dir.file("pending")).list();
     std::sort(ids.begin(), ids.end());
     EXPECT_EQ(ids, (std::vector<std::int64_t>{7, 12}));
+}
+
+} // namespace
+
+namespace
+{
+
+using namespace rotator;
+
+// Only a file the rotator wrote holds a secret it minted: one another user owns, others can
+// write, or a link is not read as a credential.
+TEST(PendingFiles, ReadsOnlyAFileOfItsOwnThatNobodyElseCanWrite)
+{
+    test::TempDir dir;
+    ::mkdir(dir.file("pending").c_str(), 0700);
+    rotation::PendingFiles files(dir.file("pending"));
+    ASSERT_TRUE(files.write(7, sinktest::makeTestCredential()));
+    ASSERT_TRUE(files.read(7, "billing"));
+
+    const std::string path = dir.file("pending/7.json");
+    ASSERT_EQ(::chmod(path.c_str(), 0620), 0);
+    EXPECT_FALSE(files.read(7, "billing"));
+    ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+
+    ASSERT_EQ(::symlink("7.json", dir.file("pending/8.json").c_str()), 0);
+    EXPECT_FALSE(files.read(8, "billing"));
+
+    if (::geteuid() == 0)
+    {
+        ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+        EXPECT_FALSE(files.read(7, "billing"));
+    }
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "rotator/os/AtomicFile.h"
 #include "rotator/sink/FileSink.h"
 #include "rotator/sink/SinkFactory.h"
+#include "support/OtherUser.h"
 #include "support/TempDir.h"
 
 using rotator::config::SinkFormat;
@@ -260,6 +261,44 @@ TEST(FileSink, ChecksWithoutWritingAndDescribesItself)
     const auto missing = FileSink(fileSettings(dir.file("no/dir/x"), SinkFormat::Json)).check();
     ASSERT_FALSE(missing.has_value());
     EXPECT_TRUE(contains(missing.error().message, "does not exist")) << missing.error().message;
+}
+
+// The consumer owns the directory (/srv/app/conf owned by the app user): refused, with the
+// way to trust that user, until sinks.S.trustDirOwner names it (by name or uid).
+TEST(FileSink, ADirectoryTheConsumerOwnsIsRefusedUntilTrustDirOwnerNamesIt)
+{
+    if (::geteuid() != 0)
+    {
+        GTEST_SKIP() << rotator::test::kNeedsRoot;
+    }
+    TempDir dir;
+    const std::string conf = dir.file("conf");
+    ASSERT_EQ(::mkdir(conf.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(conf.c_str(), rotator::test::kOtherUid, rotator::test::kOtherGid), 0);
+    SinkSettings s = fileSettings(conf + "/astra.json", SinkFormat::Json);
+    const auto refused = FileSink(s).deliver(makeTestCredential());
+    ASSERT_FALSE(refused.has_value());
+    const std::string& message = refused.error().message;
+    EXPECT_EQ(message.rfind("file sink billing-file: cannot write " + conf + "/astra.json: "
+                            "directory " + conf + " (owner uid 65534",
+                            0),
+              0U)
+        << message;
+    EXPECT_TRUE(contains(message, "chown root " + conf)) << message;
+    EXPECT_TRUE(contains(message, "set sinks.billing-file.trustDirOwner")) << message;
+    EXPECT_FALSE(FileSink(s).check().has_value());
+    EXPECT_TRUE(listDir(conf).empty());
+
+    s.trustDirOwner = "nobody";
+    EXPECT_TRUE(FileSink(s).check().has_value());
+    EXPECT_TRUE(FileSink(s).deliver(makeTestCredential()).has_value());
+    EXPECT_EQ(listDir(conf), std::vector<std::string>{"astra.json"});
+
+    s.trustDirOwner = "no-such-user-here";
+    const auto unknown = FileSink(s).deliver(makeTestCredential());
+    ASSERT_FALSE(unknown.has_value());
+    EXPECT_TRUE(contains(unknown.error().message, "(sinks.billing-file.trustDirOwner)"))
+        << unknown.error().message;
 }
 
 TEST(FileSink, MakeSinkBuildsAFileSinkForTypeFile)

@@ -66,6 +66,47 @@ TEST(Database, LeavesTheModeOfAnExistingFileAlone)
     EXPECT_EQ(modeOf(path), 0640U);
 }
 
+// The journal decides which clients get revoked: whoever else owns or can write the file (or
+// swaps in a link) could make the rotator revoke any client. Refused before SQLite opens it.
+TEST(Database, RefusesADatabaseThatIsALinkOrOthersCanWriteOrAnotherUserOwns)
+{
+    test::TempDir dir;
+    const std::string path = dir.file("rotator.db");
+    {
+        Database db(path);
+    }
+    const auto refusal = [](const std::string& file, OpenMode mode)
+    {
+        try
+        {
+            Database db(file, mode);
+        }
+        catch (const core::StoreError& e)
+        {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    ASSERT_EQ(::symlink(path.c_str(), dir.file("link.db").c_str()), 0);
+    EXPECT_NE(refusal(dir.file("link.db"), OpenMode::ReadWrite).find("is a symbolic link"),
+              std::string::npos);
+    EXPECT_NE(refusal(dir.file("link.db"), OpenMode::ReadOnly).find("is a symbolic link"),
+              std::string::npos);
+
+    ::chmod(path.c_str(), 0660);
+    EXPECT_NE(refusal(path, OpenMode::ReadOnly).find("mode 0660) is writable by its group"),
+              std::string::npos);
+    ::chmod(path.c_str(), 0600);
+    EXPECT_EQ(refusal(path, OpenMode::ReadWrite), "");
+    if (::geteuid() == 0)
+    {
+        test::writeFile(path + "-wal", "", 0600); // as a crashed writer leaves it
+        ASSERT_EQ(::chown((path + "-wal").c_str(), 65534, 65534), 0);
+        const std::string wal = refusal(path, OpenMode::ReadWrite);
+        EXPECT_NE(wal.find(path + "-wal (owner uid 65534"), std::string::npos) << wal;
+    }
+}
+
 TEST(Database, ReadOnlyOpenOfAMissingFileFailsNamingThePath)
 {
     test::TempDir dir;

@@ -1,0 +1,173 @@
+#include <gtest/gtest.h>
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/config/TrustChecks.h"
+#include "rotator/core/Errors.h"
+#include "support/OtherUser.h"
+#include "support/TempDir.h"
+
+using rotator::config::checkTrustedInputs;
+using rotator::config::Settings;
+using rotator::config::SinkSettings;
+using rotator::config::SinkType;
+using rotator::core::ConfigError;
+using rotator::test::kNeedsRoot;
+using rotator::test::kOtherUid;
+using rotator::test::TempDir;
+using rotator::test::writeFile;
+
+namespace
+{
+
+bool contains(const std::string& text, const std::string& fragment)
+{
+    return text.find(fragment) != std::string::npos;
+}
+
+/// The ConfigError `check` throws as "key|message"; empty when it passes.
+template <typename Check> std::string refusal(Check check)
+{
+    try
+    {
+        check();
+    }
+    catch (const ConfigError& e)
+    {
+        return e.key() + "|" + e.what();
+    }
+    return "";
+}
+
+Settings withHook(const std::string& program)
+{
+    Settings settings;
+    SinkSettings hook;
+    hook.name = "hook";
+    hook.type = SinkType::Exec;
+    hook.command = {program, "--flag"};
+    settings.sinks.push_back(hook);
+    return settings;
+}
+
+SinkSettings fileSink(const std::string& name, const std::string& path)
+{
+    SinkSettings sink;
+    sink.name = name;
+    sink.type = SinkType::File;
+    sink.path = path;
+    return sink;
+}
+
+} // namespace
+
+TEST(TrustChecks, RefusesAHookProgramOthersCanChangeNamingTheKeyAndTheFix)
+{
+    TempDir dir;
+    writeFile(dir.file("hook.sh"), "#!/bin/sh\n", 0755);
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(withHook(dir.file("hook.sh"))); }), "");
+
+    ASSERT_EQ(::chmod(dir.file("hook.sh").c_str(), 0775), 0);
+    const std::string writable =
+        refusal([&] { checkTrustedInputs(withHook(dir.file("hook.sh"))); });
+    EXPECT_EQ(
+        writable.rfind("sinks.hook.command|sinks.hook.command: file " + dir.file("hook.sh"), 0), 0U)
+        << writable;
+    EXPECT_TRUE(contains(writable, "chmod go-w " + dir.file("hook.sh"))) << writable;
+
+    // A directory above it that its group can write: the program could be swapped.
+    ASSERT_EQ(::chmod(dir.file("hook.sh").c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir(dir.file("bin").c_str(), 0775), 0);
+    ASSERT_EQ(::chmod(dir.file("bin").c_str(), 0775), 0);
+    writeFile(dir.file("bin/hook"), "#!/bin/sh\n", 0755);
+    const std::string above = refusal([&] { checkTrustedInputs(withHook(dir.file("bin/hook"))); });
+    EXPECT_TRUE(contains(above, "directory " + dir.file("bin") + " (owner")) << above;
+    EXPECT_TRUE(contains(above, "chmod go-w " + dir.file("bin"))) << above;
+}
+
+TEST(TrustChecks, RefusesACaFileAnotherUserOwnsOrOthersCanWrite)
+{
+    TempDir dir;
+    writeFile(dir.file("ca.pem"), "pem\n", 0664);
+    Settings settings;
+    settings.astra.caFile = dir.file("ca.pem");
+    const std::string writable = refusal([&] { checkTrustedInputs(settings); });
+    EXPECT_EQ(writable.rfind("astra.caFile|", 0), 0U) << writable;
+    EXPECT_TRUE(contains(writable, "mode 0664) is writable by its group")) << writable;
+
+    ASSERT_EQ(::chmod(dir.file("ca.pem").c_str(), 0644), 0);
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "");
+    if (::geteuid() == 0)
+    {
+        ASSERT_EQ(::chown(dir.file("ca.pem").c_str(), kOtherUid, 0), 0);
+        const std::string foreign = refusal([&] { checkTrustedInputs(settings); });
+        EXPECT_TRUE(contains(foreign, "belongs to a user the rotator does not trust")) << foreign;
+    }
+}
+
+TEST(TrustChecks, RefusesAConfigurationFileOthersCanChange)
+{
+    TempDir dir;
+    writeFile(dir.file("rotator.properties"), "state.dir = " + dir.file("state") + "\n", 0664);
+    const std::string writable =
+        refusal([&] { rotator::config::loadSettingsFile(dir.file("rotator.properties")); });
+    EXPECT_EQ(writable.rfind("|configuration file " + dir.file("rotator.properties") +
+                                 " (--config): file ",
+                             0),
+              0U)
+        << writable;
+    EXPECT_TRUE(contains(writable, "chmod go-w " + dir.file("rotator.properties"))) << writable;
+
+    ASSERT_EQ(::chmod(dir.file("rotator.properties").c_str(), 0644), 0);
+    EXPECT_EQ(refusal([&] { rotator::config::loadSettingsFile(dir.file("rotator.properties")); }),
+              "");
+}
+
+// Two names for one directory (here a bind mount) must not let two sinks write one file.
+TEST(TrustChecks, RefusesTwoFileSinksWhoseDirectoriesAreTheSameThroughABindMount)
+{
+    if (::geteuid() != 0)
+    {
+        GTEST_SKIP() << kNeedsRoot;
+    }
+    TempDir dir;
+    ASSERT_EQ(::mkdir(dir.file("a").c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir(dir.file("b").c_str(), 0755), 0);
+    Settings settings;
+    settings.sinks = {fileSink("first", dir.file("a/astra.json")),
+                      fileSink("second", dir.file("b/astra.json"))};
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "") << "distinct directories";
+
+    // In a child with a mount namespace of its own, so the bind mount never outlives it.
+    const pid_t pid = ::fork();
+    if (pid == 0)
+    {
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount(dir.file("a").c_str(), dir.file("b").c_str(), nullptr, MS_BIND, nullptr) != 0)
+        {
+            ::_exit(77);
+        }
+        const std::string message = refusal([&] { checkTrustedInputs(settings); });
+        ::_exit(message.rfind("sinks.second.path|", 0) == 0 &&
+                        contains(message, "already written by sink \"first\"")
+                    ? 0
+                    : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+    {
+        GTEST_SKIP() << "cannot create a mount namespace here (needs CAP_SYS_ADMIN)";
+    }
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "the aliased sinks were not refused";
+}
