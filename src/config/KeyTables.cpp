@@ -1,0 +1,163 @@
+#include "LoaderParts.h"
+
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/core/Token.h"
+
+#include <algorithm>
+#include <limits>
+
+// Every configuration key, with the parser that reads it into Settings. A key that is not
+// listed here is an error with a suggestion.
+
+namespace rotator::config::detail
+{
+
+namespace
+{
+
+// ---------------------------------------------------------------------------------------------
+// The key tables
+
+constexpr FixedKey kFixedKeys[] = {
+    {"astra.url", [](Settings& s, const Entry& e) { s.astra.url = astraUrl(e); }},
+    {"astra.tokenFile", [](Settings& s, const Entry& e) { s.astra.tokenFile = e.value; }},
+    {"astra.caFile", [](Settings& s, const Entry& e) { s.astra.caFile = e.value; }},
+    {"astra.timeout", [](Settings& s, const Entry& e) { s.astra.timeoutMs = positiveDuration(e); }},
+    {"astra.maxAttempts",
+     [](Settings& s, const Entry& e) { s.astra.maxAttempts = integer(e, 1, 20); }},
+    {"astra.requestsPerSecond",
+     [](Settings& s, const Entry& e) { s.astra.requestsPerSecond = positiveNumber(e); }},
+    {"astra.describeTokens",
+     [](Settings& s, const Entry& e) { s.astra.describeTokens = boolean(e); }},
+    {"astra.propagationTimeout",
+     [](Settings& s, const Entry& e) { s.astra.propagationTimeoutMs = duration(e); }},
+    {"state.dir", [](Settings& s, const Entry& e) { s.state.dir = e.value; }},
+    {"scheduler.syncInterval",
+     [](Settings& s, const Entry& e) { s.scheduler.syncIntervalMs = positiveDuration(e); }},
+    {"scheduler.concurrency",
+     [](Settings& s, const Entry& e) { s.scheduler.concurrency = integer(e, 1, 64); }},
+    {"scheduler.retryBackoff",
+     [](Settings& s, const Entry& e) { s.scheduler.retryBackoffMs = positiveDuration(e); }},
+    {"scheduler.maxFailures", [](Settings& s, const Entry& e)
+     { s.scheduler.maxFailures = integer(e, 1, std::numeric_limits<int>::max()); }},
+    {"admin.listen",
+     [](Settings& s, const Entry& e)
+     {
+         const ListenAddress address = parseListenAddress(e.value, e.key);
+         s.admin.listen = e.value;
+         s.admin.host = address.host;
+         s.admin.port = address.port;
+     }},
+    {"admin.tokenFile", [](Settings& s, const Entry& e) { s.admin.tokenFile = e.value; }},
+    {"admin.allowedHosts",
+     [](Settings& s, const Entry& e)
+     {
+         // Compared with the Host header as names: a scheme, path or wildcard never matches.
+         s.admin.allowedHosts = list(e, "host");
+         for (const auto& host : s.admin.allowedHosts)
+         {
+             if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789.-_:[]") != std::string::npos)
+             {
+                 fail(e.key, inQuotes(host) + " is not a host name or IP address (write "
+                                              "rotator.example.com, not a URL or a pattern)");
+             }
+         }
+     }},
+    {"admin.metricsAuth", [](Settings& s, const Entry& e) { s.admin.metricsAuth = boolean(e); }},
+    {"admin.requestDeadline",
+     [](Settings& s, const Entry& e) { s.admin.requestDeadlineMs = positiveDuration(e); }},
+    {"admin.maxConnectionsPerAddress",
+     [](Settings& s, const Entry& e) { s.admin.maxConnectionsPerAddress = integer(e, 1, 1024); }},
+    {"log.level",
+     [](Settings& s, const Entry& e)
+     {
+         static const std::vector<std::string> kLevels = {
+             "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"};
+         const std::string level = detail::toLower(e.value);
+         if (std::find(kLevels.begin(), kLevels.end(), level) == kLevels.end())
+         {
+             invalid(e, "log level", "use " + joined(kLevels));
+         }
+         s.log.level = level;
+     }},
+    {"log.file", [](Settings& s, const Entry& e) { s.log.file = e.value; }},
+    {"log.format",
+     [](Settings& s, const Entry& e) {
+         s.log.format =
+             choice<LogFormat>(e, {{"text", LogFormat::Text}, {"json", LogFormat::Json}});
+     }},
+};
+
+constexpr CredentialKey kCredentialKeys[] = {
+    {"roles", true, [](CredentialSettings& c, const Entry& e) { c.roles = list(e, "role"); }},
+    {"maxAge", true,
+     [](CredentialSettings& c, const Entry& e) { c.maxAgeMs = positiveDuration(e); }},
+    {"gracePeriod", true,
+     [](CredentialSettings& c, const Entry& e) { c.gracePeriodMs = duration(e); }},
+    {"sinks", true, [](CredentialSettings& c, const Entry& e) { c.sinks = list(e, "sink"); }},
+    {"clientId", false,
+     [](CredentialSettings& c, const Entry& e)
+     {
+         if (!core::isValidClientId(e.value))
+         {
+             invalid(e, "client ID", "24 letters and digits, as listed by the DevOps API");
+         }
+         c.clientId = e.value;
+     }},
+    {"window", false,
+     [](CredentialSettings& c, const Entry& e) { c.window = parseWindow(e.value, e.key); }},
+    {"jitter", false, [](CredentialSettings& c, const Entry& e) { c.jitterMs = duration(e); }},
+    {"expiry", false,
+     [](CredentialSettings& c, const Entry& e) { c.expiryMs = positiveDuration(e); }},
+    {"verify", false, [](CredentialSettings& c, const Entry& e) { c.verify = boolean(e); }},
+};
+
+constexpr SinkKey kSinkKeys[] = {
+    {"type", SinkScope::Any,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) {
+         s.type = choice<SinkType>(e, {{"file", SinkType::File}, {"exec", SinkType::Exec}});
+     }},
+    {"path", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.path = absolutePath(e); }},
+    {"format", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         s.format = choice<SinkFormat>(
+             e,
+             {{"json", SinkFormat::Json}, {"env", SinkFormat::Env}, {"token", SinkFormat::Token}});
+     }},
+    {"mode", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.mode = fileMode(e); }},
+    {"owner", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.owner = e.value; }},
+    {"group", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.group = e.value; }},
+    {"trustDirOwner", SinkScope::File,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.trustDirOwner = e.value; }},
+    {"command", SinkScope::Exec,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>& warnings)
+     { s.command = command(e, warnings); }},
+    {"timeout", SinkScope::Exec,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.timeoutMs = positiveDuration(e); }},
+};
+
+} // namespace
+
+std::span<const FixedKey> fixedKeys()
+{
+    return kFixedKeys;
+}
+
+std::span<const CredentialKey> credentialKeys()
+{
+    return kCredentialKeys;
+}
+
+std::span<const SinkKey> sinkKeys()
+{
+    return kSinkKeys;
+}
+
+} // namespace rotator::config::detail

@@ -1,0 +1,370 @@
+#include "LoaderParts.h"
+
+#include "rotator/config/SettingsLoader.h"
+#include "rotator/core/Duration.h"
+
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+// The value parsers of the settings loader: each accepts exactly the documented notation and
+// names the key and the expected form otherwise.
+
+namespace rotator::config::detail
+{
+
+namespace
+{
+
+/// Edit distance counting a swap of two neighbours as one edit ("mdoe" is one typo from
+/// "mode").
+std::size_t editDistance(const std::string& a, const std::string& b)
+{
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i)
+    {
+        d[i][0] = i;
+    }
+    for (std::size_t j = 0; j <= b.size(); ++j)
+    {
+        d[0][j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i)
+    {
+        for (std::size_t j = 1; j <= b.size(); ++j)
+        {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+            {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Suggestions
+
+/// The candidate closest to `word` (case-insensitive), if it is close enough to be a typo.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates)
+{
+    const std::string lower = detail::toLower(word);
+    std::string best;
+    std::size_t bestDistance = std::numeric_limits<std::size_t>::max();
+    for (const auto& candidate : candidates)
+    {
+        const std::size_t distance = editDistance(lower, detail::toLower(candidate));
+        // Short names get little slack: "g" is not a typo of "f".
+        const std::size_t limit = candidate.size() <= 2 ? 0
+                                  : candidate.size() <= 5
+                                      ? 1
+                                      : std::max<std::size_t>(2, candidate.size() / 3);
+        if (distance <= limit && distance < bestDistance)
+        {
+            best = candidate;
+            bestDistance = distance;
+        }
+    }
+    return best;
+}
+
+/// A duration as people write it in this file: 30d1h, 90s, 0s.
+std::string written(std::int64_t ms)
+{
+    if (ms <= 0)
+    {
+        return core::formatDuration(ms);
+    }
+    static const std::pair<std::int64_t, const char*> kUnits[] = {
+        {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}};
+    std::string out;
+    for (const auto& [unit, suffix] : kUnits)
+    {
+        if (ms >= unit)
+        {
+            out += std::to_string(ms / unit) + suffix;
+            ms %= unit;
+        }
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& items)
+{
+    std::string out;
+    for (const auto& item : items)
+    {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+/// "unknown key" with either the closest known key or the list of known ones.
+[[noreturn]] void unknownKey(const std::string& key, const std::string& prefix,
+                             const std::string& name, const std::vector<std::string>& known)
+{
+    const std::string guess = closest(name, known);
+    if (!guess.empty())
+    {
+        fail(key, "unknown key; did you mean " + prefix + guess + "?");
+    }
+    fail(key, "unknown key (known keys under " + prefix + "*: " + joined(known) + ")");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict value parsers
+
+[[noreturn]] void invalid(const Entry& e, const std::string& what, const std::string& hint)
+{
+    std::string message = "invalid " + what + " " + inQuotes(e.value);
+    if (!hint.empty())
+    {
+        message += " (" + hint + ")";
+    }
+    if (e.value.find('#') != std::string::npos)
+    {
+        // Poco's property files have no trailing comments: the text after '#' is in the value.
+        message += "; note: comments must be on their own line";
+    }
+    fail(e.key, message);
+}
+
+// The longest duration a setting may have. Beyond it `now + duration` (a token's expiry, a
+// rotation's due time) could overflow, and no schedule needs it.
+constexpr std::int64_t kMaxDurationMs = 36'500LL * 86'400'000;
+
+std::int64_t duration(const Entry& e)
+{
+    const auto ms = core::parseDurationMs(e.value);
+    if (!ms)
+    {
+        invalid(e, "duration", "use 45s, 15m, 12h, 30d");
+    }
+    if (*ms > kMaxDurationMs)
+    {
+        fail(e.key, inQuotes(e.value) + " is longer than 36500d (100 years), the longest allowed");
+    }
+    return *ms;
+}
+
+std::int64_t positiveDuration(const Entry& e)
+{
+    const std::int64_t ms = duration(e);
+    if (ms <= 0)
+    {
+        fail(e.key, "must be longer than 0s");
+    }
+    return ms;
+}
+
+int integer(const Entry& e, int min, int max)
+{
+    long long value = 0;
+    const char* end = e.value.data() + e.value.size();
+    const auto result = std::from_chars(e.value.data(), end, value);
+    if (result.ptr != end || result.ec == std::errc::invalid_argument)
+    {
+        invalid(e, "integer", "");
+    }
+    if (result.ec == std::errc::result_out_of_range || value < min || value > max)
+    {
+        const std::string range =
+            max == std::numeric_limits<int>::max()
+                ? "at least " + std::to_string(min)
+                : "between " + std::to_string(min) + " and " + std::to_string(max);
+        fail(e.key, "must be " + range + ", not " + e.value);
+    }
+    return static_cast<int>(value);
+}
+
+bool boolean(const Entry& e)
+{
+    static const std::map<std::string, bool> kWords = {
+        {"true", true},   {"yes", true}, {"on", true},   {"1", true},
+        {"false", false}, {"no", false}, {"off", false}, {"0", false}};
+    const auto it = kWords.find(detail::toLower(e.value));
+    if (it == kWords.end())
+    {
+        invalid(e, "boolean", "use true or false");
+    }
+    return it->second;
+}
+
+double positiveNumber(const Entry& e)
+{
+    double value = 0;
+    const char* end = e.value.data() + e.value.size();
+    const auto result = std::from_chars(e.value.data(), end, value);
+    if (result.ptr != end || result.ec != std::errc() || !std::isfinite(value))
+    {
+        invalid(e, "number", "e.g. 10 or 0.5");
+    }
+    if (value <= 0)
+    {
+        fail(e.key, "must be greater than 0, not " + e.value);
+    }
+    return value;
+}
+
+/// A comma list: trimmed items, none empty, no duplicates.
+std::vector<std::string> list(const Entry& e, const std::string& what)
+{
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= e.value.size())
+    {
+        std::size_t comma = e.value.find(',', start);
+        if (comma == std::string::npos)
+        {
+            comma = e.value.size();
+        }
+        std::string item = detail::trim(e.value.substr(start, comma - start));
+        if (item.empty())
+        {
+            fail(e.key, "empty " + what + " in " + inQuotes(e.value) + " (a comma-separated list)");
+        }
+        if (std::find(items.begin(), items.end(), item) != items.end())
+        {
+            fail(e.key, what + " " + inQuotes(item) + " is listed twice");
+        }
+        items.push_back(std::move(item));
+        start = comma + 1;
+    }
+    return items;
+}
+
+bool isValidName(const std::string& name)
+{
+    const auto allowed = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+    };
+    return !name.empty() && std::isalnum(static_cast<unsigned char>(name[0])) != 0 &&
+           std::all_of(name.begin(), name.end(), allowed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values with rules of their own
+
+std::string astraUrl(const Entry& e)
+{
+    Poco::URI uri;
+    try
+    {
+        uri = Poco::URI(e.value);
+    }
+    catch (const Poco::Exception& ex)
+    {
+        invalid(e, "URL", ex.message());
+    }
+    const std::string scheme = uri.getScheme();
+    if (scheme != "https" && scheme != "http")
+    {
+        invalid(e, "URL", "expected https://HOST[:PORT]");
+    }
+    if (uri.getHost().empty())
+    {
+        invalid(e, "URL", "no host");
+    }
+    if (!uri.getUserInfo().empty())
+    {
+        fail(e.key, "the URL must not contain user information (put the admin token in "
+                    "astra.tokenFile or ASTRA_TOKEN)");
+    }
+    if (!uri.getRawQuery().empty() || !uri.getFragment().empty() ||
+        e.value.find_first_of("?#") != std::string::npos)
+    {
+        invalid(e, "URL", "no query or fragment allowed");
+    }
+    if (!uri.getPath().empty() && uri.getPath() != "/")
+    {
+        invalid(e, "URL", "no path allowed: the client adds /v2/...; use https://HOST[:PORT]");
+    }
+    if (scheme == "http" && !isLoopbackHost(uri.getHost()))
+    {
+        fail(e.key, "plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost); "
+                    "use https: the admin token is sent with every request");
+    }
+    return scheme + "://" + uri.getAuthority();
+}
+
+unsigned fileMode(const Entry& e)
+{
+    const std::string& v = e.value;
+    const bool shape = (v.size() == 3 || (v.size() == 4 && v[0] == '0')) &&
+                       std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '7'; });
+    if (!shape)
+    {
+        invalid(e, "mode", "an octal mode such as 0600 or 0640");
+    }
+    unsigned mode = 0;
+    for (char c : v)
+    {
+        mode = mode * 8 + static_cast<unsigned>(c - '0');
+    }
+    if ((mode & 007U) != 0)
+    {
+        fail(e.key, "mode " + detail::octalMode(mode) +
+                        " grants permissions to others; the file holds a secret (use 0600 or "
+                        "0640)");
+    }
+    if ((mode & 0400U) == 0)
+    {
+        fail(e.key, "mode " + detail::octalMode(mode) +
+                        " does not let the owner read the file (the sink reads it back)");
+    }
+    return mode;
+}
+
+/// Parses the command and warns about words a shell would have interpreted.
+std::vector<std::string> command(const Entry& e, std::vector<std::string>& warnings)
+{
+    std::vector<std::string> argv = splitArgv(e.value, e.key);
+    if (argv.empty())
+    {
+        fail(e.key, "empty command");
+    }
+    if (argv[0].empty() || argv[0][0] != '/')
+    {
+        fail(e.key, "the program " + inQuotes(argv[0]) +
+                        " must be an absolute path (the command runs without a shell or PATH "
+                        "lookup)");
+    }
+    static const std::set<std::string> kShellOperators = {"|", "||", "&&", "&",  ";",
+                                                          ">", ">>", "<",  "2>", "2>&1"};
+    for (const auto& word : argv)
+    {
+        if (kShellOperators.count(word) != 0)
+        {
+            warnings.push_back(e.key + ": " + inQuotes(word) +
+                               " is passed to the program as an argument (there is no shell); "
+                               "use /bin/sh -c '...' if you need one");
+            break;
+        }
+    }
+    return argv;
+}
+
+std::string absolutePath(const Entry& e)
+{
+    if (e.value[0] != '/')
+    {
+        fail(e.key, "must be an absolute path, not " + inQuotes(e.value));
+    }
+    if (e.value.back() == '/')
+    {
+        fail(e.key, "must name a file, not a directory: " + inQuotes(e.value));
+    }
+    return std::filesystem::path(e.value).lexically_normal().string();
+}
+
+} // namespace rotator::config::detail
