@@ -28,6 +28,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include "rotator/core/Token.h"
@@ -728,6 +729,68 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
     }
     EXPECT_EQ(everything.find(sim.adminToken().reveal().substr(33)), std::string::npos);
     EXPECT_EQ(everything.find("admin-api-bearer-0123456789"), std::string::npos);
+}
+
+// Issue 13, item 8, against the built daemon: 64 connections that trickle one byte each hold no
+// worker thread, so /healthz still answers within a second.
+TEST(RotationProcess, ServeAnswersHealthzWithinASecondWhileSixtyFourClientsTrickle)
+{
+    test::TempDir dir;
+    sim::Simulator sim(test::tlsSimulatorOptions());
+    std::uint16_t adminPort = 0;
+    {
+        Poco::Net::ServerSocket probe;
+        probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+        adminPort = probe.address().port();
+    }
+    const std::string config =
+        writeServeConfig(dir, sim,
+                         "admin.listen = 127.0.0.1:" + std::to_string(adminPort) +
+                             "\nadmin.requestDeadline = 60s\n" + appCredential(dir, "1h", "0s"));
+    ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
+
+    const auto healthz = [&]
+    {
+        Poco::Net::HTTPClientSession session("127.0.0.1", adminPort);
+        session.setTimeout(Poco::Timespan(5, 0));
+        Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+        session.sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        std::string body;
+        Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+        return static_cast<int>(response.getStatus());
+    };
+    // Up when the admin API answers (nothing to await but the port: poll it, bounded).
+    int status = 0;
+    const auto upDeadline = std::chrono::steady_clock::now() + 20s;
+    while (status != 200 && serve.running() && std::chrono::steady_clock::now() < upDeadline)
+    {
+        try
+        {
+            status = healthz();
+        }
+        catch (const Poco::Exception&)
+        {
+            std::this_thread::sleep_for(20ms); // not listening yet
+        }
+    }
+    ASSERT_EQ(status, 200) << serve.stderrText();
+
+    std::vector<std::unique_ptr<Poco::Net::StreamSocket>> slow;
+    for (int i = 0; i < 64; ++i)
+    {
+        slow.push_back(std::make_unique<Poco::Net::StreamSocket>(
+            Poco::Net::SocketAddress("127.0.0.1", adminPort)));
+        slow.back()->sendBytes("G", 1); // and the next byte would come much later
+    }
+    const auto before = std::chrono::steady_clock::now();
+    EXPECT_EQ(healthz(), 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 1s) << "/healthz took more than 1 s";
+
+    serve.signal(SIGTERM);
+    const auto exited = serve.waitFor(5s);
+    ASSERT_TRUE(exited.has_value()) << "serve did not stop while 64 connections were open";
+    EXPECT_TRUE(exited->ok()) << exited->describe();
 }
 
 // An idle serve sleeps: once its start-up pass is done, no thread wakes up until something is
