@@ -12,13 +12,14 @@ namespace rotator::rotation
 
 bool mayHold(const store::SinkStateRow& s)
 {
-    return s.state == "delivered" || (s.state == "pending" && s.attempts > 0);
+    return s.state == SinkDelivery::Delivered ||
+           (s.state == SinkDelivery::Pending && s.attempts > 0);
 }
 
 store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const std::string& sink)
 {
-    return store::SinkStateRow{sink, "pending", sink == c.sinks.front() ? 1 : 0, std::nullopt,
-                               std::nullopt};
+    return store::SinkStateRow{sink, SinkDelivery::Pending, sink == c.sinks.front() ? 1 : 0,
+                               std::nullopt, std::nullopt};
 }
 
 DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
@@ -54,7 +55,7 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
     {
         auto& state = states[name];
         state.sink = name;
-        if (state.state == "delivered")
+        if (state.state == SinkDelivery::Delivered)
         {
             continue;
         }
@@ -66,7 +67,8 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
         // Journal the attempt first: if we die during it, the sink may hold the new client.
         // (The first sink's first attempt was journaled with the start of the delivery.)
         const bool journaled = firstAttemptJournaled && &name == &c.sinks.front();
-        const bool interrupted = !journaled && state.state == "pending" && state.attempts > 0;
+        const bool interrupted =
+            !journaled && state.state == SinkDelivery::Pending && state.attempts > 0;
         if (!journaled)
         {
             state.attempts += 1;
@@ -80,7 +82,7 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
         }();
         if (delivered)
         {
-            state.state = "delivered";
+            state.state = SinkDelivery::Delivered;
             state.deliveredMs = _ctx.clock.nowMs();
             state.lastError.reset();
             // `state` is an element of `states`, which outlives the deferred call.
@@ -108,7 +110,7 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
         // installed it: "may hold" (state pending), like an attempt we died in. A clean failure
         // after either keeps "may hold", as the earlier attempt may still have installed it.
         const bool mayHoldNow = interrupted || delivered.error().ambiguous;
-        state.state = mayHoldNow ? "pending" : "failed";
+        state.state = mayHoldNow ? SinkDelivery::Pending : SinkDelivery::Failed;
         state.lastError = delivered.error().message;
         _ctx.store.saveSinkState(rotation.id, state);
         logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
@@ -167,7 +169,7 @@ void Delivery::promote(const config::CredentialSettings& c, store::RotationRow& 
                 bootstrap
                     ? std::nullopt
                     : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
-            row->state = bootstrap ? "idle" : "grace";
+            row->state = bootstrap ? CredentialState::Idle : CredentialState::Grace;
             row->consecutiveFailures = 0;
             row->nextAttemptMs.reset();
             row->lastSuccessMs = now;

@@ -50,11 +50,11 @@ void EngineContext::event(const std::string& name, const std::string& credential
     store.appendEvent(e);
 }
 
-void EngineContext::setStage(store::RotationRow& rotation, std::string_view stage) const
+void EngineContext::setStage(store::RotationRow& rotation, Stage stage) const
 {
-    rotation.stage = std::string(stage);
+    rotation.stage = stage;
     rotation.updatedMs = clock.nowMs();
-    if (const auto s = stageFromString(stage); s && isTerminal(*s))
+    if (isTerminal(stage))
     {
         rotation.finishedMs = rotation.updatedMs;
     }
@@ -91,22 +91,16 @@ void note(Poco::Message::Priority priority, const std::string& text,
                   {"rotation", std::to_string(rotation.id)}});
 }
 
-std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
+Stage advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
 {
-    const auto from = stageFromString(rotation.stage);
-    const auto to = from ? transition(*from, event, anySinkHolds) : std::nullopt;
+    const auto to = transition(rotation.stage, event, anySinkHolds);
     if (!to)
     {
         throw core::InvariantError("rotation " + std::to_string(rotation.id) + ": illegal move " +
-                                   rotation.stage + " + " + std::string(toString(event)));
+                                   std::string(toString(rotation.stage)) + " + " +
+                                   std::string(toString(event)));
     }
-    return std::string(toString(*to));
-}
-
-bool isActiveStage(const std::string& stage)
-{
-    return stage == "planned" || stage == "minted" || stage == "verified" ||
-           stage == "delivering" || stage == "quarantined";
+    return *to;
 }
 
 } // namespace rotator::rotation

@@ -26,6 +26,9 @@
 namespace rotator::rotation
 {
 
+using core::CredentialState;
+using core::SinkDelivery;
+
 /// What the parts of the rotation engine share: the settings, the API, the journal, the
 /// sinks, the pending files, the clock, the hooks, the stop flag, the roles of the pass and
 /// the worker pool; and the small steps every part takes (journal an event, set a stage,
@@ -52,7 +55,7 @@ struct EngineContext
                std::optional<std::int64_t> rotationId, const std::string& detail);
     /// Sets the row's stage and update time (and finish time, for a terminal stage); the
     /// caller saves the row.
-    void setStage(store::RotationRow& rotation, std::string_view stage) const;
+    void setStage(store::RotationRow& rotation, Stage stage) const;
     /// Every credential's current and previous client.
     std::set<std::string> claimedClients() const;
 
@@ -78,9 +81,6 @@ void note(Poco::Message::Priority priority, const std::string& text,
 
 /// Applies a stage event through the pure stage machine; an illegal move is a bug (throws
 /// `core::InvariantError`).
-std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds);
-
-/// A rotation that is neither finished nor in its grace period or revocation.
-bool isActiveStage(const std::string& stage);
+Stage advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds);
 
 } // namespace rotator::rotation

@@ -218,9 +218,10 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
             _ctx.store.saveRotation(rotation);
             _ctx.event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
             auto row = _ctx.store.findCredential(rotation.credential);
-            if (row && row->state == "rotating")
+            if (row && row->state == CredentialState::Rotating)
             {
-                row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
+                row->state =
+                    row->consecutiveFailures > 0 ? CredentialState::Failed : CredentialState::Idle;
                 row->updatedMs = _ctx.clock.nowMs();
                 _ctx.store.saveCredential(*row);
             }

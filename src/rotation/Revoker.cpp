@@ -16,7 +16,7 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     std::vector<store::RotationRow> due;
     for (auto rotation : _ctx.store.unfinishedRotations())
     {
-        if (rotation.stage != "grace" || (!only.empty() && rotation.credential != only))
+        if (rotation.stage != Stage::Grace || (!only.empty() && rotation.credential != only))
         {
             continue;
         }
@@ -54,7 +54,7 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
                                  // client.
                                  for (const auto& s : sinkStates[i])
                                  {
-                                     if (s.state != "delivered")
+                                     if (s.state != SinkDelivery::Delivered)
                                      {
                                          throw core::InvariantError(
                                              "rotation " + std::to_string(rotation.id) + ": sink " +
@@ -123,7 +123,7 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
     std::vector<store::RotationRow> waiting;
     for (auto& r : _ctx.store.unfinishedRotations())
     {
-        if (r.stage == "revoked")
+        if (r.stage == Stage::Revoked)
         {
             waiting.push_back(r);
         }
@@ -177,9 +177,9 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
                     {
                         row->previousClientId.clear();
                         row->revokeAfterMs.reset();
-                        if (row->state == "grace")
+                        if (row->state == CredentialState::Grace)
                         {
-                            row->state = "idle";
+                            row->state = CredentialState::Idle;
                         }
                         row->updatedMs = _ctx.clock.nowMs();
                         _ctx.store.saveCredential(*row);
@@ -215,15 +215,15 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
         {
             continue;
         }
-        if (r.stage != "grace" && r.stage != "revoked")
+        if (r.stage != Stage::Grace && r.stage != Stage::Revoked)
         {
             out.message = "rotation " + std::to_string(r.id) + " of " + name +
-                          " is unfinished at stage " + r.stage +
+                          " is unfinished at stage " + std::string(toString(r.stage)) +
                           " (a sink may hold its new client); configure the credential again "
                           "so that it can finish, then retire it";
             return out;
         }
-        if (r.stage == "grace")
+        if (r.stage == Stage::Grace)
         {
             inGrace = r;
         }
@@ -282,7 +282,7 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
             row->currentClientId.clear();
             row->previousClientId.clear();
             row->revokeAfterMs.reset();
-            row->state = "idle";
+            row->state = CredentialState::Idle;
             row->updatedMs = _ctx.clock.nowMs();
             _ctx.store.saveCredential(*row);
             _ctx.event("retired", name, "", std::nullopt,

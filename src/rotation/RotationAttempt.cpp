@@ -56,7 +56,7 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
             rotation.attempts = 1;
             rotation.updatedMs = *rotation.mintStartedMs;
             _ctx.store.saveRotation(rotation);
-            row->state = "rotating";
+            row->state = CredentialState::Rotating;
             row->lastRotationId = rotation.id;
             row->updatedMs = _ctx.clock.nowMs();
             _ctx.store.saveCredential(*row);
@@ -79,7 +79,7 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
         _ctx.setStage(rotation, advanced(rotation, StageEvent::Failed, false));
         rotation.error = error;
         _ctx.store.saveRotation(rotation);
-        fail(c.name, &rotation, error, "planned", report);
+        fail(c.name, &rotation, error, Stage::Planned, report);
         return {MintOutcome::Kind::Failed, std::nullopt, error};
     }
     core::CreateRequest request;
@@ -122,7 +122,7 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
         rotation.error = "create failed: " + f.message;
         _ctx.setStage(rotation, advanced(rotation, StageEvent::Failed, false));
         _ctx.store.saveRotation(rotation);
-        fail(c.name, &rotation, *rotation.error, "planned", report);
+        fail(c.name, &rotation, *rotation.error, Stage::Planned, report);
         return {MintOutcome::Kind::Failed, std::nullopt, *rotation.error};
     }
 
@@ -192,7 +192,7 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
 {
     bool verifiedNow = false;
     bool firstAttemptJournaled = false;
-    if (rotation.stage == "minted" && c.verify)
+    if (rotation.stage == Stage::Minted && c.verify)
     {
         if (!verify(c, rotation, secret))
         {
@@ -200,13 +200,13 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
                 "the new token did not pass verification: " + rotation.error.value_or("unknown");
             if (rollBack(rotation, why, report))
             {
-                fail(c.name, &rotation, why, "verified", report);
+                fail(c.name, &rotation, why, Stage::Verified, report);
             }
             return false;
         }
         verifiedNow = true;
     }
-    if (rotation.stage == "minted" || rotation.stage == "verified")
+    if (rotation.stage == Stage::Minted || rotation.stage == Stage::Verified)
     {
         // Verified and delivery started: one commit, nothing outside happens in between.
         _ctx.store.runInTransaction(
@@ -230,10 +230,11 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
         firstAttemptJournaled = !c.sinks.empty();
         _ctx.crashPoint("delivering");
     }
-    if (rotation.stage != "delivering")
+    if (rotation.stage != Stage::Delivering)
     {
         throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   " cannot deliver from stage " + rotation.stage);
+                                   " cannot deliver from stage " +
+                                   std::string(toString(rotation.stage)));
     }
     return deliver(c, rotation, secret, report, firstAttemptJournaled);
 }
@@ -252,11 +253,11 @@ bool RotationAttempt::deliver(const config::CredentialSettings& c, store::Rotati
     case DeliveryOutcome::Kind::RollBack:
         if (rollBack(rotation, delivered.why, report))
         {
-            fail(c.name, &rotation, delivered.why, "delivering", report);
+            fail(c.name, &rotation, delivered.why, Stage::Delivering, report);
         }
         return false;
     case DeliveryOutcome::Kind::RollForward:
-        fail(c.name, &rotation, delivered.why, "delivering", report);
+        fail(c.name, &rotation, delivered.why, Stage::Delivering, report);
         return false;
     }
     return false;
@@ -266,14 +267,14 @@ void RotationAttempt::resume(const config::CredentialSettings& c, store::Rotatio
                              PassReport& report)
 {
     const auto row = _ctx.store.findCredential(rotation.credential);
-    if (rotation.stage == "delivering" && row && row->nextAttemptMs &&
+    if (rotation.stage == Stage::Delivering && row && row->nextAttemptMs &&
         *row->nextAttemptMs > _ctx.clock.nowMs())
     {
         return; // failing sinks are retried after their backoff
     }
     logger().information("resuming rotation %Ld of %s from stage %s",
                          static_cast<Poco::Int64>(rotation.id), rotation.credential,
-                         rotation.stage);
+                         std::string(toString(rotation.stage)));
     const auto secret = _ctx.pending.read(rotation.id, rotation.credential);
     if (!secret)
     {
@@ -306,7 +307,7 @@ bool RotationAttempt::liftQuarantine(const config::CredentialSettings& c,
 {
     row.consecutiveFailures = 0;
     row.nextAttemptMs.reset();
-    row.state = "rotating";
+    row.state = CredentialState::Rotating;
     row.updatedMs = _ctx.clock.nowMs();
     _ctx.store.runInTransaction(
         [&]
@@ -395,7 +396,7 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
 }
 
 void RotationAttempt::fail(const std::string& name, store::RotationRow* rotation,
-                           const std::string& why, const std::string& stage, PassReport& report,
+                           const std::string& why, Stage stage, PassReport& report,
                            Quarantine quarantine)
 {
     const std::int64_t now = _ctx.clock.nowMs();
@@ -415,15 +416,15 @@ void RotationAttempt::fail(const std::string& name, store::RotationRow* rotation
             row->nextAttemptMs = now + backoff;
             quarantined = quarantine == Quarantine::Now ||
                           row->consecutiveFailures >= _ctx.settings.scheduler.maxFailures;
-            row->state = quarantined ? "quarantined" : "failed";
+            row->state = quarantined ? CredentialState::Quarantined : CredentialState::Failed;
             row->updatedMs = now;
             _ctx.store.saveCredential(*row);
             _ctx.event("failed", name, rotation ? rotation->newClientId : "",
                        rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
-                       "at " + stage + ": " + why);
+                       "at " + std::string(toString(stage)) + ": " + why);
             if (quarantined)
             {
-                if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
+                if (rotation && isInProgress(rotation->stage))
                 {
                     _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
                     _ctx.store.saveRotation(*rotation);

@@ -68,7 +68,7 @@ public:
         Now               ///< a person must look: quarantine at once
     };
     void fail(const std::string& credential, store::RotationRow* rotation, const std::string& why,
-              const std::string& stage, PassReport& report,
+              Stage stage, PassReport& report,
               Quarantine quarantine = Quarantine::AfterMaxFailures);
 
 private:

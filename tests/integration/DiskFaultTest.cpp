@@ -94,7 +94,7 @@ protected:
         EXPECT_EQ(report.rotated, 0);
         EXPECT_EQ(report.revoked, 0);
         const auto rotation = store->lastRotation("billing").value();
-        EXPECT_EQ(rotation.stage, "rolled_back");
+        EXPECT_EQ(rotation.stage, core::Stage::RolledBack);
         ASSERT_TRUE(rotation.error);
         EXPECT_NE(rotation.error->find(fragment), std::string::npos) << *rotation.error;
         EXPECT_TRUE(api.exists(old)) << "the old client was revoked";
