@@ -1,7 +1,8 @@
 #include "rotator/app/Runtime.h"
 
 #include "rotator/sink/SinkFactory.h"
-#include "rotator/store/SqliteStateStore.h"
+#include "rotator/store/GroupCommitJournal.h"
+#include "rotator/store/TransactionJournal.h"
 
 namespace rotator::app
 {
@@ -19,6 +20,15 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
     {
         _store = cli::openStoreForReading(settings);
     }
+    // Rotations that run side by side share commits; one at a time, a step is a transaction.
+    if (settings.scheduler.concurrency > 1)
+    {
+        _journal = std::make_unique<store::GroupCommitJournal>(*_store);
+    }
+    else
+    {
+        _journal = std::make_unique<store::TransactionJournal>(*_store);
+    }
     _api = cli::connectApi(settings, env);
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     for (const auto& s : settings.sinks)
@@ -26,7 +36,7 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
         sinks[s.name] = sink::makeSink(s);
     }
     _engine = std::make_unique<rotation::RotationEngine>(
-        settings, *_api, *_store, std::move(sinks), rotation::PendingFiles(_dir.pendingDir()),
+        settings, *_api, *_journal, std::move(sinks), rotation::PendingFiles(_dir.pendingDir()),
         env.clock);
 }
 
@@ -35,6 +45,7 @@ Runtime::~Runtime()
     // Reverse order of construction: the engine uses the API, the store and the lock.
     _engine.reset();
     _api.reset();
+    _journal.reset();
     _store.reset();
 }
 

@@ -1,5 +1,6 @@
 #include "EngineContext.h"
 
+#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 #include "rotator/log/Logging.h"
 
@@ -7,11 +8,12 @@ namespace rotator::rotation
 {
 
 EngineContext::EngineContext(const config::Settings& settings_, api::TokenApi& api_,
-                             store::StateStore& journal,
+                             store::Journal& journal_,
                              std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks_,
                              PendingFiles pending_, core::Clock& clock_)
-    : settings(settings_), api(api_), store(journal), sinks(std::move(sinks_)),
-      pending(std::move(pending_)), clock(clock_), roles(api_), workers(settings_, store, stop)
+    : settings(settings_), api(api_), journal(journal_), store(journal_.rows()),
+      sinks(std::move(sinks_)), pending(std::move(pending_)), clock(clock_), roles(api_),
+      workers(settings_, journal_, stop)
 {
 }
 
@@ -48,6 +50,13 @@ void EngineContext::event(const std::string& name, const std::string& credential
     e.event = name;
     e.detail = detail;
     store.appendEvent(e);
+}
+
+core::Outcome<void> EngineContext::deliverTo(sink::SecretSink& sink,
+                                             const sink::Credential& secret) const
+{
+    const core::cpu_account::Scope account("sink-write");
+    return sink.deliver(secret);
 }
 
 void EngineContext::setStage(store::RotationRow& rotation, Stage stage) const

@@ -82,7 +82,8 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     }
     if (!revoked.empty() || !failed.empty())
     {
-        _ctx.store.runInTransaction(
+        _ctx.journal.commit(
+            "previous clients revoked",
             [&]
             {
                 for (auto* rotation : revoked)
@@ -165,7 +166,8 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
     if (!confirmed.empty())
     {
         // One commit for every confirmation of the list.
-        _ctx.store.runInTransaction(
+        _ctx.journal.commit(
+            "revocations confirmed",
             [&]
             {
                 for (auto* rotation : confirmed)
@@ -257,7 +259,8 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
                 out.message = "revoking " + id + " failed: " + deleted.error().message;
                 return out; // what was revoked so far is journaled; running it again goes on
             }
-            _ctx.store.runInTransaction(
+            _ctx.journal.commit(
+                "retired client revoked",
                 [&]
                 {
                     _ctx.store.markClientRevoked(id, _ctx.clock.nowMs());
@@ -276,19 +279,20 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
     {
         out.released = ids;
     }
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            row->currentClientId.clear();
-            row->previousClientId.clear();
-            row->revokeAfterMs.reset();
-            row->state = CredentialState::Idle;
-            row->updatedMs = _ctx.clock.nowMs();
-            _ctx.store.saveCredential(*row);
-            _ctx.event("retired", name, "", std::nullopt,
-                       revoke ? "retired; its clients were revoked"
-                              : "retired; its clients are left alive and unmanaged");
-        });
+    _ctx.journal.commit("retired",
+                        [&]
+                        {
+                            row->currentClientId.clear();
+                            row->previousClientId.clear();
+                            row->revokeAfterMs.reset();
+                            row->state = CredentialState::Idle;
+                            row->updatedMs = _ctx.clock.nowMs();
+                            _ctx.store.saveCredential(*row);
+                            _ctx.event("retired", name, "", std::nullopt,
+                                       revoke
+                                           ? "retired; its clients were revoked"
+                                           : "retired; its clients are left alive and unmanaged");
+                        });
     if (!out.revoked.empty())
     {
         confirmRevocations(nullptr, report);

@@ -26,7 +26,8 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
         rotation.error = error;
         return rotation; // id 0: not started
     }
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        "planned + mint window + credential rotating",
         [&]
         {
             auto row = _ctx.store.findCredential(c.name);
@@ -156,28 +157,29 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
     }
     _ctx.crashPoint("after-pending");
 
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            _ctx.setStage(rotation, advanced(rotation, StageEvent::Minted, false));
-            rotation.newClientId = created->clientId;
-            rotation.orgId = created->orgId;
-            rotation.error.reset();
-            _ctx.store.saveRotation(rotation);
-            core::ClientInfo info;
-            info.clientId = created->clientId;
-            info.roles = created->roles;
-            info.generatedOn = created->generatedOn.empty()
-                                   ? core::formatRfc3339Ms(rotation.updatedMs)
-                                   : created->generatedOn;
-            info.generatedOnMs =
-                created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
-            info.description = request.description;
-            info.tokenExpiry = request.tokenExpiry;
-            _ctx.store.recordClient(info, c.name, rotation.updatedMs);
-            _ctx.event("created", c.name, created->clientId, rotation.id,
-                       "rotation " + std::to_string(rotation.id));
-        });
+    _ctx.journal.commit("minted + client recorded + created",
+                        [&]
+                        {
+                            _ctx.setStage(rotation, advanced(rotation, StageEvent::Minted, false));
+                            rotation.newClientId = created->clientId;
+                            rotation.orgId = created->orgId;
+                            rotation.error.reset();
+                            _ctx.store.saveRotation(rotation);
+                            core::ClientInfo info;
+                            info.clientId = created->clientId;
+                            info.roles = created->roles;
+                            info.generatedOn = created->generatedOn.empty()
+                                                   ? core::formatRfc3339Ms(rotation.updatedMs)
+                                                   : created->generatedOn;
+                            info.generatedOnMs = created->generatedOn.empty()
+                                                     ? rotation.updatedMs
+                                                     : created->generatedOnMs;
+                            info.description = request.description;
+                            info.tokenExpiry = request.tokenExpiry;
+                            _ctx.store.recordClient(info, c.name, rotation.updatedMs);
+                            _ctx.event("created", c.name, created->clientId, rotation.id,
+                                       "rotation " + std::to_string(rotation.id));
+                        });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
              created->clientId,
@@ -191,7 +193,6 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
                                          const sink::Credential& secret, PassReport& report)
 {
     bool verifiedNow = false;
-    bool firstAttemptJournaled = false;
     if (rotation.stage == Stage::Minted && c.verify)
     {
         if (!verify(c, rotation, secret))
@@ -208,27 +209,24 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
     }
     if (rotation.stage == Stage::Minted || rotation.stage == Stage::Verified)
     {
-        // Verified and delivery started: one commit, nothing outside happens in between.
-        _ctx.store.runInTransaction(
-            [&]
-            {
-                if (verifiedNow)
-                {
-                    _ctx.setStage(rotation, advanced(rotation, StageEvent::Verified, false));
-                    rotation.error.reset();
-                    _ctx.event("verified", c.name, rotation.newClientId, rotation.id,
-                               "GET /v2/currentOrg");
-                }
-                _ctx.setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
-                _ctx.store.saveRotation(rotation);
-                for (const auto& name : c.sinks)
-                {
-                    // The first sink's attempt is journaled here, one commit less before it.
-                    _ctx.store.saveSinkState(rotation.id, deliveryStarted(c, name));
-                }
-            });
-        firstAttemptJournaled = !c.sinks.empty();
+        // Nothing outside happens between the verification, the start of the delivery and the
+        // first sink's attempt: one step.
+        _ctx.journal.commit(verifiedNow ? "verified + delivery started + first attempt"
+                                        : "delivery started + first attempt",
+                            [&]
+                            {
+                                if (verifiedNow)
+                                {
+                                    _ctx.setStage(rotation,
+                                                  advanced(rotation, StageEvent::Verified, false));
+                                    rotation.error.reset();
+                                    _ctx.event("verified", c.name, rotation.newClientId,
+                                               rotation.id, "GET /v2/currentOrg");
+                                }
+                                _delivery.journalStart(c, rotation);
+                            });
         _ctx.crashPoint("delivering");
+        return settle(c, rotation, _delivery.deliverStarted(c, rotation, secret), report);
     }
     if (rotation.stage != Stage::Delivering)
     {
@@ -236,14 +234,12 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
                                    " cannot deliver from stage " +
                                    std::string(toString(rotation.stage)));
     }
-    return deliver(c, rotation, secret, report, firstAttemptJournaled);
+    return settle(c, rotation, _delivery.resume(c, rotation, secret), report);
 }
 
-bool RotationAttempt::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                              const sink::Credential& secret, PassReport& report,
-                              bool firstAttemptJournaled)
+bool RotationAttempt::settle(const config::CredentialSettings& c, store::RotationRow& rotation,
+                             const DeliveryOutcome& delivered, PassReport& report)
 {
-    const auto delivered = _delivery.deliver(c, rotation, secret, firstAttemptJournaled);
     switch (delivered.kind)
     {
     case DeliveryOutcome::Kind::Promoted:
@@ -309,14 +305,14 @@ bool RotationAttempt::liftQuarantine(const config::CredentialSettings& c,
     row.nextAttemptMs.reset();
     row.state = CredentialState::Rotating;
     row.updatedMs = _ctx.clock.nowMs();
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            _ctx.store.saveCredential(row);
-            _ctx.setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
-            _ctx.store.saveRotation(rotation);
-        });
-    return deliver(c, rotation, secret, report);
+    _ctx.journal.commit("quarantine lifted + delivering",
+                        [&]
+                        {
+                            _ctx.store.saveCredential(row);
+                            _ctx.setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
+                            _ctx.store.saveRotation(rotation);
+                        });
+    return settle(c, rotation, _delivery.resume(c, rotation, secret), report);
 }
 
 bool RotationAttempt::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
@@ -374,7 +370,8 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
         }
         _ctx.crashPoint("after-rollback-delete");
     }
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        "rolled back",
         [&]
         {
             if (!rotation.newClientId.empty())
@@ -401,7 +398,8 @@ void RotationAttempt::fail(const std::string& name, store::RotationRow* rotation
 {
     const std::int64_t now = _ctx.clock.nowMs();
     bool quarantined = false;
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        "failed (+ quarantined)",
         [&]
         {
             auto row = _ctx.store.findCredential(name);

@@ -74,10 +74,9 @@ public:
 private:
     bool verify(const config::CredentialSettings& credential, store::RotationRow& rotation,
                 const sink::Credential& secret);
-    /// Delivers, then rolls back or fails the attempt as the delivery's outcome says.
-    bool deliver(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                 const sink::Credential& secret, PassReport& report,
-                 bool firstAttemptJournaled = false);
+    /// Rolls back or fails the attempt as the delivery's outcome says; true once promoted.
+    bool settle(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                const DeliveryOutcome& delivered, PassReport& report);
     bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
 
     EngineContext& _ctx;

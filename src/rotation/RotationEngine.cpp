@@ -17,10 +17,10 @@ namespace rotator::rotation
 {
 
 RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& api,
-                               store::StateStore& store,
+                               store::Journal& journal,
                                std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                                PendingFiles pending, core::Clock& clock)
-    : _ctx(std::make_unique<EngineContext>(settings, api, store, std::move(sinks),
+    : _ctx(std::make_unique<EngineContext>(settings, api, journal, std::move(sinks),
                                            std::move(pending), clock)),
       _lostCreates(std::make_unique<LostCreates>(*_ctx)),
       _attempt(std::make_unique<RotationAttempt>(*_ctx)),

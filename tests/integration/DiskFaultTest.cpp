@@ -14,6 +14,7 @@
 
 #include "rotator/rotation/RotationEngine.h"
 #include "rotator/sink/SinkFactory.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
@@ -83,7 +84,8 @@ protected:
         settings.sinks = {s};
         std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
         sinks["file"] = sink::makeSink(s);
-        rotation::RotationEngine engine(settings, api, *store, std::move(sinks),
+        store::GroupCommitJournal journal(*store);
+        rotation::RotationEngine engine(settings, api, journal, std::move(sinks),
                                         rotation::PendingFiles(settings.state.dir + "/pending"),
                                         clock);
         report = engine.runPass();

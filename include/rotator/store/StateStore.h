@@ -114,8 +114,9 @@ struct SinkStateRow
 /// Persistent state of the rotator: inventory, credentials, rotations, history.
 ///
 /// The interface keeps SQL out of every other module and leaves room for a second
-/// implementation (PostgreSQL, PRODUCT.md §10). Methods that change several rows do so in one
-/// transaction. The rows hold the lifecycle enums (core/Lifecycle.h); an implementation converts
+/// implementation (PostgreSQL, PRODUCT.md §10). It reads and writes rows; durability (which
+/// writes commit together) is a `Journal`'s (Journal.h). Methods that change several rows do so
+/// atomically. The rows hold the lifecycle enums (core/Lifecycle.h); an implementation converts
 /// them to and from its own representation, and a value it cannot read (text no version of
 /// this program writes) throws `core::StoreError` naming the table, column and value. Failures
 /// throw `core::StoreError`. An instance is used by one thread at a time;
@@ -180,7 +181,14 @@ public:
     virtual std::optional<RotationRow> lastRotation(const std::string& credential) const = 0;
     virtual void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) = 0;
     virtual std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const = 0;
+};
 
+/// A backend of the rows that can make them durable: a `StateStore` with transactions. A
+/// `Journal` is built on one (SqliteStateStore; a PostgreSQL store would be another); the
+/// engine never sees these calls.
+class TransactionalStore : public StateStore
+{
+public:
     /// Runs `work` as one transaction: every store call inside commits together or not at all
     /// (an exception rolls back and propagates).
     virtual void runInTransaction(const std::function<void()>& work) = 0;

@@ -13,6 +13,7 @@
 #include "RotationEngineFixture.h"
 #include "rotator/report/Reports.h"
 #include "rotator/rotation/RotationEngine.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/ForwardingTokenApi.h"
 
@@ -109,7 +110,8 @@ TEST_F(RotationEngineTest, APassWithARotationDueAsksForTheRolesWhileItListsTheCl
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     sinks["a"] = std::make_unique<test::RecordingSink>("a", a);
     sinks["b"] = std::make_unique<test::RecordingSink>("b", b);
-    rotation::RotationEngine engine(settings, probe, *store, std::move(sinks),
+    store::GroupCommitJournal journal(*store);
+    rotation::RotationEngine engine(settings, probe, journal, std::move(sinks),
                                     rotation::PendingFiles(dir.file("pending")), clock);
     const auto report = engine.runPass();
     EXPECT_TRUE(probe.rolesAskedDuringList);
