@@ -21,6 +21,7 @@ namespace
 using sqlite_rows::enumColumn;
 using sqlite_rows::firstOf;
 using sqlite_rows::nullIfEmpty;
+using sqlite_rows::prepareAllOrOne;
 using sqlite_rows::rolesToJson;
 
 constexpr const char* kCredentialColumns =
@@ -74,14 +75,7 @@ SqliteStateStore::retireUnconfigured(const std::vector<std::string>& configured,
 
 std::vector<CredentialRow> SqliteStateStore::queryCredentials(const std::string* name) const
 {
-    std::string sql = kCredentialColumns;
-    sql += name != nullptr ? " WHERE name = ?1" : "";
-    sql += " ORDER BY name";
-    Statement query = _db.prepare(sql);
-    if (name != nullptr)
-    {
-        query.bind(1, *name);
-    }
+    Statement query = prepareAllOrOne(_db, kCredentialColumns, "name", name, "name");
     std::vector<CredentialRow> rows;
     while (query.step())
     {

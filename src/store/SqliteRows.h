@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "rotator/core/Errors.h"
+#include "rotator/store/Database.h"
+#include "rotator/store/Statement.h"
 
 namespace rotator::store::sqlite_rows
 {
@@ -28,6 +30,24 @@ template <typename T> std::optional<T> firstOf(std::vector<T> rows)
 inline std::optional<std::string> nullIfEmpty(const std::string& text)
 {
     return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+/// `select`, narrowed to the row whose `keyColumn` is `*key` when `key` is set, in `orderBy`
+/// order: the query behind both "list all" and "find one".
+inline Statement prepareAllOrOne(Database& db, std::string select, const char* keyColumn,
+                                 const std::string* key, const char* orderBy)
+{
+    if (key != nullptr)
+    {
+        select += std::string(" WHERE ") + keyColumn + " = ?1";
+    }
+    select += std::string(" ORDER BY ") + orderBy;
+    Statement query = db.prepare(select);
+    if (key != nullptr)
+    {
+        query.bind(1, *key);
+    }
+    return query;
 }
 
 /// The enum a text column names, through `parse` (core/Lifecycle.h). Text that no version of

@@ -41,6 +41,7 @@ namespace
 
 using sqlite_rows::firstOf;
 using sqlite_rows::nullIfEmpty;
+using sqlite_rows::prepareAllOrOne;
 using sqlite_rows::rolesToJson;
 
 std::vector<std::string> rolesFromJson(const std::string& json, const std::string& clientId)
@@ -249,14 +250,8 @@ SyncResult SqliteStateStore::syncInventory(const std::vector<core::ClientInfo>& 
 
 std::vector<ClientRow> SqliteStateStore::queryClients(const std::string* clientId) const
 {
-    std::string sql = kClientColumns;
-    sql += clientId != nullptr ? " WHERE c.client_id = ?1" : "";
-    sql += " ORDER BY c.generated_on_ms, c.client_id";
-    Statement query = _db.prepare(sql);
-    if (clientId != nullptr)
-    {
-        query.bind(1, *clientId);
-    }
+    Statement query = prepareAllOrOne(_db, kClientColumns, "c.client_id", clientId,
+                                      "c.generated_on_ms, c.client_id");
     std::vector<ClientRow> rows;
     while (query.step())
     {
