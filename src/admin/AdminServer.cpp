@@ -14,6 +14,7 @@
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
+#include "rotator/rotation/StartRule.h"
 #include "rotator/schedule/Scheduler.h"
 #include "rotator/store/SqliteStateStore.h"
 
@@ -179,25 +180,20 @@ Reply AdminServer::Impl::rotate(const std::string& name)
     {
         return error(404, "not_found", "no credential named " + quoted(name));
     }
-    // The conditions under which the engine's rotateNow would refuse (without --no-grace), so
-    // that a request that cannot succeed gets a 409 now instead of a 202 and a log line later.
-    // A quarantined rotation is not among them: a manual rotation is what lifts a quarantine.
+    // The engine's rule (rotateNow without --no-grace), so that a request that cannot succeed
+    // gets a 409 now instead of a 202 and a log line later.
     const auto conflict = withStore(
         [&](const store::StateStore& s) -> std::optional<std::string>
         {
-            if (const auto last = s.lastRotation(name); last && !last->finishedMs)
+            const auto last = s.lastRotation(name);
+            const auto row = s.findCredential(name);
+            const auto block = rotation::startBlock(last, row, _clock.nowMs());
+            if (block == rotation::StartBlock::InProgress)
             {
-                const auto& stage = last->stage;
-                if (stage == "planned" || stage == "minted" || stage == "verified" ||
-                    stage == "delivering")
-                {
-                    return "rotation " + std::to_string(last->id) + " of " + name +
-                           " is in progress (stage " + stage + ")";
-                }
+                return "rotation " + std::to_string(last->id) + " of " + name +
+                       " is in progress (stage " + std::string(core::toString(last->stage)) + ")";
             }
-            if (const auto row = s.findCredential(name);
-                row && !row->previousClientId.empty() &&
-                (!row->revokeAfterMs || *row->revokeAfterMs > _clock.nowMs()))
+            if (block == rotation::StartBlock::InGrace)
             {
                 return "the previous client " + row->previousClientId + " of " + name +
                        " is still in its grace period" +

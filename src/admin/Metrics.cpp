@@ -309,7 +309,7 @@ std::string Metrics::render(const config::Settings& settings, const store::State
              "rotate NAME` or POST /v1/credentials/NAME/rotate retries it), else 0.");
     for (const auto& g : creds)
     {
-        const bool quarantined = g.row && g.row->state == "quarantined";
+        const bool quarantined = g.row && g.row->state == core::CredentialState::Quarantined;
         x.sample("astra_rotator_quarantined", {{"credential", g.name}}, quarantined ? "1" : "0");
     }
 

@@ -33,7 +33,7 @@ int runOnce(const cli::CommandLine&, const config::Settings& settings, cli::Envi
     for (const auto& c : settings.credentials)
     {
         const auto row = runtime.store().findCredential(c.name);
-        if (!row || (row->state != "failed" && row->state != "quarantined"))
+        if (!row || !core::isFailing(row->state))
         {
             continue;
         }

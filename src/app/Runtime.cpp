@@ -2,7 +2,8 @@
 
 #include "rotator/config/TrustChecks.h"
 #include "rotator/sink/SinkFactory.h"
-#include "rotator/store/SqliteStateStore.h"
+#include "rotator/store/GroupCommitJournal.h"
+#include "rotator/store/TransactionJournal.h"
 
 namespace rotator::app
 {
@@ -22,6 +23,15 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
     {
         _store = cli::openStoreForReading(settings);
     }
+    // Rotations that run side by side share commits; one at a time, a step is a transaction.
+    if (settings.scheduler.concurrency > 1)
+    {
+        _journal = std::make_unique<store::GroupCommitJournal>(*_store);
+    }
+    else
+    {
+        _journal = std::make_unique<store::TransactionJournal>(*_store);
+    }
     _api = cli::connectApi(settings, env);
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     for (const auto& s : settings.sinks)
@@ -29,7 +39,7 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
         sinks[s.name] = sink::makeSink(s);
     }
     _engine = std::make_unique<rotation::RotationEngine>(
-        settings, *_api, *_store, std::move(sinks), rotation::PendingFiles(_dir.pendingDir()),
+        settings, *_api, *_journal, std::move(sinks), rotation::PendingFiles(_dir.pendingDir()),
         env.clock);
 }
 
@@ -38,6 +48,7 @@ Runtime::~Runtime()
     // Reverse order of construction: the engine uses the API, the store and the lock.
     _engine.reset();
     _api.reset();
+    _journal.reset();
     _store.reset();
 }
 

@@ -118,7 +118,7 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
             v.clientId = row->currentClientId;
             v.previousClientId = row->previousClientId;
             v.revokeAfterMs = row->revokeAfterMs;
-            v.state = row->state;
+            v.state = core::toString(row->state);
         }
         if (!v.clientId.empty())
         {
@@ -135,7 +135,7 @@ std::vector<CredentialView> credentialViews(const config::Settings& settings,
         {
             RotationSummary r;
             r.id = last->id;
-            r.state = last->stage;
+            r.state = core::toString(last->stage);
             r.startedMs = last->startedMs;
             r.finishedMs = last->finishedMs;
             r.error = last->error;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
-#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
 
@@ -12,49 +12,89 @@ namespace rotator::rotation
 
 bool mayHold(const store::SinkStateRow& s)
 {
-    return s.state == "delivered" || (s.state == "pending" && s.attempts > 0);
+    return s.state == SinkDelivery::Delivered ||
+           (s.state == SinkDelivery::Pending && s.attempts > 0);
 }
 
 store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const std::string& sink)
 {
-    return store::SinkStateRow{sink, "pending", sink == c.sinks.front() ? 1 : 0, std::nullopt,
-                               std::nullopt};
+    return store::SinkStateRow{sink, SinkDelivery::Pending, sink == c.sinks.front() ? 1 : 0,
+                               std::nullopt, std::nullopt};
 }
 
-DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                                  const sink::Credential& secret, bool firstAttemptJournaled)
+void Delivery::journalStart(const config::CredentialSettings& c, store::RotationRow& rotation)
+{
+    _ctx.setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
+    _ctx.store.saveRotation(rotation);
+    for (const auto& name : c.sinks)
+    {
+        // The first sink's attempt is journaled here, one commit less before it.
+        _ctx.store.saveSinkState(rotation.id, deliveryStarted(c, name));
+    }
+}
+
+DeliveryOutcome Delivery::deliverStarted(const config::CredentialSettings& c,
+                                         store::RotationRow& rotation,
+                                         const sink::Credential& secret)
+{
+    // As journalStart wrote them, and no other row exists: a rotation reaches "delivering" only
+    // there.
+    std::map<std::string, store::SinkStateRow> states;
+    for (const auto& name : c.sinks)
+    {
+        states[name] = deliveryStarted(c, name);
+    }
+    return run(c, rotation, secret, std::move(states),
+               c.sinks.empty() ? nullptr : &c.sinks.front());
+}
+
+DeliveryOutcome Delivery::resume(const config::CredentialSettings& c, store::RotationRow& rotation,
+                                 const sink::Credential& secret)
 {
     std::map<std::string, store::SinkStateRow> states;
-    if (firstAttemptJournaled)
+    for (auto& s : _ctx.store.sinkStates(rotation.id))
     {
-        // Journaled by the caller as the delivery started, and no other row exists: a rotation
-        // reaches "delivering" only there.
-        for (const auto& name : c.sinks)
-        {
-            states[name] = deliveryStarted(c, name);
-        }
+        states[s.sink] = s;
     }
-    else
+    return run(c, rotation, secret, std::move(states), nullptr);
+}
+
+namespace
+{
+
+/// Moves a sink's row through the delivery table; anything else is a bug in the engine.
+void moveTo(store::SinkStateRow& row, SinkDelivery to, std::int64_t rotationId)
+{
+    if (!core::mayMove(row.state, to))
     {
-        for (auto& s : _ctx.store.sinkStates(rotation.id))
-        {
-            states[s.sink] = s;
-        }
+        throw core::InvariantError("rotation " + std::to_string(rotationId) + ": sink " + row.sink +
+                                   " cannot move from " + std::string(toString(row.state)) +
+                                   " to " + std::string(toString(to)));
     }
-    // A sink holds the new client, or may from an earlier attempt (not the first sink's
-    // attempt journaled for this call, which has not happened yet).
+    row.state = to;
+}
+
+} // namespace
+
+DeliveryOutcome Delivery::run(const config::CredentialSettings& c, store::RotationRow& rotation,
+                              const sink::Credential& secret,
+                              std::map<std::string, store::SinkStateRow> states,
+                              const std::string* attemptJournaled)
+{
+    // A sink holds the new client, or may from an earlier attempt (not the attempt the start
+    // step journaled, which has not happened yet).
     bool anyHolds = std::any_of(states.begin(), states.end(),
                                 [&](const auto& kv) {
                                     return mayHold(kv.second) &&
-                                           !(firstAttemptJournaled && kv.first == c.sinks.front());
+                                           !(attemptJournaled && kv.first == *attemptJournaled);
                                 });
     std::vector<std::string> failures;
-    std::function<void()> lastDelivery;
+    std::optional<Delivered> lastDelivery;
     for (const auto& name : c.sinks)
     {
         auto& state = states[name];
         state.sink = name;
-        if (state.state == "delivered")
+        if (state.state == SinkDelivery::Delivered)
         {
             continue;
         }
@@ -64,40 +104,30 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
             throw core::InvariantError("sink " + name + " is not built");
         }
         // Journal the attempt first: if we die during it, the sink may hold the new client.
-        // (The first sink's first attempt was journaled with the start of the delivery.)
-        const bool journaled = firstAttemptJournaled && &name == &c.sinks.front();
-        const bool interrupted = !journaled && state.state == "pending" && state.attempts > 0;
+        const bool journaled = attemptJournaled && name == *attemptJournaled;
+        const bool interrupted =
+            !journaled && state.state == SinkDelivery::Pending && state.attempts > 0;
         if (!journaled)
         {
             state.attempts += 1;
             _ctx.store.saveSinkState(rotation.id, state);
         }
         _ctx.crashPoint("before-sink:" + name);
-        auto delivered = [&]
-        {
-            const core::cpu_account::Scope account("sink-write");
-            return sinkIt->second->deliver(secret);
-        }();
+        const auto delivered = _ctx.deliverTo(*sinkIt->second, secret);
         if (delivered)
         {
-            state.state = "delivered";
+            moveTo(state, SinkDelivery::Delivered, rotation.id);
             state.deliveredMs = _ctx.clock.nowMs();
             state.lastError.reset();
-            // `state` is an element of `states`, which outlives the deferred call.
-            const std::function<void()> record =
-                [this, &rotation, &c, &state,
-                 detail = "sink " + name + ": " + sinkIt->second->describe()]
-            {
-                _ctx.store.saveSinkState(rotation.id, state);
-                _ctx.event("delivered", c.name, rotation.newClientId, rotation.id, detail);
-            };
+            Delivered record{state, "sink " + name + ": " + sinkIt->second->describe()};
             if (&name == &c.sinks.back() && failures.empty())
             {
-                lastDelivery = record; // committed with the promotion that follows at once
+                lastDelivery = std::move(record); // one step with the promotion that follows
             }
             else
             {
-                _ctx.store.runInTransaction(record);
+                _ctx.journal.commit("delivered to a sink",
+                                    [&] { journalDelivered(c, rotation, record); });
             }
             anyHolds = true;
             _ctx.crashPoint("after-sink:" + name);
@@ -108,7 +138,7 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
         // installed it: "may hold" (state pending), like an attempt we died in. A clean failure
         // after either keeps "may hold", as the earlier attempt may still have installed it.
         const bool mayHoldNow = interrupted || delivered.error().ambiguous;
-        state.state = mayHoldNow ? "pending" : "failed";
+        moveTo(state, mayHoldNow ? SinkDelivery::Pending : SinkDelivery::Failed, rotation.id);
         state.lastError = delivered.error().message;
         _ctx.store.saveSinkState(rotation.id, state);
         logger().error("rotation %Ld of %s: %s", static_cast<Poco::Int64>(rotation.id), c.name,
@@ -134,22 +164,30 @@ DeliveryOutcome Delivery::deliver(const config::CredentialSettings& c, store::Ro
         _ctx.store.saveRotation(rotation);
         return {DeliveryOutcome::Kind::RollForward, why};
     }
-    promote(c, rotation, lastDelivery);
+    promote(c, rotation, lastDelivery ? &*lastDelivery : nullptr);
     _ctx.pending.remove(rotation.id);
     _ctx.crashPoint("promoted");
     return {DeliveryOutcome::Kind::Promoted, ""};
 }
 
+void Delivery::journalDelivered(const config::CredentialSettings& c,
+                                const store::RotationRow& rotation, const Delivered& delivered)
+{
+    _ctx.store.saveSinkState(rotation.id, delivered.row);
+    _ctx.event("delivered", c.name, rotation.newClientId, rotation.id, delivered.detail);
+}
+
 void Delivery::promote(const config::CredentialSettings& c, store::RotationRow& rotation,
-                       const std::function<void()>& lastDelivery)
+                       const Delivered* lastDelivery)
 {
     const std::int64_t now = _ctx.clock.nowMs();
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        lastDelivery ? "delivered to the last sink + promoted" : "promoted",
         [&]
         {
             if (lastDelivery)
             {
-                lastDelivery();
+                journalDelivered(c, rotation, *lastDelivery);
             }
             auto row = _ctx.store.findCredential(c.name);
             const std::string replaced = row->currentClientId;
@@ -167,7 +205,7 @@ void Delivery::promote(const config::CredentialSettings& c, store::RotationRow& 
                 bootstrap
                     ? std::nullopt
                     : std::optional<std::int64_t>(rotation.noGrace ? now : now + c.gracePeriodMs);
-            row->state = bootstrap ? "idle" : "grace";
+            row->state = bootstrap ? CredentialState::Idle : CredentialState::Grace;
             row->consecutiveFailures = 0;
             row->nextAttemptMs.reset();
             row->lastSuccessMs = now;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <functional>
+#include <map>
 #include <string>
 
 #include "EngineContext.h"
@@ -26,22 +26,45 @@ struct DeliveryOutcome
 
 /// Writes a rotation's new client to each sink of its credential, journaling each attempt
 /// before it and each delivery after it, and promotes the new client once every sink holds
-/// it (the last delivery commits with the promotion). Decides nothing about a failure beyond
-/// journaling it: the caller rolls back or fails the attempt. Thread-safe as the context is.
+/// it (the last delivery commits with the promotion, one journal step). Decides nothing about
+/// a failure beyond journaling it: the caller rolls back or fails the attempt. Thread-safe as
+/// the context is.
 class Delivery
 {
 public:
     explicit Delivery(EngineContext& context) : _ctx(context) {}
 
-    /// `firstAttemptJournaled`: the caller journaled the first sink's attempt already.
-    DeliveryOutcome deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                            const sink::Credential& secret, bool firstAttemptJournaled = false);
+    /// The writes that start a delivery: stage `delivering`, every sink's row, and the first
+    /// sink's attempt (it follows at once). Part of the caller's journal step, which may hold
+    /// the step before it too (verified): nothing outside happens between them.
+    void journalStart(const config::CredentialSettings& c, store::RotationRow& rotation);
+    /// Delivers right after the caller committed `journalStart`.
+    DeliveryOutcome deliverStarted(const config::CredentialSettings& c,
+                                   store::RotationRow& rotation, const sink::Credential& secret);
+    /// Goes on with a delivery started earlier (a resumed rotation, a lifted quarantine), from
+    /// the sink rows of the journal.
+    DeliveryOutcome resume(const config::CredentialSettings& c, store::RotationRow& rotation,
+                           const sink::Credential& secret);
 
 private:
-    /// Makes the new client current; `lastDelivery` (when set) journals the last sink's
-    /// delivery in the same commit.
+    /// A sink that received the new client, as the journal records it.
+    struct Delivered
+    {
+        store::SinkStateRow row;
+        std::string detail;
+    };
+
+    /// `attemptJournaled`: the sink whose coming attempt the start step journaled already.
+    DeliveryOutcome run(const config::CredentialSettings& c, store::RotationRow& rotation,
+                        const sink::Credential& secret,
+                        std::map<std::string, store::SinkStateRow> states,
+                        const std::string* attemptJournaled);
+    /// The writes that record a delivery (part of a step).
+    void journalDelivered(const config::CredentialSettings& c, const store::RotationRow& rotation,
+                          const Delivered& delivered);
+    /// Makes the new client current, in one step with the last sink's delivery (when given).
     void promote(const config::CredentialSettings& c, store::RotationRow& rotation,
-                 const std::function<void()>& lastDelivery);
+                 const Delivered* lastDelivery);
 
     EngineContext& _ctx;
 };

@@ -1,5 +1,6 @@
 #include "EngineContext.h"
 
+#include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 #include "rotator/log/Logging.h"
 
@@ -7,11 +8,12 @@ namespace rotator::rotation
 {
 
 EngineContext::EngineContext(const config::Settings& settings_, api::TokenApi& api_,
-                             store::StateStore& journal,
+                             store::Journal& journal_,
                              std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks_,
                              PendingFiles pending_, core::Clock& clock_)
-    : settings(settings_), api(api_), store(journal), sinks(std::move(sinks_)),
-      pending(std::move(pending_)), clock(clock_), roles(api_), workers(settings_, store, stop)
+    : settings(settings_), api(api_), journal(journal_), store(journal_.rows()),
+      sinks(std::move(sinks_)), pending(std::move(pending_)), clock(clock_), roles(api_),
+      workers(settings_, journal_, stop)
 {
 }
 
@@ -50,11 +52,18 @@ void EngineContext::event(const std::string& name, const std::string& credential
     store.appendEvent(e);
 }
 
-void EngineContext::setStage(store::RotationRow& rotation, std::string_view stage) const
+core::Outcome<void> EngineContext::deliverTo(sink::SecretSink& sink,
+                                             const sink::Credential& secret) const
 {
-    rotation.stage = std::string(stage);
+    const core::cpu_account::Scope account("sink-write");
+    return sink.deliver(secret);
+}
+
+void EngineContext::setStage(store::RotationRow& rotation, Stage stage) const
+{
+    rotation.stage = stage;
     rotation.updatedMs = clock.nowMs();
-    if (const auto s = stageFromString(stage); s && isTerminal(*s))
+    if (isTerminal(stage))
     {
         rotation.finishedMs = rotation.updatedMs;
     }
@@ -91,22 +100,16 @@ void note(Poco::Message::Priority priority, const std::string& text,
                   {"rotation", std::to_string(rotation.id)}});
 }
 
-std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
+Stage advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds)
 {
-    const auto from = stageFromString(rotation.stage);
-    const auto to = from ? transition(*from, event, anySinkHolds) : std::nullopt;
+    const auto to = transition(rotation.stage, event, anySinkHolds);
     if (!to)
     {
         throw core::InvariantError("rotation " + std::to_string(rotation.id) + ": illegal move " +
-                                   rotation.stage + " + " + std::string(toString(event)));
+                                   std::string(toString(rotation.stage)) + " + " +
+                                   std::string(toString(event)));
     }
-    return std::string(toString(*to));
-}
-
-bool isActiveStage(const std::string& stage)
-{
-    return stage == "planned" || stage == "minted" || stage == "verified" ||
-           stage == "delivering" || stage == "quarantined";
+    return *to;
 }
 
 } // namespace rotator::rotation

@@ -21,10 +21,13 @@
 #include "rotator/rotation/PendingFiles.h"
 #include "rotator/rotation/Stage.h"
 #include "rotator/sink/SecretSink.h"
-#include "rotator/store/SharedStateStore.h"
+#include "rotator/store/Journal.h"
 
 namespace rotator::rotation
 {
+
+using core::CredentialState;
+using core::SinkDelivery;
 
 /// What the parts of the rotation engine share: the settings, the API, the journal, the
 /// sinks, the pending files, the clock, the hooks, the stop flag, the roles of the pass and
@@ -32,11 +35,11 @@ namespace rotator::rotation
 /// pass a crash point).
 ///
 /// Owned by `RotationEngine`; each part borrows it. Thread-safe as its members are: the store
-/// serialises (and group-commits) the workers' writes, the role cache locks, `stop` is atomic,
-/// and the hooks are set before a pass and only read during it.
+/// serialises the workers' reads and writes (the runtime may have chosen group commit), the role
+/// cache locks, `stop` is atomic, and the hooks are set before a pass and only read during it.
 struct EngineContext
 {
-    EngineContext(const config::Settings& settings, api::TokenApi& api, store::StateStore& journal,
+    EngineContext(const config::Settings& settings, api::TokenApi& api, store::Journal& journal,
                   std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                   PendingFiles pending, core::Clock& clock);
     EngineContext(const EngineContext&) = delete;
@@ -47,18 +50,21 @@ struct EngineContext
     void crashPoint(std::string_view point) const;
     /// Tells the result observer how an attempt ended (for metrics).
     void observe(const std::string& credential, const std::string& result) const;
-    /// Appends an event to the journal (inside the caller's transaction, when there is one).
+    /// Appends an event to the journal (inside the caller's step, when there is one).
     void event(const std::string& name, const std::string& credential, const std::string& clientId,
                std::optional<std::int64_t> rotationId, const std::string& detail);
+    /// Writes a credential to a sink (charged to the "sink-write" CPU account).
+    core::Outcome<void> deliverTo(sink::SecretSink& sink, const sink::Credential& secret) const;
     /// Sets the row's stage and update time (and finish time, for a terminal stage); the
     /// caller saves the row.
-    void setStage(store::RotationRow& rotation, std::string_view stage) const;
+    void setStage(store::RotationRow& rotation, Stage stage) const;
     /// Every credential's current and previous client.
     std::set<std::string> claimedClients() const;
 
     const config::Settings& settings;
     api::TokenApi& api;
-    store::SharedStateStore store; ///< the rotations' writes, group-committed
+    store::Journal& journal;  ///< durability: each step committed before the action after it
+    store::StateStore& store; ///< the journal's rows (a write outside a step is its own step)
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     PendingFiles pending;
     core::Clock& clock;
@@ -78,9 +84,6 @@ void note(Poco::Message::Priority priority, const std::string& text,
 
 /// Applies a stage event through the pure stage machine; an illegal move is a bug (throws
 /// `core::InvariantError`).
-std::string advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds);
-
-/// A rotation that is neither finished nor in its grace period or revocation.
-bool isActiveStage(const std::string& stage);
+Stage advanced(const store::RotationRow& rotation, StageEvent event, bool anySinkHolds);
 
 } // namespace rotator::rotation

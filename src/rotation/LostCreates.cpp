@@ -69,7 +69,8 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
         const auto secret = _ctx.pending.read(rotation.id, rotation.credential);
         if (secret && listed.count(secret->clientId) && c)
         {
-            _ctx.store.runInTransaction(
+            _ctx.journal.commit(
+                "minted (recovered from the pending file) + created",
                 [&]
                 {
                     rotation.stage = advanced(rotation, StageEvent::Minted, false);
@@ -196,14 +197,14 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
             report.errors.push_back(*rotation.error);
             return {PlannedOutcome::Kind::Waiting, std::nullopt};
         }
-        _ctx.store.runInTransaction(
-            [&]
-            {
-                _ctx.store.markClientRevoked(id, _ctx.clock.nowMs());
-                _ctx.event("orphan_revoked", rotation.credential, id, rotation.id,
-                           "created by rotation " + std::to_string(rotation.id) +
-                               " whose answer was lost or invalid");
-            });
+        _ctx.journal.commit("orphan revoked",
+                            [&]
+                            {
+                                _ctx.store.markClientRevoked(id, _ctx.clock.nowMs());
+                                _ctx.event("orphan_revoked", rotation.credential, id, rotation.id,
+                                           "created by rotation " + std::to_string(rotation.id) +
+                                               " whose answer was lost or invalid");
+                            });
         ++report.orphansRevoked;
         logger().warning("revoked orphan %s of rotation %Ld (%s)", id,
                          static_cast<Poco::Int64>(rotation.id), rotation.credential);
@@ -212,19 +213,21 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
         orphans.empty() ? "the create never happened" : "the client of a lost create was revoked";
     rotation.error = rotation.error.value_or(why);
     _ctx.setStage(rotation, advanced(rotation, StageEvent::RolledBack, false));
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            _ctx.store.saveRotation(rotation);
-            _ctx.event("rolled_back", rotation.credential, rotation.newClientId, rotation.id, why);
-            auto row = _ctx.store.findCredential(rotation.credential);
-            if (row && row->state == "rotating")
-            {
-                row->state = row->consecutiveFailures > 0 ? "failed" : "idle";
-                row->updatedMs = _ctx.clock.nowMs();
-                _ctx.store.saveCredential(*row);
-            }
-        });
+    _ctx.journal.commit("rolled back + credential released",
+                        [&]
+                        {
+                            _ctx.store.saveRotation(rotation);
+                            _ctx.event("rolled_back", rotation.credential, rotation.newClientId,
+                                       rotation.id, why);
+                            auto row = _ctx.store.findCredential(rotation.credential);
+                            if (row && row->state == CredentialState::Rotating)
+                            {
+                                row->state = row->consecutiveFailures > 0 ? CredentialState::Failed
+                                                                          : CredentialState::Idle;
+                                row->updatedMs = _ctx.clock.nowMs();
+                                _ctx.store.saveCredential(*row);
+                            }
+                        });
     return {PlannedOutcome::Kind::RolledBack, std::nullopt};
 }
 
@@ -341,7 +344,8 @@ void LostCreates::reportUnattributed(const std::vector<core::ClientInfo>& client
                                             " failed: " + deleted.error().message);
                     continue;
                 }
-                _ctx.store.runInTransaction(
+                _ctx.journal.commit(
+                    "late orphan revoked",
                     [&]
                     {
                         _ctx.store.markClientRevoked(client.clientId, _ctx.clock.nowMs());

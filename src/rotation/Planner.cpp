@@ -67,7 +67,7 @@ std::vector<PlanItem> Planner::plan()
         if (a != active.end())
         {
             const auto& r = a->second;
-            if (r.stage == "grace")
+            if (r.stage == Stage::Grace)
             {
                 const bool revokeNow = row && row->revokeAfterMs && *row->revokeAfterMs <= now;
                 item.actions.push_back(
@@ -76,11 +76,11 @@ std::vector<PlanItem> Planner::plan()
                                     core::formatRfc3339Seconds(
                                         row && row->revokeAfterMs ? *row->revokeAfterMs : now));
             }
-            else if (r.stage == "revoked")
+            else if (r.stage == Stage::Revoked)
             {
                 item.actions.push_back("would confirm that " + r.oldClientId + " is gone");
             }
-            else if (r.stage == "quarantined")
+            else if (r.stage == Stage::Quarantined)
             {
                 item.actions.push_back("rotation " + std::to_string(r.id) +
                                        " is quarantined; `rotate " + c.name + "` resumes it");
@@ -88,7 +88,7 @@ std::vector<PlanItem> Planner::plan()
             else
             {
                 item.actions.push_back("would resume rotation " + std::to_string(r.id) +
-                                       " from stage " + r.stage);
+                                       " from stage " + std::string(toString(r.stage)));
             }
         }
         else if (due.dueAt(now))
@@ -187,15 +187,15 @@ std::optional<std::int64_t> Planner::nextWakeMs()
     {
         busy.insert(r.credential);
         const auto row = _ctx.store.findCredential(r.credential);
-        if (r.stage == "grace" && row)
+        if (r.stage == Stage::Grace && row)
         {
             consider(row->revokeAfterMs);
         }
-        else if (r.stage == "revoked")
+        else if (r.stage == Stage::Revoked)
         {
             consider(_ctx.clock.nowMs()); // the next list confirms it
         }
-        else if (r.stage != "quarantined")
+        else if (r.stage != Stage::Quarantined)
         {
             // Resumable: at once, or after the failure backoff.
             consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _ctx.clock.nowMs());

@@ -16,7 +16,7 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     std::vector<store::RotationRow> due;
     for (auto rotation : _ctx.store.unfinishedRotations())
     {
-        if (rotation.stage != "grace" || (!only.empty() && rotation.credential != only))
+        if (rotation.stage != Stage::Grace || (!only.empty() && rotation.credential != only))
         {
             continue;
         }
@@ -54,7 +54,7 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
                                  // client.
                                  for (const auto& s : sinkStates[i])
                                  {
-                                     if (s.state != "delivered")
+                                     if (s.state != SinkDelivery::Delivered)
                                      {
                                          throw core::InvariantError(
                                              "rotation " + std::to_string(rotation.id) + ": sink " +
@@ -82,7 +82,8 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
     }
     if (!revoked.empty() || !failed.empty())
     {
-        _ctx.store.runInTransaction(
+        _ctx.journal.commit(
+            "previous clients revoked",
             [&]
             {
                 for (auto* rotation : revoked)
@@ -123,7 +124,7 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
     std::vector<store::RotationRow> waiting;
     for (auto& r : _ctx.store.unfinishedRotations())
     {
-        if (r.stage == "revoked")
+        if (r.stage == Stage::Revoked)
         {
             waiting.push_back(r);
         }
@@ -165,7 +166,8 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
     if (!confirmed.empty())
     {
         // One commit for every confirmation of the list.
-        _ctx.store.runInTransaction(
+        _ctx.journal.commit(
+            "revocations confirmed",
             [&]
             {
                 for (auto* rotation : confirmed)
@@ -177,9 +179,9 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
                     {
                         row->previousClientId.clear();
                         row->revokeAfterMs.reset();
-                        if (row->state == "grace")
+                        if (row->state == CredentialState::Grace)
                         {
-                            row->state = "idle";
+                            row->state = CredentialState::Idle;
                         }
                         row->updatedMs = _ctx.clock.nowMs();
                         _ctx.store.saveCredential(*row);
@@ -215,15 +217,15 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
         {
             continue;
         }
-        if (r.stage != "grace" && r.stage != "revoked")
+        if (r.stage != Stage::Grace && r.stage != Stage::Revoked)
         {
             out.message = "rotation " + std::to_string(r.id) + " of " + name +
-                          " is unfinished at stage " + r.stage +
+                          " is unfinished at stage " + std::string(toString(r.stage)) +
                           " (a sink may hold its new client); configure the credential again "
                           "so that it can finish, then retire it";
             return out;
         }
-        if (r.stage == "grace")
+        if (r.stage == Stage::Grace)
         {
             inGrace = r;
         }
@@ -257,7 +259,8 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
                 out.message = "revoking " + id + " failed: " + deleted.error().message;
                 return out; // what was revoked so far is journaled; running it again goes on
             }
-            _ctx.store.runInTransaction(
+            _ctx.journal.commit(
+                "retired client revoked",
                 [&]
                 {
                     _ctx.store.markClientRevoked(id, _ctx.clock.nowMs());
@@ -276,19 +279,20 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
     {
         out.released = ids;
     }
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            row->currentClientId.clear();
-            row->previousClientId.clear();
-            row->revokeAfterMs.reset();
-            row->state = "idle";
-            row->updatedMs = _ctx.clock.nowMs();
-            _ctx.store.saveCredential(*row);
-            _ctx.event("retired", name, "", std::nullopt,
-                       revoke ? "retired; its clients were revoked"
-                              : "retired; its clients are left alive and unmanaged");
-        });
+    _ctx.journal.commit("retired",
+                        [&]
+                        {
+                            row->currentClientId.clear();
+                            row->previousClientId.clear();
+                            row->revokeAfterMs.reset();
+                            row->state = CredentialState::Idle;
+                            row->updatedMs = _ctx.clock.nowMs();
+                            _ctx.store.saveCredential(*row);
+                            _ctx.event("retired", name, "", std::nullopt,
+                                       revoke
+                                           ? "retired; its clients were revoked"
+                                           : "retired; its clients are left alive and unmanaged");
+                        });
     if (!out.revoked.empty())
     {
         confirmRevocations(nullptr, report);

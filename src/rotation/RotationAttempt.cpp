@@ -26,7 +26,8 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
         rotation.error = error;
         return rotation; // id 0: not started
     }
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        "planned + mint window + credential rotating",
         [&]
         {
             auto row = _ctx.store.findCredential(c.name);
@@ -56,7 +57,7 @@ store::RotationRow RotationAttempt::start(const config::CredentialSettings& c,
             rotation.attempts = 1;
             rotation.updatedMs = *rotation.mintStartedMs;
             _ctx.store.saveRotation(rotation);
-            row->state = "rotating";
+            row->state = CredentialState::Rotating;
             row->lastRotationId = rotation.id;
             row->updatedMs = _ctx.clock.nowMs();
             _ctx.store.saveCredential(*row);
@@ -79,7 +80,7 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
         _ctx.setStage(rotation, advanced(rotation, StageEvent::Failed, false));
         rotation.error = error;
         _ctx.store.saveRotation(rotation);
-        fail(c.name, &rotation, error, "planned", report);
+        fail(c.name, &rotation, error, Stage::Planned, report);
         return {MintOutcome::Kind::Failed, std::nullopt, error};
     }
     core::CreateRequest request;
@@ -122,7 +123,7 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
         rotation.error = "create failed: " + f.message;
         _ctx.setStage(rotation, advanced(rotation, StageEvent::Failed, false));
         _ctx.store.saveRotation(rotation);
-        fail(c.name, &rotation, *rotation.error, "planned", report);
+        fail(c.name, &rotation, *rotation.error, Stage::Planned, report);
         return {MintOutcome::Kind::Failed, std::nullopt, *rotation.error};
     }
 
@@ -156,28 +157,29 @@ MintOutcome RotationAttempt::mint(const config::CredentialSettings& c, store::Ro
     }
     _ctx.crashPoint("after-pending");
 
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            _ctx.setStage(rotation, advanced(rotation, StageEvent::Minted, false));
-            rotation.newClientId = created->clientId;
-            rotation.orgId = created->orgId;
-            rotation.error.reset();
-            _ctx.store.saveRotation(rotation);
-            core::ClientInfo info;
-            info.clientId = created->clientId;
-            info.roles = created->roles;
-            info.generatedOn = created->generatedOn.empty()
-                                   ? core::formatRfc3339Ms(rotation.updatedMs)
-                                   : created->generatedOn;
-            info.generatedOnMs =
-                created->generatedOn.empty() ? rotation.updatedMs : created->generatedOnMs;
-            info.description = request.description;
-            info.tokenExpiry = request.tokenExpiry;
-            _ctx.store.recordClient(info, c.name, rotation.updatedMs);
-            _ctx.event("created", c.name, created->clientId, rotation.id,
-                       "rotation " + std::to_string(rotation.id));
-        });
+    _ctx.journal.commit("minted + client recorded + created",
+                        [&]
+                        {
+                            _ctx.setStage(rotation, advanced(rotation, StageEvent::Minted, false));
+                            rotation.newClientId = created->clientId;
+                            rotation.orgId = created->orgId;
+                            rotation.error.reset();
+                            _ctx.store.saveRotation(rotation);
+                            core::ClientInfo info;
+                            info.clientId = created->clientId;
+                            info.roles = created->roles;
+                            info.generatedOn = created->generatedOn.empty()
+                                                   ? core::formatRfc3339Ms(rotation.updatedMs)
+                                                   : created->generatedOn;
+                            info.generatedOnMs = created->generatedOn.empty()
+                                                     ? rotation.updatedMs
+                                                     : created->generatedOnMs;
+                            info.description = request.description;
+                            info.tokenExpiry = request.tokenExpiry;
+                            _ctx.store.recordClient(info, c.name, rotation.updatedMs);
+                            _ctx.event("created", c.name, created->clientId, rotation.id,
+                                       "rotation " + std::to_string(rotation.id));
+                        });
     note(Poco::Message::PRIO_INFORMATION,
          "rotation " + std::to_string(rotation.id) + " of " + c.name + " minted client " +
              created->clientId,
@@ -191,8 +193,7 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
                                          const sink::Credential& secret, PassReport& report)
 {
     bool verifiedNow = false;
-    bool firstAttemptJournaled = false;
-    if (rotation.stage == "minted" && c.verify)
+    if (rotation.stage == Stage::Minted && c.verify)
     {
         if (!verify(c, rotation, secret))
         {
@@ -200,49 +201,45 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
                 "the new token did not pass verification: " + rotation.error.value_or("unknown");
             if (rollBack(rotation, why, report))
             {
-                fail(c.name, &rotation, why, "verified", report);
+                fail(c.name, &rotation, why, Stage::Verified, report);
             }
             return false;
         }
         verifiedNow = true;
     }
-    if (rotation.stage == "minted" || rotation.stage == "verified")
+    if (rotation.stage == Stage::Minted || rotation.stage == Stage::Verified)
     {
-        // Verified and delivery started: one commit, nothing outside happens in between.
-        _ctx.store.runInTransaction(
-            [&]
-            {
-                if (verifiedNow)
-                {
-                    _ctx.setStage(rotation, advanced(rotation, StageEvent::Verified, false));
-                    rotation.error.reset();
-                    _ctx.event("verified", c.name, rotation.newClientId, rotation.id,
-                               "GET /v2/currentOrg");
-                }
-                _ctx.setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
-                _ctx.store.saveRotation(rotation);
-                for (const auto& name : c.sinks)
-                {
-                    // The first sink's attempt is journaled here, one commit less before it.
-                    _ctx.store.saveSinkState(rotation.id, deliveryStarted(c, name));
-                }
-            });
-        firstAttemptJournaled = !c.sinks.empty();
+        // Nothing outside happens between the verification, the start of the delivery and the
+        // first sink's attempt: one step.
+        _ctx.journal.commit(verifiedNow ? "verified + delivery started + first attempt"
+                                        : "delivery started + first attempt",
+                            [&]
+                            {
+                                if (verifiedNow)
+                                {
+                                    _ctx.setStage(rotation,
+                                                  advanced(rotation, StageEvent::Verified, false));
+                                    rotation.error.reset();
+                                    _ctx.event("verified", c.name, rotation.newClientId,
+                                               rotation.id, "GET /v2/currentOrg");
+                                }
+                                _delivery.journalStart(c, rotation);
+                            });
         _ctx.crashPoint("delivering");
+        return settle(c, rotation, _delivery.deliverStarted(c, rotation, secret), report);
     }
-    if (rotation.stage != "delivering")
+    if (rotation.stage != Stage::Delivering)
     {
         throw core::InvariantError("rotation " + std::to_string(rotation.id) +
-                                   " cannot deliver from stage " + rotation.stage);
+                                   " cannot deliver from stage " +
+                                   std::string(toString(rotation.stage)));
     }
-    return deliver(c, rotation, secret, report, firstAttemptJournaled);
+    return settle(c, rotation, _delivery.resume(c, rotation, secret), report);
 }
 
-bool RotationAttempt::deliver(const config::CredentialSettings& c, store::RotationRow& rotation,
-                              const sink::Credential& secret, PassReport& report,
-                              bool firstAttemptJournaled)
+bool RotationAttempt::settle(const config::CredentialSettings& c, store::RotationRow& rotation,
+                             const DeliveryOutcome& delivered, PassReport& report)
 {
-    const auto delivered = _delivery.deliver(c, rotation, secret, firstAttemptJournaled);
     switch (delivered.kind)
     {
     case DeliveryOutcome::Kind::Promoted:
@@ -252,11 +249,11 @@ bool RotationAttempt::deliver(const config::CredentialSettings& c, store::Rotati
     case DeliveryOutcome::Kind::RollBack:
         if (rollBack(rotation, delivered.why, report))
         {
-            fail(c.name, &rotation, delivered.why, "delivering", report);
+            fail(c.name, &rotation, delivered.why, Stage::Delivering, report);
         }
         return false;
     case DeliveryOutcome::Kind::RollForward:
-        fail(c.name, &rotation, delivered.why, "delivering", report);
+        fail(c.name, &rotation, delivered.why, Stage::Delivering, report);
         return false;
     }
     return false;
@@ -266,14 +263,14 @@ void RotationAttempt::resume(const config::CredentialSettings& c, store::Rotatio
                              PassReport& report)
 {
     const auto row = _ctx.store.findCredential(rotation.credential);
-    if (rotation.stage == "delivering" && row && row->nextAttemptMs &&
+    if (rotation.stage == Stage::Delivering && row && row->nextAttemptMs &&
         *row->nextAttemptMs > _ctx.clock.nowMs())
     {
         return; // failing sinks are retried after their backoff
     }
     logger().information("resuming rotation %Ld of %s from stage %s",
                          static_cast<Poco::Int64>(rotation.id), rotation.credential,
-                         rotation.stage);
+                         std::string(toString(rotation.stage)));
     const auto secret = _ctx.pending.read(rotation.id, rotation.credential);
     if (!secret)
     {
@@ -306,16 +303,16 @@ bool RotationAttempt::liftQuarantine(const config::CredentialSettings& c,
 {
     row.consecutiveFailures = 0;
     row.nextAttemptMs.reset();
-    row.state = "rotating";
+    row.state = CredentialState::Rotating;
     row.updatedMs = _ctx.clock.nowMs();
-    _ctx.store.runInTransaction(
-        [&]
-        {
-            _ctx.store.saveCredential(row);
-            _ctx.setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
-            _ctx.store.saveRotation(rotation);
-        });
-    return deliver(c, rotation, secret, report);
+    _ctx.journal.commit("quarantine lifted + delivering",
+                        [&]
+                        {
+                            _ctx.store.saveCredential(row);
+                            _ctx.setStage(rotation, advanced(rotation, StageEvent::Resumed, true));
+                            _ctx.store.saveRotation(rotation);
+                        });
+    return settle(c, rotation, _delivery.resume(c, rotation, secret), report);
 }
 
 bool RotationAttempt::verify(const config::CredentialSettings& c, store::RotationRow& rotation,
@@ -373,7 +370,8 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
         }
         _ctx.crashPoint("after-rollback-delete");
     }
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        "rolled back",
         [&]
         {
             if (!rotation.newClientId.empty())
@@ -395,12 +393,13 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
 }
 
 void RotationAttempt::fail(const std::string& name, store::RotationRow* rotation,
-                           const std::string& why, const std::string& stage, PassReport& report,
+                           const std::string& why, Stage stage, PassReport& report,
                            Quarantine quarantine)
 {
     const std::int64_t now = _ctx.clock.nowMs();
     bool quarantined = false;
-    _ctx.store.runInTransaction(
+    _ctx.journal.commit(
+        "failed (+ quarantined)",
         [&]
         {
             auto row = _ctx.store.findCredential(name);
@@ -415,15 +414,15 @@ void RotationAttempt::fail(const std::string& name, store::RotationRow* rotation
             row->nextAttemptMs = now + backoff;
             quarantined = quarantine == Quarantine::Now ||
                           row->consecutiveFailures >= _ctx.settings.scheduler.maxFailures;
-            row->state = quarantined ? "quarantined" : "failed";
+            row->state = quarantined ? CredentialState::Quarantined : CredentialState::Failed;
             row->updatedMs = now;
             _ctx.store.saveCredential(*row);
             _ctx.event("failed", name, rotation ? rotation->newClientId : "",
                        rotation ? std::optional<std::int64_t>(rotation->id) : std::nullopt,
-                       "at " + stage + ": " + why);
+                       "at " + std::string(toString(stage)) + ": " + why);
             if (quarantined)
             {
-                if (rotation && isActiveStage(rotation->stage) && rotation->stage != "quarantined")
+                if (rotation && isInProgress(rotation->stage))
                 {
                     _ctx.setStage(*rotation, advanced(*rotation, StageEvent::Quarantined, true));
                     _ctx.store.saveRotation(*rotation);

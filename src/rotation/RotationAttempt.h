@@ -68,16 +68,15 @@ public:
         Now               ///< a person must look: quarantine at once
     };
     void fail(const std::string& credential, store::RotationRow* rotation, const std::string& why,
-              const std::string& stage, PassReport& report,
+              Stage stage, PassReport& report,
               Quarantine quarantine = Quarantine::AfterMaxFailures);
 
 private:
     bool verify(const config::CredentialSettings& credential, store::RotationRow& rotation,
                 const sink::Credential& secret);
-    /// Delivers, then rolls back or fails the attempt as the delivery's outcome says.
-    bool deliver(const config::CredentialSettings& credential, store::RotationRow& rotation,
-                 const sink::Credential& secret, PassReport& report,
-                 bool firstAttemptJournaled = false);
+    /// Rolls back or fails the attempt as the delivery's outcome says; true once promoted.
+    bool settle(const config::CredentialSettings& credential, store::RotationRow& rotation,
+                const DeliveryOutcome& delivered, PassReport& report);
     bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
 
     EngineContext& _ctx;

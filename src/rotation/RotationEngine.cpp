@@ -11,15 +11,16 @@
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Time.h"
 #include "rotator/rotation/InventorySync.h"
+#include "rotator/rotation/StartRule.h"
 
 namespace rotator::rotation
 {
 
 RotationEngine::RotationEngine(const config::Settings& settings, api::TokenApi& api,
-                               store::StateStore& store,
+                               store::Journal& journal,
                                std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                                PendingFiles pending, core::Clock& clock)
-    : _ctx(std::make_unique<EngineContext>(settings, api, store, std::move(sinks),
+    : _ctx(std::make_unique<EngineContext>(settings, api, journal, std::move(sinks),
                                            std::move(pending), clock)),
       _lostCreates(std::make_unique<LostCreates>(*_ctx)),
       _attempt(std::make_unique<RotationAttempt>(*_ctx)),
@@ -127,7 +128,7 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
             return;
         }
         const auto* c = _ctx->credential(rotation.credential);
-        if (!c && (rotation.stage == "grace" || rotation.stage == "revoked"))
+        if (!c && (rotation.stage == Stage::Grace || rotation.stage == Stage::Revoked))
         {
             continue; // a retired credential's: revoked and confirmed like any other
         }
@@ -138,16 +139,16 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
                                     " is unfinished, but the credential is no longer configured");
             continue;
         }
-        if (rotation.stage == "planned")
+        if (rotation.stage == Stage::Planned)
         {
             resumePlanned(rotation, clients, report);
         }
-        else if (rotation.stage == "minted" || rotation.stage == "verified" ||
-                 rotation.stage == "delivering")
+        else if (rotation.stage == Stage::Minted || rotation.stage == Stage::Verified ||
+                 rotation.stage == Stage::Delivering)
         {
             _attempt->resume(*c, rotation, report);
         }
-        else if (rotation.stage == "grace" || rotation.stage == "revoked")
+        else if (rotation.stage == Stage::Grace || rotation.stage == Stage::Revoked)
         {
             if (_ctx->pending.exists(rotation.id))
             {
@@ -161,7 +162,7 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
     for (const auto id : _ctx->pending.list())
     {
         const auto rotation = _ctx->store.findRotation(id);
-        if (rotation && !isActiveStage(rotation->stage))
+        if (rotation && !isActive(rotation->stage))
         {
             _ctx->pending.remove(id);
         }
@@ -183,7 +184,7 @@ bool RotationEngine::runAttempt(const config::CredentialSettings& c, store::Rota
         {
             resumePlanned(rotation, *clients, report);
         }
-        _attempt->fail(c.name, nullptr, minted.why, "planned", report);
+        _attempt->fail(c.name, nullptr, minted.why, Stage::Planned, report);
     }
     return false;
 }
@@ -255,8 +256,8 @@ void RotationEngine::rotateDue(PassReport& report)
             }
             else
             {
-                _attempt->fail(c->name, nullptr, rotation.error.value_or("cannot start"), "planned",
-                               local);
+                _attempt->fail(c->name, nullptr, rotation.error.value_or("cannot start"),
+                               Stage::Planned, local);
             }
             std::lock_guard<std::mutex> lock(reportMutex);
             report.rotated += local.rotated;
@@ -284,8 +285,8 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     // A rotation of this credential interrupted before it was promoted is resumed by the
     // reconcile below: if it completes, it is this command's rotation.
     const auto before = _ctx->store.lastRotation(name);
-    const bool interrupted = before && isActiveStage(before->stage) &&
-                             before->stage != "quarantined" && before->stage != "planned";
+    const bool interrupted =
+        before && isInProgress(before->stage) && before->stage != Stage::Planned;
     const auto clients = listAndSync(report);
     if (!clients)
     {
@@ -297,8 +298,8 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
 
     auto row = _ctx->store.findCredential(name);
     const auto last = _ctx->store.lastRotation(name);
-    if (interrupted && last && last->id == before->id && !isActiveStage(last->stage) &&
-        last->stage != "rolled_back" && last->stage != "failed")
+    if (interrupted && last && last->id == before->id && !isActive(last->stage) &&
+        last->stage != Stage::RolledBack && last->stage != Stage::Failed)
     {
         // Promoted just now: report it, and honour --no-grace for it.
         out.rotationId = last->id;
@@ -311,12 +312,12 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
             _revoker->confirmRevocations(nullptr, report);
         }
         const auto after = _ctx->store.findRotation(last->id);
-        out.stage = after ? after->stage : last->stage;
+        out.stage = toString(after ? after->stage : last->stage);
         out.message =
             "resumed interrupted rotation " + std::to_string(last->id) + " and delivered it";
         return out;
     }
-    if (last && last->stage == "quarantined")
+    if (last && last->stage == Stage::Quarantined)
     {
         // Lift the quarantine by resuming the delivery of the client sinks may already hold.
         auto rotation = *last;
@@ -329,22 +330,22 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         }
         out.rotationId = rotation.id;
         out.ok = _attempt->liftQuarantine(*c, rotation, *row, *secret, report);
-        out.stage = rotation.stage;
+        out.stage = toString(rotation.stage);
         out.message = out.ok ? "delivered" : rotation.error.value_or("failed");
         return out;
     }
-    if (last && isActiveStage(last->stage))
+    const StartBlock block = startBlock(last, row, _ctx->clock.nowMs());
+    if (block == StartBlock::InProgress)
     {
         out.rotationId = last->id;
-        out.stage = last->stage;
+        out.stage = toString(last->stage);
         out.message = "rotation " + std::to_string(last->id) + " of " + name +
-                      " is in progress (stage " + last->stage + ")";
+                      " is in progress (stage " + out.stage + ")";
         return out;
     }
     if (row && !row->previousClientId.empty())
     {
-        const bool graceOver = row->revokeAfterMs && *row->revokeAfterMs <= _ctx->clock.nowMs();
-        if (!noGrace && !graceOver)
+        if (block == StartBlock::InGrace && !noGrace)
         {
             out.message = "the previous client " + row->previousClientId + " of " + name +
                           " is still in its grace period (until " +
@@ -364,18 +365,19 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
             return out;
         }
     }
-    if (row && row->state == "quarantined")
+    if (row && row->state == CredentialState::Quarantined)
     {
         row->consecutiveFailures = 0;
         row->nextAttemptMs.reset();
-        row->state = "idle";
+        row->state = CredentialState::Idle;
         row->updatedMs = _ctx->clock.nowMs();
         _ctx->store.saveCredential(*row);
     }
     auto rotation = _attempt->start(*c, "manual", noGrace);
     if (rotation.id == 0)
     {
-        _attempt->fail(name, nullptr, rotation.error.value_or("cannot start"), "planned", report);
+        _attempt->fail(name, nullptr, rotation.error.value_or("cannot start"), Stage::Planned,
+                       report);
         out.message = rotation.error.value_or("cannot start");
         return out;
     }
@@ -390,7 +392,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
             rotation = *after;
         }
     }
-    out.stage = rotation.stage;
+    out.stage = toString(rotation.stage);
     out.message =
         out.ok ? "delivered"
                : (rotation.error ? *rotation.error

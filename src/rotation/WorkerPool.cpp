@@ -21,7 +21,7 @@ void WorkerPool::forEach(std::size_t count, const std::function<void(std::size_t
     auto worker = [&]
     {
         const core::cpu_account::Scope account("rotation");
-        const store::SharedStateStore::Writer writer(_store); // its commits wait for the others
+        const store::Journal::Writer writer(_journal); // its commits wait for the others
         try
         {
             for (;;)

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "rotator/config/Settings.h"
-#include "rotator/store/SharedStateStore.h"
+#include "rotator/store/Journal.h"
 
 namespace rotator::rotation
 {
@@ -13,16 +13,16 @@ namespace rotator::rotation
 /// Runs the items of a pass's step (rotations, revocations) on up to `scheduler.concurrency`
 /// threads, so that their round trips overlap.
 ///
-/// Each thread is registered as a writer of the shared store (its commits wait for the
-/// others', see `SharedStateStore`) and charged to the "rotation" CPU account. No new item
-/// starts once `stop` is set. Borrows the settings, the store and the flag, which must outlive
-/// it.
+/// Each thread is registered as a writer of the journal (a group-committing journal waits for
+/// its steps, see `GroupCommitJournal`) and charged to the "rotation" CPU account. No new item
+/// starts once `stop` is set. Borrows the settings, the journal and the flag, which must
+/// outlive it.
 class WorkerPool
 {
 public:
-    WorkerPool(const config::Settings& settings, store::SharedStateStore& store,
+    WorkerPool(const config::Settings& settings, store::Journal& journal,
                const std::atomic<bool>& stop)
-        : _settings(settings), _store(store), _stop(stop)
+        : _settings(settings), _journal(journal), _stop(stop)
     {
     }
 
@@ -32,7 +32,7 @@ public:
 
 private:
     const config::Settings& _settings;
-    store::SharedStateStore& _store;
+    store::Journal& _journal;
     const std::atomic<bool>& _stop;
 };
 

@@ -73,7 +73,7 @@ DuePlan nextRotation(const config::CredentialSettings& credential, const store::
                      bool currentMissing)
 {
     DuePlan plan;
-    if (row && row->state == "quarantined")
+    if (row && row->state == core::CredentialState::Quarantined)
     {
         plan.reason = "quarantined after " + std::to_string(row->consecutiveFailures) +
                       " consecutive failures; `astra-rotator rotate " + credential.name +

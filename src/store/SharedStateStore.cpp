@@ -1,6 +1,5 @@
 #include "rotator/store/SharedStateStore.h"
 
-#include <algorithm>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -9,40 +8,18 @@
 
 namespace rotator::store
 {
-namespace
-{
-
-/// The store whose batch this thread is running: its units' writes go straight in.
-thread_local const SharedStateStore* tBatchOf = nullptr;
-
-} // namespace
-
-/// One writer's work, queued for the next batch. Its writer waits on `wake`, which is
-/// signalled only when the unit is done or the writer is next in line to lead: every wake-up
-/// costs a context switch, so nobody is woken just to wait again.
-struct SharedStateStore::Unit
-{
-    const std::function<void()>& work;
-    std::exception_ptr error;
-    bool done = false;
-    std::condition_variable wake;
-};
 
 template <typename Fn> auto SharedStateStore::write(Fn&& fn)
 {
     using Result = std::invoke_result_t<Fn>;
-    if (tBatchOf == this)
-    {
-        return fn(); // called by a unit of the batch this thread is running
-    }
     if constexpr (std::is_void_v<Result>)
     {
-        commitAsUnit(fn);
+        _write(fn);
     }
     else
     {
         std::optional<Result> result;
-        commitAsUnit([&] { result.emplace(fn()); });
+        _write([&] { result.emplace(fn()); });
         return std::move(*result);
     }
 }
@@ -52,111 +29,6 @@ template <typename Fn> auto SharedStateStore::read(Fn&& fn) const
     const core::cpu_account::Scope account("journal-read");
     std::lock_guard<std::recursive_mutex> lock(_connection);
     return fn();
-}
-
-SharedStateStore::Writer::Writer(SharedStateStore& store) : _store(store)
-{
-    std::lock_guard<std::mutex> lock(_store._queueMutex);
-    ++_store._writers;
-}
-
-SharedStateStore::Writer::~Writer()
-{
-    std::lock_guard<std::mutex> lock(_store._queueMutex);
-    --_store._writers;
-    _store.wakeDelayingLeaderIfAllQueued(); // it may have waited for this writer
-}
-
-bool SharedStateStore::allWritersQueued() const
-{
-    return _queue.size() >= _writers;
-}
-
-void SharedStateStore::wakeDelayingLeaderIfAllQueued()
-{
-    if (_delaying && allWritersQueued())
-    {
-        _arrived.notify_one();
-    }
-}
-
-void SharedStateStore::commitAsUnit(const std::function<void()>& work)
-{
-    const core::cpu_account::Scope account("journal-write");
-    Unit unit{work, nullptr, false, {}};
-    std::unique_lock<std::mutex> queue(_queueMutex);
-    _queue.push_back(&unit);
-    wakeDelayingLeaderIfAllQueued();
-    while (!unit.done)
-    {
-        if (_leading)
-        {
-            unit.wake.wait(queue);
-            continue;
-        }
-        _leading = true;
-        if (!allWritersQueued() && _commitDelay.count() > 0)
-        {
-            // Units queued meanwhile join this batch (the next writers see _leading).
-            _delaying = true;
-            _arrived.wait_for(queue, _commitDelay, [&] { return allWritersQueued(); });
-            _delaying = false;
-        }
-        std::vector<Unit*> batch;
-        batch.swap(_queue);
-        queue.unlock();
-        runBatchOf(batch);
-        queue.lock();
-        _leading = false;
-        for (auto* u : batch)
-        {
-            u->done = true;
-            u->wake.notify_one(); // under the lock: a done writer returns and takes its Unit away
-        }
-        if (!_queue.empty())
-        {
-            _queue.front()->wake.notify_one(); // queued during the batch: it leads the next one
-        }
-    }
-    if (unit.error)
-    {
-        std::rethrow_exception(unit.error);
-    }
-}
-
-void SharedStateStore::runBatchOf(const std::vector<Unit*>& batch) noexcept
-{
-    std::lock_guard<std::recursive_mutex> lock(_connection);
-    try
-    {
-        std::vector<std::function<void()>> works;
-        works.reserve(batch.size());
-        for (auto* u : batch)
-        {
-            works.emplace_back([u] { u->work(); });
-        }
-        tBatchOf = this;
-        const auto errors = _inner.runBatch(works);
-        tBatchOf = nullptr;
-        for (std::size_t i = 0; i < batch.size(); ++i)
-        {
-            batch[i]->error = i < errors.size() ? errors[i] : nullptr;
-        }
-    }
-    catch (...)
-    {
-        tBatchOf = nullptr;
-        for (auto* u : batch)
-        {
-            u->error = std::current_exception();
-        }
-    }
-}
-
-std::size_t SharedStateStore::queuedWriters() const
-{
-    std::lock_guard<std::mutex> lock(_queueMutex);
-    return _queue.size();
 }
 
 std::string SharedStateStore::installationId() const
@@ -263,33 +135,6 @@ void SharedStateStore::saveSinkState(std::int64_t rotationId, const SinkStateRow
 std::vector<SinkStateRow> SharedStateStore::sinkStates(std::int64_t rotationId) const
 {
     return read([&] { return _inner.sinkStates(rotationId); });
-}
-
-void SharedStateStore::runInTransaction(const std::function<void()>& work)
-{
-    if (tBatchOf == this)
-    {
-        // Nested inside a unit it is a savepoint of it, as in the inner store.
-        _inner.runInTransaction(work);
-        return;
-    }
-    // A unit is all or nothing already (its batch's transaction or its own savepoint).
-    commitAsUnit(work);
-}
-
-std::vector<std::exception_ptr>
-SharedStateStore::runBatch(const std::vector<std::function<void()>>& units)
-{
-    std::vector<std::exception_ptr> errors(units.size());
-    try
-    {
-        write([&] { errors = _inner.runBatch(units); });
-    }
-    catch (...)
-    {
-        std::fill(errors.begin(), errors.end(), std::current_exception());
-    }
-    return errors;
 }
 
 } // namespace rotator::store

@@ -195,7 +195,7 @@ int main(int argc, char** argv)
                     {
                         row->previousClientId = clientIdOf(2 * k + 1);
                         row->revokeAfterMs = nowMs + 3'600'000;
-                        row->state = "grace";
+                        row->state = rotator::core::CredentialState::Grace;
                     }
                     row->lastSuccessMs = nowMs - ageMs(random) / 30;
                     row->updatedMs = nowMs;

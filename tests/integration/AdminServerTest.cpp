@@ -341,18 +341,18 @@ TEST_F(AdminServerTest, RotateQueuesOnceAndConflictsWhileQueuedOrInProgressOrInG
     p.revokeAfterMs = clock.nowMs() + kHour;
     writer->saveCredential(p);
     auto r = rotation;
-    r.stage = "grace";
+    r.stage = rotator::core::Stage::Grace;
     writer->saveRotation(r);
     a = post(port, "/v1/credentials/payroll/rotate", kBearer);
     EXPECT_EQ(a.status, 409);
     EXPECT_NE(a.body.find("grace period"), std::string::npos) << a.body;
 
     // A quarantined rotation is what a manual rotation lifts: accepted.
-    r.stage = "quarantined";
+    r.stage = rotator::core::Stage::Quarantined;
     writer->saveRotation(r);
     p.previousClientId.clear();
     p.revokeAfterMs.reset();
-    p.state = "quarantined";
+    p.state = rotator::core::CredentialState::Quarantined;
     writer->saveCredential(p);
     a = post(port, "/v1/credentials/payroll/rotate", kBearer);
     EXPECT_EQ(a.status, 202) << a.body;
@@ -528,7 +528,7 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
     const auto last = reader->lastRotation("billing");
     ASSERT_TRUE(last.has_value());
     EXPECT_EQ(last->trigger, "manual");
-    EXPECT_EQ(last->stage, "grace") << log.text();
+    EXPECT_EQ(last->stage, rotator::core::Stage::Grace) << log.text();
     const auto after = reader->findCredential("billing").value();
     EXPECT_NE(after.currentClientId, before.currentClientId);
     EXPECT_EQ(after.previousClientId, before.currentClientId);

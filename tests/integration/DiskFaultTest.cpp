@@ -14,6 +14,7 @@
 
 #include "rotator/rotation/RotationEngine.h"
 #include "rotator/sink/SinkFactory.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
@@ -83,7 +84,8 @@ protected:
         settings.sinks = {s};
         std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
         sinks["file"] = sink::makeSink(s);
-        rotation::RotationEngine engine(settings, api, *store, std::move(sinks),
+        store::GroupCommitJournal journal(*store);
+        rotation::RotationEngine engine(settings, api, journal, std::move(sinks),
                                         rotation::PendingFiles(settings.state.dir + "/pending"),
                                         clock);
         report = engine.runPass();
@@ -94,7 +96,7 @@ protected:
         EXPECT_EQ(report.rotated, 0);
         EXPECT_EQ(report.revoked, 0);
         const auto rotation = store->lastRotation("billing").value();
-        EXPECT_EQ(rotation.stage, "rolled_back");
+        EXPECT_EQ(rotation.stage, core::Stage::RolledBack);
         ASSERT_TRUE(rotation.error);
         EXPECT_NE(rotation.error->find(fragment), std::string::npos) << *rotation.error;
         EXPECT_TRUE(api.exists(old)) << "the old client was revoked";

@@ -929,8 +929,8 @@ protected:
         const auto row = db->findCredential("app").value_or(store::CredentialRow{});
         const auto last = db->lastRotation("app");
         return row.currentClientId != oldId && row.previousClientId.empty() &&
-               row.state == "idle" && last && last->stage == "done" &&
-               db->unfinishedRotations().empty() &&
+               row.state == core::CredentialState::Idle && last &&
+               last->stage == core::Stage::Done && db->unfinishedRotations().empty() &&
                test::listing(dir.file("state/pending")).empty() &&
                simClientIds() ==
                    std::set<std::string>{adminClientId, unmanaged, row.currentClientId};
@@ -1212,7 +1212,7 @@ TEST_P(FaultMatrixHook, RollsForwardWhileTheHookMayHoldTheNewClient)
     auto report = pass();
     EXPECT_EQ(report.rotated, 0);
     const auto rotation = lastRotation("app");
-    ASSERT_EQ(rotation.stage, "delivering") << rotation.error.value_or("");
+    ASSERT_EQ(rotation.stage, core::Stage::Delivering) << rotation.error.value_or("");
     EXPECT_NE(rotation.error.value_or("").find("the hook may have installed the credential"),
               std::string::npos)
         << rotation.error.value_or("");
@@ -1222,7 +1222,7 @@ TEST_P(FaultMatrixHook, RollsForwardWhileTheHookMayHoldTheNewClient)
     const auto rollingForward = [&](const std::string& when, int hookRuns)
     {
         SCOPED_TRACE(when);
-        EXPECT_EQ(lastRotation("app").stage, "delivering");
+        EXPECT_EQ(lastRotation("app").stage, core::Stage::Delivering);
         EXPECT_EQ(tokenStatus(installed.token.reveal()), 200)
             << "the token the hook installed was revoked";
         EXPECT_TRUE(alive(oldId));
@@ -1230,7 +1230,7 @@ TEST_P(FaultMatrixHook, RollsForwardWhileTheHookMayHoldTheNewClient)
         EXPECT_EQ(credential("app").currentClientId, oldId);
         const auto sinks = openStore()->sinkStates(rotation.id);
         ASSERT_EQ(sinks.size(), 1u);
-        EXPECT_EQ(sinks[0].state, "pending") << "not journaled as \"may hold\"";
+        EXPECT_EQ(sinks[0].state, core::SinkDelivery::Pending) << "not journaled as \"may hold\"";
         EXPECT_EQ(sinks[0].attempts, hookRuns);
         std::string runs;
         for (int i = 0; i < hookRuns; ++i)
@@ -1262,7 +1262,7 @@ TEST_P(FaultMatrixHook, RollsForwardWhileTheHookMayHoldTheNewClient)
     clock.advanceMs(6 * kMinute);
     report = pass();
     EXPECT_TRUE(report.errors.empty()) << ::testing::PrintToString(report.errors);
-    EXPECT_EQ(lastRotation("app").stage, "done");
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Done);
     EXPECT_TRUE(credential("app").previousClientId.empty());
     EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, rotation.newClientId}));
     const auto ev = events("app");

@@ -166,7 +166,7 @@ TEST_F(RotationFlowTest, RunOnceDeliversTheCurrentValidCredentialToEverySinkForm
 
     const auto row = credential("app");
     ASSERT_FALSE(row.currentClientId.empty());
-    EXPECT_EQ(row.state, "idle");
+    EXPECT_EQ(row.state, core::CredentialState::Idle);
     EXPECT_TRUE(alive(row.currentClientId));
 
     // json: exactly the six keys, a token that matches the secret, mode 0600.
@@ -214,7 +214,7 @@ TEST_F(RotationFlowTest, TheOldClientStaysValidThroughGraceThenIsRevokedAndConfi
     const std::string newId = row.currentClientId;
     EXPECT_NE(newId, oldId);
     EXPECT_EQ(row.previousClientId, oldId);
-    EXPECT_EQ(row.state, "grace");
+    EXPECT_EQ(row.state, core::CredentialState::Grace);
     EXPECT_TRUE(alive(oldId)) << "revoked before the grace period";
     EXPECT_EQ(jsonSink(dir.file("out/app.json")).clientId, newId);
     EXPECT_EQ(requests("DELETE"), 0);
@@ -233,8 +233,8 @@ TEST_F(RotationFlowTest, TheOldClientStaysValidThroughGraceThenIsRevokedAndConfi
     EXPECT_TRUE(alive(newId));
     row = credential("app");
     EXPECT_TRUE(row.previousClientId.empty());
-    EXPECT_EQ(row.state, "idle");
-    EXPECT_EQ(lastRotation("app").stage, "done");
+    EXPECT_EQ(row.state, core::CredentialState::Idle);
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Done);
     EXPECT_EQ(events("app"),
               (std::vector<std::string>{"adopted", "created", "verified", "delivered", "promoted",
                                         "revoked", "revoke_confirmed"}));
@@ -278,7 +278,7 @@ TEST_F(RotationFlowTest, AFailingDeleteIsRetriedOnLaterPassesAndSucceedsOnceTheF
             << "each pass tries astra.maxAttempts = 2 times";
         const auto row = credential("app");
         EXPECT_EQ(row.previousClientId, oldId);
-        EXPECT_EQ(lastRotation("app").stage, "grace");
+        EXPECT_EQ(lastRotation("app").stage, core::Stage::Grace);
     }
 
     simulator->clearFaults();
@@ -288,7 +288,7 @@ TEST_F(RotationFlowTest, AFailingDeleteIsRetriedOnLaterPassesAndSucceedsOnceTheF
     EXPECT_FALSE(alive(oldId));
     EXPECT_TRUE(alive(newId));
     EXPECT_TRUE(credential("app").previousClientId.empty());
-    EXPECT_EQ(lastRotation("app").stage, "done");
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Done);
     const auto ev = events("app");
     EXPECT_TRUE(contains(ev, "revoked"));
     EXPECT_TRUE(contains(ev, "revoke_confirmed"));
@@ -338,7 +338,7 @@ TEST_P(UnwritableFirstSink, RollsBackRevokingTheNewClientAndChangesNoFile)
     EXPECT_EQ(report.rotated, 0);
     EXPECT_EQ(report.failed, 1);
     const auto rotation = lastRotation("app");
-    EXPECT_EQ(rotation.stage, "rolled_back");
+    EXPECT_EQ(rotation.stage, core::Stage::RolledBack);
     ASSERT_FALSE(rotation.newClientId.empty());
     EXPECT_FALSE(alive(rotation.newClientId)) << "the new client was not revoked";
     EXPECT_EQ(simulator->requestCount("DELETE", "/v2/clientIdSecrets/{clientId}", 204), 1);
@@ -398,7 +398,7 @@ TEST_F(RotationFlowTest, ASinkFailingAfterAnotherWasWrittenRollsForwardThenPromo
     auto report = pass();
     EXPECT_EQ(report.rotated, 0);
     const auto rotation = lastRotation("app");
-    EXPECT_EQ(rotation.stage, "delivering");
+    EXPECT_EQ(rotation.stage, core::Stage::Delivering);
     ASSERT_FALSE(rotation.newClientId.empty());
     EXPECT_TRUE(alive(oldId));
     EXPECT_TRUE(alive(rotation.newClientId));
@@ -415,7 +415,7 @@ TEST_F(RotationFlowTest, ASinkFailingAfterAnotherWasWrittenRollsForwardThenPromo
     clock.advanceMs(30'000);
     report = pass();
     EXPECT_EQ(readFile(dir.file("hook-runs")), "run\n");
-    EXPECT_EQ(lastRotation("app").stage, "delivering");
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Delivering);
 
     std::filesystem::remove(flag);
     clock.advanceMs(31'000);
@@ -424,7 +424,7 @@ TEST_F(RotationFlowTest, ASinkFailingAfterAnotherWasWrittenRollsForwardThenPromo
     const auto row = credential("app");
     EXPECT_EQ(row.currentClientId, rotation.newClientId);
     EXPECT_EQ(row.previousClientId, oldId);
-    EXPECT_EQ(row.state, "grace");
+    EXPECT_EQ(row.state, core::CredentialState::Grace);
     EXPECT_EQ(lastRotation("app").id, rotation.id);
     EXPECT_EQ(readFile(dir.file("out/hook.json")), readFile(dir.file("out/app.json")));
     EXPECT_TRUE(alive(oldId)) << "grace starts only now";
@@ -445,7 +445,7 @@ TEST_F(RotationFlowTest, ATokenStillRejectedAfterThePropagationTimeoutRollsBack)
     EXPECT_LE(clock.sleptMs() - slept, 2'000);
     EXPECT_GE(simulator->requestCount("GET", "/v2/currentOrg", 401), 2);
     const auto rotation = lastRotation("app");
-    EXPECT_EQ(rotation.stage, "rolled_back");
+    EXPECT_EQ(rotation.stage, core::Stage::RolledBack);
     EXPECT_FALSE(alive(rotation.newClientId)) << "the unverified client was not revoked";
     EXPECT_TRUE(alive(oldId));
     EXPECT_EQ(credential("app").currentClientId, oldId);
@@ -487,7 +487,7 @@ TEST_F(RotationFlowTest, QuarantinesAfterMaxFailuresStopsTryingAndRotateLiftsIt)
         EXPECT_EQ(report.failed, 1);
         clock.advanceMs(kDay); // past any backoff
     }
-    EXPECT_EQ(credential("app").state, "quarantined");
+    EXPECT_EQ(credential("app").state, core::CredentialState::Quarantined);
     EXPECT_EQ(simulator->requestCount("POST", "/v2/clientIdSecrets", 400), 3);
     EXPECT_TRUE(contains(events("app"), "quarantined"));
 
@@ -496,14 +496,14 @@ TEST_F(RotationFlowTest, QuarantinesAfterMaxFailuresStopsTryingAndRotateLiftsIt)
     clock.advanceMs(kDay);
     pass();
     EXPECT_EQ(requests("POST") + requests("DELETE"), before) << "automation did not stop";
-    EXPECT_EQ(credential("app").state, "quarantined");
+    EXPECT_EQ(credential("app").state, core::CredentialState::Quarantined);
     EXPECT_TRUE(alive(oldId));
     EXPECT_FALSE(std::filesystem::exists(dir.file("out/app.json")));
 
     simulator->clearFaults();
     EXPECT_EQ(command({"rotate", "app"}), 0) << err.str();
     const auto row = credential("app");
-    EXPECT_EQ(row.state, "grace");
+    EXPECT_EQ(row.state, core::CredentialState::Grace);
     EXPECT_EQ(row.consecutiveFailures, 0);
     EXPECT_EQ(row.previousClientId, oldId);
     EXPECT_TRUE(alive(oldId));
@@ -540,7 +540,7 @@ TEST_F(RotationFlowTest, PlanChangesNothingInTheDatabaseOrAtTheApi)
               dir.file("out/due.json") + "\n");
     ASSERT_EQ(pass().rotated, 1);  // graceful rotates; due is 30 minutes old
     clock.advanceMs(45 * kMinute); // due is now past maxAge; graceful's old client in grace
-    ASSERT_EQ(credential("graceful").state, "grace");
+    ASSERT_EQ(credential("graceful").state, core::CredentialState::Grace);
 
     const auto readDb = [this]
     {
@@ -591,7 +591,7 @@ TEST_F(RotationFlowTest, ACreateCommittedAfterTheTimeoutAndTheReconcilingListIsN
     EXPECT_EQ(report.rotated, 0) << ::testing::PrintToString(report.errors);
 
     const auto lost = lastRotation("app");
-    EXPECT_EQ(lost.stage, "planned") << "closed before a late create could be ruled out";
+    EXPECT_EQ(lost.stage, core::Stage::Planned) << "closed before a late create could be ruled out";
     // The server commits the create about a second later.
     awaitSimulatorWrites();
     ASSERT_EQ(simClientIds().size(), 3u) << "the slow create never committed";
@@ -600,7 +600,7 @@ TEST_F(RotationFlowTest, ACreateCommittedAfterTheTimeoutAndTheReconcilingListIsN
     report = pass();
     EXPECT_EQ(report.rotated, 1);
     const auto row = credential("app");
-    EXPECT_EQ(openStore()->findRotation(lost.id)->stage, "rolled_back");
+    EXPECT_EQ(openStore()->findRotation(lost.id)->stage, core::Stage::RolledBack);
     EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, oldId, row.currentClientId}))
         << "the late client of rotation " << lost.id << " is an orphan";
 
@@ -644,7 +644,7 @@ TEST_P(RevokedButStillListed, IsRevokedAgainOnTheNextPass)
 
     auto report = pass();
     const auto rotation = lastRotation("app");
-    ASSERT_EQ(rotation.stage, "rolled_back");
+    ASSERT_EQ(rotation.stage, core::Stage::RolledBack);
     ASSERT_TRUE(alive(rotation.newClientId)) << "the 404 fault did not keep the client";
 
     report = pass(); // within the retry backoff: no new rotation, only the inventory
@@ -677,7 +677,7 @@ TEST_F(RotationFlowTest, RunOnceExitsOneWhileACredentialStaysQuarantinedAndSaysW
     simulator->addFault(refuse);
 
     EXPECT_EQ(command({"run-once"}), 1) << "the failing pass";
-    EXPECT_EQ(credential("app").state, "quarantined");
+    EXPECT_EQ(credential("app").state, core::CredentialState::Quarantined);
     // Nothing is due while quarantined: this pass does nothing, and still fails.
     err.str("");
     EXPECT_EQ(command({"run-once"}), 1) << "a quarantined credential must fail cron's pass";

@@ -9,14 +9,17 @@
 #include "rotator/config/Settings.h"
 #include "rotator/core/Clock.h"
 #include "rotator/rotation/RotationEngine.h"
+#include "rotator/store/Journal.h"
+#include "rotator/store/SqliteStateStore.h"
 #include "rotator/store/StateDir.h"
-#include "rotator/store/StateStore.h"
 
 namespace rotator::app
 {
 
 /// Constructs the long-lived parts in dependency order (state directory and its lock, store,
-/// API client, sinks, pending files, engine) and destroys them in reverse.
+/// its journal, API client, sinks, pending files, engine) and destroys them in reverse. The
+/// journal group-commits the steps of concurrent rotations (`GroupCommitJournal`) when
+/// scheduler.concurrency allows more than one, else commits one transaction per step.
 ///
 /// `Mode::Write` takes the exclusive lock on the state directory first, so a second writer
 /// fails before touching anything; `Mode::ReadOnly` (for `plan`) opens the database read-only
@@ -41,7 +44,8 @@ public:
 
 private:
     store::StateDir _dir;
-    std::unique_ptr<store::StateStore> _store;
+    std::unique_ptr<store::SqliteStateStore> _store;
+    std::unique_ptr<store::Journal> _journal;
     std::unique_ptr<api::TokenApi> _api;
     std::unique_ptr<rotation::RotationEngine> _engine;
 };

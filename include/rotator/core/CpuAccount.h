@@ -13,7 +13,9 @@ namespace rotator::core::cpu_account
 /// the CPU time its thread spends while it is the innermost open scope of that thread
 /// (CLOCK_THREAD_CPUTIME_ID, exact), so the parts do not overlap and sum to the time spent in
 /// any scope; `report` adds the process's total and what no scope covered. Part names must be
-/// string literals (they are kept by reference).
+/// string literals (they are kept by reference). This header is the only seam: no other file
+/// tests ROTATOR_CPU_ACCOUNT, and scopes sit at the edges of infrastructure (worker threads,
+/// the journal, pending files, sink writes, API calls, logging), not in the journal logic.
 #ifdef ROTATOR_CPU_ACCOUNT
 class Scope
 {

@@ -13,7 +13,7 @@
 #include "rotator/rotation/Outcomes.h"
 #include "rotator/rotation/PendingFiles.h"
 #include "rotator/sink/SecretSink.h"
-#include "rotator/store/StateStore.h"
+#include "rotator/store/Journal.h"
 
 namespace rotator::rotation
 {
@@ -45,7 +45,9 @@ class RotationAttempt;
 class RotationEngine
 {
 public:
-    RotationEngine(const config::Settings& settings, api::TokenApi& api, store::StateStore& store,
+    /// `journal` is the store and its durability (the runtime chooses group commit or one
+    /// transaction per step); the engine reads and writes through `journal.rows()`.
+    RotationEngine(const config::Settings& settings, api::TokenApi& api, store::Journal& journal,
                    std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks,
                    PendingFiles pending, core::Clock& clock);
     ~RotationEngine();

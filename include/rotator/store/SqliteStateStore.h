@@ -16,7 +16,7 @@ namespace rotator::store
 /// CLI, the admin API and an ops `sqlite3` session agree. Not thread-safe: one thread at a time
 /// (other processes may read concurrently, WAL). Failures throw `core::StoreError`; writing
 /// through a store opened read-only throws too.
-class SqliteStateStore final : public StateStore
+class SqliteStateStore final : public TransactionalStore
 {
 public:
     /// Opens (creating) the database read-write and migrates it to the embedded schema.

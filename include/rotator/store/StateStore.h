@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "rotator/core/Lifecycle.h"
 #include "rotator/core/Model.h"
 
 namespace rotator::store
@@ -69,7 +70,7 @@ struct CredentialRow
     std::string currentClientId;  ///< empty: none yet (to be bootstrapped)
     std::string previousClientId; ///< empty: none in grace
     std::optional<std::int64_t> revokeAfterMs;
-    std::string state = "idle"; ///< idle | rotating | grace | failed | quarantined
+    core::CredentialState state = core::CredentialState::Idle;
     int consecutiveFailures = 0;
     std::optional<std::int64_t> nextAttemptMs; ///< backoff after a failure
     std::optional<std::int64_t> lastRotationId;
@@ -84,11 +85,11 @@ struct RotationRow
 {
     std::int64_t id = 0;
     std::string credential;
-    std::string stage = "planned"; ///< rotation::Stage names
-    std::string trigger;           ///< schedule | manual | bootstrap | api
-    std::string marker;            ///< `astra-rotator <installation-id> <credential> <id>`
-    std::string oldClientId;       ///< empty: a bootstrap
-    std::string newClientId;       ///< empty until minted
+    core::Stage stage = core::Stage::Planned;
+    std::string trigger;     ///< schedule | manual | bootstrap | api
+    std::string marker;      ///< `astra-rotator <installation-id> <credential> <id>`
+    std::string oldClientId; ///< empty: a bootstrap
+    std::string newClientId; ///< empty until minted
     std::string orgId;
     std::optional<std::int64_t> mintStartedMs;
     std::optional<std::int64_t> mintFinishedMs;
@@ -104,7 +105,7 @@ struct RotationRow
 struct SinkStateRow
 {
     std::string sink;
-    std::string state = "pending"; ///< pending | delivered | failed
+    core::SinkDelivery state = core::SinkDelivery::Pending;
     int attempts = 0;
     std::optional<std::string> lastError;
     std::optional<std::int64_t> deliveredMs;
@@ -113,8 +114,12 @@ struct SinkStateRow
 /// Persistent state of the rotator: inventory, credentials, rotations, history.
 ///
 /// The interface keeps SQL out of every other module and leaves room for a second
-/// implementation (PostgreSQL, PRODUCT.md §10). Methods that change several rows do so in one
-/// transaction. Failures throw `core::StoreError`. An instance is used by one thread at a time;
+/// implementation (PostgreSQL, PRODUCT.md §10). It reads and writes rows; durability (which
+/// writes commit together) is a `Journal`'s (Journal.h). Methods that change several rows do so
+/// atomically. The rows hold the lifecycle enums (core/Lifecycle.h); an implementation converts
+/// them to and from its own representation, and a value it cannot read (text no version of
+/// this program writes) throws `core::StoreError` naming the table, column and value. Failures
+/// throw `core::StoreError`. An instance is used by one thread at a time;
 /// other processes may read concurrently (WAL).
 class StateStore
 {
@@ -176,7 +181,14 @@ public:
     virtual std::optional<RotationRow> lastRotation(const std::string& credential) const = 0;
     virtual void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) = 0;
     virtual std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const = 0;
+};
 
+/// A backend of the rows that can make them durable: a `StateStore` with transactions. A
+/// `Journal` is built on one (SqliteStateStore; a PostgreSQL store would be another); the
+/// engine never sees these calls.
+class TransactionalStore : public StateStore
+{
+public:
     /// Runs `work` as one transaction: every store call inside commits together or not at all
     /// (an exception rolls back and propagates).
     virtual void runInTransaction(const std::function<void()>& work) = 0;

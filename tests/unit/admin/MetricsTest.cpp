@@ -46,12 +46,12 @@ protected:
         b.currentClientId = id('a');
         b.previousClientId = id('d');
         b.revokeAfterMs = kNow + kHour;
-        b.state = "grace";
+        b.state = rotator::core::CredentialState::Grace;
         b.lastSuccessMs = kNow - 10 * kDay + 1500;
         b.updatedMs = kNow;
         store.saveCredential(b);
         auto p = store.findCredential("payroll").value();
-        p.state = "quarantined";
+        p.state = rotator::core::CredentialState::Quarantined;
         p.consecutiveFailures = 5;
         p.updatedMs = kNow;
         store.saveCredential(p);

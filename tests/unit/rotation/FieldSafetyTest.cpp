@@ -154,7 +154,7 @@ TEST_F(FieldSafety, AnOldFormMarkerAttributesOnlyToThisDatabasesOpenRotation)
     engine()->runPass();
     EXPECT_FALSE(api.exists(orphan)) << "the open rotation's lost create was not revoked";
     EXPECT_TRUE(api.exists(elsewhere));
-    EXPECT_EQ(store->findRotation(open.id)->stage, "rolled_back");
+    EXPECT_EQ(store->findRotation(open.id)->stage, rotator::core::Stage::RolledBack);
 }
 
 TEST_F(FieldSafety, AnOldFormMarkerOfAFinishedRotationIsNeverRevoked)
@@ -304,7 +304,7 @@ TEST_F(FieldSafety, ACurrentClientThatVanishesIsReplacedAtOnceWithNothingRevoked
     const auto row = credential();
     EXPECT_NE(row.currentClientId, oldClient);
     EXPECT_TRUE(row.previousClientId.empty());
-    EXPECT_EQ(row.state, "idle");
+    EXPECT_EQ(row.state, rotator::core::CredentialState::Idle);
     EXPECT_EQ(a->clientId, row.currentClientId);
     EXPECT_EQ(store->lastRotation("billing")->trigger, "bootstrap");
     EXPECT_EQ(count(events(), "current_missing"), 1);

@@ -8,12 +8,14 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
 
 #include "rotator/rotation/RotationEngine.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
@@ -79,9 +81,12 @@ protected:
         {
             sinks[name] = std::make_unique<test::RecordingSink>(name, record);
         }
+        // As the daemon's runtime builds it for concurrent rotations. Each engine gets its own
+        // journal on the store of the moment (a test may reopen it between engines).
+        journals.push_back(std::make_unique<store::GroupCommitJournal>(*store));
         return std::make_unique<rotation::RotationEngine>(
-            settings, api, *store, std::move(sinks), rotation::PendingFiles(dir.file("pending")),
-            clock);
+            settings, api, *journals.back(), std::move(sinks),
+            rotation::PendingFiles(dir.file("pending")), clock);
     }
 
     store::CredentialRow credential() { return store->findCredential("billing").value(); }
@@ -183,6 +188,7 @@ protected:
     FakeTokenApi api;
     config::Settings settings;
     std::unique_ptr<store::SqliteStateStore> store;
+    std::vector<std::unique_ptr<store::Journal>> journals; ///< one per engine() (borrow `store`)
     std::shared_ptr<test::SinkRecord> a = std::make_shared<test::SinkRecord>();
     std::shared_ptr<test::SinkRecord> b = std::make_shared<test::SinkRecord>();
     std::map<std::string, std::shared_ptr<test::SinkRecord>> extraSinks;

@@ -13,6 +13,7 @@
 #include "RotationEngineFixture.h"
 #include "rotator/report/Reports.h"
 #include "rotator/rotation/RotationEngine.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/ForwardingTokenApi.h"
 
@@ -23,11 +24,11 @@ TEST_F(RotationEngineTest, BootstrapsACredentialWithNoClientAndRevokesNothing)
     EXPECT_EQ(report.revoked, 0);
     const auto row = credential();
     ASSERT_FALSE(row.currentClientId.empty());
-    EXPECT_EQ(row.state, "idle");
+    EXPECT_EQ(row.state, rotator::core::CredentialState::Idle);
     EXPECT_TRUE(row.previousClientId.empty());
     EXPECT_EQ(a->token, api.tokenOf(row.currentClientId));
     EXPECT_EQ(b->token, a->token);
-    EXPECT_EQ(store->lastRotation("billing")->stage, "done");
+    EXPECT_EQ(store->lastRotation("billing")->stage, rotator::core::Stage::Done);
     EXPECT_EQ(store->lastRotation("billing")->trigger, "bootstrap");
     EXPECT_EQ(pendingFiles(), 0u);
     EXPECT_EQ(api.clientIds().size(), 2u);
@@ -42,7 +43,7 @@ TEST_F(RotationEngineTest, RotatesADueClientKeepsItThroughGraceThenRevokesAndCon
     auto row = credential();
     EXPECT_NE(row.currentClientId, oldClient);
     EXPECT_EQ(row.previousClientId, oldClient);
-    EXPECT_EQ(row.state, "grace");
+    EXPECT_EQ(row.state, rotator::core::CredentialState::Grace);
     EXPECT_EQ(*row.revokeAfterMs, clock.nowMs() + kHour);
     EXPECT_TRUE(api.exists(oldClient)) << "revoked before the grace period";
     EXPECT_EQ(a->clientId, row.currentClientId);
@@ -59,8 +60,8 @@ TEST_F(RotationEngineTest, RotatesADueClientKeepsItThroughGraceThenRevokesAndCon
     EXPECT_FALSE(api.exists(oldClient));
     row = credential();
     EXPECT_TRUE(row.previousClientId.empty());
-    EXPECT_EQ(row.state, "idle");
-    EXPECT_EQ(store->lastRotation("billing")->stage, "done");
+    EXPECT_EQ(row.state, rotator::core::CredentialState::Idle);
+    EXPECT_EQ(store->lastRotation("billing")->stage, rotator::core::Stage::Done);
     EXPECT_EQ(events(), (std::vector<std::string>{"adopted", "created", "verified",
                                                   "delivered", "delivered", "promoted", "revoked",
                                                   "revoke_confirmed"}));
@@ -109,7 +110,8 @@ TEST_F(RotationEngineTest, APassWithARotationDueAsksForTheRolesWhileItListsTheCl
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     sinks["a"] = std::make_unique<test::RecordingSink>("a", a);
     sinks["b"] = std::make_unique<test::RecordingSink>("b", b);
-    rotation::RotationEngine engine(settings, probe, *store, std::move(sinks),
+    store::GroupCommitJournal journal(*store);
+    rotation::RotationEngine engine(settings, probe, journal, std::move(sinks),
                                     rotation::PendingFiles(dir.file("pending")), clock);
     const auto report = engine.runPass();
     EXPECT_TRUE(probe.rolesAskedDuringList);
@@ -197,7 +199,7 @@ TEST_F(RotationEngineTest, NeverRevokesAClientItCannotAttribute)
     EXPECT_EQ(report.unattributed, 2);
     EXPECT_TRUE(api.exists(stranger));
     EXPECT_EQ(api.clientIds().size(), 4u);
-    EXPECT_EQ(store->lastRotation("billing")->stage, "failed");
+    EXPECT_EQ(store->lastRotation("billing")->stage, rotator::core::Stage::Failed);
 }
 
 TEST_F(RotationEngineTest, AnUnwritableFirstSinkRollsBack)
@@ -206,7 +208,7 @@ TEST_F(RotationEngineTest, AnUnwritableFirstSinkRollsBack)
     a->failures.push_back(failure(core::FailureKind::Permanent, "permission denied"));
     const auto report = engine()->runPass();
     EXPECT_EQ(report.rotated, 0);
-    EXPECT_EQ(store->lastRotation("billing")->stage, "rolled_back");
+    EXPECT_EQ(store->lastRotation("billing")->stage, rotator::core::Stage::RolledBack);
     EXPECT_TRUE(api.exists(oldClient));
     EXPECT_EQ(api.clientIds().size(), 2u) << "the new client was not revoked";
     EXPECT_TRUE(a->clientId.empty());
@@ -225,7 +227,7 @@ TEST_F(RotationEngineTest, ASinkFailingAfterAnotherWasWrittenRollsForwardAndNeve
     auto report = engine()->runPass();
     EXPECT_EQ(report.rotated, 0);
     const auto rotation = store->lastRotation("billing").value();
-    EXPECT_EQ(rotation.stage, "delivering");
+    EXPECT_EQ(rotation.stage, rotator::core::Stage::Delivering);
     EXPECT_TRUE(api.exists(rotation.newClientId));
     EXPECT_TRUE(api.exists(oldClient));
     EXPECT_EQ(a->clientId, rotation.newClientId);
@@ -271,12 +273,13 @@ TEST_F(RotationEngineTest, AHookThatMayHaveInstalledTheClientOnlyRollsForwardUnt
     const auto rollingForward = [&](const std::string& when, int attempts)
     {
         SCOPED_TRACE(when);
-        EXPECT_EQ(store->findRotation(rotation.id)->stage, "delivering");
+        EXPECT_EQ(store->findRotation(rotation.id)->stage, rotator::core::Stage::Delivering);
         EXPECT_TRUE(api.exists(rotation.newClientId)) << "revoked a client the hook may hold";
         EXPECT_TRUE(api.exists(oldClient));
         EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete), 0);
         EXPECT_EQ(credential().currentClientId, oldClient);
-        EXPECT_EQ(sinkRow().state, "pending") << "not journaled as \"may hold\"";
+        EXPECT_EQ(sinkRow().state, rotator::core::SinkDelivery::Pending)
+            << "not journaled as \"may hold\"";
         EXPECT_EQ(sinkRow().attempts, attempts);
         EXPECT_EQ(pendingFiles(), 1u);
         checkInvariants(when);
@@ -296,7 +299,7 @@ TEST_F(RotationEngineTest, AHookThatMayHaveInstalledTheClientOnlyRollsForwardUnt
     EXPECT_EQ(a->clientId, rotation.newClientId);
     EXPECT_EQ(credential().currentClientId, rotation.newClientId);
     EXPECT_EQ(credential().previousClientId, oldClient);
-    EXPECT_EQ(sinkRow().state, "delivered");
+    EXPECT_EQ(sinkRow().state, rotator::core::SinkDelivery::Delivered);
     EXPECT_EQ(pendingFiles(), 0u);
 }
 
@@ -315,8 +318,8 @@ TEST_F(RotationEngineTest, AHookThatKeepsDyingAfterReadingIsQuarantinedWithBothC
         clock.advanceMs(kDay);
     }
     const auto rotation = store->lastRotation("billing").value();
-    EXPECT_EQ(rotation.stage, "quarantined");
-    EXPECT_EQ(credential().state, "quarantined");
+    EXPECT_EQ(rotation.stage, rotator::core::Stage::Quarantined);
+    EXPECT_EQ(credential().state, rotator::core::CredentialState::Quarantined);
     EXPECT_TRUE(api.exists(oldClient));
     EXPECT_TRUE(api.exists(rotation.newClientId));
     EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete), 0);
@@ -333,7 +336,7 @@ TEST_F(RotationEngineTest, ATokenThatNeverAuthenticatesRollsBackAfterThePropagat
     engine()->runPass();
     EXPECT_GE(clock.nowMs() - start, 5'000) << "gave up without waiting for propagation";
     EXPECT_LE(clock.nowMs() - start, 10'000);
-    EXPECT_EQ(store->lastRotation("billing")->stage, "rolled_back");
+    EXPECT_EQ(store->lastRotation("billing")->stage, rotator::core::Stage::RolledBack);
     EXPECT_EQ(api.clientIds().size(), 2u);
     EXPECT_TRUE(a->clientId.empty());
 }
@@ -357,7 +360,7 @@ TEST_F(RotationEngineTest, QuarantinesAfterMaxFailuresAndRotateLiftsIt)
         engine()->runPass();
         clock.advanceMs(kDay);
     }
-    EXPECT_EQ(credential().state, "quarantined");
+    EXPECT_EQ(credential().state, rotator::core::CredentialState::Quarantined);
     const auto creates = api.calls(FakeTokenApi::Call::Create);
     engine()->runPass();
     EXPECT_EQ(api.calls(FakeTokenApi::Call::Create), creates) << "automation did not stop";
@@ -367,7 +370,7 @@ TEST_F(RotationEngineTest, QuarantinesAfterMaxFailuresAndRotateLiftsIt)
 
     const auto outcome = engine()->rotateNow("billing", false);
     EXPECT_TRUE(outcome.ok) << outcome.message;
-    EXPECT_EQ(credential().state, "grace");
+    EXPECT_EQ(credential().state, rotator::core::CredentialState::Grace);
     EXPECT_EQ(credential().consecutiveFailures, 0);
 }
 
@@ -382,7 +385,7 @@ TEST_F(RotationEngineTest, QuarantinedRollForwardIsResumedByRotate)
         clock.advanceMs(kDay);
     }
     const auto rotation = store->lastRotation("billing").value();
-    EXPECT_EQ(rotation.stage, "quarantined");
+    EXPECT_EQ(rotation.stage, rotator::core::Stage::Quarantined);
     EXPECT_TRUE(api.exists(oldClient));
     EXPECT_TRUE(api.exists(rotation.newClientId));
     checkInvariants("quarantined");
@@ -460,7 +463,7 @@ TEST_F(RotationEngineTest, OneCommitJournalsEveryRevocationOfAPassAndAFailedOneS
     }
     ASSERT_FALSE(stillAlive.empty());
     const auto waiting = store->findCredential(stillAlive).value();
-    EXPECT_EQ(waiting.state, "grace");
+    EXPECT_EQ(waiting.state, rotator::core::CredentialState::Grace);
     EXPECT_EQ(waiting.previousClientId, oldClients[stillAlive]);
 
     commits = 0;
@@ -481,7 +484,7 @@ TEST_F(RotationEngineTest, RotateNoGraceRevokesAtOnce)
     EXPECT_TRUE(outcome.ok) << outcome.message;
     EXPECT_FALSE(api.exists(oldClient));
     EXPECT_EQ(outcome.stage, "done");
-    EXPECT_EQ(credential().state, "idle");
+    EXPECT_EQ(credential().state, rotator::core::CredentialState::Idle);
     checkInvariants("after rotate --no-grace");
 }
 
@@ -636,13 +639,13 @@ TEST_F(RotationEngineTest, ALostPendingFileAfterASinkGotTheClientQuarantinesAndR
     b->failures.push_back(failure(core::FailureKind::Transient, "disk full"));
     engine()->runPass(); // a holds the new client, b failed: rolling forward
     const auto rotation = store->lastRotation("billing").value();
-    ASSERT_EQ(rotation.stage, "delivering");
+    ASSERT_EQ(rotation.stage, rotator::core::Stage::Delivering);
     std::filesystem::remove_all(dir.file("pending"));
     ::mkdir(dir.file("pending").c_str(), 0700);
     clock.advanceMs(kDay);
     engine()->runPass();
-    EXPECT_EQ(store->findRotation(rotation.id)->stage, "quarantined");
-    EXPECT_EQ(credential().state, "quarantined");
+    EXPECT_EQ(store->findRotation(rotation.id)->stage, rotator::core::Stage::Quarantined);
+    EXPECT_EQ(credential().state, rotator::core::CredentialState::Quarantined);
     EXPECT_TRUE(api.exists(oldClient));
     EXPECT_TRUE(api.exists(rotation.newClientId));
     checkInvariants("pending file lost");

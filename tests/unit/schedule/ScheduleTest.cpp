@@ -85,7 +85,7 @@ TEST(Schedule, BootstrapIsDueNowAndQuarantineIsNeverDue)
     EXPECT_NE(boot.reason.find("no current client"), std::string::npos);
 
     store::CredentialRow row;
-    row.state = "quarantined";
+    row.state = core::CredentialState::Quarantined;
     row.consecutiveFailures = 5;
     const auto q = schedule::nextRotation(c, &row, now, now);
     EXPECT_FALSE(q.atMs);

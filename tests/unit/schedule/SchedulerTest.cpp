@@ -20,6 +20,7 @@
 
 #include "rotator/rotation/RotationEngine.h"
 #include "rotator/schedule/Scheduler.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
@@ -134,7 +135,8 @@ protected:
         store::SqliteStateStore store(dir.file("rotator.db"));
         std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
         sinks["a"] = std::make_unique<test::RecordingSink>("a", record);
-        rotation::RotationEngine engine(settings, api, store, std::move(sinks),
+        rotator::store::GroupCommitJournal journal(store);
+        rotation::RotationEngine engine(settings, api, journal, std::move(sinks),
                                         rotation::PendingFiles(dir.file("pending")), clock);
         Scheduler scheduler(engine, clock,
                             {.syncIntervalMs = kSyncIntervalMs,
@@ -297,7 +299,8 @@ TEST_F(SchedulerTest, AwaitsReturnWhenTheSchedulerStops)
 {
     store::SqliteStateStore store(dir.file("rotator.db"));
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
-    rotation::RotationEngine engine(settings, org, store, std::move(sinks),
+    rotator::store::GroupCommitJournal journal(store);
+    rotation::RotationEngine engine(settings, org, journal, std::move(sinks),
                                     rotation::PendingFiles(dir.file("pending")), clock);
     Scheduler scheduler(engine, clock, {.syncIntervalMs = kSyncIntervalMs});
     // Nothing queued: nothing to wait for.

@@ -303,7 +303,7 @@ TEST_F(SqliteStateStoreTest, TokenAgesDerivesEveryStatusAndListClientsAgrees)
     CredentialRow billing = *_store.findCredential("billing");
     billing.currentClientId = clientId('A');
     billing.previousClientId = clientId('B');
-    billing.state = "grace";
+    billing.state = rotator::core::CredentialState::Grace;
     billing.revokeAfterMs = kT0 + kDay;
     billing.updatedMs = kT0 + 3;
     _store.saveCredential(billing);
@@ -354,7 +354,7 @@ TEST_F(SqliteStateStoreTest, CredentialsAreEnsuredOnceAndSavedWhole)
     std::vector<CredentialRow> rows = _store.listCredentials();
     ASSERT_EQ(rows.size(), 3U);
     EXPECT_EQ(rows[0].name, "billing");
-    EXPECT_EQ(rows[0].state, "idle");
+    EXPECT_EQ(rows[0].state, rotator::core::CredentialState::Idle);
     EXPECT_EQ(rows[0].createdMs, kT0);
     EXPECT_EQ(rows[0].currentClientId, "");
     EXPECT_EQ(rows[1].name, "new");
@@ -362,7 +362,7 @@ TEST_F(SqliteStateStoreTest, CredentialsAreEnsuredOnceAndSavedWhole)
 
     CredentialRow billing = rows[0];
     billing.currentClientId = clientId('A');
-    billing.state = "failed";
+    billing.state = rotator::core::CredentialState::Failed;
     billing.consecutiveFailures = 3;
     billing.nextAttemptMs = kT0 + 60'000;
     billing.lastSuccessMs = kT0 - kDay;
@@ -372,7 +372,7 @@ TEST_F(SqliteStateStoreTest, CredentialsAreEnsuredOnceAndSavedWhole)
     ASSERT_TRUE(saved);
     EXPECT_EQ(saved->currentClientId, clientId('A'));
     EXPECT_EQ(saved->previousClientId, "");
-    EXPECT_EQ(saved->state, "failed");
+    EXPECT_EQ(saved->state, rotator::core::CredentialState::Failed);
     EXPECT_EQ(saved->consecutiveFailures, 3);
     EXPECT_EQ(saved->nextAttemptMs, billing.nextAttemptMs);
     EXPECT_EQ(saved->lastSuccessMs, billing.lastSuccessMs);
@@ -381,9 +381,6 @@ TEST_F(SqliteStateStoreTest, CredentialsAreEnsuredOnceAndSavedWhole)
     EXPECT_EQ(saved->updatedMs, kT0 + 10);
     EXPECT_FALSE(_store.findCredential("unknown"));
 
-    billing.state = "sleeping";
-    EXPECT_THROW(_store.saveCredential(billing), core::StoreError);
-    billing.state = "idle";
     billing.lastRotationId = 99; // no such rotation
     EXPECT_THROW(_store.saveCredential(billing), core::StoreError);
 }
@@ -397,29 +394,29 @@ TEST_F(SqliteStateStoreTest, SavingACredentialChangesItsClientsOnlyWhenTheyChang
     _store.saveCredential(row);
 
     // A save that leaves the clients as they are (the client columns are written apart).
-    row.state = "rotating";
+    row.state = rotator::core::CredentialState::Rotating;
     row.updatedMs = kT0 + 2;
     _store.saveCredential(row);
     auto saved = _store.findCredential("search");
     ASSERT_TRUE(saved);
-    EXPECT_EQ(saved->state, "rotating");
+    EXPECT_EQ(saved->state, rotator::core::CredentialState::Rotating);
     EXPECT_EQ(saved->currentClientId, clientId('A'));
     EXPECT_EQ(saved->previousClientId, "");
 
     // A promotion: both client columns change, with the rest.
     row.currentClientId = clientId('B');
     row.previousClientId = clientId('A');
-    row.state = "grace";
+    row.state = rotator::core::CredentialState::Grace;
     row.updatedMs = kT0 + 3;
     _store.saveCredential(row);
     saved = _store.findCredential("search");
     EXPECT_EQ(saved->currentClientId, clientId('B'));
     EXPECT_EQ(saved->previousClientId, clientId('A'));
-    EXPECT_EQ(saved->state, "grace");
+    EXPECT_EQ(saved->state, rotator::core::CredentialState::Grace);
 
     // Back to NULL (the old client revoked).
     row.previousClientId.clear();
-    row.state = "idle";
+    row.state = rotator::core::CredentialState::Idle;
     row.updatedMs = kT0 + 4;
     _store.saveCredential(row);
     saved = _store.findCredential("search");
@@ -430,11 +427,11 @@ TEST_F(SqliteStateStoreTest, SavingACredentialChangesItsClientsOnlyWhenTheyChang
     // The clients' CHECK fails after the other columns were written: nothing of it stays.
     CredentialRow bad = row;
     bad.previousClientId = clientId('B'); // the same as current
-    bad.state = "failed";
+    bad.state = rotator::core::CredentialState::Failed;
     bad.updatedMs = kT0 + 5;
     EXPECT_THROW(_store.saveCredential(bad), core::StoreError);
     saved = _store.findCredential("search");
-    EXPECT_EQ(saved->state, "idle");
+    EXPECT_EQ(saved->state, rotator::core::CredentialState::Idle);
     EXPECT_EQ(saved->previousClientId, "");
     EXPECT_EQ(saved->updatedMs, kT0 + 4);
 
@@ -442,7 +439,7 @@ TEST_F(SqliteStateStoreTest, SavingACredentialChangesItsClientsOnlyWhenTheyChang
     CredentialRow fresh;
     fresh.name = "billing";
     fresh.currentClientId = clientId('C');
-    fresh.state = "grace";
+    fresh.state = rotator::core::CredentialState::Grace;
     fresh.consecutiveFailures = 2;
     fresh.createdMs = kT0 + 6;
     fresh.updatedMs = kT0 + 7;
@@ -451,7 +448,7 @@ TEST_F(SqliteStateStoreTest, SavingACredentialChangesItsClientsOnlyWhenTheyChang
     ASSERT_TRUE(saved);
     EXPECT_EQ(saved->currentClientId, clientId('C'));
     EXPECT_EQ(saved->previousClientId, "");
-    EXPECT_EQ(saved->state, "grace");
+    EXPECT_EQ(saved->state, rotator::core::CredentialState::Grace);
     EXPECT_EQ(saved->consecutiveFailures, 2);
     EXPECT_EQ(saved->createdMs, kT0 + 6);
     EXPECT_EQ(saved->updatedMs, kT0 + 7);

@@ -15,7 +15,7 @@
 
 #include "rotator/core/Errors.h"
 #include "rotator/store/Database.h"
-#include "rotator/store/SharedStateStore.h"
+#include "rotator/store/GroupCommitJournal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/TempDir.h"
 
@@ -212,28 +212,29 @@ private:
 };
 
 /// Waits until `n` writers are queued behind a running batch (bounded: fails after 30 s).
-void awaitQueued(const SharedStateStore& shared, std::size_t n)
+void awaitQueued(const GroupCommitJournal& journal, std::size_t n)
 {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (shared.queuedWriters() < n)
+    while (journal.queuedWriters() < n)
     {
         ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "writers never queued";
         std::this_thread::yield();
     }
 }
 
-TEST(SharedStateStore, WritersThatQueueBehindACommitShareTheNextOne)
+TEST(GroupCommitJournal, WritersThatQueueBehindACommitShareTheNextOne)
 {
     test::TempDir dir;
     CountedStore counted(dir);
-    SharedStateStore shared(*counted.store);
+    GroupCommitJournal journal(*counted.store);
+    auto& shared = journal.rows();
     const int before = counted.commits();
     Gate gate;
     std::thread leader([&] {
-        shared.runInTransaction([&] {
+        journal.commit({"test step", [&] {
             shared.appendEvent(eventNamed("leader")); // from inside a unit: written directly
             gate.wait();
-        });
+        }});
     });
     gate.awaitEntered();
     std::vector<std::thread> writers;
@@ -241,7 +242,7 @@ TEST(SharedStateStore, WritersThatQueueBehindACommitShareTheNextOne)
     {
         writers.emplace_back([&, i] { shared.appendEvent(eventNamed("w" + std::to_string(i))); });
     }
-    awaitQueued(shared, 7);
+    awaitQueued(journal, 7);
     gate.open();
     leader.join();
     for (auto& w : writers)
@@ -250,20 +251,21 @@ TEST(SharedStateStore, WritersThatQueueBehindACommitShareTheNextOne)
     }
     EXPECT_EQ(counted.commits() - before, 2); // the leader's batch, then all seven at once
     EXPECT_EQ(details(shared).size(), 8U);
-    EXPECT_EQ(shared.queuedWriters(), 0U);
+    EXPECT_EQ(journal.queuedWriters(), 0U);
 }
 
-TEST(SharedStateStore, ALeaderWaitsForTheOtherRegisteredWritersAndTheyShareOneCommit)
+TEST(GroupCommitJournal, ALeaderWaitsForTheOtherRegisteredWritersAndTheyShareOneCommit)
 {
     test::TempDir dir;
     CountedStore counted(dir);
     // A delay no test run reaches: the leader can only go on because the other writer came.
-    SharedStateStore shared(*counted.store, std::chrono::minutes(10));
-    const SharedStateStore::Writer first(shared);
-    const SharedStateStore::Writer second(shared);
+    GroupCommitJournal journal(*counted.store, std::chrono::minutes(10));
+    auto& shared = journal.rows();
+    const Journal::Writer first(journal);
+    const Journal::Writer second(journal);
     const int before = counted.commits();
     std::thread leader([&] { shared.appendEvent(eventNamed("first")); });
-    awaitQueued(shared, 1); // the leader's own unit, waiting for the second writer's
+    awaitQueued(journal, 1); // the leader's own unit, waiting for the second writer's
     EXPECT_EQ(counted.commits(), before);
     shared.appendEvent(eventNamed("second"));
     leader.join();
@@ -271,15 +273,16 @@ TEST(SharedStateStore, ALeaderWaitsForTheOtherRegisteredWritersAndTheyShareOneCo
     EXPECT_EQ(details(shared), (std::set<std::string>{"first", "second"}));
 }
 
-TEST(SharedStateStore, ALeaderStopsWaitingWhenTheWriterItWaitsForLeaves)
+TEST(GroupCommitJournal, ALeaderStopsWaitingWhenTheWriterItWaitsForLeaves)
 {
     test::TempDir dir;
     CountedStore counted(dir);
-    SharedStateStore shared(*counted.store, std::chrono::minutes(10));
-    const SharedStateStore::Writer staying(shared);
-    auto leaving = std::make_unique<SharedStateStore::Writer>(shared);
+    GroupCommitJournal journal(*counted.store, std::chrono::minutes(10));
+    auto& shared = journal.rows();
+    const Journal::Writer staying(journal);
+    auto leaving = std::make_unique<Journal::Writer>(journal);
     auto written = std::async(std::launch::async, [&] { shared.appendEvent(eventNamed("a")); });
-    awaitQueued(shared, 1);
+    awaitQueued(journal, 1);
     leaving.reset();
     // Not the ten minutes: the leader is woken by the writer leaving.
     ASSERT_EQ(written.wait_for(std::chrono::seconds(60)), std::future_status::ready);
@@ -287,25 +290,27 @@ TEST(SharedStateStore, ALeaderStopsWaitingWhenTheWriterItWaitsForLeaves)
     EXPECT_EQ(details(shared), (std::set<std::string>{"a"}));
 }
 
-TEST(SharedStateStore, ALoneRegisteredWriterDoesNotWait)
+TEST(GroupCommitJournal, ALoneRegisteredWriterDoesNotWait)
 {
     test::TempDir dir;
     CountedStore counted(dir);
-    SharedStateStore shared(*counted.store, std::chrono::minutes(10));
-    const SharedStateStore::Writer alone(shared); // one writer: its own unit is all there is
+    GroupCommitJournal journal(*counted.store, std::chrono::minutes(10));
+    auto& shared = journal.rows();
+    const Journal::Writer alone(journal); // one writer: its own unit is all there is
     auto written = std::async(std::launch::async, [&] { shared.appendEvent(eventNamed("a")); });
     ASSERT_EQ(written.wait_for(std::chrono::seconds(60)), std::future_status::ready);
     written.get();
     EXPECT_EQ(details(shared), (std::set<std::string>{"a"}));
 }
 
-TEST(SharedStateStore, EachWriterGetsItsOwnOutcomeFromASharedBatch)
+TEST(GroupCommitJournal, EachWriterGetsItsOwnOutcomeFromASharedBatch)
 {
     test::TempDir dir;
     CountedStore counted(dir);
-    SharedStateStore shared(*counted.store);
+    GroupCommitJournal journal(*counted.store);
+    auto& shared = journal.rows();
     Gate gate;
-    std::thread leader([&] { shared.runInTransaction([&] { gate.wait(); }); });
+    std::thread leader([&] { journal.commit({"test step", [&] { gate.wait(); }}); });
     gate.awaitEntered();
     std::int64_t keptId = 0;
     bool throwerSawItsError = false;
@@ -313,17 +318,17 @@ TEST(SharedStateStore, EachWriterGetsItsOwnOutcomeFromASharedBatch)
     std::thread thrower([&] {
         try
         {
-            shared.runInTransaction([&] {
+            journal.commit({"test step", [&] {
                 shared.appendEvent(eventNamed("undone"));
                 throw core::InvariantError("the thrower's own error");
-            });
+            }});
         }
         catch (const core::InvariantError& e)
         {
             throwerSawItsError = std::string(e.what()).find("own error") != std::string::npos;
         }
     });
-    awaitQueued(shared, 2);
+    awaitQueued(journal, 2);
     gate.open();
     leader.join();
     kept.join();
@@ -333,11 +338,12 @@ TEST(SharedStateStore, EachWriterGetsItsOwnOutcomeFromASharedBatch)
     EXPECT_EQ(details(shared), (std::set<std::string>{"kept"}));
 }
 
-TEST(SharedStateStore, ManyThreadsWritingAndReadingLoseNothing)
+TEST(GroupCommitJournal, ManyThreadsWritingAndReadingLoseNothing)
 {
     test::TempDir dir;
     CountedStore counted(dir);
-    SharedStateStore shared(*counted.store);
+    GroupCommitJournal journal(*counted.store);
+    auto& shared = journal.rows();
     constexpr int kThreads = 8;
     constexpr int kWrites = 50;
     std::vector<std::thread> threads;

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <utility>
+
+#include "rotator/store/StateStore.h"
+
+namespace rotator::store
+{
+
+/// One unit of the journal: the row writes that become durable together, and a name that
+/// says which steps of the protocol they are ("minted", "delivery started + first attempt").
+/// Several steps share one commit only when nothing outside happens between them; the name
+/// says so where it happens.
+struct JournalStep
+{
+    std::string_view name; ///< a string literal
+    std::function<void()> writes;
+};
+
+/// Durability of the rows (journal first, act second): `commit` runs a step's writes against
+/// `rows()` as one atomic unit and returns only once it is durable, so the caller may act on it.
+///
+/// The rows are what a `StateStore` reads and writes; the journal decides how they reach the
+/// disk. `TransactionJournal` commits one transaction per step; `GroupCommitJournal` lets the
+/// steps of concurrent rotations share one commit (one fsync). The runtime chooses; the
+/// rotation engine sees only this interface. Both are thread-safe: `rows()` may be used by many
+/// threads at once. A write through `rows()` outside a step is a step of its own; a commit
+/// inside a step's writes is part of that step. A step that throws leaves nothing behind and
+/// its exception propagates; a failed commit (full disk, I/O error) throws too, and then nothing
+/// of the step is stored.
+class Journal
+{
+public:
+    virtual ~Journal() = default;
+
+    /// The rows, for reads and for a step's writes.
+    virtual StateStore& rows() = 0;
+    /// Runs `step.writes` as one unit; durable when it returns.
+    void commit(const JournalStep& step) { commitStep(step); }
+    /// The same, spelled `journal.commit("minted", [&] { ... })`.
+    void commit(std::string_view name, std::function<void()> writes)
+    {
+        commitStep(JournalStep{name, std::move(writes)});
+    }
+
+    /// Registers the constructing thread as one that commits side by side with others (a
+    /// worker of a pass) until the Writer is destroyed: a group-committing journal waits for
+    /// their steps before it commits.
+    class Writer
+    {
+    public:
+        explicit Writer(Journal& journal) : _journal(journal) { _journal.writerJoined(); }
+        ~Writer() { _journal.writerLeft(); }
+        Writer(const Writer&) = delete;
+        Writer& operator=(const Writer&) = delete;
+
+    private:
+        Journal& _journal;
+    };
+
+protected:
+    virtual void commitStep(const JournalStep& step) = 0;
+    virtual void writerJoined() {}
+    virtual void writerLeft() {}
+};
+
+} // namespace rotator::store

@@ -1,0 +1,179 @@
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "rotator/core/Errors.h"
+#include "rotator/store/GroupCommitJournal.h"
+#include "rotator/store/SqliteStateStore.h"
+#include "rotator/store/TransactionJournal.h"
+#include "support/TempDir.h"
+
+namespace rotator::store
+{
+namespace
+{
+
+/// What every Journal promises, run against both implementations: a step is atomic, durable
+/// when commit returns (another connection sees it), and a step that throws leaves nothing.
+template <typename J> class JournalContract : public ::testing::Test
+{
+protected:
+    JournalContract() : backend(dir.file("rotator.db")), journal(backend)
+    {
+        backend.ensureCredentials({"billing"}, 1);
+        rotation = backend.beginRotation("billing", "schedule", "old", 2);
+    }
+
+    /// A second connection: it sees only what is committed.
+    std::unique_ptr<SqliteStateStore> reader() const
+    {
+        return SqliteStateStore::openReadOnly(dir.file("rotator.db"));
+    }
+
+    EventRow event(const std::string& name) const
+    {
+        EventRow e;
+        e.atMs = 3;
+        e.credential = "billing";
+        e.rotationId = rotation.id;
+        e.event = name;
+        return e;
+    }
+
+    test::TempDir dir;
+    SqliteStateStore backend;
+    J journal;
+    RotationRow rotation;
+};
+
+using Journals = ::testing::Types<TransactionJournal, GroupCommitJournal>;
+TYPED_TEST_SUITE(JournalContract, Journals);
+
+TYPED_TEST(JournalContract, ACommittedStepIsVisibleToAnotherConnectionWhenCommitReturns)
+{
+    auto& rows = this->journal.rows();
+    this->journal.commit({"minted", [&]
+                          {
+                              this->rotation.stage = core::Stage::Minted;
+                              this->rotation.newClientId = "new";
+                              rows.saveRotation(this->rotation);
+                          }});
+    const auto seen = this->reader()->findRotation(this->rotation.id);
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->stage, core::Stage::Minted);
+    EXPECT_EQ(seen->newClientId, "new");
+}
+
+TYPED_TEST(JournalContract, ANamedStepOfSeveralStepsCommitsThemTogether)
+{
+    auto& rows = this->journal.rows();
+    const auto reader = this->reader();
+    bool sawAnythingEarly = true;
+    this->journal.commit({"verified + delivery started + first attempt", [&]
+                          {
+                              this->rotation.stage = core::Stage::Verified;
+                              rows.saveRotation(this->rotation);
+                              rows.appendEvent(this->event("verified"));
+                              this->rotation.stage = core::Stage::Delivering;
+                              rows.saveRotation(this->rotation);
+                              SinkStateRow sink;
+                              sink.sink = "vault";
+                              sink.attempts = 1;
+                              rows.saveSinkState(this->rotation.id, sink);
+                              // Nothing of the step is visible before the step ends.
+                              sawAnythingEarly = reader->findRotation(this->rotation.id)->stage !=
+                                                     core::Stage::Planned ||
+                                                 !reader->sinkStates(this->rotation.id).empty();
+                          }});
+    EXPECT_FALSE(sawAnythingEarly);
+    EXPECT_EQ(reader->findRotation(this->rotation.id)->stage, core::Stage::Delivering);
+    ASSERT_EQ(reader->sinkStates(this->rotation.id).size(), 1U);
+    EXPECT_EQ(reader->sinkStates(this->rotation.id)[0].attempts, 1);
+    HistoryQuery q;
+    q.credential = "billing";
+    ASSERT_EQ(reader->history(q).size(), 1U);
+    EXPECT_EQ(reader->history(q)[0].event, "verified");
+}
+
+TYPED_TEST(JournalContract, AStepThatThrowsLeavesNothingBehindAndItsErrorPropagates)
+{
+    auto& rows = this->journal.rows();
+    EXPECT_THROW(this->journal.commit({"promoted",
+                                       [&]
+                                       {
+                                           this->rotation.stage = core::Stage::Grace;
+                                           rows.saveRotation(this->rotation);
+                                           rows.appendEvent(this->event("promoted"));
+                                           throw core::InvariantError("broken invariant");
+                                       }}),
+                 core::InvariantError);
+    EXPECT_EQ(this->reader()->findRotation(this->rotation.id)->stage, core::Stage::Planned);
+    EXPECT_TRUE(this->reader()->history(HistoryQuery{}).empty());
+    // The journal goes on working after a failed step.
+    this->journal.commit({"failed", [&] { rows.appendEvent(this->event("failed")); }});
+    EXPECT_EQ(this->reader()->history(HistoryQuery{}).size(), 1U);
+}
+
+TYPED_TEST(JournalContract, ACommitInsideAStepIsPartOfThatStep)
+{
+    auto& rows = this->journal.rows();
+    EXPECT_THROW(
+        this->journal.commit(
+            {"outer",
+             [&]
+             {
+                 this->journal.commit({"inner", [&] { rows.appendEvent(this->event("failed")); }});
+                 throw std::runtime_error("after the inner commit");
+             }}),
+        std::runtime_error);
+    EXPECT_TRUE(this->reader()->history(HistoryQuery{}).empty());
+}
+
+TYPED_TEST(JournalContract, AWriteOutsideAStepIsAStepOfItsOwn)
+{
+    this->rotation.error = "create outcome unknown";
+    this->journal.rows().saveRotation(this->rotation);
+    EXPECT_EQ(this->reader()->findRotation(this->rotation.id)->error, "create outcome unknown");
+}
+
+TYPED_TEST(JournalContract, ManyThreadsCommittingAndReadingLoseNothing)
+{
+    auto& rows = this->journal.rows();
+    constexpr int kThreads = 6;
+    constexpr int kSteps = 20;
+    std::atomic<int> reads{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+    {
+        threads.emplace_back(
+            [&]
+            {
+                const Journal::Writer writer(this->journal);
+                for (int i = 0; i < kSteps; ++i)
+                {
+                    this->journal.commit({"two events", [&]
+                                          {
+                                              rows.appendEvent(this->event("failed"));
+                                              rows.appendEvent(this->event("quarantined"));
+                                          }});
+                    reads += rows.findRotation(this->rotation.id) ? 1 : 0;
+                }
+            });
+    }
+    for (auto& t : threads)
+    {
+        t.join();
+    }
+    HistoryQuery q;
+    q.limit = 100'000;
+    EXPECT_EQ(this->reader()->history(q).size(), static_cast<std::size_t>(2 * kThreads * kSteps));
+    EXPECT_EQ(reads.load(), kThreads * kSteps);
+}
+
+} // namespace
+} // namespace rotator::store
