@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "rotator/core/SecureWipe.h"
+#include "rotator/os/ProcessTree.h"
 
 #if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
 #error "Subprocess needs glibc 2.34 or newer (posix_spawn_file_actions_addclosefrom_np)"
@@ -134,6 +137,37 @@ struct SpawnSetup
     }
 };
 
+/// The pids of every Subprocess not reaped yet, process-wide: killDescendants spares them when
+/// it looks for orphans among our children, since several hooks may run at once.
+class LiveChildren
+{
+public:
+    static LiveChildren& instance()
+    {
+        static LiveChildren registry;
+        return registry;
+    }
+    void add(pid_t pid)
+    {
+        const std::lock_guard lock(_mutex);
+        _pids.insert(pid);
+    }
+    void remove(pid_t pid)
+    {
+        const std::lock_guard lock(_mutex);
+        _pids.erase(pid);
+    }
+    bool contains(pid_t pid)
+    {
+        const std::lock_guard lock(_mutex);
+        return _pids.count(pid) != 0;
+    }
+
+private:
+    std::mutex _mutex;
+    std::set<pid_t> _pids;
+};
+
 /// The NULL-terminated pointer array exec wants; points into `strings`.
 std::vector<char*> pointers(std::vector<std::string>& strings)
 {
@@ -248,6 +282,7 @@ tl::expected<Subprocess, SpawnError> Subprocess::spawn(const SpawnOptions& optio
         child._pid = -1;
         return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, spawnError});
     }
+    LiveChildren::instance().add(child._pid);
     // Our ends only: the child holds its own copies, and we must see end of file.
     child._in = std::move(pipes[0].write);
     child._out = std::move(pipes[1].read);
@@ -284,7 +319,9 @@ Subprocess::~Subprocess()
     {
         // Left early (a deadline, an exception): the whole group, so nothing keeps running.
         ::kill(_ownProcessGroup ? -_pid : _pid, SIGKILL);
+        killDescendants();
         reap();
+        killDescendants();
     }
     core::secureWipe(_buffer.data(), _buffer.size());
 }
@@ -327,6 +364,16 @@ void Subprocess::signal(int signal)
     }
 }
 
+std::size_t Subprocess::killDescendants()
+{
+    if (_pid <= 0)
+    {
+        return 0;
+    }
+    return os::killDescendants(_reaped ? -1 : _pid,
+                               [](pid_t pid) { return LiveChildren::instance().contains(pid); });
+}
+
 std::optional<ExitStatus> Subprocess::reap()
 {
     if (_pid <= 0 || _reaped)
@@ -340,6 +387,7 @@ std::optional<ExitStatus> Subprocess::reap()
         rc = ::waitpid(_pid, &status, 0);
     } while (rc < 0 && errno == EINTR);
     _reaped = true;
+    LiveChildren::instance().remove(_pid);
     return rc > 0 ? std::optional<ExitStatus>(ExitStatus::fromWaitStatus(status)) : std::nullopt;
 }
 

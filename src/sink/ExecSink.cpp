@@ -341,11 +341,20 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
         child->signal(SIGTERM);
         child->communicate(Clock::now() + _killGrace);
         child->signal(SIGKILL);
+        // And what left the group (setsid) while it is still below the child.
+        child->killDescendants();
     }
     // Output written before the exit is still in the pipes; a grandchild may keep them open
     // and writing, so the drain is bounded.
     child->drainOutput(kDrainLimit);
     const auto status = child->reap();
+    // Nothing a hook started outlives it: what it left running (a setsid or double-forked
+    // process) has reparented to us, the subreaper, by now.
+    if (const std::size_t killed = child->killDescendants(); killed > 0)
+    {
+        Poco::Logger::get("sink").warning(prefix + "killed " + std::to_string(killed) +
+                                          " process(es) " + program + " left running");
+    }
     outLog.finish();
     errLog.finish();
 

@@ -74,7 +74,8 @@ using OutputHandler = std::function<void(std::string_view chunk)>;
 /// child exits even if a grandchild keeps the pipes open. The child is not reaped until
 /// `reap`, so its pid and process group id stay valid for `signal` until then. Whatever path
 /// leaves early, the destructor SIGKILLs the child (its group, with `ownProcessGroup`) and
-/// reaps it: no zombie and no running command is left behind. The read buffer is wiped, since
+/// reaps it, then kills its descendants (`killDescendants`): no zombie and no running command
+/// is left behind. The read buffer is wiped, since
 /// a child may echo a secret it was given.
 ///
 /// Failures to start are values (`SpawnError`); nothing here throws or logs. Not thread-safe:
@@ -115,6 +116,11 @@ public:
     /// Sends `signal` to the child, or to its whole group with `ownProcessGroup`. A no-op once
     /// reaped, so it never reaches a process that reused the pid.
     void signal(int signal);
+    /// SIGKILLs whatever the child left behind (os::killDescendants): everything below it while
+    /// it lives, and the orphans that reparented to us when this process is a child subreaper
+    /// (not the children of other live Subprocesses). Call it after `reap` too: that is when a
+    /// hook's background processes become orphans. Returns how many were killed.
+    std::size_t killDescendants();
     /// Waits for the child and returns how it ended; nullopt when its status was lost
     /// (somebody else reaped it). Later calls return nullopt.
     std::optional<ExitStatus> reap();
