@@ -544,6 +544,13 @@ const SinkKey kSinkKeys[] = {
     {"timeout", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.timeoutMs = positiveDuration(e); }},
+    {"logOutput", SinkScope::Exec,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         s.logOutput = choice<HookOutputLog>(e, {{"debug", HookOutputLog::Debug},
+                                                 {"information", HookOutputLog::Information},
+                                                 {"none", HookOutputLog::None}});
+     }},
 };
 
 template <typename Table> std::vector<std::string> namesOf(const Table& table)

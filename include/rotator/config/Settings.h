@@ -97,6 +97,14 @@ enum class SinkFormat
     Token
 };
 
+/// Where an exec sink's output goes (`sinks.<name>.logOutput`).
+enum class HookOutputLog
+{
+    Debug,       ///< stdout and stderr at debug (the default: a hook may print what it got)
+    Information, ///< stdout at information, stderr at warning
+    None         ///< not logged, not quoted in failure messages
+};
+
 /// A delivery destination (`sinks.<name>.*`).
 struct SinkSettings
 {
@@ -111,6 +119,7 @@ struct SinkSettings
     // exec
     std::vector<std::string> command; ///< argv, split without a shell
     std::int64_t timeoutMs = 30'000;
+    HookOutputLog logOutput = HookOutputLog::Debug;
 };
 
 /// Every setting, typed and validated. Built only by `loadSettings`.

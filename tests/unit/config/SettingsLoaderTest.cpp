@@ -193,6 +193,19 @@ TEST(SettingsLoader, SortsCredentialsAndSinksByNameAndAllowsDotsInNames)
     EXPECT_NE(s.findCredential("alpha.v2"), nullptr);
 }
 
+TEST(SettingsLoader, ReadsWhereAnExecSinksOutputIsLogged)
+{
+    const std::string hook = "credentials.alpha.roles = R\ncredentials.alpha.maxAge = 1d\n"
+                             "credentials.alpha.gracePeriod = 0s\ncredentials.alpha.sinks = h\n"
+                             "sinks.h.type = exec\nsinks.h.command = /bin/true\n";
+    EXPECT_EQ(load(with(hook)).findSink("h")->logOutput, rotator::config::HookOutputLog::Debug);
+    EXPECT_EQ(load(with(hook + "sinks.h.logOutput = information")).findSink("h")->logOutput,
+              rotator::config::HookOutputLog::Information);
+    EXPECT_EQ(load(with(hook + "sinks.h.logOutput = none")).findSink("h")->logOutput,
+              rotator::config::HookOutputLog::None);
+    expectError(with(hook + "sinks.h.logOutput = warning"), "sinks.h.logOutput", "warning");
+}
+
 TEST(SettingsLoader, IgnoresTheSectionsOfAPocoApplication)
 {
     Poco::AutoPtr<Poco::Util::MapConfiguration> app(new Poco::Util::MapConfiguration);

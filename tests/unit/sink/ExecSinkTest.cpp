@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "SinkTestSupport.h"
+#include "rotator/core/SecretMasker.h"
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/SinkFactory.h"
 #include "support/TempDir.h"
@@ -399,4 +400,81 @@ TEST(ExecSink, LogsTheDeliveryWithTheClientIdAndTheCommandsOutput)
     const std::string all = log.all();
     EXPECT_TRUE(contains(all, "exec sink billing-hook: stdout: pushed to prod\n")) << all;
     EXPECT_TRUE(contains(all, "exec sink billing-hook: delivered clientId " + c.clientId)) << all;
+}
+
+TEST(ExecSink, LogsTheHooksOutputAtDebugByDefault)
+{
+    TempDir dir;
+    const LogCapture log;
+    ExecSink sink(execSettings(
+        {script(dir, "talk.sh", "cat > /dev/null\necho to stdout\necho to stderr >&2\n")}));
+    ASSERT_TRUE(sink.deliver(makeTestCredential()).has_value());
+    EXPECT_EQ(log.priorityOf("stdout: to stdout"), Poco::Message::PRIO_DEBUG) << log.all();
+    EXPECT_EQ(log.priorityOf("stderr: to stderr"), Poco::Message::PRIO_DEBUG) << log.all();
+}
+
+TEST(ExecSink, LogsTheHooksOutputAtInformationAndWarningOrNotAtAllAsConfigured)
+{
+    TempDir dir;
+    const std::string talk =
+        script(dir, "talk.sh", "cat > /dev/null\necho to stdout\necho to stderr >&2\nexit 3\n");
+    {
+        const LogCapture log;
+        auto settings = execSettings({talk});
+        settings.logOutput = rotator::config::HookOutputLog::Information;
+        EXPECT_FALSE(ExecSink(settings).deliver(makeTestCredential()).has_value());
+        EXPECT_EQ(log.priorityOf("stdout: to stdout"), Poco::Message::PRIO_INFORMATION);
+        EXPECT_EQ(log.priorityOf("stderr: to stderr"), Poco::Message::PRIO_WARNING);
+    }
+    const LogCapture log;
+    auto settings = execSettings({talk});
+    settings.logOutput = rotator::config::HookOutputLog::None;
+    const auto delivered = ExecSink(settings).deliver(makeTestCredential());
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_FALSE(contains(log.all(), "to std")) << log.all();
+    EXPECT_FALSE(contains(delivered.error().message, "to stderr")) << delivered.error().message;
+}
+
+// A hook that passes the secret on in a disguise (base64 for a Kubernetes secret, URL-encoded
+// for a form post, or cut short) must not put it in the log that way either.
+TEST(ExecSink, NeverLogsTheSecretBase64EncodedUrlEncodedOrTruncated)
+{
+    TempDir dir;
+    const LogCapture log;
+    const std::string body =
+        "input=$(cat)\n"
+        "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+        "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+        "printf 'b64 %s\\n' \"$(printf '%s' \"$secret\" | base64 -w0)\"\n"
+        "printf 'input b64 %s\\n' \"$(printf '%s' \"$input\" | base64 -w0)\"\n"
+        "printf 'token b64 %s\\n' \"$(printf '%s' \"$token\" | base64 -w0)\" >&2\n"
+        "printf 'url %s\\n' \"$(printf '%s' \"$secret\" | sed 's/,/%2C/g; s/+/%2B/g')\"\n"
+        "printf 'token url %s\\n' \"$(printf '%s' \"$token\" | sed 's/:/%3a/g')\"\n"
+        "printf 'cut %s\\n' \"$(printf '%s' \"$secret\" | cut -c 3-22)\"\n"
+        "printf 'hash cut %s\\n' \"$(printf '%s' \"$token\" | cut -c 40-60)\"\n";
+    ExecSink sink(execSettings({script(dir, "disguise.sh", body)}));
+    const Credential c = makeTestCredential();
+    ASSERT_TRUE(sink.deliver(c).has_value());
+
+    const std::string& secret = c.secret.reveal();
+    const std::string& token = c.token.reveal();
+    const std::string all = log.all();
+    for (const std::string label :
+         {"b64 ***", "input b64 ", "token b64 ***", "url ***", "token url ***", "cut ***",
+          "hash cut ***"})
+    {
+        EXPECT_TRUE(contains(all, ": " + label)) << label << "\n" << all;
+    }
+    EXPECT_FALSE(leaks(all, c)) << all;
+    for (const std::string& disguised :
+         {rotator::core::base64Encode(secret, false, true),
+          rotator::core::base64Encode(secret, false, false).substr(4, 16),
+          rotator::core::base64Encode(token, false, true), rotator::core::percentEncode(secret, false),
+          rotator::core::percentEncode(token, true), secret.substr(2, 20)})
+    {
+        EXPECT_FALSE(contains(all, disguised)) << disguised << "\n" << all;
+    }
+    // The base64 of the whole input loses every piece that spells the secret or token.
+    const std::string inputB64 = rotator::core::base64Encode(renderJson(c), false, true);
+    EXPECT_FALSE(contains(all, inputB64.substr(0, inputB64.size() / 2))) << all;
 }
