@@ -425,6 +425,8 @@ const FixedKey kFixedKeys[] = {
     {"astra.tokenFile", [](Settings& s, const Entry& e) { s.astra.tokenFile = e.value; }},
     {"astra.caFile", [](Settings& s, const Entry& e) { s.astra.caFile = e.value; }},
     {"astra.timeout", [](Settings& s, const Entry& e) { s.astra.timeoutMs = positiveDuration(e); }},
+    {"astra.requestDeadline",
+     [](Settings& s, const Entry& e) { s.astra.requestDeadlineMs = positiveDuration(e); }},
     {"astra.maxAttempts",
      [](Settings& s, const Entry& e) { s.astra.maxAttempts = integer(e, 1, 20); }},
     {"astra.requestsPerSecond",

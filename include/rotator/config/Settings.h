@@ -15,6 +15,7 @@ struct AstraSettings
     std::string tokenFile;                               ///< empty: env ASTRA_TOKEN
     std::string caFile;                                  ///< empty: the system CA store
     std::int64_t timeoutMs = 20'000;
+    std::int64_t requestDeadlineMs = 120'000; ///< one HTTP attempt, however its bytes arrive
     int maxAttempts = 5;
     double requestsPerSecond = 10.0;
     bool describeTokens = true;

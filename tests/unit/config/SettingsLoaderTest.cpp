@@ -78,6 +78,7 @@ TEST(SettingsLoader, FillsEveryDefaultFromAnEmptyConfiguration)
     EXPECT_EQ(s.astra.url, "https://api.astra.datastax.com");
     EXPECT_EQ(s.astra.tokenFile, "");
     EXPECT_EQ(s.astra.timeoutMs, 20'000);
+    EXPECT_EQ(s.astra.requestDeadlineMs, 120'000);
     EXPECT_EQ(s.astra.maxAttempts, 5);
     EXPECT_DOUBLE_EQ(s.astra.requestsPerSecond, 10.0);
     EXPECT_TRUE(s.astra.describeTokens);
@@ -129,6 +130,7 @@ TEST(SettingsLoader, ReadsEveryTypedValue)
 {
     const Settings s = load(with("astra.url = http://127.0.0.1:8443/\n"
                                  "astra.timeout = 1m30s\n"
+                                 "astra.requestDeadline = 5m\n"
                                  "astra.maxAttempts = 20\n"
                                  "astra.requestsPerSecond = 0.5\n"
                                  "astra.describeTokens = off\n"
@@ -145,6 +147,7 @@ TEST(SettingsLoader, ReadsEveryTypedValue)
                                  "credentials.billing.jitter = 2h"));
     EXPECT_EQ(s.astra.url, "http://127.0.0.1:8443");
     EXPECT_EQ(s.astra.timeoutMs, 90'000);
+    EXPECT_EQ(s.astra.requestDeadlineMs, 300'000);
     EXPECT_EQ(s.astra.maxAttempts, 20);
     EXPECT_DOUBLE_EQ(s.astra.requestsPerSecond, 0.5);
     EXPECT_FALSE(s.astra.describeTokens);
