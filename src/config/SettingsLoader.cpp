@@ -538,7 +538,7 @@ const SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.mode = fileMode(e); }},
     {"owner", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.owner = e.value; }},
-    {"group", SinkScope::File,
+    {"group", SinkScope::Any,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.group = e.value; }},
     {"command", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>& warnings)
@@ -546,6 +546,8 @@ const SinkKey kSinkKeys[] = {
     {"timeout", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.timeoutMs = positiveDuration(e); }},
+    {"user", SinkScope::Exec,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.user = e.value; }},
     {"logOutput", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      {

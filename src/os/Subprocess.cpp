@@ -10,17 +10,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "rotator/core/SecureWipe.h"
 #include "rotator/os/ProcessTree.h"
-
-#if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
-#error "Subprocess needs glibc 2.34 or newer (posix_spawn_file_actions_addclosefrom_np)"
-#endif
+#include "rotator/os/StartChild.h"
 
 namespace rotator::os
 {
@@ -117,25 +113,6 @@ void setNonBlocking(int fd)
         ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     }
 }
-
-/// Frees posix_spawn's attribute and file-action objects.
-struct SpawnSetup
-{
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attr{};
-    SpawnSetup()
-    {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attr);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-    ~SpawnSetup()
-    {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
-    }
-};
 
 /// The pids of every Subprocess not reaped yet, process-wide: killDescendants spares them when
 /// it looks for orphans among our children, since several hooks may run at once.
@@ -238,49 +215,40 @@ tl::expected<Subprocess, SpawnError> Subprocess::spawn(const SpawnOptions& optio
         }
     }
 
-    SpawnSetup setup;
+    // A stream from a file is opened here, above 2 like the pipe ends, and handed over the same
+    // way.
+    std::array<UniqueFd, 3> files;
+    ChildPlan plan;
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.ownProcessGroup = options.ownProcessGroup;
+    plan.uid = options.uid;
+    plan.gid = options.gid;
     for (std::size_t i = 0; i < pipes.size(); ++i)
     {
-        const int target = static_cast<int>(i);
         if (!paths[i]->empty())
         {
             const int flags = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_APPEND;
-            posix_spawn_file_actions_addopen(&setup.actions, target, paths[i]->c_str(), flags,
-                                             0600);
+            files[i].reset(aboveStandard(::open(paths[i]->c_str(), flags | O_CLOEXEC, 0600)));
+            if (!files[i].valid())
+            {
+                return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, errno});
+            }
+            plan.streams[i] = files[i].get();
         }
         else
         {
             // The child's end: its stdin reads, its stdout and stderr write.
-            const UniqueFd& end = i == 0 ? pipes[i].read : pipes[i].write;
-            posix_spawn_file_actions_adddup2(&setup.actions, end.get(), target);
+            plan.streams[i] = (i == 0 ? pipes[i].read : pipes[i].write).get();
         }
     }
-    // Nothing of ours beyond the three streams: not the database, not sockets, not the lock.
-    posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t all;
-    sigfillset(&all);
-    // Our mask blocks SIGTERM & co. (sigwait in main) and SIGPIPE is ignored: a child would
-    // inherit both, so it gets an empty mask and default dispositions.
-    posix_spawnattr_setsigmask(&setup.attr, &none);
-    posix_spawnattr_setsigdefault(&setup.attr, &all);
-    int flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (options.ownProcessGroup)
-    {
-        posix_spawnattr_setpgroup(&setup.attr, 0);
-        flags |= POSIX_SPAWN_SETPGROUP;
-    }
-    posix_spawnattr_setflags(&setup.attr, static_cast<short>(flags));
 
     Subprocess child;
     child._ownProcessGroup = options.ownProcessGroup;
-    const int spawnError =
-        ::posix_spawn(&child._pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
-    if (spawnError != 0)
+    if (const int error = startChild(plan, child._pid); error != 0)
     {
         child._pid = -1;
-        return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, spawnError});
+        return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, error});
     }
     LiveChildren::instance().add(child._pid);
     // Our ends only: the child holds its own copies, and we must see end of file.

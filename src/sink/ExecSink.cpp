@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "rotator/os/Errno.h"
 #include "rotator/os/LineSplitter.h"
 #include "rotator/os/Subprocess.h"
+#include "rotator/sink/FileSink.h"
 
 namespace rotator::sink
 {
@@ -168,6 +170,44 @@ tl::unexpected<core::Failure> spawnFailure(const std::string& prefix, const std:
                       prefix + "cannot run " + program + ": " + errnoText(error.error) + hint);
 }
 
+/// The ids `sinks.<name>.user` and `.group` name (none when both are empty). Changing ids
+/// needs root; a user without a group runs with its primary group.
+core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings)
+{
+    if (settings.user.empty() && settings.group.empty())
+    {
+        return os::FileOwner{};
+    }
+    const std::string keys = "sinks." + settings.name + ".user/.group";
+    if (::geteuid() != 0)
+    {
+        return core::fail(FailureKind::Permanent,
+                          keys + " need the rotator to run as root (it runs as uid " +
+                              std::to_string(::geteuid()) +
+                              "); remove them, and the hook runs as the rotator's user");
+    }
+    auto ids = resolveFileOwner(settings.user, settings.group);
+    if (!ids)
+    {
+        return core::fail(ids.error().kind, keys + ": " + ids.error().message);
+    }
+    if (ids->uid && !ids->gid)
+    {
+        std::vector<char> buffer(16384);
+        struct passwd pw = {};
+        struct passwd* found = nullptr;
+        if (::getpwuid_r(*ids->uid, &pw, buffer.data(), buffer.size(), &found) != 0 ||
+            found == nullptr)
+        {
+            return core::fail(FailureKind::Permanent,
+                              keys + ": uid " + std::to_string(*ids->uid) +
+                                  " has no account, so no primary group: set the group too");
+        }
+        ids->gid = pw.pw_gid;
+    }
+    return ids;
+}
+
 } // namespace
 
 ExecSink::ExecSink(config::SinkSettings settings) : _settings(std::move(settings)) {}
@@ -196,6 +236,10 @@ core::Outcome<void> ExecSink::check() const
         return core::fail(FailureKind::Permanent, prefix + program + " is not an absolute path (" +
                                                       key +
                                                       " runs without a shell or PATH search)");
+    }
+    if (auto ids = runAsIds(_settings); !ids)
+    {
+        return core::fail(ids.error().kind, prefix + ids.error().message);
     }
     struct stat st = {};
     if (::stat(program.c_str(), &st) != 0)
@@ -243,6 +287,9 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                    "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
                    "ASTRA_CLIENT_ID=" + credential.clientId};
     options.ownProcessGroup = true;
+    const auto ids = runAsIds(_settings); // checked above
+    options.uid = ids ? ids->uid : std::nullopt;
+    options.gid = ids ? ids->gid : std::nullopt;
     auto child = os::Subprocess::spawn(options);
     if (!child)
     {

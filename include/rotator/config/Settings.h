@@ -116,11 +116,12 @@ struct SinkSettings
     SinkFormat format = SinkFormat::Json;
     unsigned mode = 0600;
     std::string owner; ///< optional user name or uid
-    std::string group; ///< optional group name or gid
+    std::string group; ///< optional group name or gid (file: of the file; exec: to run as)
     // exec
     std::vector<std::string> command; ///< argv, split without a shell
     std::int64_t timeoutMs = 30'000;
     HookOutputLog logOutput = HookOutputLog::Debug;
+    std::string user; ///< optional user name or uid to run the command as (needs root)
 };
 
 /// Every setting, typed and validated. Built only by `loadSettings`.

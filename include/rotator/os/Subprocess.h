@@ -46,6 +46,10 @@ struct SpawnOptions
     /// Start the child in a process group of its own, so that `signal` also reaches what it
     /// starts (a shell's children).
     bool ownProcessGroup = false;
+    /// Set: the child runs with this gid as its only group and this uid (the rotator must be
+    /// root); started with fork and exec instead of posix_spawn, which cannot change ids.
+    std::optional<gid_t> gid;
+    std::optional<uid_t> uid;
 };
 
 /// Why a child could not be started: the step and its errno value.
@@ -54,7 +58,7 @@ struct SpawnError
     enum class Step
     {
         CreatingPipes,
-        Spawning, ///< posix_spawn failed: `error` is ENOENT, EACCES, ENOEXEC, E2BIG, EAGAIN...
+        Spawning, ///< the spawn or exec failed: ENOENT, EACCES, ENOEXEC, E2BIG, EAGAIN, EPERM...
     };
     Step step = Step::Spawning;
     int error = 0;

@@ -24,6 +24,9 @@ namespace rotator::sink
 /// delivered. On timeout the whole process group gets SIGTERM, then SIGKILL after a grace, and
 /// the child is always reaped.
 ///
+/// With `user` and/or `group` (only when the rotator runs as root) the command runs with that
+/// uid and that gid as its only group (a user alone: its primary group).
+///
 /// Failures: `Permanent` when the program is missing, not executable or not runnable;
 /// `Transient` for a timeout, a non-zero exit or death by a signal (naming the status and the
 /// last line of stderr), or a failure to start it for lack of resources. A non-zero exit is

@@ -209,6 +209,18 @@ TEST(SettingsLoader, ReadsWhereAnExecSinksOutputIsLogged)
     expectError(with(hook + "sinks.h.logOutput = warning"), "sinks.h.logOutput", "warning");
 }
 
+TEST(SettingsLoader, ReadsTheUserAndGroupAnExecSinkRunsAs)
+{
+    const Settings s = load(with("credentials.billing.sinks = h\nsinks.h.type = exec\n"
+                                 "sinks.h.command = /bin/true\nsinks.h.user = app\n"
+                                 "sinks.h.group = apps"));
+    EXPECT_EQ(s.findSink("h")->user, "app");
+    EXPECT_EQ(s.findSink("h")->group, "apps");
+    expectError(with("credentials.billing.sinks = f\nsinks.f.type = file\n"
+                     "sinks.f.path = /tmp/x.json\nsinks.f.user = app"),
+                "sinks.f.user", "only for exec sinks");
+}
+
 TEST(SettingsLoader, IgnoresTheSectionsOfAPocoApplication)
 {
     Poco::AutoPtr<Poco::Util::MapConfiguration> app(new Poco::Util::MapConfiguration);

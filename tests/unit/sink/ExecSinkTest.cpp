@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "SinkTestSupport.h"
@@ -477,4 +478,58 @@ TEST(ExecSink, NeverLogsTheSecretBase64EncodedUrlEncodedOrTruncated)
     // The base64 of the whole input loses every piece that spells the secret or token.
     const std::string inputB64 = rotator::core::base64Encode(renderJson(c), false, true);
     EXPECT_FALSE(contains(all, inputB64.substr(0, inputB64.size() / 2))) << all;
+}
+
+TEST(ExecSink, RunsTheCommandAsTheConfiguredUserAndGroup)
+{
+    if (::geteuid() != 0)
+    {
+        GTEST_SKIP() << "changing a child's uid needs root";
+    }
+    TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    const LogCapture log;
+    auto settings = execSettings(
+        {script(dir, "who.sh", "cat > /dev/null\necho \"ids $(id -u) $(id -g) $(id -G)\"\n")});
+    ::chmod(settings.command.front().c_str(), 0755);
+    settings.user = "65534";
+    settings.group = "65534";
+    settings.logOutput = rotator::config::HookOutputLog::Information;
+    const auto delivered = ExecSink(settings).deliver(makeTestCredential());
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+    EXPECT_TRUE(contains(log.all(), "stdout: ids 65534 65534 65534\n")) << log.all();
+}
+
+TEST(ExecSink, RefusesAUserOrGroupUnlessRunningAsRootAndAnUnknownUser)
+{
+    auto settings = execSettings({"/bin/true"});
+    settings.user = "no-such-user-here";
+    if (::geteuid() == 0)
+    {
+        const auto unknown = ExecSink(settings).check();
+        ASSERT_FALSE(unknown.has_value());
+        EXPECT_EQ(unknown.error().kind, FailureKind::Permanent);
+        EXPECT_TRUE(contains(unknown.error().message, "sinks.billing-hook.user/.group: unknown "
+                                                      "user 'no-such-user-here'"))
+            << unknown.error().message;
+    }
+    // The same check by a process that is not root (a forked child that dropped to nobody).
+    settings.user = "65534";
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0)
+    {
+        if (::geteuid() == 0 && ::setresuid(65534, 65534, 65534) != 0)
+        {
+            ::_exit(2);
+        }
+        const auto refused = ExecSink(settings).check();
+        ::_exit(!refused.has_value() &&
+                        contains(refused.error().message, "need the rotator to run as root")
+                    ? 0
+                    : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
