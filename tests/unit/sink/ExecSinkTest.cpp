@@ -59,6 +59,13 @@ bool contains(const std::string& text, const std::string& fragment)
     return text.find(fragment) != std::string::npos;
 }
 
+/// Shell lines that read the json form from stdin into $input and take $secret and $token
+/// out of it.
+const std::string kReadSecretAndToken =
+    "input=$(cat)\n"
+    "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+    "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n";
+
 /// Sets an environment variable for one test and removes it afterwards.
 class EnvGuard
 {
@@ -305,18 +312,14 @@ TEST(ExecSink, NeverLogsTheSecretOrTokenEvenWhenTheCommandEchoesItsInput)
     const LogCapture log;
     // Echo the JSON to stderr and stdout, then the bare secret and token, and the secret
     // placed so that it straddles the 200-character cut of a logged line.
-    const std::string body =
-        "input=$(cat)\n"
-        "printf '%s\\n' \"$input\" >&2\n"
-        "printf '%s\\n' \"$input\"\n"
-        "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
-        "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n"
-        "printf 'secret is %s\\n' \"$secret\" >&2\n"
-        "printf 'token is %s\\n' \"$token\"\n"
-        "printf '%0195d%s\\n' 0 \"$secret\" >&2\n"
-        "printf '%0197d%s\\n' 0 \"$token\" >&2\n"
-        "printf 'last %s' \"$secret\" >&2\n"
-        "exit 1\n";
+    const std::string body = kReadSecretAndToken + "printf '%s\\n' \"$input\" >&2\n"
+                                                   "printf '%s\\n' \"$input\"\n"
+                                                   "printf 'secret is %s\\n' \"$secret\" >&2\n"
+                                                   "printf 'token is %s\\n' \"$token\"\n"
+                                                   "printf '%0195d%s\\n' 0 \"$secret\" >&2\n"
+                                                   "printf '%0197d%s\\n' 0 \"$token\" >&2\n"
+                                                   "printf 'last %s' \"$secret\" >&2\n"
+                                                   "exit 1\n";
     ExecSink sink(execSettings({script(dir, "echo.sh", body)}));
     const Credential c = makeTestCredential();
     const auto delivered = sink.deliver(c);
@@ -443,9 +446,7 @@ TEST(ExecSink, NeverLogsTheSecretBase64EncodedUrlEncodedOrTruncated)
     TempDir dir;
     const LogCapture log;
     const std::string body =
-        "input=$(cat)\n"
-        "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
-        "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+        kReadSecretAndToken +
         "printf 'b64 %s\\n' \"$(printf '%s' \"$secret\" | base64 -w0)\"\n"
         "printf 'input b64 %s\\n' \"$(printf '%s' \"$input\" | base64 -w0)\"\n"
         "printf 'token b64 %s\\n' \"$(printf '%s' \"$token\" | base64 -w0)\" >&2\n"
