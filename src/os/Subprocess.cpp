@@ -124,10 +124,17 @@ public:
         static LiveChildren registry;
         return registry;
     }
-    void add(pid_t pid)
+    /// Starts a child with `plan` and registers it in one step: a scan for orphans running in
+    /// another thread meanwhile (whose `contains` waits) cannot take it for one.
+    int start(const ChildPlan& plan, pid_t& pid)
     {
         const std::lock_guard lock(_mutex);
-        _pids.insert(pid);
+        const int error = startChild(plan, pid);
+        if (error == 0)
+        {
+            _pids.insert(pid);
+        }
+        return error;
     }
     void remove(pid_t pid)
     {
@@ -245,12 +252,11 @@ tl::expected<Subprocess, SpawnError> Subprocess::spawn(const SpawnOptions& optio
 
     Subprocess child;
     child._ownProcessGroup = options.ownProcessGroup;
-    if (const int error = startChild(plan, child._pid); error != 0)
+    if (const int error = LiveChildren::instance().start(plan, child._pid); error != 0)
     {
         child._pid = -1;
         return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, error});
     }
-    LiveChildren::instance().add(child._pid);
     // Our ends only: the child holds its own copies, and we must see end of file.
     child._in = std::move(pipes[0].write);
     child._out = std::move(pipes[1].read);
