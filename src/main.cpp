@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,23 @@
 #include "rotator/cli/CommandTable.h"
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
+#include "rotator/os/ProcessHardening.h"
 
 int main(int argc, char** argv)
 {
+    // Before any secret is read: no core file, and /proc/<pid>/{environ,mem} closed to a
+    // process of our own uid (a hook, say). The admin token then leaves the environment, so
+    // that neither /proc/<pid>/environ nor anything we start can read it there.
+    for (const auto& problem : rotator::os::hardenProcess())
+    {
+        std::cerr << "warning: " << problem << "\n";
+    }
+    std::optional<rotator::core::Secret> environmentToken =
+        rotator::os::takeEnvironmentSecret("ASTRA_TOKEN");
+    // Orphaned descendants of a hook (setsid, double fork) reparent to us, where they can be
+    // found and killed when the hook ends.
+    rotator::os::becomeChildSubreaper();
+
     // Before any thread exists: block the termination signals so that every thread inherits
     // the mask and only ServerApplication::waitForTerminationRequest() receives them (a
     // SIGTERM during start-up would otherwise kill the process mid-step), and ignore SIGPIPE
@@ -53,7 +68,7 @@ int main(int argc, char** argv)
         std::cout << "astra-rotator 0.1.0\n";
         return 0;
     }
-    rotator::app::RotatorApp app(commands, commandLine);
+    rotator::app::RotatorApp app(commands, commandLine, std::move(environmentToken));
     // Poco sees no arguments: the command line is ours, and Poco's own options (--daemon,
     // --pidfile) do not apply under systemd's Type=simple.
     char* pocoArgv[] = {argv[0], nullptr};

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "rotator/cli/Commands.h"
 #include "rotator/config/SettingsLoader.h"
@@ -13,8 +14,10 @@
 namespace rotator::app
 {
 
-RotatorApp::RotatorApp(const cli::CommandTable& commands, cli::CommandLine commandLine)
-    : _commands(commands), _commandLine(std::move(commandLine))
+RotatorApp::RotatorApp(const cli::CommandTable& commands, cli::CommandLine commandLine,
+                       std::optional<core::Secret> environmentToken)
+    : _commands(commands), _commandLine(std::move(commandLine)),
+      _environmentToken(std::move(environmentToken))
 {
 }
 
@@ -36,7 +39,15 @@ int RotatorApp::main(const std::vector<std::string>&)
         cli::Environment env{std::cout,
                              std::cerr,
                              clock,
-                             [](const char* name) { return std::getenv(name); },
+                             [this](const char* name) -> const char*
+                             {
+                                 if (std::string_view(name) == "ASTRA_TOKEN")
+                                 {
+                                     return _environmentToken ? _environmentToken->reveal().c_str()
+                                                              : nullptr;
+                                 }
+                                 return std::getenv(name);
+                             },
                              [&clock](const config::Settings& s, core::Secret token)
                              { return cli::makeAstraClient(s, std::move(token), clock); },
                              [this] { waitForTerminationRequest(); }};

@@ -272,6 +272,7 @@ std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
     options.url = settings.astra.url;
     options.caFile = settings.astra.caFile;
     options.timeoutMs = settings.astra.timeoutMs;
+    options.requestDeadlineMs = settings.astra.requestDeadlineMs;
     options.maxAttempts = settings.astra.maxAttempts;
     options.requestsPerSecond = settings.astra.requestsPerSecond;
     return std::make_unique<api::AstraClient>(options, std::move(adminToken), clock,

@@ -23,6 +23,8 @@ constexpr FixedKey kFixedKeys[] = {
     {"astra.tokenFile", [](Settings& s, const Entry& e) { s.astra.tokenFile = e.value; }},
     {"astra.caFile", [](Settings& s, const Entry& e) { s.astra.caFile = e.value; }},
     {"astra.timeout", [](Settings& s, const Entry& e) { s.astra.timeoutMs = positiveDuration(e); }},
+    {"astra.requestDeadline",
+     [](Settings& s, const Entry& e) { s.astra.requestDeadlineMs = positiveDuration(e); }},
     {"astra.maxAttempts",
      [](Settings& s, const Entry& e) { s.astra.maxAttempts = integer(e, 1, 20); }},
     {"astra.requestsPerSecond",
@@ -131,7 +133,7 @@ constexpr SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.mode = fileMode(e); }},
     {"owner", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.owner = e.value; }},
-    {"group", SinkScope::File,
+    {"group", SinkScope::Any,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.group = e.value; }},
     {"trustDirOwner", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.trustDirOwner = e.value; }},
@@ -141,6 +143,15 @@ constexpr SinkKey kSinkKeys[] = {
     {"timeout", SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.timeoutMs = positiveDuration(e); }},
+    {"user", SinkScope::Exec,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.user = e.value; }},
+    {"logOutput", SinkScope::Exec,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         s.logOutput = choice<HookOutputLog>(e, {{"debug", HookOutputLog::Debug},
+                                                 {"information", HookOutputLog::Information},
+                                                 {"none", HookOutputLog::None}});
+     }},
 };
 
 } // namespace

@@ -5,19 +5,18 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "rotator/core/SecureWipe.h"
-
-#if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
-#error "Subprocess needs glibc 2.34 or newer (posix_spawn_file_actions_addclosefrom_np)"
-#endif
+#include "rotator/os/ProcessTree.h"
+#include "rotator/os/StartChild.h"
 
 namespace rotator::os
 {
@@ -115,23 +114,42 @@ void setNonBlocking(int fd)
     }
 }
 
-/// Frees posix_spawn's attribute and file-action objects.
-struct SpawnSetup
+/// The pids of every Subprocess not reaped yet, process-wide: killDescendants spares them when
+/// it looks for orphans among our children, since several hooks may run at once.
+class LiveChildren
 {
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attr{};
-    SpawnSetup()
+public:
+    static LiveChildren& instance()
     {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attr);
+        static LiveChildren registry;
+        return registry;
     }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-    ~SpawnSetup()
+    /// Starts a child with `plan` and registers it in one step: a scan for orphans running in
+    /// another thread meanwhile (whose `contains` waits) cannot take it for one.
+    int start(const ChildPlan& plan, pid_t& pid)
     {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
+        const std::lock_guard lock(_mutex);
+        const int error = startChild(plan, pid);
+        if (error == 0)
+        {
+            _pids.insert(pid);
+        }
+        return error;
     }
+    void remove(pid_t pid)
+    {
+        const std::lock_guard lock(_mutex);
+        _pids.erase(pid);
+    }
+    bool contains(pid_t pid)
+    {
+        const std::lock_guard lock(_mutex);
+        return _pids.count(pid) != 0;
+    }
+
+private:
+    std::mutex _mutex;
+    std::set<pid_t> _pids;
 };
 
 /// The NULL-terminated pointer array exec wants; points into `strings`.
@@ -204,49 +222,40 @@ tl::expected<Subprocess, SpawnError> Subprocess::spawn(const SpawnOptions& optio
         }
     }
 
-    SpawnSetup setup;
+    // A stream from a file is opened here, above 2 like the pipe ends, and handed over the same
+    // way.
+    std::array<UniqueFd, 3> files;
+    ChildPlan plan;
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.ownProcessGroup = options.ownProcessGroup;
+    plan.uid = options.uid;
+    plan.gid = options.gid;
     for (std::size_t i = 0; i < pipes.size(); ++i)
     {
-        const int target = static_cast<int>(i);
         if (!paths[i]->empty())
         {
             const int flags = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_APPEND;
-            posix_spawn_file_actions_addopen(&setup.actions, target, paths[i]->c_str(), flags,
-                                             0600);
+            files[i].reset(aboveStandard(::open(paths[i]->c_str(), flags | O_CLOEXEC, 0600)));
+            if (!files[i].valid())
+            {
+                return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, errno});
+            }
+            plan.streams[i] = files[i].get();
         }
         else
         {
             // The child's end: its stdin reads, its stdout and stderr write.
-            const UniqueFd& end = i == 0 ? pipes[i].read : pipes[i].write;
-            posix_spawn_file_actions_adddup2(&setup.actions, end.get(), target);
+            plan.streams[i] = (i == 0 ? pipes[i].read : pipes[i].write).get();
         }
     }
-    // Nothing of ours beyond the three streams: not the database, not sockets, not the lock.
-    posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t all;
-    sigfillset(&all);
-    // Our mask blocks SIGTERM & co. (sigwait in main) and SIGPIPE is ignored: a child would
-    // inherit both, so it gets an empty mask and default dispositions.
-    posix_spawnattr_setsigmask(&setup.attr, &none);
-    posix_spawnattr_setsigdefault(&setup.attr, &all);
-    int flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (options.ownProcessGroup)
-    {
-        posix_spawnattr_setpgroup(&setup.attr, 0);
-        flags |= POSIX_SPAWN_SETPGROUP;
-    }
-    posix_spawnattr_setflags(&setup.attr, static_cast<short>(flags));
 
     Subprocess child;
     child._ownProcessGroup = options.ownProcessGroup;
-    const int spawnError =
-        ::posix_spawn(&child._pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
-    if (spawnError != 0)
+    if (const int error = LiveChildren::instance().start(plan, child._pid); error != 0)
     {
         child._pid = -1;
-        return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, spawnError});
+        return tl::make_unexpected(SpawnError{SpawnError::Step::Spawning, error});
     }
     // Our ends only: the child holds its own copies, and we must see end of file.
     child._in = std::move(pipes[0].write);
@@ -284,7 +293,9 @@ Subprocess::~Subprocess()
     {
         // Left early (a deadline, an exception): the whole group, so nothing keeps running.
         ::kill(_ownProcessGroup ? -_pid : _pid, SIGKILL);
+        killDescendants();
         reap();
+        killDescendants();
     }
     core::secureWipe(_buffer.data(), _buffer.size());
 }
@@ -327,6 +338,16 @@ void Subprocess::signal(int signal)
     }
 }
 
+std::size_t Subprocess::killDescendants()
+{
+    if (_pid <= 0)
+    {
+        return 0;
+    }
+    return os::killDescendants(_reaped ? -1 : _pid,
+                               [](pid_t pid) { return LiveChildren::instance().contains(pid); });
+}
+
 std::optional<ExitStatus> Subprocess::reap()
 {
     if (_pid <= 0 || _reaped)
@@ -340,6 +361,7 @@ std::optional<ExitStatus> Subprocess::reap()
         rc = ::waitpid(_pid, &status, 0);
     } while (rc < 0 && errno == EINTR);
     _reaped = true;
+    LiveChildren::instance().remove(_pid);
     return rc > 0 ? std::optional<ExitStatus>(ExitStatus::fromWaitStatus(status)) : std::nullopt;
 }
 

@@ -1,9 +1,10 @@
-// The DevOps API token endpoints (ASTRA-API.md §1-§5) and the /_sim control endpoints.
+// The DevOps API token endpoints (ASTRA-API.md §1-§5); the /_sim ones are in ControlEndpoints.
 // Every function here runs with Simulator::Impl::_mutex held.
 
 #include <random>
 #include <stdexcept>
 
+#include "EndpointHelpers.h"
 #include "Json.h"
 #include "SimulatorImpl.h"
 #include "rotator/core/Errors.h"
@@ -50,7 +51,40 @@ bool isTokenShaped(const std::string& token)
     return true;
 }
 
-/// The bearer token of the request, or empty.
+Reply forbidden(const std::string& message)
+{
+    return errorsReply(403, kErrorSimulatorBase + 403, message);
+}
+
+std::string createdJson(const std::string& orgId, const MintedClient& minted)
+{
+    auto o = json::newObject();
+    o->set("clientId", minted.client.clientId);
+    o->set("secret", minted.secret.reveal());
+    o->set("orgId", orgId);
+    o->set("roles", json::toArray(minted.client.roles));
+    o->set("token", minted.token.reveal());
+    o->set("generatedOn", core::formatRfc3339Nanos(minted.client.generatedOnNanos));
+    return json::stringify(o);
+}
+
+} // namespace
+
+std::optional<std::int64_t> optInstantMs(const Poco::JSON::Object& object, const std::string& key)
+{
+    const auto text = json::optString(object, key);
+    if (!text)
+    {
+        return std::nullopt;
+    }
+    const auto instant = core::parseRfc3339(*text);
+    if (!instant)
+    {
+        throw json::Invalid("'" + key + "' must be an RFC 3339 date-time");
+    }
+    return instant->unixMs();
+}
+
 std::string bearer(const Poco::Net::HTTPServerRequest& request)
 {
     const std::string header = request.get("Authorization", "");
@@ -75,44 +109,12 @@ Reply emptyReply(int status)
     return reply;
 }
 
-Reply forbidden(const std::string& message)
-{
-    return errorsReply(403, kErrorSimulatorBase + 403, message);
-}
-
 std::int64_t subMillisecondNanos()
 {
     // The Clock has millisecond resolution; the API shows nanoseconds in create answers. Not a
     // secret: a generator seeded once per thread (random_device may cost a slow RDSEED a call).
     static thread_local std::mt19937_64 engine{std::random_device{}()};
     return std::uniform_int_distribution<std::int64_t>(0, 999'999)(engine);
-}
-
-std::optional<std::int64_t> optInstantMs(const Poco::JSON::Object& object, const std::string& key)
-{
-    const auto text = json::optString(object, key);
-    if (!text)
-    {
-        return std::nullopt;
-    }
-    const auto instant = core::parseRfc3339(*text);
-    if (!instant)
-    {
-        throw json::Invalid("'" + key + "' must be an RFC 3339 date-time");
-    }
-    return instant->unixMs();
-}
-
-std::string createdJson(const std::string& orgId, const MintedClient& minted)
-{
-    auto o = json::newObject();
-    o->set("clientId", minted.client.clientId);
-    o->set("secret", minted.secret.reveal());
-    o->set("orgId", orgId);
-    o->set("roles", json::toArray(minted.client.roles));
-    o->set("token", minted.token.reveal());
-    o->set("generatedOn", core::formatRfc3339Nanos(minted.client.generatedOnNanos));
-    return json::stringify(o);
 }
 
 Poco::JSON::Object::Ptr clientJson(const SimClient& c, bool descriptions, bool nanos)
@@ -147,58 +149,6 @@ Poco::JSON::Object::Ptr roleJson(const SimRole& role, const std::string& orgId, 
     o->set(upper ? "Policy" : "policy", policy);
     return o;
 }
-
-Poco::JSON::Object::Ptr faultJson(const FaultRule& rule)
-{
-    auto o = json::newObject();
-    o->set("kind", toString(rule.kind));
-    o->set("method", rule.method);
-    o->set("path", rule.pathPrefix);
-    o->set("count", rule.count ? Poco::Dynamic::Var(*rule.count) : Poco::Dynamic::Var());
-    if (rule.kind == FaultKind::Latency)
-    {
-        o->set("ms", rule.delayMs);
-    }
-    else
-    {
-        o->set("status", rule.effectiveStatus());
-    }
-    if (rule.retryAfterSeconds)
-    {
-        o->set("retryAfter", *rule.retryAfterSeconds);
-    }
-    return o;
-}
-
-FaultRule faultFromJson(const Poco::JSON::Object& o)
-{
-    const std::string kindName = json::requireString(o, "kind");
-    const auto kind = parseFaultKind(kindName);
-    if (!kind)
-    {
-        throw json::Invalid("'kind' is not a known fault kind");
-    }
-    FaultRule rule;
-    rule.kind = *kind;
-    rule.method = json::optString(o, "method").value_or("*");
-    rule.pathPrefix = json::optString(o, "path").value_or("/v2/");
-    const auto narrow = [](std::optional<std::int64_t> v, const char* key) -> std::optional<int>
-    {
-        if (v && (*v < 0 || *v > 1'000'000'000))
-        {
-            throw json::Invalid(std::string("'") + key + "' is out of range");
-        }
-        return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
-    };
-    rule.count = narrow(json::optInteger(o, "count"), "count");
-    rule.status = narrow(json::optInteger(o, "status"), "status").value_or(0);
-    rule.retryAfterSeconds = narrow(json::optInteger(o, "retryAfter"), "retryAfter");
-    rule.delayMs = json::optInteger(o, "ms").value_or(0);
-    validate(rule);
-    return rule;
-}
-
-} // namespace
 
 Reply errorsReply(int status, int id, const std::string& message)
 {
@@ -425,183 +375,6 @@ Reply Simulator::Impl::dispatch(const Route& route, const Poco::Net::HTTPServerR
         break;
     }
     throw core::InvariantError("unhandled endpoint");
-}
-
-// ---------------------------------------------------------------------------------------------
-// /_sim control endpoints
-
-core::CreatedClient Simulator::Impl::seedClient(const ClientSeed& seed)
-{
-    SimClient templ;
-    for (const auto& role : seed.roles)
-    {
-        const SimRole* found = _org.findRole(role);
-        found = found != nullptr ? found : _org.findRoleByName(role);
-        if (found == nullptr)
-        {
-            throw std::invalid_argument("no role with id or name '" + role + "'");
-        }
-        templ.roles.push_back(found->id);
-    }
-    if (templ.roles.empty())
-    {
-        throw std::invalid_argument("a client needs at least one role");
-    }
-    templ.description = seed.description;
-    templ.tokenExpiryMs = seed.tokenExpiryMs;
-    templ.generatedOnNanos = seed.generatedOnMs
-                                 ? *seed.generatedOnMs * 1'000'000
-                                 : _clock->nowMs() * 1'000'000 + subMillisecondNanos();
-    MintedClient minted = _org.mint(std::move(templ));
-    persist();
-
-    core::CreatedClient created;
-    created.clientId = minted.client.clientId;
-    created.secret = std::move(minted.secret);
-    created.token = std::move(minted.token);
-    created.orgId = _org.orgId();
-    created.roles = minted.client.roles;
-    created.generatedOn = core::formatRfc3339Nanos(minted.client.generatedOnNanos);
-    created.generatedOnMs = minted.client.generatedOnNanos / 1'000'000;
-    return created;
-}
-
-Reply Simulator::Impl::control(const std::string& method, const std::string& path,
-                               const Poco::Net::HTTPServerRequest& request, const std::string& body)
-{
-    if (!core::constantTimeEquals(core::sha256Hex(bearer(request)), _adminTokenSha256))
-    {
-        return errorsReply(401, kErrorSimulatorBase + 401,
-                           "the /_sim endpoints need the bootstrap admin token as Bearer");
-    }
-    const auto wrongMethod = [](const char* allow)
-    {
-        Reply reply = errorsReply(405, kErrorSimulatorBase + 405, "Method Not Allowed");
-        reply.headers.emplace_back("Allow", allow);
-        return reply;
-    };
-    try
-    {
-        if (path == "/_sim/state")
-        {
-            if (method != "GET")
-            {
-                return wrongMethod("GET");
-            }
-            auto doc = json::newObject();
-            doc->set("orgId", _org.orgId());
-            Poco::JSON::Array::Ptr roles = new Poco::JSON::Array();
-            for (const auto& role : _org.roles())
-            {
-                roles->add(roleJson(role, _org.orgId(), RoleCasing::Lower));
-            }
-            doc->set("roles", roles);
-            Poco::JSON::Array::Ptr clients = new Poco::JSON::Array();
-            for (const auto& c : _org.clients())
-            {
-                clients->add(clientJson(c, true, true));
-            }
-            doc->set("clients", clients);
-            Poco::JSON::Array::Ptr faults = new Poco::JSON::Array();
-            for (const auto& rule : _faults)
-            {
-                faults->add(faultJson(rule));
-            }
-            doc->set("faults", faults);
-            doc->set("latencyMs", _latencyMs);
-            doc->set("propagationDelayMs", _propagationDelayMs);
-            Poco::JSON::Array::Ptr requests = new Poco::JSON::Array();
-            for (const auto& [key, n] : _counts)
-            {
-                auto o = json::newObject();
-                o->set("method", std::get<0>(key));
-                o->set("path", std::get<1>(key));
-                o->set("status", std::get<2>(key));
-                o->set("count", n);
-                requests->add(o);
-            }
-            doc->set("requests", requests);
-            return jsonReply(200, json::stringify(doc));
-        }
-        if (path == "/_sim/faults")
-        {
-            if (method == "POST")
-            {
-                _faults.push_back(faultFromJson(*json::parseObject(body)));
-                return jsonReply(200, json::stringify(faultJson(_faults.back())));
-            }
-            if (method == "DELETE")
-            {
-                _faults.clear();
-                return emptyReply(204);
-            }
-            return wrongMethod("POST, DELETE");
-        }
-        if (path == "/_sim/clients")
-        {
-            if (method != "POST")
-            {
-                return wrongMethod("POST");
-            }
-            const auto doc = json::parseObject(body);
-            ClientSeed seed;
-            seed.roles = json::requireStringArray(*doc, "roles");
-            seed.description = json::optString(*doc, "description");
-            seed.generatedOnMs = optInstantMs(*doc, "generatedOn");
-            seed.tokenExpiryMs = optInstantMs(*doc, "tokenExpiry");
-            const core::CreatedClient c = seedClient(seed);
-            auto o = json::newObject();
-            o->set("clientId", c.clientId);
-            o->set("secret", c.secret.reveal());
-            o->set("orgId", c.orgId);
-            o->set("roles", json::toArray(c.roles));
-            o->set("token", c.token.reveal());
-            o->set("generatedOn", c.generatedOn);
-            return jsonReply(200, json::stringify(o));
-        }
-        if (path == "/_sim/config")
-        {
-            if (method != "POST")
-            {
-                return wrongMethod("POST");
-            }
-            const auto doc = json::parseObject(body);
-            const auto latency = json::optInteger(*doc, "latencyMs");
-            const auto propagation = json::optInteger(*doc, "propagationDelayMs");
-            if (latency.value_or(0) < 0 || propagation.value_or(0) < 0)
-            {
-                throw json::Invalid("delays must not be negative");
-            }
-            _latencyMs = latency.value_or(_latencyMs);
-            _propagationDelayMs = propagation.value_or(_propagationDelayMs);
-            auto out = json::newObject();
-            out->set("latencyMs", _latencyMs);
-            out->set("propagationDelayMs", _propagationDelayMs);
-            return jsonReply(200, json::stringify(out));
-        }
-        if (path == "/_sim/requests")
-        {
-            if (method != "DELETE")
-            {
-                return wrongMethod("DELETE");
-            }
-            _counts.clear();
-            return emptyReply(204);
-        }
-    }
-    catch (const json::Invalid& e)
-    {
-        return textReply(400, std::string("Bad Request: ") + e.what());
-    }
-    catch (const core::UsageError& e)
-    {
-        return textReply(400, std::string("Bad Request: ") + e.what());
-    }
-    catch (const std::invalid_argument& e)
-    {
-        return textReply(400, std::string("Bad Request: ") + e.what());
-    }
-    return errorsReply(404, kErrorSimulatorBase + 404, "Not Found");
 }
 
 } // namespace rotator::sim

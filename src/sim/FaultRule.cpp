@@ -12,7 +12,7 @@ namespace rotator::sim
 namespace
 {
 
-constexpr std::array<std::pair<FaultKind, const char*>, 7> kKindNames{{
+constexpr std::array<std::pair<FaultKind, const char*>, 8> kKindNames{{
     {FaultKind::Latency, "latency"},
     {FaultKind::Status, "status"},
     {FaultKind::RateLimit, "rate_limit"},
@@ -20,6 +20,7 @@ constexpr std::array<std::pair<FaultKind, const char*>, 7> kKindNames{{
     {FaultKind::TlsEofAfterCommit, "tls_eof_after_commit"},
     {FaultKind::InvalidJson, "invalid_json"},
     {FaultKind::TextError, "text_error"},
+    {FaultKind::Trickle, "trickle"},
 }};
 
 std::int64_t parseNumber(std::string_view text, std::string_view what)

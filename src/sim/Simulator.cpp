@@ -21,6 +21,7 @@
 #include <Poco/URI.h>
 
 #include "Files.h"
+#include "Replies.h"
 #include "SimulatorImpl.h"
 #include "rotator/core/Time.h"
 #include "rotator/core/Token.h"
@@ -88,99 +89,6 @@ std::string readBody(Poco::Net::HTTPServerRequest& request)
         body.append(buffer, static_cast<std::size_t>(in.gcount()));
     }
     return body;
-}
-
-void send(Poco::Net::HTTPServerResponse& response, const Reply& reply)
-{
-    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
-    for (const auto& [name, value] : reply.headers)
-    {
-        response.set(name, value);
-    }
-    if (reply.status == 204)
-    {
-        response.send(); // no body and, per RFC 9110, no Content-Length
-        return;
-    }
-    if (!reply.contentType.empty())
-    {
-        response.setContentType(reply.contentType);
-    }
-    response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
-    response.send() << reply.body;
-}
-
-/// Closes the connection without a response: the client sees the connection end.
-void dropConnection(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
-{
-    response.setKeepAlive(false);
-    if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request))
-    {
-        try
-        {
-            impl->socket().shutdown();
-        }
-        catch (const Poco::Exception&)
-        {
-            // The peer may have gone already; the connection ends either way.
-        }
-    }
-}
-
-/// Ends the connection under TLS without a close_notify alert, so that the client's TLS layer
-/// reads an unexpected end of file (OpenSSL 3: "unexpected eof while reading"), as when the
-/// server, a proxy or the network dies mid-exchange. Over plain HTTP the same as dropConnection.
-void cutConnection(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
-{
-    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
-    auto* secure = impl == nullptr
-                       ? nullptr
-                       : dynamic_cast<Poco::Net::SecureStreamSocketImpl*>(impl->socket().impl());
-    if (secure == nullptr)
-    {
-        dropConnection(request, response);
-        return;
-    }
-    response.setKeepAlive(false);
-    try
-    {
-        // Shuts the TCP connection down with no TLS alert first. Poco's close after this
-        // handler still tries SSL_shutdown, whose write fails with EPIPE on the shut-down
-        // socket: harmless, as libPocoFoundation blocks SIGPIPE in the main thread when it is
-        // loaded, before any thread that inherits the mask exists.
-        secure->abort();
-    }
-    catch (const Poco::Exception&)
-    {
-        // The peer may have gone already; the connection ends either way.
-    }
-}
-
-Reply faultReply(const FaultRule& rule)
-{
-    const int status = rule.effectiveStatus();
-    const std::string reason = Poco::Net::HTTPResponse::getReasonForStatus(
-        static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-    if (rule.kind == FaultKind::TextError)
-    {
-        return textReply(status, reason + " (injected fault)");
-    }
-    Reply reply = errorsReply(status, kErrorSimulatorBase + status, reason + " (injected fault)");
-    if (rule.kind == FaultKind::RateLimit && rule.retryAfterSeconds)
-    {
-        reply.headers.emplace_back("Retry-After", std::to_string(*rule.retryAfterSeconds));
-    }
-    return reply;
-}
-
-/// A 200 whose body is a strict prefix of the real JSON answer, so never valid JSON.
-Reply invalidJson(const Reply& real)
-{
-    Reply reply;
-    reply.contentType = "application/json";
-    reply.body = real.body.size() >= 8 ? real.body.substr(0, real.body.size() / 2)
-                                       : std::string("{\"clients\":[");
-    return reply;
 }
 
 /// A path fit for a log line: printable, bounded, with anything token-like masked.
@@ -518,6 +426,15 @@ void Simulator::Impl::serve(Poco::Net::HTTPServerRequest& request,
             {
                 reply = invalidJson(reply);
             }
+            if (kind == FaultKind::Trickle)
+            {
+                count(method, route.pathTemplate, reply.status);
+                const std::int64_t pauseMs =
+                    fault.answer->delayMs > 0 ? fault.answer->delayMs : 1000;
+                trickle(request, response, reply, [this, pauseMs] { return waitMs(pauseMs); });
+                logLine(method, path, std::to_string(reply.status) + faultNote, elapsedMs());
+                return;
+            }
         }
         count(method, route.pathTemplate, reply.status);
         send(response, reply);
@@ -579,149 +496,6 @@ void Simulator::Impl::persist() const
     {
         writeFileAtomically(_options.stateFile, _org.toJson(), 0600);
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The public API
-
-Simulator::Simulator(SimulatorOptions options) : _impl(std::make_unique<Impl>(std::move(options)))
-{
-}
-
-Simulator::~Simulator() = default;
-
-void Simulator::stop()
-{
-    _impl->stop();
-}
-
-std::uint16_t Simulator::port() const
-{
-    return _impl->_port;
-}
-
-std::string Simulator::baseUrl() const
-{
-    return _impl->_baseUrl;
-}
-
-const std::string& Simulator::orgId() const
-{
-    return _impl->_org.orgId(); // never reassigned after construction
-}
-
-core::Secret Simulator::adminToken() const
-{
-    std::lock_guard lock(_impl->_mutex);
-    return _impl->_adminToken;
-}
-
-std::string Simulator::roleId(std::string_view roleName) const
-{
-    std::lock_guard lock(_impl->_mutex);
-    const SimRole* role = _impl->_org.findRoleByName(roleName);
-    if (role == nullptr)
-    {
-        throw std::out_of_range("no role named '" + std::string(roleName) + "'");
-    }
-    return role->id;
-}
-
-std::vector<SimRole> Simulator::roles() const
-{
-    std::lock_guard lock(_impl->_mutex);
-    return _impl->_org.roles();
-}
-
-std::vector<SimClient> Simulator::clients() const
-{
-    std::lock_guard lock(_impl->_mutex);
-    return _impl->_org.clients();
-}
-
-core::CreatedClient Simulator::createClient(const ClientSeed& seed)
-{
-    std::lock_guard lock(_impl->_mutex);
-    return _impl->seedClient(seed);
-}
-
-bool Simulator::revokeClient(std::string_view clientId)
-{
-    std::lock_guard lock(_impl->_mutex);
-    const bool removed = _impl->_org.remove(clientId);
-    if (removed)
-    {
-        _impl->persist();
-    }
-    return removed;
-}
-
-void Simulator::addFault(FaultRule rule)
-{
-    validate(rule);
-    std::lock_guard lock(_impl->_mutex);
-    _impl->_faults.push_back(std::move(rule));
-}
-
-void Simulator::clearFaults()
-{
-    std::lock_guard lock(_impl->_mutex);
-    _impl->_faults.clear();
-}
-
-std::vector<FaultRule> Simulator::faults() const
-{
-    std::lock_guard lock(_impl->_mutex);
-    return _impl->_faults;
-}
-
-void Simulator::setLatencyMs(std::int64_t ms)
-{
-    std::lock_guard lock(_impl->_mutex);
-    _impl->_latencyMs = std::max<std::int64_t>(0, ms);
-}
-
-void Simulator::setPropagationDelayMs(std::int64_t ms)
-{
-    std::lock_guard lock(_impl->_mutex);
-    _impl->_propagationDelayMs = std::max<std::int64_t>(0, ms);
-}
-
-std::int64_t Simulator::requestCount(std::string_view method, std::string_view pathTemplate,
-                                     std::optional<int> status) const
-{
-    std::lock_guard lock(_impl->_mutex);
-    return _impl->countOf(method, pathTemplate, status);
-}
-
-bool Simulator::awaitRequestCount(std::string_view method, std::string_view pathTemplate,
-                                  std::int64_t count, std::chrono::milliseconds timeout) const
-{
-    std::unique_lock lock(_impl->_mutex);
-    return _impl->_counted.wait_for(
-        lock, timeout, [&] { return _impl->countOf(method, pathTemplate, {}) >= count; });
-}
-
-std::vector<RequestCount> Simulator::requestCounts() const
-{
-    std::lock_guard lock(_impl->_mutex);
-    std::vector<RequestCount> out;
-    for (const auto& [key, n] : _impl->_counts)
-    {
-        out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), n});
-    }
-    return out;
-}
-
-void Simulator::resetRequestCounts()
-{
-    std::lock_guard lock(_impl->_mutex);
-    _impl->_counts.clear();
-}
-
-std::int64_t Simulator::connectionCount() const
-{
-    return _impl->_connections.load();
 }
 
 } // namespace rotator::sim

@@ -52,21 +52,23 @@ Options:
 
 Fault SPEC: KIND[:key=value[,key=value...]]
   KIND   latency | status | rate_limit | drop_after_commit | tls_eof_after_commit |
-         invalid_json | text_error
+         invalid_json | text_error | trickle
   method=GET|POST|DELETE|*    which requests (default *)
   path=PREFIX                 path prefix (default /v2/)
   count=N|inf                 how many matching requests it affects (default inf)
   status=CODE                 status, text_error (default 500), rate_limit (default 429)
   retryAfter=SECONDS          rate_limit: send a Retry-After header
-  ms=MS                       latency: the delay
+  ms=MS                       latency: the delay; trickle: the pause between bytes (1000)
   drop_after_commit handles the request (a create is committed), then closes the connection
   without an answer; tls_eof_after_commit does the same but ends the TCP connection without a
   TLS close_notify (the client reads an unexpected EOF); invalid_json answers 200 with a
-  truncated JSON body. Examples:
+  truncated JSON body; trickle handles the request, then sends the whole answer one byte at a
+  time. Examples:
     --fault=rate_limit:method=POST,path=/v2/clientIdSecrets,count=2,retryAfter=3
     --fault=drop_after_commit:method=POST,count=1
     --fault=tls_eof_after_commit:method=POST,count=1
     --fault=latency:ms=25000,count=1
+    --fault=trickle:method=GET,ms=1000
 
 At run time, with the admin token as Bearer, on the same listener:
   GET /_sim/state   POST /_sim/faults {"kind":"status","status":503,"count":1}

@@ -5,19 +5,20 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/Logger.h>
 
 #include "rotator/core/Duration.h"
-#include "rotator/core/JsonString.h"
-#include "rotator/core/Redact.h"
 #include "rotator/core/Secret.h"
+#include "rotator/core/SecretMasker.h"
 #include "rotator/core/SecureWipe.h"
 #include "rotator/os/Errno.h"
 #include "rotator/os/LineSplitter.h"
 #include "rotator/os/Subprocess.h"
+#include "rotator/sink/FileSink.h"
 
 namespace rotator::sink
 {
@@ -34,110 +35,30 @@ constexpr std::size_t kLineLimit = 200;          ///< characters per logged line
 constexpr std::size_t kDrainLimit = 1024 * 1024; ///< read after exit, per stream
 constexpr const char* kMayHaveInstalled = "; the hook may have installed the credential";
 
-/// Replaces every occurrence of the delivered secret and token (raw and JSON-escaped) in text
-/// the command printed, then applies the generic redaction. Owns copies of the secrets and
-/// wipes them.
-class Masker
+/// The delivered secret and the secret part of its token, in every disguise SecretMasker
+/// knows; the token's `AstraCS:<clientId>:` prefix alone stays readable.
+void addCredential(core::SecretMasker& masker, const Credential& credential)
 {
-public:
-    explicit Masker(const Credential& credential)
+    masker.addSecret(credential.secret.reveal());
+    const std::string& token = credential.token.reveal();
+    const auto hashStart = token.rfind(':');
+    if (hashStart == std::string::npos)
     {
-        add(credential.secret.reveal());
-        add(credential.token.reveal());
-        for (const auto* secret : {&credential.secret, &credential.token})
-        {
-            std::string quoted;
-            core::appendJsonString(quoted, secret->reveal());
-            add(quoted.substr(1, quoted.size() - 2));
-            core::secureWipe(quoted);
-        }
+        masker.addSecret(token);
+        return;
     }
-    Masker(const Masker&) = delete;
-    Masker& operator=(const Masker&) = delete;
-    ~Masker()
-    {
-        for (auto& needle : _needles)
-        {
-            core::secureWipe(needle);
-        }
-    }
-
-    std::size_t longest() const
-    {
-        std::size_t n = 0;
-        for (const auto& needle : _needles)
-        {
-            n = std::max(n, needle.size());
-        }
-        return n;
-    }
-
-    /// The first `keep` bytes of `raw`, with every byte that belongs to an occurrence of a
-    /// secret anywhere in `raw` masked (a run as one `***`). Masking by position, before the
-    /// cut, is what makes a secret straddling the cut disappear too: `raw` must extend
-    /// `longest()` bytes past `keep` when the line does.
-    std::string clean(std::string_view raw, std::size_t keep) const
-    {
-        keep = std::min(keep, raw.size());
-        // Do not cut inside a UTF-8 sequence.
-        while (keep > 0 && keep < raw.size() &&
-               (static_cast<unsigned char>(raw[keep]) & 0xC0U) == 0x80U)
-        {
-            --keep;
-        }
-        std::vector<bool> masked(keep, false);
-        for (const auto& needle : _needles)
-        {
-            for (auto pos = raw.find(needle); pos != std::string_view::npos && pos < keep;
-                 pos = raw.find(needle, pos + 1))
-            {
-                std::fill(masked.begin() + static_cast<std::ptrdiff_t>(pos),
-                          masked.begin() +
-                              static_cast<std::ptrdiff_t>(std::min(pos + needle.size(), keep)),
-                          true);
-            }
-        }
-        std::string out;
-        out.reserve(keep);
-        for (std::size_t i = 0; i < keep; ++i)
-        {
-            if (masked[i])
-            {
-                if (i == 0 || !masked[i - 1])
-                {
-                    out += "***";
-                }
-                continue;
-            }
-            const auto c = static_cast<unsigned char>(raw[i]);
-            out += (c < 0x20 && c != '\t') || c == 0x7f ? '?' : raw[i];
-        }
-        return core::redactSecrets(out);
-    }
-
-private:
-    void add(std::string value)
-    {
-        if (!value.empty() && std::find(_needles.begin(), _needles.end(), value) == _needles.end())
-        {
-            _needles.push_back(std::move(value));
-        }
-        else
-        {
-            core::secureWipe(value);
-        }
-    }
-
-    std::vector<std::string> _needles;
-};
+    masker.addSecretWithPublicPrefix(std::string_view(token).substr(0, hashStart + 1),
+                                     std::string_view(token).substr(hashStart + 1));
+}
 
 /// Logs one output stream of the command line by line, cleaned and capped. Keeps the raw
 /// prefix of the last non-empty line for the failure message (wiped at the end).
 class StreamLog
 {
 public:
-    StreamLog(const std::string& sinkName, const char* label, bool warning, const Masker& masker)
-        : _prefix("exec sink " + sinkName + ": " + label + ": "), _warning(warning),
+    StreamLog(const std::string& sinkName, const char* label, int priority,
+              const core::SecretMasker& masker)
+        : _prefix("exec sink " + sinkName + ": " + label + ": "), _priority(priority),
           _masker(masker), _lines(kLineLimit + masker.longest(),
                                   [this](const os::LineSplitter::Line& line) { take(line); })
     {
@@ -183,25 +104,36 @@ private:
 
     void log(const std::string& text) const
     {
-        Poco::Logger& logger = Poco::Logger::get("sink");
-        if (_warning)
+        if (_priority != 0)
         {
-            logger.warning(_prefix + text);
-        }
-        else
-        {
-            logger.information(_prefix + text);
+            Poco::Logger::get("sink").log(Poco::Message(
+                "sink", _prefix + text, static_cast<Poco::Message::Priority>(_priority)));
         }
     }
 
     std::string _prefix;
-    bool _warning;
-    const Masker& _masker;
+    int _priority; ///< a Poco::Message::Priority, 0: not logged
+    const core::SecretMasker& _masker;
     bool _truncationLogged = false;
     std::string _last;
     std::size_t _lastLength = 0;
     os::LineSplitter _lines; ///< last: its handler uses the members above
 };
+
+/// The log priorities of stdout and stderr for `sinks.<name>.logOutput` (0: not logged).
+std::pair<int, int> outputPriorities(config::HookOutputLog setting)
+{
+    switch (setting)
+    {
+    case config::HookOutputLog::Information:
+        return {Poco::Message::PRIO_INFORMATION, Poco::Message::PRIO_WARNING};
+    case config::HookOutputLog::None:
+        return {0, 0};
+    case config::HookOutputLog::Debug:
+        break;
+    }
+    return {Poco::Message::PRIO_DEBUG, Poco::Message::PRIO_DEBUG};
+}
 
 std::string signalName(int signal)
 {
@@ -238,6 +170,44 @@ tl::unexpected<core::Failure> spawnFailure(const std::string& prefix, const std:
                       prefix + "cannot run " + program + ": " + errnoText(error.error) + hint);
 }
 
+/// The ids `sinks.<name>.user` and `.group` name (none when both are empty). Changing ids
+/// needs root; a user without a group runs with its primary group.
+core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings)
+{
+    if (settings.user.empty() && settings.group.empty())
+    {
+        return os::FileOwner{};
+    }
+    const std::string keys = "sinks." + settings.name + ".user/.group";
+    if (::geteuid() != 0)
+    {
+        return core::fail(FailureKind::Permanent,
+                          keys + " need the rotator to run as root (it runs as uid " +
+                              std::to_string(::geteuid()) +
+                              "); remove them, and the hook runs as the rotator's user");
+    }
+    auto ids = resolveFileOwner(settings.user, settings.group);
+    if (!ids)
+    {
+        return core::fail(ids.error().kind, keys + ": " + ids.error().message);
+    }
+    if (ids->uid && !ids->gid)
+    {
+        std::vector<char> buffer(16384);
+        struct passwd pw = {};
+        struct passwd* found = nullptr;
+        if (::getpwuid_r(*ids->uid, &pw, buffer.data(), buffer.size(), &found) != 0 ||
+            found == nullptr)
+        {
+            return core::fail(FailureKind::Permanent,
+                              keys + ": uid " + std::to_string(*ids->uid) +
+                                  " has no account, so no primary group: set the group too");
+        }
+        ids->gid = pw.pw_gid;
+    }
+    return ids;
+}
+
 } // namespace
 
 ExecSink::ExecSink(config::SinkSettings settings) : _settings(std::move(settings)) {}
@@ -266,6 +236,10 @@ core::Outcome<void> ExecSink::check() const
         return core::fail(FailureKind::Permanent, prefix + program + " is not an absolute path (" +
                                                       key +
                                                       " runs without a shell or PATH search)");
+    }
+    if (auto ids = runAsIds(_settings); !ids)
+    {
+        return core::fail(ids.error().kind, prefix + ids.error().message);
     }
     struct stat st = {};
     if (::stat(program.c_str(), &st) != 0)
@@ -313,6 +287,9 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                    "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
                    "ASTRA_CLIENT_ID=" + credential.clientId};
     options.ownProcessGroup = true;
+    const auto ids = runAsIds(_settings); // checked above
+    options.uid = ids ? ids->uid : std::nullopt;
+    options.gid = ids ? ids->gid : std::nullopt;
     auto child = os::Subprocess::spawn(options);
     if (!child)
     {
@@ -322,9 +299,11 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                                     std::to_string(child->pid()) + ") for clientId " +
                                     credential.clientId);
 
-    const Masker masker(credential);
-    StreamLog outLog(_settings.name, "stdout", false, masker);
-    StreamLog errLog(_settings.name, "stderr", true, masker);
+    core::SecretMasker masker;
+    addCredential(masker, credential);
+    const auto [outPriority, errPriority] = outputPriorities(_settings.logOutput);
+    StreamLog outLog(_settings.name, "stdout", outPriority, masker);
+    StreamLog errLog(_settings.name, "stderr", errPriority, masker);
     // Held as a Secret so the rendered bytes are wiped when this call ends.
     const core::Secret payload(renderJson(credential));
     child->setInput(payload.reveal());
@@ -341,11 +320,20 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
         child->signal(SIGTERM);
         child->communicate(Clock::now() + _killGrace);
         child->signal(SIGKILL);
+        // And what left the group (setsid) while it is still below the child.
+        child->killDescendants();
     }
     // Output written before the exit is still in the pipes; a grandchild may keep them open
     // and writing, so the drain is bounded.
     child->drainOutput(kDrainLimit);
     const auto status = child->reap();
+    // Nothing a hook started outlives it: what it left running (a setsid or double-forked
+    // process) has reparented to us, the subreaper, by now.
+    if (const std::size_t killed = child->killDescendants(); killed > 0)
+    {
+        Poco::Logger::get("sink").warning(prefix + "killed " + std::to_string(killed) +
+                                          " process(es) " + program + " left running");
+    }
     outLog.finish();
     errLog.finish();
 
@@ -361,7 +349,8 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                                        core::formatDuration(_settings.timeoutMs) +
                                        " (process group killed)" + kMayHaveInstalled);
     }
-    const std::string lastError = errLog.lastLine();
+    const std::string lastError =
+        _settings.logOutput == config::HookOutputLog::None ? "" : errLog.lastLine();
     const std::string tail = lastError.empty() ? "" : "; last line of stderr: " + lastError;
     if (!status)
     {

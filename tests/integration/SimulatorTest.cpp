@@ -821,6 +821,9 @@ TEST(Simulator, FaultSpecsParseAndRejectNonsense)
     EXPECT_EQ(rotator::sim::parseFaultSpec("tls_eof_after_commit:method=POST").kind,
               FaultKind::TlsEofAfterCommit);
     EXPECT_FALSE(rotator::sim::parseFaultSpec("status:count=inf").count.has_value());
+    const auto trickle = rotator::sim::parseFaultSpec("trickle:method=GET,ms=200");
+    EXPECT_EQ(trickle.kind, FaultKind::Trickle);
+    EXPECT_EQ(trickle.delayMs, 200);
     for (const char* bad :
          {"explode", "latency", "status:status=200", "status:count=0", "status:color=red",
           "status:method=get", "status:path=v2", "status:count=-1", "status:count"})

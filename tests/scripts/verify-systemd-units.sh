@@ -4,6 +4,13 @@
 set -eu
 bin="$1"
 src="$2"
+# A core file would hold the admin token: both services must forbid one.
+for unit in astra-rotator.service astra-rotator-once.service; do
+    if ! grep -qx 'LimitCORE=0' "$src/conf/$unit"; then
+        echo "$unit: LimitCORE=0 missing" >&2
+        exit 1
+    fi
+done
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "systemd-analyze not installed: skipping the unit check"
     exit 77

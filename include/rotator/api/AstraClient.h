@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rotator/api/Backoff.h"
+#include "rotator/api/ConnectionWatchdog.h"
 #include "rotator/api/TokenApi.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
@@ -26,7 +27,8 @@ struct ClientOptions
 {
     std::string url;    ///< `https://host[:port]` (http only for loopback; config enforces it)
     std::string caFile; ///< extra CA bundle (PEM) trusted besides the system store
-    std::int64_t timeoutMs = 20'000;
+    std::int64_t timeoutMs = 20'000;          ///< each wait: connect, a read, a write
+    std::int64_t requestDeadlineMs = 120'000; ///< one whole attempt, however the bytes arrive
     int maxAttempts = 5;            ///< GET and DELETE; POST is always a single attempt
     double requestsPerSecond = 10.0;
     Backoff::Policy backoff;
@@ -63,6 +65,9 @@ std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t
 /// what was sent: after the first byte of the request was written it is ambiguous (the server may
 /// have acted on it), before that (connect, TLS handshake) it is not. The admin token is used
 /// only in the Authorization header: it never reaches a log line or a failure message.
+/// Each attempt ends at `requestDeadlineMs` even when its bytes keep trickling in (a
+/// ConnectionWatchdog cuts the connection), with a transient failure naming
+/// astra.requestDeadline; ambiguous when some of the request was written.
 /// Thread-safe.
 class AstraClient final : public TokenApi
 {
@@ -107,6 +112,7 @@ private:
     std::mutex _mutex;
     std::vector<std::unique_ptr<Session>> _idle;
     std::mt19937_64 _seeds;
+    ConnectionWatchdog _watchdog; ///< last: stopped before the sessions it may watch go
 };
 
 } // namespace rotator::api

@@ -9,6 +9,7 @@
 #include "rotator/cli/CommandLine.h"
 #include "rotator/cli/CommandTable.h"
 #include "rotator/config/Settings.h"
+#include "rotator/core/Secret.h"
 
 namespace rotator::app
 {
@@ -24,8 +25,11 @@ namespace rotator::app
 class RotatorApp final : public Poco::Util::ServerApplication
 {
 public:
-    /// `commands` (`commandTable()`) must outlive the application.
-    RotatorApp(const cli::CommandTable& commands, cli::CommandLine commandLine);
+    /// `commands` (`commandTable()`) must outlive the application. `environmentToken` is
+    /// ASTRA_TOKEN, taken out of the environment by main (os::takeEnvironmentSecret): the
+    /// commands see it as that variable and nothing else does.
+    RotatorApp(const cli::CommandTable& commands, cli::CommandLine commandLine,
+               std::optional<core::Secret> environmentToken);
 
 protected:
     void initialize(Poco::Util::Application& self) override;
@@ -35,6 +39,7 @@ private:
     const cli::CommandTable& _commands;
     cli::CommandLine _commandLine;
     std::optional<config::Settings> _settings;
+    std::optional<core::Secret> _environmentToken;
 };
 
 } // namespace rotator::app

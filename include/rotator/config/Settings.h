@@ -15,6 +15,7 @@ struct AstraSettings
     std::string tokenFile;                               ///< empty: env ASTRA_TOKEN
     std::string caFile;                                  ///< empty: the system CA store
     std::int64_t timeoutMs = 20'000;
+    std::int64_t requestDeadlineMs = 120'000; ///< one HTTP attempt, however its bytes arrive
     int maxAttempts = 5;
     double requestsPerSecond = 10.0;
     bool describeTokens = true;
@@ -103,6 +104,14 @@ enum class SinkFormat
     Token
 };
 
+/// Where an exec sink's output goes (`sinks.<name>.logOutput`).
+enum class HookOutputLog
+{
+    Debug,       ///< stdout and stderr at debug (the default: a hook may print what it got)
+    Information, ///< stdout at information, stderr at warning
+    None         ///< not logged, not quoted in failure messages
+};
+
 /// A delivery destination (`sinks.<name>.*`).
 struct SinkSettings
 {
@@ -113,11 +122,13 @@ struct SinkSettings
     SinkFormat format = SinkFormat::Json;
     unsigned mode = 0600;
     std::string owner; ///< optional user name or uid
-    std::string group; ///< optional group name or gid
+    std::string group; ///< optional group name or gid (file: of the file; exec: to run as)
     std::string trustDirOwner; ///< optional user (name or uid) trusted to own its directories
     // exec
     std::vector<std::string> command; ///< argv, split without a shell
     std::int64_t timeoutMs = 30'000;
+    HookOutputLog logOutput = HookOutputLog::Debug;
+    std::string user; ///< optional user name or uid to run the command as (needs root)
 };
 
 /// Every setting, typed and validated. Built only by `loadSettings`.

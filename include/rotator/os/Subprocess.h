@@ -46,6 +46,10 @@ struct SpawnOptions
     /// Start the child in a process group of its own, so that `signal` also reaches what it
     /// starts (a shell's children).
     bool ownProcessGroup = false;
+    /// Set: the child runs with this gid as its only group and this uid (the rotator must be
+    /// root); started with fork and exec instead of posix_spawn, which cannot change ids.
+    std::optional<gid_t> gid;
+    std::optional<uid_t> uid;
 };
 
 /// Why a child could not be started: the step and its errno value.
@@ -54,7 +58,7 @@ struct SpawnError
     enum class Step
     {
         CreatingPipes,
-        Spawning, ///< posix_spawn failed: `error` is ENOENT, EACCES, ENOEXEC, E2BIG, EAGAIN...
+        Spawning, ///< the spawn or exec failed: ENOENT, EACCES, ENOEXEC, E2BIG, EAGAIN, EPERM...
     };
     Step step = Step::Spawning;
     int error = 0;
@@ -74,7 +78,8 @@ using OutputHandler = std::function<void(std::string_view chunk)>;
 /// child exits even if a grandchild keeps the pipes open. The child is not reaped until
 /// `reap`, so its pid and process group id stay valid for `signal` until then. Whatever path
 /// leaves early, the destructor SIGKILLs the child (its group, with `ownProcessGroup`) and
-/// reaps it: no zombie and no running command is left behind. The read buffer is wiped, since
+/// reaps it, then kills its descendants (`killDescendants`): no zombie and no running command
+/// is left behind. The read buffer is wiped, since
 /// a child may echo a secret it was given.
 ///
 /// Failures to start are values (`SpawnError`); nothing here throws or logs. Not thread-safe:
@@ -115,6 +120,11 @@ public:
     /// Sends `signal` to the child, or to its whole group with `ownProcessGroup`. A no-op once
     /// reaped, so it never reaches a process that reused the pid.
     void signal(int signal);
+    /// SIGKILLs whatever the child left behind (os::killDescendants): everything below it while
+    /// it lives, and the orphans that reparented to us when this process is a child subreaper
+    /// (not the children of other live Subprocesses). Call it after `reap` too: that is when a
+    /// hook's background processes become orphans. Returns how many were killed.
+    std::size_t killDescendants();
     /// Waits for the child and returns how it ended; nullopt when its status was lost
     /// (somebody else reaped it). Later calls return nullopt.
     std::optional<ExitStatus> reap();

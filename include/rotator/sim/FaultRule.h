@@ -21,10 +21,14 @@ enum class FaultKind
     /// Like DropAfterCommit, but ends the TCP connection under TLS without a close_notify: the
     /// client's TLS layer reads an unexpected end of file (over plain HTTP: DropAfterCommit).
     TlsEofAfterCommit,
+    /// Handle the request (a create is committed), then send the whole answer, status line and
+    /// headers included, one byte every `delayMs` (default 1000): a client without an overall
+    /// deadline stays in the exchange for minutes.
+    Trickle,
 };
 
 /// `latency`, `status`, `rate_limit`, `drop_after_commit`, `tls_eof_after_commit`,
-/// `invalid_json`, `text_error`.
+/// `invalid_json`, `text_error`, `trickle`.
 const char* toString(FaultKind kind);
 std::optional<FaultKind> parseFaultKind(std::string_view name);
 
@@ -42,7 +46,7 @@ struct FaultRule
     std::optional<int> count;             ///< requests left to affect; nullopt = unlimited
     int status = 0;                       ///< Status, RateLimit, TextError; 0 = the kind's default
     std::optional<int> retryAfterSeconds; ///< RateLimit: send `Retry-After` when set
-    std::int64_t delayMs = 0;             ///< Latency: how long to wait
+    std::int64_t delayMs = 0; ///< Latency: how long to wait; Trickle: between two bytes (0: 1 s)
 
     /// The status the rule answers with: `status`, or 429 for RateLimit and 500 otherwise.
     int effectiveStatus() const;

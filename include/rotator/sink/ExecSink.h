@@ -16,11 +16,16 @@ namespace rotator::sink
 /// `ASTRA_CLIENT_ID` in its environment (never the secret, never ours: the daemon may hold
 /// ASTRA_TOKEN), every other descriptor closed, and stdin, stdout and stderr on pipes that are
 /// served with poll(), so a command that writes a lot, or never reads, cannot block us.
-/// Its output is logged line by line (logger `sink`: stdout as information, stderr as
-/// warning), at most 64 KiB per stream and 200 characters per line, with the secret and the
-/// token masked even when the command echoes its input. Exit 0 within the timeout means
+/// Its output is logged line by line (logger `sink`; `logOutput`: at debug by default, stdout
+/// as information and stderr as warning with `information`, not at all with `none`), at most
+/// 64 KiB per stream and 200 characters per line, with the secret and the token masked even
+/// when the command echoes its input, raw, JSON-escaped, base64- or percent-encoded, or any
+/// piece of 16 characters of those (core::SecretMasker). Exit 0 within the timeout means
 /// delivered. On timeout the whole process group gets SIGTERM, then SIGKILL after a grace, and
 /// the child is always reaped.
+///
+/// With `user` and/or `group` (only when the rotator runs as root) the command runs with that
+/// uid and that gid as its only group (a user alone: its primary group).
 ///
 /// Failures: `Permanent` when the program is missing, not executable or not runnable;
 /// `Transient` for a timeout, a non-zero exit or death by a signal (naming the status and the

@@ -78,6 +78,7 @@ TEST(SettingsLoader, FillsEveryDefaultFromAnEmptyConfiguration)
     EXPECT_EQ(s.astra.url, "https://api.astra.datastax.com");
     EXPECT_EQ(s.astra.tokenFile, "");
     EXPECT_EQ(s.astra.timeoutMs, 20'000);
+    EXPECT_EQ(s.astra.requestDeadlineMs, 120'000);
     EXPECT_EQ(s.astra.maxAttempts, 5);
     EXPECT_DOUBLE_EQ(s.astra.requestsPerSecond, 10.0);
     EXPECT_TRUE(s.astra.describeTokens);
@@ -129,6 +130,7 @@ TEST(SettingsLoader, ReadsEveryTypedValue)
 {
     const Settings s = load(with("astra.url = http://127.0.0.1:8443/\n"
                                  "astra.timeout = 1m30s\n"
+                                 "astra.requestDeadline = 5m\n"
                                  "astra.maxAttempts = 20\n"
                                  "astra.requestsPerSecond = 0.5\n"
                                  "astra.describeTokens = off\n"
@@ -145,6 +147,7 @@ TEST(SettingsLoader, ReadsEveryTypedValue)
                                  "credentials.billing.jitter = 2h"));
     EXPECT_EQ(s.astra.url, "http://127.0.0.1:8443");
     EXPECT_EQ(s.astra.timeoutMs, 90'000);
+    EXPECT_EQ(s.astra.requestDeadlineMs, 300'000);
     EXPECT_EQ(s.astra.maxAttempts, 20);
     EXPECT_DOUBLE_EQ(s.astra.requestsPerSecond, 0.5);
     EXPECT_FALSE(s.astra.describeTokens);
@@ -191,6 +194,31 @@ TEST(SettingsLoader, SortsCredentialsAndSinksByNameAndAllowsDotsInNames)
     EXPECT_EQ(s.sinks[0].type, SinkType::Exec);
     EXPECT_EQ(s.sinks[0].timeoutMs, 30'000);
     EXPECT_NE(s.findCredential("alpha.v2"), nullptr);
+}
+
+TEST(SettingsLoader, ReadsWhereAnExecSinksOutputIsLogged)
+{
+    const std::string hook = "credentials.alpha.roles = R\ncredentials.alpha.maxAge = 1d\n"
+                             "credentials.alpha.gracePeriod = 0s\ncredentials.alpha.sinks = h\n"
+                             "sinks.h.type = exec\nsinks.h.command = /bin/true\n";
+    EXPECT_EQ(load(with(hook)).findSink("h")->logOutput, rotator::config::HookOutputLog::Debug);
+    EXPECT_EQ(load(with(hook + "sinks.h.logOutput = information")).findSink("h")->logOutput,
+              rotator::config::HookOutputLog::Information);
+    EXPECT_EQ(load(with(hook + "sinks.h.logOutput = none")).findSink("h")->logOutput,
+              rotator::config::HookOutputLog::None);
+    expectError(with(hook + "sinks.h.logOutput = warning"), "sinks.h.logOutput", "warning");
+}
+
+TEST(SettingsLoader, ReadsTheUserAndGroupAnExecSinkRunsAs)
+{
+    const Settings s = load(with("credentials.billing.sinks = h\nsinks.h.type = exec\n"
+                                 "sinks.h.command = /bin/true\nsinks.h.user = app\n"
+                                 "sinks.h.group = apps"));
+    EXPECT_EQ(s.findSink("h")->user, "app");
+    EXPECT_EQ(s.findSink("h")->group, "apps");
+    expectError(with("credentials.billing.sinks = f\nsinks.f.type = file\n"
+                     "sinks.f.path = /tmp/x.json\nsinks.f.user = app"),
+                "sinks.f.user", "only for exec sinks");
 }
 
 TEST(SettingsLoader, IgnoresTheSectionsOfAPocoApplication)

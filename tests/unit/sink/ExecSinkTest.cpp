@@ -6,9 +6,11 @@
 #include <vector>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "SinkTestSupport.h"
+#include "rotator/core/SecretMasker.h"
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/SinkFactory.h"
 #include "support/TempDir.h"
@@ -56,6 +58,13 @@ bool contains(const std::string& text, const std::string& fragment)
 {
     return text.find(fragment) != std::string::npos;
 }
+
+/// Shell lines that read the json form from stdin into $input and take $secret and $token
+/// out of it.
+const std::string kReadSecretAndToken =
+    "input=$(cat)\n"
+    "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
+    "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n";
 
 /// Sets an environment variable for one test and removes it afterwards.
 class EnvGuard
@@ -303,18 +312,14 @@ TEST(ExecSink, NeverLogsTheSecretOrTokenEvenWhenTheCommandEchoesItsInput)
     const LogCapture log;
     // Echo the JSON to stderr and stdout, then the bare secret and token, and the secret
     // placed so that it straddles the 200-character cut of a logged line.
-    const std::string body =
-        "input=$(cat)\n"
-        "printf '%s\\n' \"$input\" >&2\n"
-        "printf '%s\\n' \"$input\"\n"
-        "secret=$(printf '%s' \"$input\" | sed -n 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/p')\n"
-        "token=$(printf '%s' \"$input\" | sed -n 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/p')\n"
-        "printf 'secret is %s\\n' \"$secret\" >&2\n"
-        "printf 'token is %s\\n' \"$token\"\n"
-        "printf '%0195d%s\\n' 0 \"$secret\" >&2\n"
-        "printf '%0197d%s\\n' 0 \"$token\" >&2\n"
-        "printf 'last %s' \"$secret\" >&2\n"
-        "exit 1\n";
+    const std::string body = kReadSecretAndToken + "printf '%s\\n' \"$input\" >&2\n"
+                                                   "printf '%s\\n' \"$input\"\n"
+                                                   "printf 'secret is %s\\n' \"$secret\" >&2\n"
+                                                   "printf 'token is %s\\n' \"$token\"\n"
+                                                   "printf '%0195d%s\\n' 0 \"$secret\" >&2\n"
+                                                   "printf '%0197d%s\\n' 0 \"$token\" >&2\n"
+                                                   "printf 'last %s' \"$secret\" >&2\n"
+                                                   "exit 1\n";
     ExecSink sink(execSettings({script(dir, "echo.sh", body)}));
     const Credential c = makeTestCredential();
     const auto delivered = sink.deliver(c);
@@ -399,4 +404,133 @@ TEST(ExecSink, LogsTheDeliveryWithTheClientIdAndTheCommandsOutput)
     const std::string all = log.all();
     EXPECT_TRUE(contains(all, "exec sink billing-hook: stdout: pushed to prod\n")) << all;
     EXPECT_TRUE(contains(all, "exec sink billing-hook: delivered clientId " + c.clientId)) << all;
+}
+
+TEST(ExecSink, LogsTheHooksOutputAtDebugByDefault)
+{
+    TempDir dir;
+    const LogCapture log;
+    ExecSink sink(execSettings(
+        {script(dir, "talk.sh", "cat > /dev/null\necho to stdout\necho to stderr >&2\n")}));
+    ASSERT_TRUE(sink.deliver(makeTestCredential()).has_value());
+    EXPECT_EQ(log.priorityOf("stdout: to stdout"), Poco::Message::PRIO_DEBUG) << log.all();
+    EXPECT_EQ(log.priorityOf("stderr: to stderr"), Poco::Message::PRIO_DEBUG) << log.all();
+}
+
+TEST(ExecSink, LogsTheHooksOutputAtInformationAndWarningOrNotAtAllAsConfigured)
+{
+    TempDir dir;
+    const std::string talk =
+        script(dir, "talk.sh", "cat > /dev/null\necho to stdout\necho to stderr >&2\nexit 3\n");
+    {
+        const LogCapture log;
+        auto settings = execSettings({talk});
+        settings.logOutput = rotator::config::HookOutputLog::Information;
+        EXPECT_FALSE(ExecSink(settings).deliver(makeTestCredential()).has_value());
+        EXPECT_EQ(log.priorityOf("stdout: to stdout"), Poco::Message::PRIO_INFORMATION);
+        EXPECT_EQ(log.priorityOf("stderr: to stderr"), Poco::Message::PRIO_WARNING);
+    }
+    const LogCapture log;
+    auto settings = execSettings({talk});
+    settings.logOutput = rotator::config::HookOutputLog::None;
+    const auto delivered = ExecSink(settings).deliver(makeTestCredential());
+    ASSERT_FALSE(delivered.has_value());
+    EXPECT_FALSE(contains(log.all(), "to std")) << log.all();
+    EXPECT_FALSE(contains(delivered.error().message, "to stderr")) << delivered.error().message;
+}
+
+// A hook that passes the secret on in a disguise (base64 for a Kubernetes secret, URL-encoded
+// for a form post, or cut short) must not put it in the log that way either.
+TEST(ExecSink, NeverLogsTheSecretBase64EncodedUrlEncodedOrTruncated)
+{
+    TempDir dir;
+    const LogCapture log;
+    const std::string body =
+        kReadSecretAndToken +
+        "printf 'b64 %s\\n' \"$(printf '%s' \"$secret\" | base64 -w0)\"\n"
+        "printf 'input b64 %s\\n' \"$(printf '%s' \"$input\" | base64 -w0)\"\n"
+        "printf 'token b64 %s\\n' \"$(printf '%s' \"$token\" | base64 -w0)\" >&2\n"
+        "printf 'url %s\\n' \"$(printf '%s' \"$secret\" | sed 's/,/%2C/g; s/+/%2B/g')\"\n"
+        "printf 'token url %s\\n' \"$(printf '%s' \"$token\" | sed 's/:/%3a/g')\"\n"
+        "printf 'cut %s\\n' \"$(printf '%s' \"$secret\" | cut -c 3-22)\"\n"
+        "printf 'hash cut %s\\n' \"$(printf '%s' \"$token\" | cut -c 40-60)\"\n";
+    ExecSink sink(execSettings({script(dir, "disguise.sh", body)}));
+    const Credential c = makeTestCredential();
+    ASSERT_TRUE(sink.deliver(c).has_value());
+
+    const std::string& secret = c.secret.reveal();
+    const std::string& token = c.token.reveal();
+    const std::string all = log.all();
+    for (const std::string label :
+         {"b64 ***", "input b64 ", "token b64 ***", "url ***", "token url ***", "cut ***",
+          "hash cut ***"})
+    {
+        EXPECT_TRUE(contains(all, ": " + label)) << label << "\n" << all;
+    }
+    EXPECT_FALSE(leaks(all, c)) << all;
+    for (const std::string& disguised :
+         {rotator::core::base64Encode(secret, false, true),
+          rotator::core::base64Encode(secret, false, false).substr(4, 16),
+          rotator::core::base64Encode(token, false, true), rotator::core::percentEncode(secret, false),
+          rotator::core::percentEncode(token, true), secret.substr(2, 20)})
+    {
+        EXPECT_FALSE(contains(all, disguised)) << disguised << "\n" << all;
+    }
+    // The base64 of the whole input loses every piece that spells the secret or token.
+    const std::string inputB64 = rotator::core::base64Encode(renderJson(c), false, true);
+    EXPECT_FALSE(contains(all, inputB64.substr(0, inputB64.size() / 2))) << all;
+}
+
+TEST(ExecSink, RunsTheCommandAsTheConfiguredUserAndGroup)
+{
+    if (::geteuid() != 0)
+    {
+        GTEST_SKIP() << "changing a child's uid needs root";
+    }
+    TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    const LogCapture log;
+    auto settings = execSettings(
+        {script(dir, "who.sh", "cat > /dev/null\necho \"ids $(id -u) $(id -g) $(id -G)\"\n")});
+    ::chmod(settings.command.front().c_str(), 0755);
+    settings.user = "65534";
+    settings.group = "65534";
+    settings.logOutput = rotator::config::HookOutputLog::Information;
+    const auto delivered = ExecSink(settings).deliver(makeTestCredential());
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+    EXPECT_TRUE(contains(log.all(), "stdout: ids 65534 65534 65534\n")) << log.all();
+}
+
+TEST(ExecSink, RefusesAUserOrGroupUnlessRunningAsRootAndAnUnknownUser)
+{
+    auto settings = execSettings({"/bin/true"});
+    settings.user = "no-such-user-here";
+    if (::geteuid() == 0)
+    {
+        const auto unknown = ExecSink(settings).check();
+        ASSERT_FALSE(unknown.has_value());
+        EXPECT_EQ(unknown.error().kind, FailureKind::Permanent);
+        EXPECT_TRUE(contains(unknown.error().message, "sinks.billing-hook.user/.group: unknown "
+                                                      "user 'no-such-user-here'"))
+            << unknown.error().message;
+    }
+    // The same check by a process that is not root (a forked child that dropped to nobody).
+    settings.user = "65534";
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0)
+    {
+        if (::geteuid() == 0 && ::setresuid(65534, 65534, 65534) != 0)
+        {
+            ::_exit(2);
+        }
+        const auto refused = ExecSink(settings).check();
+        ::_exit(!refused.has_value() &&
+                        contains(refused.error().message, "need the rotator to run as root")
+                    ? 0
+                    : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }

@@ -68,6 +68,8 @@ public:
     }
 
     std::vector<std::string> messages() const { return _channel->messages(); }
+    /// The priority of the first message containing `fragment`; 0 when none does.
+    int priorityOf(const std::string& fragment) const { return _channel->priorityOf(fragment); }
     std::string all() const
     {
         std::string out;
@@ -86,6 +88,19 @@ private:
         {
             std::lock_guard<std::mutex> lock(_mutex);
             _messages.push_back(message.getText());
+            _priorities.push_back(static_cast<int>(message.getPriority()));
+        }
+        int priorityOf(const std::string& fragment) const
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            for (std::size_t i = 0; i < _messages.size(); ++i)
+            {
+                if (_messages[i].find(fragment) != std::string::npos)
+                {
+                    return _priorities[i];
+                }
+            }
+            return 0;
         }
         std::vector<std::string> messages() const
         {
@@ -96,6 +111,7 @@ private:
     private:
         mutable std::mutex _mutex;
         std::vector<std::string> _messages;
+        std::vector<int> _priorities;
     };
 
     Poco::Logger& _logger;
