@@ -14,6 +14,7 @@
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
+#include "rotator/os/CoreDump.h"
 #include "rotator/rotation/StartRule.h"
 #include "rotator/schedule/Scheduler.h"
 #include "rotator/store/SqliteStateStore.h"
@@ -74,6 +75,7 @@ void AdminServer::Impl::start()
     {
         std::vector<std::string> warnings;
         _token = config::readTokenFile(admin.tokenFile, "admin.tokenFile", warnings);
+        os::excludeFromCoreDumps(_token->reveal().data(), _token->size()); // lives as long as we do
         for (const auto& w : warnings)
         {
             _log.warning(w);

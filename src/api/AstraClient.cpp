@@ -20,6 +20,7 @@
 #include "rotator/api/JsonMapping.h"
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Token.h"
+#include "rotator/os/CoreDump.h"
 
 namespace rotator::api
 {
@@ -52,6 +53,8 @@ AstraClient::AstraClient(ClientOptions options, core::Secret adminToken, core::C
       _limiter(clock, _options.requestsPerSecond, std::max(1.0, _options.requestsPerSecond)),
       _seeds(_options.seed)
 {
+    // The admin token lives as long as the client: its pages stay out of any core dump.
+    os::excludeFromCoreDumps(_adminToken.reveal().data(), _adminToken.size());
     const Poco::URI uri(_options.url);
     _scheme = uri.getScheme();
     _host = uri.getHost();
