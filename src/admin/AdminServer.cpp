@@ -73,7 +73,9 @@ void AdminServer::Impl::start()
     if (!admin.tokenFile.empty())
     {
         std::vector<std::string> warnings;
-        _token = config::readTokenFile(admin.tokenFile, "admin.tokenFile", warnings);
+        _token = std::make_unique<config::TokenSource>(
+            admin.tokenFile, "admin.tokenFile",
+            config::readTokenFile(admin.tokenFile, "admin.tokenFile", warnings));
         for (const auto& w : warnings)
         {
             _log.warning(w);

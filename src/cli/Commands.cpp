@@ -275,7 +275,13 @@ std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
     options.requestDeadlineMs = settings.astra.requestDeadlineMs;
     options.maxAttempts = settings.astra.maxAttempts;
     options.requestsPerSecond = settings.astra.requestsPerSecond;
-    return std::make_unique<api::AstraClient>(options, std::move(adminToken), clock,
+    // A token from a file follows the file (someone else may rotate it); ASTRA_TOKEN cannot
+    // change.
+    auto source = settings.astra.tokenFile.empty()
+                      ? std::make_shared<config::TokenSource>(std::move(adminToken))
+                      : std::make_shared<config::TokenSource>(
+                            settings.astra.tokenFile, "astra.tokenFile", std::move(adminToken));
+    return std::make_unique<api::AstraClient>(options, std::move(source), clock,
                                               std::move(observer));
 }
 
