@@ -261,7 +261,10 @@ std::unique_ptr<api::TokenApi> connectApi(const config::Settings& settings, Envi
     {
         env.err << "warning: " << w << "\n";
     }
-    return env.makeApi(settings, std::move(token));
+    auto api = env.makeApi(settings, std::move(token));
+    // Before anything can rotate: the adopted client of a credential must not be our own.
+    config::refuseAdminClientAsCredential(settings, api->adminClientId());
+    return api;
 }
 
 std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
