@@ -16,6 +16,7 @@
 #include "rotator/admin/AdminServer.h"
 #include "rotator/admin/HostCheck.h"
 #include "rotator/admin/Reply.h"
+#include "rotator/config/TokenSource.h"
 #include "rotator/core/Secret.h"
 #include "rotator/store/StateStore.h"
 
@@ -83,7 +84,8 @@ private:
     Metrics& _metrics;
     core::Clock& _clock;
     const HostCheck _hosts;
-    std::optional<core::Secret> _token; ///< set once in start(), read-only afterwards
+    /// Set once in start(); follows admin.tokenFile. Null: no token file, writes disabled.
+    std::unique_ptr<config::TokenSource> _token;
     std::mutex _storeMutex;
     std::unique_ptr<store::StateStore> _store;
     std::unique_ptr<HttpFrontEnd> _frontEnd;

@@ -199,7 +199,7 @@ bool AdminServer::Impl::authorized(const Poco::Net::HTTPRequest& request) const
         }
     }
     return core::constantTimeEquals(std::string_view(header).substr(scheme.size()),
-                                    _token->reveal());
+                                    _token->current().reveal());
 }
 
 Reply AdminServer::Impl::serve(const Route& route, const Poco::URI& uri)

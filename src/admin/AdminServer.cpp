@@ -14,7 +14,6 @@
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
-#include "rotator/os/CoreDump.h"
 #include "rotator/rotation/StartRule.h"
 #include "rotator/schedule/Scheduler.h"
 #include "rotator/store/SqliteStateStore.h"
@@ -74,8 +73,9 @@ void AdminServer::Impl::start()
     if (!admin.tokenFile.empty())
     {
         std::vector<std::string> warnings;
-        _token = config::readTokenFile(admin.tokenFile, "admin.tokenFile", warnings);
-        os::excludeFromCoreDumps(_token->reveal().data(), _token->size()); // lives as long as we do
+        _token = std::make_unique<config::TokenSource>(
+            admin.tokenFile, "admin.tokenFile",
+            config::readTokenFile(admin.tokenFile, "admin.tokenFile", warnings));
         for (const auto& w : warnings)
         {
             _log.warning(w);

@@ -20,7 +20,6 @@
 #include "rotator/api/JsonMapping.h"
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Token.h"
-#include "rotator/os/CoreDump.h"
 
 namespace rotator::api
 {
@@ -33,6 +32,7 @@ namespace
 
 const std::string kClientsPath = "/v2/clientIdSecrets";
 const std::string kUserAgent = "astra-rotator/0.1";
+const std::string kCurrentOrgPath = "/v2/currentOrg";
 
 Poco::Logger& logger()
 {
@@ -44,17 +44,35 @@ bool isSuccess(int status)
     return status >= 200 && status < 300;
 }
 
+core::Outcome<std::string> orgOf(const core::Outcome<HttpResult>& answer)
+{
+    if (!answer)
+    {
+        if (answer.error().httpStatus == 403)
+        {
+            return std::string(); // authenticates, may not read the org
+        }
+        return tl::unexpected(answer.error());
+    }
+    return parseCurrentOrg(answer->body);
+}
+
 } // namespace
 
 AstraClient::AstraClient(ClientOptions options, core::Secret adminToken, core::Clock& clock,
                          RequestObserver observer)
+    : AstraClient(std::move(options), std::make_shared<config::TokenSource>(std::move(adminToken)),
+                  clock, std::move(observer))
+{
+}
+
+AstraClient::AstraClient(ClientOptions options, std::shared_ptr<config::TokenSource> adminToken,
+                         core::Clock& clock, RequestObserver observer)
     : _options(std::move(options)), _adminToken(std::move(adminToken)), _clock(clock),
       _observer(std::move(observer)),
       _limiter(clock, _options.requestsPerSecond, std::max(1.0, _options.requestsPerSecond)),
       _seeds(_options.seed)
 {
-    // The admin token lives as long as the client: its pages stay out of any core dump.
-    os::excludeFromCoreDumps(_adminToken.reveal().data(), _adminToken.size());
     const Poco::URI uri(_options.url);
     _scheme = uri.getScheme();
     _host = uri.getHost();
@@ -233,9 +251,27 @@ core::Outcome<HttpResult> AstraClient::call(const std::string& method, const std
     }
 }
 
+core::Outcome<HttpResult> AstraClient::callAsAdmin(const std::string& method,
+                                                   const std::string& path,
+                                                   const std::string& pathTemplate,
+                                                   const std::string& body, Retry retry)
+{
+    auto result = call(method, path, pathTemplate, body, _adminToken->current(), retry);
+    // A 401 is answered before anything is done, so even a POST may be sent again. Someone may
+    // have rotated the token file under us (and revoked the old token) since the last look.
+    if (!result && result.error().httpStatus == 401 && _adminToken->reread())
+    {
+        logger().information("%s %s: the admin token was refused; the token file holds a new "
+                             "one, trying it",
+                             method, path);
+        result = call(method, path, pathTemplate, body, _adminToken->current(), retry);
+    }
+    return result;
+}
+
 core::Outcome<std::vector<core::ClientInfo>> AstraClient::listClients()
 {
-    auto r = call("GET", kClientsPath, kClientsPath, "", _adminToken, Retry::Yes);
+    auto r = callAsAdmin("GET", kClientsPath, kClientsPath, "", Retry::Yes);
     if (!r)
     {
         return tl::unexpected(r.error());
@@ -247,8 +283,7 @@ core::Outcome<core::CreatedClient> AstraClient::createClient(const core::CreateR
 {
     // Never retried: a create that failed in flight may still have minted a client, which
     // only a later list can tell (the rotation engine reconciles).
-    auto r = call("POST", kClientsPath, kClientsPath, createRequestJson(request), _adminToken,
-                  Retry::No);
+    auto r = callAsAdmin("POST", kClientsPath, kClientsPath, createRequestJson(request), Retry::No);
     if (!r)
     {
         return tl::unexpected(r.error());
@@ -272,8 +307,8 @@ core::Outcome<void> AstraClient::deleteClient(const std::string& clientId)
                           "refusing to delete \"" + sanitizeForMessage(clientId, 40) +
                               "\": not a client ID");
     }
-    auto r = call("DELETE", kClientsPath + "/" + clientId, kClientsPath + "/{clientId}", "",
-                  _adminToken, Retry::Yes);
+    auto r = callAsAdmin("DELETE", kClientsPath + "/" + clientId, kClientsPath + "/{clientId}", "",
+                         Retry::Yes);
     if (!r)
     {
         if (r.error().kind == FailureKind::NotFound)
@@ -287,28 +322,18 @@ core::Outcome<void> AstraClient::deleteClient(const std::string& clientId)
 
 core::Outcome<std::string> AstraClient::currentOrg()
 {
-    return currentOrgWith(_adminToken);
+    return orgOf(callAsAdmin("GET", kCurrentOrgPath, kCurrentOrgPath, "", Retry::Yes));
 }
 
 core::Outcome<std::string> AstraClient::currentOrgWith(const core::Secret& token)
 {
-    const std::string path = "/v2/currentOrg";
-    auto r = call("GET", path, path, "", token, Retry::Yes);
-    if (!r)
-    {
-        if (r.error().httpStatus == 403)
-        {
-            return std::string(); // authenticates, may not read the org
-        }
-        return tl::unexpected(r.error());
-    }
-    return parseCurrentOrg(r->body);
+    return orgOf(call("GET", kCurrentOrgPath, kCurrentOrgPath, "", token, Retry::Yes));
 }
 
 core::Outcome<std::vector<core::Role>> AstraClient::listRoles()
 {
     const std::string path = "/v2/organizations/roles";
-    auto r = call("GET", path, path, "", _adminToken, Retry::Yes);
+    auto r = callAsAdmin("GET", path, path, "", Retry::Yes);
     if (!r)
     {
         return tl::unexpected(r.error());

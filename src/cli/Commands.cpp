@@ -261,7 +261,10 @@ std::unique_ptr<api::TokenApi> connectApi(const config::Settings& settings, Envi
     {
         env.err << "warning: " << w << "\n";
     }
-    return env.makeApi(settings, std::move(token));
+    auto api = env.makeApi(settings, std::move(token));
+    // Before anything can rotate: the adopted client of a credential must not be our own.
+    config::refuseAdminClientAsCredential(settings, api->adminClientId());
+    return api;
 }
 
 std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
@@ -275,7 +278,13 @@ std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
     options.requestDeadlineMs = settings.astra.requestDeadlineMs;
     options.maxAttempts = settings.astra.maxAttempts;
     options.requestsPerSecond = settings.astra.requestsPerSecond;
-    return std::make_unique<api::AstraClient>(options, std::move(adminToken), clock,
+    // A token from a file follows the file (someone else may rotate it); ASTRA_TOKEN cannot
+    // change.
+    auto source = settings.astra.tokenFile.empty()
+                      ? std::make_shared<config::TokenSource>(std::move(adminToken))
+                      : std::make_shared<config::TokenSource>(
+                            settings.astra.tokenFile, "astra.tokenFile", std::move(adminToken));
+    return std::make_unique<api::AstraClient>(options, std::move(source), clock,
                                               std::move(observer));
 }
 

@@ -318,6 +318,7 @@ Settings load(const AbstractConfiguration& cfg, bool ownFile)
     settings.sinks = loadSinks(cfg, settings);             // std::map order: sorted by name
     settings.credentials = loadCredentials(cfg, settings); // likewise
     checkReferences(settings);
+    refuseSinkOnAdminTokenFile(settings);
     return settings;
 }
 

@@ -1,6 +1,8 @@
 #include "rotator/config/TrustChecks.h"
 
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "rotator/core/Errors.h"
@@ -14,34 +16,61 @@ namespace
 /// Where a file sink writes: its directory's identity and the name in it.
 using FileIdentity = std::tuple<dev_t, ino_t, std::string>;
 
+/// What the two refusals of the admin token as an application credential say after the reason.
+const std::string kNotACredential =
+    "the admin token cannot be rotated as an application credential (it would be revoked while "
+    "the rotator still uses it); rotating it is the job of self-rotation (astra.selfRotation), "
+    "which is planned but not yet available";
+
+/// The directory of `path` and the name in it; nullopt when the directory cannot be resolved.
+/// Links in the directories are followed only if `followLinks` (as the token file is read).
+std::optional<FileIdentity> identityOf(const std::string& path, bool followLinks)
+{
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos)
+    {
+        return std::nullopt;
+    }
+    // Any owner will do here: whether the directory is trusted is the sink's own check.
+    os::TrustRules rules;
+    rules.anyOwner = true;
+    rules.followLinks = followLinks;
+    const auto directory =
+        os::openTrustedDirectory(slash == 0 ? "/" : path.substr(0, slash), rules);
+    if (!directory)
+    {
+        return std::nullopt;
+    }
+    return FileIdentity{directory->st.st_dev, directory->st.st_ino, path.substr(slash + 1)};
+}
+
 /// Two names for one directory (a bind mount, a second mount of the filesystem) would make two
 /// sinks overwrite each other's file: compare what the names resolve to.
 void checkDistinctSinkFiles(const Settings& settings)
 {
     std::map<FileIdentity, std::string> seen; // identity -> sink name
+    const auto tokenFile = settings.astra.tokenFile.empty()
+                               ? std::nullopt
+                               : identityOf(settings.astra.tokenFile, true);
     for (const auto& sink : settings.sinks)
     {
         if (sink.type != SinkType::File)
         {
             continue;
         }
-        const auto slash = sink.path.rfind('/');
-        if (slash == std::string::npos)
+        const auto identity = identityOf(sink.path, false);
+        if (!identity)
         {
             continue;
         }
-        // Any owner will do here: whether the directory is trusted is the sink's own check.
-        os::TrustRules rules;
-        rules.anyOwner = true;
-        const auto directory =
-            os::openTrustedDirectory(slash == 0 ? "/" : sink.path.substr(0, slash), rules);
-        if (!directory)
+        if (identity == tokenFile)
         {
-            continue;
+            throw core::ConfigError("sinks." + sink.name + ".path",
+                                    "the file " + sink.path + " is astra.tokenFile (" +
+                                        settings.astra.tokenFile +
+                                        ", through another name): " + kNotACredential);
         }
-        const FileIdentity identity{directory->st.st_dev, directory->st.st_ino,
-                                    sink.path.substr(slash + 1)};
-        const auto [it, inserted] = seen.emplace(identity, sink.name);
+        const auto [it, inserted] = seen.emplace(*identity, sink.name);
         if (!inserted)
         {
             throw core::ConfigError(
@@ -68,6 +97,44 @@ os::TrustedFile openInputFile(const std::string& path, const std::string& key, b
         throw core::ConfigError(key, file.error().message);
     }
     return std::move(*file);
+}
+
+void refuseSinkOnAdminTokenFile(const Settings& settings)
+{
+    if (settings.astra.tokenFile.empty())
+    {
+        return;
+    }
+    const std::string tokenFile =
+        std::filesystem::path(settings.astra.tokenFile).lexically_normal().string();
+    for (const auto& sink : settings.sinks)
+    {
+        if (sink.type == SinkType::File && sink.path == tokenFile)
+        {
+            throw core::ConfigError("sinks." + sink.name + ".path",
+                                    "the file " + sink.path +
+                                        " is astra.tokenFile: " + kNotACredential);
+        }
+    }
+}
+
+void refuseAdminClientAsCredential(const Settings& settings, const std::string& adminClientId)
+{
+    if (adminClientId.empty())
+    {
+        return;
+    }
+    for (const auto& c : settings.credentials)
+    {
+        if (c.clientId == adminClientId)
+        {
+            throw core::ConfigError("credentials." + c.name + ".clientId",
+                                    "client " + c.clientId +
+                                        " is the admin token's own client (astra.tokenFile or "
+                                        "ASTRA_TOKEN): " +
+                                        kNotACredential);
+        }
+    }
 }
 
 void checkTrustedInputs(const Settings& settings)

@@ -250,6 +250,33 @@ TEST_F(AdminServerTest, WithoutATokenFileGetsAreOpenAndPostsForbidden)
     EXPECT_TRUE(control.requests.empty());
 }
 
+// The bearer is rotated by replacing admin.tokenFile (a rename, as a Kubernetes secret update
+// does through its ..data link): the new token is accepted at once, the old one no longer.
+TEST_F(AdminServerTest, AReplacedTokenFileIsAcceptedWithoutARestart)
+{
+    enableToken();
+    test::LogCapture log;
+    const auto port = start();
+    ASSERT_EQ(get(port, "/v1/credentials", kBearer).status, 200);
+
+    const std::string rotated = "adm1n-Bearer-r0tated-5ecret-for-tests";
+    test::writeFile(dir.file("staged"), rotated + "\n", 0600);
+    ASSERT_EQ(std::rename(dir.file("staged").c_str(), settings.admin.tokenFile.c_str()), 0);
+    EXPECT_EQ(get(port, "/v1/credentials", rotated).status, 200);
+    EXPECT_EQ(get(port, "/v1/credentials", kBearer).status, 401);
+
+    // A replacement others may read is refused: the token in use stays.
+    test::writeFile(dir.file("staged"), "adm1n-Bearer-refused\n", 0644);
+    ASSERT_EQ(std::rename(dir.file("staged").c_str(), settings.admin.tokenFile.c_str()), 0);
+    EXPECT_EQ(get(port, "/v1/credentials", "adm1n-Bearer-refused").status, 401);
+    EXPECT_EQ(get(port, "/v1/credentials", rotated).status, 200);
+    EXPECT_TRUE(log.contains("admin.tokenFile: token file " + settings.admin.tokenFile +
+                             " is accessible by others"))
+        << log.text();
+    EXPECT_FALSE(log.contains(rotated)) << log.text();
+    EXPECT_FALSE(log.contains("adm1n-Bearer-refused")) << log.text();
+}
+
 TEST_F(AdminServerTest, WithATokenFileEveryV1RequestNeedsTheBearer)
 {
     enableToken();

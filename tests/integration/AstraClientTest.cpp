@@ -21,6 +21,7 @@
 
 #include "rotator/api/AstraClient.h"
 #include "rotator/api/JsonMapping.h"
+#include "rotator/config/TokenSource.h"
 #include "rotator/core/Model.h"
 #include "rotator/core/Outcome.h"
 #include "rotator/core/Secret.h"
@@ -138,6 +139,16 @@ protected:
     }
 
     api::AstraClient& client() { return *_client; }
+
+    /// `dir`/admin.token holding the simulator's admin token, followed as astra.tokenFile.
+    std::shared_ptr<rotator::config::TokenSource>
+    followedTokenFile(const rotator::test::TempDir& dir)
+    {
+        rotator::test::writeFile(dir.file("admin.token"), _sim->adminToken().reveal() + "\n", 0600);
+        std::vector<std::string> warnings;
+        return rotator::config::TokenSource::follow(dir.file("admin.token"), "astra.tokenFile",
+                                                    warnings);
+    }
 
     core::CreateRequest createRequest(const std::string& description) const
     {
@@ -927,6 +938,69 @@ TEST(LogCapture, CapturesExistingAndNewLoggersAtTraceAndRestoresThem)
     EXPECT_EQ(existing.getLevel(), Poco::Message::PRIO_WARNING);
     EXPECT_EQ(existing.getChannel().get(), before.get());
     EXPECT_EQ(Poco::Logger::get("logcapture-test.child").getLevel(), Poco::Message::PRIO_WARNING);
+}
+
+// Someone else rotated the admin token: the new one is in the token file, the old one revoked.
+// The next request uses the new token without a restart.
+TEST_F(AstraClient, TheNextRequestUsesTheTokenFileReplacedOnDisk)
+{
+    rotator::test::TempDir dir;
+    auto source = followedTokenFile(dir);
+    api::AstraClient following(clientOptions(), source, *_clock);
+    ASSERT_TRUE(following.listClients());
+    const std::string oldAdmin = following.adminClientId();
+
+    const auto replacement = seed("Organization Administrator");
+    rotator::test::writeFile(dir.file("staged"), replacement.token.reveal() + "\n", 0600);
+    ASSERT_EQ(std::rename(dir.file("staged").c_str(), dir.file("admin.token").c_str()), 0);
+    ASSERT_TRUE(_sim->revokeClient(oldAdmin));
+
+    const auto listed = following.listClients();
+    ASSERT_TRUE(listed) << listed.error().message;
+    EXPECT_EQ(following.adminClientId(), replacement.clientId);
+    EXPECT_EQ(count("GET", "/v2/clientIdSecrets", 401), 0);
+}
+
+// The token was revoked and the file replaced after the last look at it: the 401 reads the file
+// again and the request is repeated once with the new token; the call succeeds.
+TEST_F(AstraClient, A401ReadsTheTokenFileAgainAndRetriesOnceWithTheNewToken)
+{
+    rotator::test::TempDir dir;
+    auto source = followedTokenFile(dir);
+    const auto replacement = seed("Organization Administrator");
+    bool swapped = false;
+    // Called after each exchange: the file changes between the refused request and the
+    // client's reaction to it, the one moment a stat before the request cannot see.
+    api::AstraClient following(
+        clientOptions(), source, *_clock,
+        [&](std::string_view, std::string_view, int status)
+        {
+            if (status == 401 && !swapped)
+            {
+                swapped = true;
+                rotator::test::writeFile(dir.file("staged"), replacement.token.reveal(), 0600);
+                ASSERT_EQ(std::rename(dir.file("staged").c_str(), dir.file("admin.token").c_str()),
+                          0);
+            }
+        });
+    ASSERT_TRUE(_sim->revokeClient(following.adminClientId()));
+    LogCapture log;
+
+    const auto created = following.createClient(createRequest("after-401"));
+    ASSERT_TRUE(created) << created.error().message;
+    EXPECT_TRUE(swapped);
+    EXPECT_EQ(count("POST", "/v2/clientIdSecrets", 401), 1);
+    EXPECT_EQ(count("POST", "/v2/clientIdSecrets", 201) + count("POST", "/v2/clientIdSecrets", 200),
+              1);
+    EXPECT_FALSE(log.contains(replacement.token.reveal())) << log.text();
+    EXPECT_FALSE(log.contains(_sim->adminToken().reveal())) << log.text();
+
+    // A 401 with the file unchanged is a failure after one request.
+    ASSERT_TRUE(_sim->revokeClient(replacement.clientId));
+    const auto refused = following.listClients();
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().httpStatus, 401);
+    EXPECT_EQ(count("GET", "/v2/clientIdSecrets", 401), 1);
 }
 
 } // namespace

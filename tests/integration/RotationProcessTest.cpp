@@ -2,11 +2,15 @@
 // run-once and serve against the `astra-devops-sim` executable, stopped with SIGTERM, and
 // searched for every secret it ever handled.
 
-#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -618,18 +622,81 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
 // The daemon as ops run it: serve with the admin API and JSON logs. It rotates on its own,
 // answers the API (including a rotation asked over the API), writes one JSON object per log
 // line, and neither the log nor any response carries a secret or token.
+namespace
+{
+
+/// A free port on 127.0.0.1 for the admin API (the configuration needs a number).
+std::uint16_t freeLoopbackPort()
+{
+    Poco::Net::ServerSocket probe;
+    probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+    return probe.address().port();
+}
+
+/// One request to the admin API on 127.0.0.1:`port` with `bearer` (none when empty): status
+/// and body.
+std::pair<int, std::string> adminCall(std::uint16_t port, const std::string& method,
+                                      const std::string& path, const std::string& bearer)
+{
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(5, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!bearer.empty())
+    {
+        request.set("Authorization", "Bearer " + bearer);
+    }
+    request.setContentLength(0);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    return {static_cast<int>(response.getStatus()), body};
+}
+
+/// Asks the admin API to rotate `credential`. The previous rotation may not be promoted yet
+/// (409 until then): retried, bounded.
+std::pair<int, std::string> requestRotation(std::uint16_t port, const std::string& credential,
+                                            const std::string& bearer)
+{
+    std::pair<int, std::string> answer;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    do
+    {
+        answer = adminCall(port, "POST", "/v1/credentials/" + credential + "/rotate", bearer);
+        if (answer.first == 409)
+        {
+            std::this_thread::sleep_for(20ms);
+        }
+    } while (answer.first == 409 && std::chrono::steady_clock::now() < deadline);
+    return answer;
+}
+
+/// The json sink at `path` once it holds a client other than `previous` (any client when
+/// empty), waited for at most 20 s while `serve` runs; nullopt otherwise.
+std::optional<sink::Credential> awaitDelivery(ChildProcess& serve, const std::string& path,
+                                              const std::string& previous = "")
+{
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (serve.running() && std::chrono::steady_clock::now() < deadline)
+    {
+        auto delivered = test::readJsonSink(path);
+        if (delivered && delivered->clientId != previous)
+        {
+            return delivered;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
 {
     test::TempDir dir;
     sim::Simulator sim(test::tlsSimulatorOptions());
     writeFile(dir.file("api.token"), "admin-api-bearer-0123456789\n", 0600);
-    // A free port for the admin API (the configuration needs a number).
-    std::uint16_t adminPort = 0;
-    {
-        Poco::Net::ServerSocket probe;
-        probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
-        adminPort = probe.address().port();
-    }
+    const std::uint16_t adminPort = freeLoopbackPort();
     const std::string config = writeServeConfig(
         dir, sim,
         "admin.listen = 127.0.0.1:" + std::to_string(adminPort) +
@@ -638,60 +705,21 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
             "\n" + appCredential(dir, "1h", "0s"));
 
     ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
-    std::optional<sink::Credential> first;
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!(first = test::readJsonSink(dir.file("out/app.json"))) && serve.running() &&
-           std::chrono::steady_clock::now() < deadline)
-    {
-        std::this_thread::sleep_for(20ms);
-    }
+    const auto first = awaitDelivery(serve, dir.file("out/app.json"));
     ASSERT_TRUE(first.has_value()) << serve.stderrText();
 
-    auto get = [&](const std::string& method, const std::string& path, bool auth) {
-        Poco::Net::HTTPClientSession session("127.0.0.1", adminPort);
-        session.setTimeout(Poco::Timespan(5, 0));
-        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        if (auth)
-        {
-            request.set("Authorization", "Bearer admin-api-bearer-0123456789");
-        }
-        request.setContentLength(0);
-        session.sendRequest(request);
-        Poco::Net::HTTPResponse response;
-        std::string body;
-        Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
-        return std::make_pair(static_cast<int>(response.getStatus()), body);
-    };
+    auto get = [&](const std::string& method, const std::string& path, bool auth)
+    { return adminCall(adminPort, method, path, auth ? "admin-api-bearer-0123456789" : ""); };
     std::string responses;
     auto [healthStatus, health] = get("GET", "/healthz", false);
     EXPECT_EQ(healthStatus, 200);
     auto [unauthorized, denied] = get("GET", "/v1/credentials", false);
     EXPECT_EQ(unauthorized, 401);
-    // The file may be written before the rotation is promoted (409 until then): retry, bounded.
-    int rotateStatus = 0;
-    std::string rotated;
-    const auto rotateDeadline = std::chrono::steady_clock::now() + 10s;
-    do
-    {
-        std::tie(rotateStatus, rotated) = get("POST", "/v1/credentials/app/rotate", true);
-        if (rotateStatus == 409)
-        {
-            std::this_thread::sleep_for(20ms);
-        }
-    } while (rotateStatus == 409 && std::chrono::steady_clock::now() < rotateDeadline);
+    const auto [rotateStatus, rotated] =
+        requestRotation(adminPort, "app", "admin-api-bearer-0123456789");
     EXPECT_EQ(rotateStatus, 202) << rotated;
     // The API-requested rotation replaces the first client (grace 0s: then revoked).
-    std::optional<sink::Credential> second;
-    deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline)
-    {
-        second = test::readJsonSink(dir.file("out/app.json"));
-        if (second && second->clientId != first->clientId)
-        {
-            break;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
+    const auto second = awaitDelivery(serve, dir.file("out/app.json"), first->clientId);
     ASSERT_TRUE(second && second->clientId != first->clientId) << serve.stderrText();
     for (const auto& path : {"/v1/credentials", "/v1/clients", "/v1/history?limit=50", "/metrics",
                              "/readyz"})
@@ -737,12 +765,7 @@ TEST(RotationProcess, ServeAnswersHealthzWithinASecondWhileSixtyFourClientsTrick
 {
     test::TempDir dir;
     sim::Simulator sim(test::tlsSimulatorOptions());
-    std::uint16_t adminPort = 0;
-    {
-        Poco::Net::ServerSocket probe;
-        probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
-        adminPort = probe.address().port();
-    }
+    const std::uint16_t adminPort = freeLoopbackPort();
     const std::string config =
         writeServeConfig(dir, sim,
                          "admin.listen = 127.0.0.1:" + std::to_string(adminPort) +
@@ -1064,3 +1087,146 @@ TEST(RotationProcess, TwoInstallationsOnOneOrgNeverRevokeEachOthersClients)
         EXPECT_TRUE(accounted.count(id)) << "orphan " << id;
     }
 }
+
+namespace
+{
+
+/// How the token files are replaced under a running serve (issue 16, item 2).
+enum class Replacement
+{
+    Rename,      ///< `mv new admin.token`: a new inode under the same name
+    SecretVolume ///< Kubernetes: `admin.token -> ..data/admin.token`, `..data` swapped
+};
+
+/// Publishes both token files in `dir` as a Kubernetes secret volume's `stamp` directory:
+/// written there, then a `..data_tmp` link renamed over `..data` (atomic, as the kubelet does).
+void publishVolume(const test::TempDir& dir, const std::string& stamp, const std::string& admin,
+                   const std::string& bearer)
+{
+    ASSERT_EQ(::mkdir(dir.file(stamp).c_str(), 0755), 0);
+    writeFile(dir.file(stamp + "/admin.token"), admin + "\n", 0400);
+    writeFile(dir.file(stamp + "/api.token"), bearer + "\n", 0400);
+    ASSERT_EQ(::symlink(stamp.c_str(), dir.file("..data_tmp").c_str()), 0);
+    ASSERT_EQ(std::rename(dir.file("..data_tmp").c_str(), dir.file("..data").c_str()), 0);
+}
+
+/// Replaces `dir`/admin.token and `dir`/api.token the way `replacement` says.
+void replaceTokenFiles(const test::TempDir& dir, Replacement replacement, const std::string& stamp,
+                       const std::string& admin, const std::string& bearer)
+{
+    if (replacement == Replacement::SecretVolume)
+    {
+        publishVolume(dir, stamp, admin, bearer);
+        return;
+    }
+    for (const auto& [name, token] : {std::pair{"admin.token", admin}, {"api.token", bearer}})
+    {
+        writeFile(dir.file("staged"), token + "\n", 0600);
+        ASSERT_EQ(std::rename(dir.file("staged").c_str(), dir.file(name).c_str()), 0);
+    }
+}
+
+void PrintTo(Replacement replacement, std::ostream* out)
+{
+    *out << (replacement == Replacement::Rename ? "Rename" : "SecretVolume");
+}
+
+class TokenFollowProcess : public ::testing::TestWithParam<Replacement>
+{
+};
+
+} // namespace
+
+// Someone else rotates the admin token (a new admin client, the file replaced, the old client
+// revoked) and the admin API's bearer under a running serve: the next pass lists, rotates and
+// revokes with the new token, the admin API takes the new bearer, and nothing restarts.
+TEST_P(TokenFollowProcess, ServeFollowsTokenFilesReplacedUnderIt)
+{
+    test::TempDir dir;
+    sim::Simulator sim(test::tlsSimulatorOptions());
+    const std::string firstBearer = "admin-api-bearer-first-0123456789";
+    const std::string secondBearer = "admin-api-bearer-second-9876543210";
+    const std::uint16_t adminPort = freeLoopbackPort();
+    const std::string config =
+        writeServeConfig(dir, sim,
+                         "admin.listen = 127.0.0.1:" + std::to_string(adminPort) +
+                             "\nadmin.tokenFile = " + dir.file("api.token") +
+                             "\nlog.level = debug\nlog.file = " + dir.file("rotator.log") + "\n" +
+                             appCredential(dir, "1h", "0s"));
+    if (GetParam() == Replacement::SecretVolume)
+    {
+        ASSERT_EQ(::unlink(dir.file("admin.token").c_str()), 0);
+        publishVolume(dir, "..2026_12_03_10_00_00.1", sim.adminToken().reveal(), firstBearer);
+        ASSERT_EQ(::symlink("..data/admin.token", dir.file("admin.token").c_str()), 0);
+        ASSERT_EQ(::symlink("..data/api.token", dir.file("api.token").c_str()), 0);
+    }
+    else
+    {
+        writeFile(dir.file("api.token"), firstBearer + "\n", 0600);
+    }
+
+    ChildProcess serve({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
+    const auto first = awaitDelivery(serve, dir.file("out/app.json"));
+    ASSERT_TRUE(first.has_value()) << serve.stderrText();
+
+    const std::string oldAdmin = test::clientIdOfToken(sim.adminToken().reveal());
+    sim::ClientSeed seed;
+    seed.roles = {"Organization Administrator"};
+    const auto newAdmin = sim.createClient(seed);
+    replaceTokenFiles(dir, GetParam(), "..2026_12_03_11_00_00.2", newAdmin.token.reveal(),
+                      secondBearer);
+    ASSERT_TRUE(sim.revokeClient(oldAdmin));
+
+    EXPECT_EQ(adminCall(adminPort, "GET", "/v1/credentials", firstBearer).first, 401);
+    const auto rotate = requestRotation(adminPort, "app", secondBearer);
+    EXPECT_EQ(rotate.first, 202) << rotate.second;
+
+    // Rotated with the new admin token, and the first client revoked with it (grace 0s).
+    const auto second = awaitDelivery(serve, dir.file("out/app.json"), first->clientId);
+    ASSERT_TRUE(second.has_value()) << serve.stderrText();
+    std::set<std::string> atSim;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (;;)
+    {
+        atSim.clear();
+        for (const auto& c : sim.clients())
+        {
+            atSim.insert(c.clientId);
+        }
+        if (atSim.count(first->clientId) == 0 || std::chrono::steady_clock::now() > deadline)
+        {
+            break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(atSim, (std::set<std::string>{newAdmin.clientId, second->clientId}));
+    EXPECT_EQ(
+        test::currentOrgStatus(sim.port(), test::sharedTestCerts().caFile, second->token.reveal()),
+        200);
+    const auto metrics = adminCall(adminPort, "GET", "/metrics", secondBearer);
+    EXPECT_NE(metrics.second.find("astra_rotator_admin_token_valid 1"), std::string::npos)
+        << metrics.second;
+    ASSERT_TRUE(serve.running());
+
+    serve.signal(SIGTERM);
+    const auto exited = serve.waitFor(5s);
+    ASSERT_TRUE(exited.has_value());
+    EXPECT_TRUE(exited->ok()) << exited->describe();
+    const std::string log = readFile(dir.file("rotator.log"));
+    EXPECT_NE(log.find("astra.tokenFile: token file " + dir.file("admin.token") + " changed"),
+              std::string::npos)
+        << log;
+    const std::string everything = log + serve.stderrText() + metrics.second;
+    for (const auto& token : {sim.adminToken().reveal(), newAdmin.token.reveal()})
+    {
+        EXPECT_EQ(everything.find(token.substr(33)), std::string::npos);
+    }
+    EXPECT_EQ(everything.find(newAdmin.secret.reveal()), std::string::npos);
+    EXPECT_EQ(everything.find(firstBearer), std::string::npos);
+    EXPECT_EQ(everything.find(secondBearer), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(RotationProcess, TokenFollowProcess,
+                         ::testing::Values(Replacement::Rename, Replacement::SecretVolume),
+                         [](const ::testing::TestParamInfo<Replacement>& p)
+                         { return p.param == Replacement::Rename ? "Rename" : "SecretVolume"; });

@@ -40,6 +40,7 @@ public:
     core::Outcome<std::string> currentOrg() override;
     core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
     core::Outcome<std::vector<core::Role>> listRoles() override;
+    std::string adminClientId() const override { return adminClient; }
 
     /// Adds a client directly (as if made elsewhere); returns its ID.
     std::string seedClient(std::vector<std::string> roles, std::int64_t generatedOnMs,
@@ -61,6 +62,8 @@ public:
     std::string tokenOf(const std::string& clientId) const;
 
     const std::string orgId = "0d4c1c2e-5a4f-4b0a-9a57-3f1c7d2b9e10";
+    /// What `adminClientId()` answers (empty: unknown, as a fake without a token).
+    std::string adminClient;
     const std::vector<core::Role> roles = {
         {"ad0566b5-2a67-49de-89e8-92258c2f2c98", "Organization Administrator"},
         {"b4ed0e9b-1f4b-4c8a-8a71-6a7c9e1d2f30", "Database Administrator"},

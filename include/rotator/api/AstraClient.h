@@ -13,6 +13,7 @@
 #include "rotator/api/Backoff.h"
 #include "rotator/api/ConnectionWatchdog.h"
 #include "rotator/api/TokenApi.h"
+#include "rotator/config/TokenSource.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
 #include "rotator/core/Token.h"
@@ -68,12 +69,17 @@ std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t
 /// Each attempt ends at `requestDeadlineMs` even when its bytes keep trickling in (a
 /// ConnectionWatchdog cuts the connection), with a transient failure naming
 /// astra.requestDeadline; ambiguous when some of the request was written.
+/// The admin token comes from a config::TokenSource at each request, so a token file replaced
+/// on disk is used from the next request on; a 401 on it reads the file once more and, when it
+/// holds another token, repeats the request once with that one before it counts as a failure.
 /// Thread-safe.
 class AstraClient final : public TokenApi
 {
 public:
     AstraClient(ClientOptions options, core::Secret adminToken, core::Clock& clock,
                 RequestObserver observer = {});
+    AstraClient(ClientOptions options, std::shared_ptr<config::TokenSource> adminToken,
+                core::Clock& clock, RequestObserver observer = {});
     ~AstraClient() override;
 
     core::Outcome<std::vector<core::ClientInfo>> listClients() override;
@@ -82,7 +88,10 @@ public:
     core::Outcome<std::string> currentOrg() override;
     core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
     core::Outcome<std::vector<core::Role>> listRoles() override;
-    std::string adminClientId() const override { return core::clientIdOfToken(_adminToken); }
+    std::string adminClientId() const override
+    {
+        return core::clientIdOfToken(_adminToken->current());
+    }
 
 private:
     enum class Retry
@@ -94,6 +103,10 @@ private:
     core::Outcome<HttpResult> call(const std::string& method, const std::string& path,
                                    const std::string& pathTemplate, const std::string& body,
                                    const core::Secret& bearer, Retry retry);
+    /// `call` with the admin token, and once more after a 401 if the token file changed.
+    core::Outcome<HttpResult> callAsAdmin(const std::string& method, const std::string& path,
+                                          const std::string& pathTemplate, const std::string& body,
+                                          Retry retry);
     core::Outcome<HttpResult> sendOnce(const std::string& method, const std::string& path,
                                        const std::string& body, const core::Secret& bearer);
     struct Session;
@@ -101,7 +114,7 @@ private:
     void releaseSession(std::unique_ptr<Session> session);
 
     ClientOptions _options;
-    core::Secret _adminToken;
+    std::shared_ptr<config::TokenSource> _adminToken; ///< never null
     core::Clock& _clock;
     RequestObserver _observer;
     std::string _scheme;

@@ -243,6 +243,39 @@ TEST_F(CommandsTest, CheckConfigResolvesRoleNamesOrNamesTheKey)
     EXPECT_EQ(run({"check-config", "--offline"}, "credentials.billing.roles = Nobody Role\n"), 0);
 }
 
+// Adopting the admin token's own client would rotate (and revoke) the token the rotator uses.
+TEST_F(CommandsTest, EveryCommandThatConnectsRefusesACredentialAdoptingTheAdminClient)
+{
+    api.adminClient = api.seedClient({"Organization Administrator"}, clock.nowMs() - kDay);
+    const std::string adopt = "credentials.billing.clientId = " + api.adminClient + "\n";
+    for (const std::vector<std::string>& command : {std::vector<std::string>{"check-config"},
+                                                    {"check-config", "--offline"},
+                                                    {"sync"},
+                                                    {"run-once"},
+                                                    {"rotate", "billing"},
+                                                    {"plan"}})
+    {
+        try
+        {
+            run(command, adopt);
+            ADD_FAILURE() << command.front() << ": expected a ConfigError";
+        }
+        catch (const core::ConfigError& e)
+        {
+            EXPECT_EQ(e.key(), "credentials.billing.clientId");
+            const std::string message = e.what();
+            EXPECT_NE(message.find("is the admin token's own client"), std::string::npos)
+                << message;
+            EXPECT_NE(message.find("astra.selfRotation"), std::string::npos) << message;
+            EXPECT_NE(message.find("not yet available"), std::string::npos) << message;
+        }
+    }
+    EXPECT_EQ(api.calls(test::FakeTokenApi::Call::Create), 0);
+    EXPECT_EQ(api.calls(test::FakeTokenApi::Call::Delete), 0);
+    EXPECT_TRUE(api.exists(api.adminClient));
+    EXPECT_EQ(run({"check-config"}), 0) << err.str();
+}
+
 TEST_F(CommandsTest, CommandsAcceptOnlyTheirOwnOptions)
 {
     EXPECT_THROW(commands.parse({"sync", "--json"}), core::UsageError);

@@ -603,6 +603,17 @@ TEST(SettingsLoader, RejectsTwoFileSinksWithTheSamePath)
                 "sinks.copy.path", "already written by sink \"billing-file\"");
 }
 
+TEST(SettingsLoader, RejectsAFileSinkThatWritesTheAdminTokenFile)
+{
+    expectError(with("astra.tokenFile = /etc/billing/../billing/astra.json"),
+                "sinks.billing-file.path",
+                "is astra.tokenFile: the admin token cannot be rotated as an application "
+                "credential");
+    expectError(with("astra.tokenFile = /etc/billing/astra.json"), "sinks.billing-file.path",
+                "self-rotation (astra.selfRotation), which is planned but not yet available");
+    EXPECT_NO_THROW(load(with("astra.tokenFile = /etc/billing/admin.token")));
+}
+
 TEST(SettingsLoader, RejectsAFileSinkSharedByTwoCredentialsButAllowsASharedHook)
 {
     const std::string other = "credentials.other.roles = R\n"
