@@ -23,11 +23,12 @@ std::optional<std::int64_t> parseDurationMs(std::string_view s)
         std::size_t digits = 0;
         while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9')
         {
-            if (value > (kMax - 9) / 10)
+            const int digit = s[pos] - '0';
+            if (value > (kMax - digit) / 10) // exact: INT64_MAX itself is a valid count of ms
             {
                 return std::nullopt;
             }
-            value = value * 10 + (s[pos] - '0');
+            value = value * 10 + digit;
             ++pos;
             ++digits;
         }
