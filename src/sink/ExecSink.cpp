@@ -170,9 +170,32 @@ tl::unexpected<core::Failure> spawnFailure(const std::string& prefix, const std:
                       prefix + "cannot run " + program + ": " + errnoText(error.error) + hint);
 }
 
-/// The ids `sinks.<name>.user` and `.group` name (none when both are empty). Changing ids
-/// needs root; a user without a group runs with its primary group.
-core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings)
+/// The default ExecSink::AccountLookup: the user database, through NSS.
+core::Outcome<os::FileOwner> lookUpAccount(const std::string& user, const std::string& group)
+{
+    auto ids = resolveFileOwner(user, group);
+    if (!ids || !ids->uid || ids->gid)
+    {
+        return ids;
+    }
+    std::vector<char> buffer(16384);
+    struct passwd pw = {};
+    struct passwd* found = nullptr;
+    if (::getpwuid_r(*ids->uid, &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+    {
+        return core::fail(FailureKind::Permanent,
+                          "uid " + std::to_string(*ids->uid) +
+                              " has no account, so no primary group: set the group too");
+    }
+    ids->gid = pw.pw_gid;
+    return ids;
+}
+
+/// The ids `sinks.<name>.user` and `.group` name (none when both are empty), looked up once
+/// through `lookup`. Changing ids needs root; a user without a group runs with its primary
+/// group.
+core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings,
+                                      const ExecSink::AccountLookup& lookup)
 {
     if (settings.user.empty() && settings.group.empty())
     {
@@ -186,24 +209,16 @@ core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings)
                               std::to_string(::geteuid()) +
                               "); remove them, and the hook runs as the rotator's user");
     }
-    auto ids = resolveFileOwner(settings.user, settings.group);
+    auto ids = lookup ? lookup(settings.user, settings.group)
+                      : lookUpAccount(settings.user, settings.group);
     if (!ids)
     {
         return core::fail(ids.error().kind, keys + ": " + ids.error().message);
     }
-    if (ids->uid && !ids->gid)
+    // A lookup must give the command ids to run with: unset ones would leave it ours (root).
+    if ((!settings.user.empty() && !ids->uid) || !ids->gid)
     {
-        std::vector<char> buffer(16384);
-        struct passwd pw = {};
-        struct passwd* found = nullptr;
-        if (::getpwuid_r(*ids->uid, &pw, buffer.data(), buffer.size(), &found) != 0 ||
-            found == nullptr)
-        {
-            return core::fail(FailureKind::Permanent,
-                              keys + ": uid " + std::to_string(*ids->uid) +
-                                  " has no account, so no primary group: set the group too");
-        }
-        ids->gid = pw.pw_gid;
+        return core::fail(FailureKind::Permanent, keys + ": the user database gave no ids");
     }
     return ids;
 }
@@ -224,6 +239,15 @@ std::string ExecSink::describe() const
 
 core::Outcome<void> ExecSink::check() const
 {
+    if (auto ids = prepare(); !ids)
+    {
+        return tl::make_unexpected(std::move(ids.error()));
+    }
+    return {};
+}
+
+core::Outcome<os::FileOwner> ExecSink::prepare() const
+{
     const std::string prefix = "exec sink " + _settings.name + ": ";
     const std::string key = "sinks." + _settings.name + ".command";
     if (_settings.command.empty() || _settings.command.front().empty())
@@ -237,7 +261,8 @@ core::Outcome<void> ExecSink::check() const
                                                       key +
                                                       " runs without a shell or PATH search)");
     }
-    if (auto ids = runAsIds(_settings); !ids)
+    auto ids = runAsIds(_settings, _lookupAccount);
+    if (!ids)
     {
         return core::fail(ids.error().kind, prefix + ids.error().message);
     }
@@ -269,14 +294,16 @@ core::Outcome<void> ExecSink::check() const
                               " is not executable by the rotator's user (chmod +x it, or fix " +
                               key + ")");
     }
-    return {};
+    return ids;
 }
 
 core::Outcome<void> ExecSink::deliver(const Credential& credential)
 {
-    if (auto ok = check(); !ok)
+    // The ids are looked up once, here: the command runs with exactly these, or not at all.
+    const auto ids = prepare();
+    if (!ids)
     {
-        return ok;
+        return tl::make_unexpected(ids.error());
     }
     const std::string prefix = "exec sink " + _settings.name + ": ";
     const std::string& program = _settings.command.front();
@@ -287,9 +314,8 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                    "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
                    "ASTRA_CLIENT_ID=" + credential.clientId};
     options.ownProcessGroup = true;
-    const auto ids = runAsIds(_settings); // checked above
-    options.uid = ids ? ids->uid : std::nullopt;
-    options.gid = ids ? ids->gid : std::nullopt;
+    options.uid = ids->uid;
+    options.gid = ids->gid;
     auto child = os::Subprocess::spawn(options);
     if (!child)
     {
