@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <mutex>
 #include <vector>
 
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include "rotator/core/SecureWipe.h"
 #include "rotator/os/Errno.h"
 #include "rotator/os/LineSplitter.h"
+#include "rotator/os/ProcessTree.h"
 #include "rotator/os/Subprocess.h"
 #include "rotator/sink/FileSink.h"
 
@@ -223,6 +225,22 @@ core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings,
     return ids;
 }
 
+/// Says once per process when this kernel cannot kill what hooks leave running.
+void warnIfLeftoversSurvive()
+{
+    static std::once_flag once;
+    std::call_once(once,
+                   []
+                   {
+                       if (!os::canKillDescendants())
+                       {
+                           Poco::Logger::get("sink").warning(
+                               "this kernel has no pidfd_open (Linux 5.3 or newer has): processes "
+                               "a hook leaves running are not killed");
+                       }
+                   });
+}
+
 } // namespace
 
 ExecSink::ExecSink(config::SinkSettings settings) : _settings(std::move(settings)) {}
@@ -314,6 +332,7 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                    "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
                    "ASTRA_CLIENT_ID=" + credential.clientId};
     options.ownProcessGroup = true;
+    warnIfLeftoversSurvive();
     options.uid = ids->uid;
     options.gid = ids->gid;
     auto child = os::Subprocess::spawn(options);
