@@ -399,4 +399,38 @@ std::optional<std::string> privateEntryProblem(const std::string& what, const st
     return std::nullopt;
 }
 
+tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
+                                                           int flags, mode_t mode,
+                                                           const std::string& what,
+                                                           const std::string& path)
+{
+    UniqueFd fd(::openat(dirFd, name.c_str(),
+                         flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode));
+    struct stat st = {};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
+    {
+        const int error = errno;
+        // O_NOFOLLOW fails with ELOOP at a link: say that it is one.
+        struct stat link = {};
+        if (error == ELOOP && ::fstatat(dirFd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(link.st_mode))
+        {
+            return tl::make_unexpected(
+                PrivateFileRefusal{0, *privateEntryProblem(what, path, link)});
+        }
+        return tl::make_unexpected(
+            PrivateFileRefusal{error, "cannot open " + path + ": " + errnoText(error)});
+    }
+    auto problem = privateEntryProblem(what, path, st);
+    if (!problem && !S_ISREG(st.st_mode))
+    {
+        problem = what + " " + path + " is not a regular file";
+    }
+    if (problem)
+    {
+        return tl::make_unexpected(PrivateFileRefusal{0, std::move(*problem)});
+    }
+    return fd;
+}
+
 } // namespace rotator::os
