@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <random>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,20 +67,13 @@ bool alreadyHolds(int dirFd, const std::string& base, std::string_view content, 
 // listing reads the open directory, never its path again.
 void removeStaleTemporaries(int dirFd, const std::string& prefix)
 {
-    DIR* listing = ::fdopendir(::dup(dirFd));
-    if (listing == nullptr)
+    for (const auto& name : entryNames(dirFd))
     {
-        return;
-    }
-    while (const dirent* entry = ::readdir(listing))
-    {
-        const std::string name = entry->d_name;
         if (name.rfind(prefix, 0) == 0)
         {
             ::unlinkat(dirFd, name.c_str(), 0);
         }
     }
-    ::closedir(listing);
 }
 
 std::string tempNameFor(const std::string& base)
