@@ -426,6 +426,14 @@ tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std:
     {
         problem = what + " " + path + " is not a regular file";
     }
+    if (!problem && st.st_nlink > 1)
+    {
+        // Another name would keep what the rotator wrote (a secret) after it removes this one,
+        // or make it write into another of its files.
+        problem = what + " " + path + " has " + std::to_string(st.st_nlink) +
+                  " hard links: another name for it outlives its removal (remove the other "
+                  "links, or the file so that the rotator creates its own)";
+    }
     if (problem)
     {
         return tl::make_unexpected(PrivateFileRefusal{0, std::move(*problem)});

@@ -96,8 +96,8 @@ struct PrivateFileRefusal
 {
     /// The errno of an open that failed (ENOENT: absent), with the message "cannot open
     /// <path>: <errno text>"; 0 when the entry is there but refused (a link, not a regular
-    /// file, not the rotator's alone), with the message of `privateEntryProblem` or "<what>
-    /// <path> is not a regular file".
+    /// file, another hard link, not the rotator's alone), with the message of
+    /// `privateEntryProblem` or "<what> <path> is not a regular file" (or "has N hard links").
     int error = 0;
     std::string message;
 };
@@ -105,8 +105,9 @@ struct PrivateFileRefusal
 /// Opens an entry the rotator alone owns (the log file, a pending file) by `name` relative to
 /// `dirFd` (AT_FDCWD: `name` is a path) with `flags` plus O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|
 /// O_CLOEXEC (with O_CREAT a new file gets `mode`), and judges it on the open descriptor:
-/// `privateEntryProblem`, and a regular file. A link at `name` is refused as such, not
-/// followed; a FIFO never blocks the open. `what` and `path` name it in the messages.
+/// `privateEntryProblem`, and a regular file with no other hard link. A link at `name` is
+/// refused as such, not followed; a FIFO never blocks the open. `what` and `path` name it in
+/// the messages.
 tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
                                                            int flags, mode_t mode,
                                                            const std::string& what,

@@ -298,6 +298,13 @@ TEST(FdLineChannel, RefusesALinkAndALogFileOthersCanWriteOrAnotherUserOwns)
     const std::string shared = refusal(dir.file("shared.log"));
     EXPECT_NE(shared.find("mode 0620) is writable by its group"), std::string::npos) << shared;
 
+    test::writeFile(dir.file("mine.log"), "", 0600);
+    ASSERT_EQ(::link(dir.file("mine.log").c_str(), dir.file("other.log").c_str()), 0);
+    const std::string linked = refusal(dir.file("mine.log"));
+    EXPECT_NE(linked.find("log file " + dir.file("mine.log") + " has 2 hard links"),
+              std::string::npos)
+        << linked;
+
     if (::geteuid() == 0)
     {
         test::writeFile(dir.file("theirs.log"), "", 0600);
