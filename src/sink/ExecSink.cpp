@@ -54,15 +54,17 @@ void addCredential(core::SecretMasker& masker, const Credential& credential)
 }
 
 /// Logs one output stream of the command line by line, cleaned and capped. Keeps the raw
-/// prefix of the last non-empty line for the failure message (wiped at the end).
+/// prefix of the last non-empty line for the failure message (wiped at the end), which is
+/// cleaned only when asked for: a line that is not logged is never cleaned.
 class StreamLog
 {
 public:
     StreamLog(const std::string& sinkName, const char* label, int priority,
               const core::SecretMasker& masker)
         : _prefix("exec sink " + sinkName + ": " + label + ": "), _priority(priority),
-          _masker(masker), _lines(kLineLimit + masker.longest(),
-                                  [this](const os::LineSplitter::Line& line) { take(line); })
+          _logged(priority != 0 && Poco::Logger::get("sink").is(priority)), _masker(masker),
+          _lines(kLineLimit + masker.longest(),
+                 [this](const os::LineSplitter::Line& line) { take(line); })
     {
         // Sized once, so assigning a line never leaves a copy in freed memory.
         _last.reserve(kLineLimit + masker.longest());
@@ -90,6 +92,17 @@ private:
         {
             return;
         }
+        if (_logged)
+        {
+            logLine(line);
+        }
+        core::secureWipe(_last);
+        _last.assign(line.text);
+        _lastLength = line.length;
+    }
+
+    void logLine(const os::LineSplitter::Line& line)
+    {
         if (line.offset < kCaptureLimit)
         {
             log(render(line.text, line.length));
@@ -99,22 +112,17 @@ private:
             _truncationLogged = true;
             log("(more output not logged: the first 64 KiB were)");
         }
-        core::secureWipe(_last);
-        _last.assign(line.text);
-        _lastLength = line.length;
     }
 
     void log(const std::string& text) const
     {
-        if (_priority != 0)
-        {
-            Poco::Logger::get("sink").log(Poco::Message(
-                "sink", _prefix + text, static_cast<Poco::Message::Priority>(_priority)));
-        }
+        Poco::Logger::get("sink").log(
+            Poco::Message("sink", _prefix + text, static_cast<Poco::Message::Priority>(_priority)));
     }
 
     std::string _prefix;
     int _priority; ///< a Poco::Message::Priority, 0: not logged
+    bool _logged;  ///< the "sink" logger passes `_priority` (checked once per delivery)
     const core::SecretMasker& _masker;
     bool _truncationLogged = false;
     std::string _last;
