@@ -106,7 +106,7 @@ int FdLineChannel::openForAppending(const std::string& path)
     {
         throw std::runtime_error(fd.error().message);
     }
-    return fd->release();
+    return fd->fd.release();
 }
 
 Poco::AutoPtr<FdLineChannel> FdLineChannel::appendingTo(const std::string& path)

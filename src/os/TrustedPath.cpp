@@ -399,20 +399,21 @@ std::optional<std::string> privateEntryProblem(const std::string& what, const st
     return std::nullopt;
 }
 
-tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
-                                                           int flags, mode_t mode,
-                                                           const std::string& what,
-                                                           const std::string& path)
+tl::expected<PrivateEntry, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
+                                                               int flags, mode_t mode,
+                                                               const std::string& what,
+                                                               const std::string& path)
 {
-    UniqueFd fd(::openat(dirFd, name.c_str(),
-                         flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode));
-    struct stat st = {};
-    if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
+    PrivateEntry entry;
+    entry.fd.reset(::openat(dirFd, name.c_str(),
+                            flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode));
+    const struct stat& st = entry.st;
+    if (!entry.fd.valid() || ::fstat(entry.fd.get(), &entry.st) != 0)
     {
         const int error = errno;
-        // O_NOFOLLOW fails with ELOOP at a link: say that it is one.
+        // O_NOFOLLOW fails at a link (ELOOP, or ENOTDIR with O_DIRECTORY): say that it is one.
         struct stat link = {};
-        if (error == ELOOP && ::fstatat(dirFd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
+        if (::fstatat(dirFd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
             S_ISLNK(link.st_mode))
         {
             return tl::make_unexpected(
@@ -422,11 +423,12 @@ tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std:
             PrivateFileRefusal{error, "cannot open " + path + ": " + errnoText(error)});
     }
     auto problem = privateEntryProblem(what, path, st);
-    if (!problem && !S_ISREG(st.st_mode))
+    const bool directory = (flags & O_DIRECTORY) != 0; // the open made sure it is one
+    if (!problem && !directory && !S_ISREG(st.st_mode))
     {
         problem = what + " " + path + " is not a regular file";
     }
-    if (!problem && st.st_nlink > 1)
+    if (!problem && !directory && st.st_nlink > 1)
     {
         // Another name would keep what the rotator wrote (a secret) after it removes this one,
         // or make it write into another of its files.
@@ -438,7 +440,7 @@ tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std:
     {
         return tl::make_unexpected(PrivateFileRefusal{0, std::move(*problem)});
     }
-    return fd;
+    return entry;
 }
 
 } // namespace rotator::os

@@ -61,7 +61,7 @@ std::optional<sink::Credential> PendingFiles::read(std::int64_t rotationId,
     }
     // A credential is a few hundred bytes; a larger file is not one of ours (and will not parse).
     std::string content;
-    if (os::readUpTo(fd->get(), 1024 * 1024, content) != 0)
+    if (os::readUpTo(fd->fd.get(), 1024 * 1024, content) != 0)
     {
         return std::nullopt;
     }

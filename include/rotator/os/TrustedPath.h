@@ -91,6 +91,13 @@ core::Outcome<TrustedFile> openTrustedInput(const std::string& path, bool readab
 std::optional<std::string> privateEntryProblem(const std::string& what, const std::string& path,
                                                const struct stat& st);
 
+/// An entry `openPrivateFile` opened, and its status from fstat of `fd`.
+struct PrivateEntry
+{
+    UniqueFd fd;
+    struct stat st = {};
+};
+
 /// Why `openPrivateFile` did not open a file.
 struct PrivateFileRefusal
 {
@@ -102,16 +109,16 @@ struct PrivateFileRefusal
     std::string message;
 };
 
-/// Opens an entry the rotator alone owns (the log file, a pending file) by `name` relative to
-/// `dirFd` (AT_FDCWD: `name` is a path) with `flags` plus O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|
-/// O_CLOEXEC (with O_CREAT a new file gets `mode`), and judges it on the open descriptor:
-/// `privateEntryProblem`, and a regular file with no other hard link. A link at `name` is
-/// refused as such, not followed; a FIFO never blocks the open. `what` and `path` name it in
-/// the messages.
-tl::expected<UniqueFd, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
-                                                           int flags, mode_t mode,
-                                                           const std::string& what,
-                                                           const std::string& path);
+/// Opens an entry the rotator alone owns (the log file, a pending file, the state directory)
+/// by `name` relative to `dirFd` (AT_FDCWD: `name` is a path) with `flags` plus O_NOFOLLOW|
+/// O_NONBLOCK|O_NOCTTY|O_CLOEXEC (with O_CREAT a new file gets `mode`), and judges it on the
+/// open descriptor: `privateEntryProblem`, and a regular file with no other hard link (with
+/// O_DIRECTORY: a directory, ENOTDIR otherwise). A link at `name` is refused as such, not
+/// followed; a FIFO never blocks the open. `what` and `path` name it in the messages.
+tl::expected<PrivateEntry, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
+                                                               int flags, mode_t mode,
+                                                               const std::string& what,
+                                                               const std::string& path);
 
 /// "uid 1000 (app)", or "uid 1000" when the user database has no name for it.
 std::string ownerText(uid_t uid);
