@@ -22,7 +22,6 @@ namespace rotator::os
 using core::FailureKind;
 using detail::ioFailure;
 using detail::kindOf;
-using detail::octal;
 
 namespace
 {
@@ -268,7 +267,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
     {
         const int error = errno;
-        return ioFailure(path, "setting mode " + octal(mode), error, dir);
+        return ioFailure(path, "setting mode " + modeText(mode), error, dir);
     }
     if (const int error = writeAll(fd.get(), content); error != 0)
     {

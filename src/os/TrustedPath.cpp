@@ -299,7 +299,7 @@ std::string ownerText(uid_t uid)
 std::string modeText(mode_t mode)
 {
     std::array<char, 8> text{};
-    std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode) & 07777U);
+    std::snprintf(text.data(), text.size(), "0%03o", static_cast<unsigned>(mode) & 07777U);
     return text.data();
 }
 

@@ -123,7 +123,8 @@ tl::expected<PrivateEntry, PrivateFileRefusal> openPrivateFile(int dirFd, const 
 /// "uid 1000 (app)", or "uid 1000" when the user database has no name for it.
 std::string ownerText(uid_t uid);
 
-/// The permission bits of `mode` as four octal digits ("0755").
+/// The permission bits of `mode` (with setuid, setgid and sticky) in octal as chmod takes them:
+/// "0755", "01777". The one formatter of a mode in messages.
 std::string modeText(mode_t mode);
 
 } // namespace rotator::os

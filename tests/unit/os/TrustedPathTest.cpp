@@ -13,6 +13,7 @@
 #include "support/SystemProbes.h"
 #include "support/TempDir.h"
 
+using rotator::os::modeText;
 using rotator::os::openPrivateFile;
 using rotator::os::openTrustedDirectory;
 using rotator::os::openTrustedInput;
@@ -315,4 +316,13 @@ TEST(TrustedPath, OpenPrivateFileTakesOnlyARegularFileOrDirectoryOfOurOwn)
     const auto missing = open("missing", O_RDONLY);
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().error, ENOENT);
+}
+
+// One formatter for every mode in a message: as chmod takes it, file type bits dropped.
+TEST(TrustedPath, ModeTextIsTheOctalModeChmodTakes)
+{
+    EXPECT_EQ(modeText(0600), "0600");
+    EXPECT_EQ(modeText(S_IFREG | 0640), "0640");
+    EXPECT_EQ(modeText(04600), "04600");
+    EXPECT_EQ(modeText(S_IFDIR | 01777), "01777");
 }
