@@ -95,6 +95,30 @@ namespace
     ::_exit(static_cast<int>(killed));
 }
 
+/// A helper running `runHelper` in a forked child, and the read end of its `pids` pipe.
+struct Helper
+{
+    pid_t pid = -1;
+    UniqueFd pids;
+};
+
+Helper startHelper(const std::vector<bool>& orphans, bool dropToNobody)
+{
+    int fds[2] = {-1, -1};
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+    {
+        return {};
+    }
+    Helper helper{-1, UniqueFd(fds[0])};
+    const UniqueFd writer(fds[1]);
+    helper.pid = ::fork();
+    if (helper.pid == 0)
+    {
+        runHelper(orphans, writer.get(), dropToNobody);
+    }
+    return helper;
+}
+
 /// The helper's exit code, or -1 when it did not end within `seconds`.
 int awaitExit(pid_t helper, int seconds)
 {
@@ -118,18 +142,9 @@ int awaitExit(pid_t helper, int seconds)
 // process(es)" warning counts what we killed.
 TEST(ProcessTree, CountsOnlyTheProcessesItKilledAndReapsTheOrphansThatHadExited)
 {
-    int fds[2] = {-1, -1};
-    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    const UniqueFd reader(fds[0]);
-    UniqueFd writer(fds[1]);
-    const pid_t helper = ::fork();
-    ASSERT_GE(helper, 0);
-    if (helper == 0)
-    {
-        runHelper({false, true, false}, writer.get(), false);
-    }
-    writer.reset();
-    EXPECT_EQ(awaitExit(helper, 30), 1);
+    const Helper helper = startHelper({false, true, false}, false);
+    ASSERT_GE(helper.pid, 0);
+    EXPECT_EQ(awaitExit(helper.pid, 30), 1);
 }
 
 // An orphan we may not signal (here root's, while the helper runs as nobody; in the daemon a
@@ -141,29 +156,21 @@ TEST(ProcessTree, NeitherKillsNorWaitsForAnOrphanItMayNotSignal)
     {
         GTEST_SKIP() << rotator::test::kNeedsRoot;
     }
-    int fds[2] = {-1, -1};
-    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    const UniqueFd reader(fds[0]);
-    UniqueFd writer(fds[1]);
-    const pid_t helper = ::fork();
-    ASSERT_GE(helper, 0);
-    if (helper == 0)
-    {
-        runHelper({true}, writer.get(), true);
-    }
-    writer.reset();
+    const Helper helper = startHelper({true}, true);
+    ASSERT_GE(helper.pid, 0);
     pid_t orphan = -1;
-    ASSERT_EQ(::read(reader.get(), &orphan, sizeof orphan), static_cast<ssize_t>(sizeof orphan));
+    ASSERT_EQ(::read(helper.pids.get(), &orphan, sizeof orphan),
+              static_cast<ssize_t>(sizeof orphan));
     const UniqueFd orphanFd(static_cast<int>(::syscall(SYS_pidfd_open, orphan, 0)));
     ASSERT_TRUE(orphanFd.valid());
 
-    const int code = awaitExit(helper, 10);
+    const int code = awaitExit(helper.pid, 10);
     EXPECT_EQ(code, 0) << "-1: killDescendants still waited for the orphan after 10 s";
     // Ours to end: it is root's.
     ::syscall(SYS_pidfd_send_signal, orphanFd.get(), SIGKILL, nullptr, 0);
     if (code < 0)
     {
-        awaitExit(helper, 10);
+        awaitExit(helper.pid, 10);
     }
 }
 
