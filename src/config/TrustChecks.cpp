@@ -23,18 +23,29 @@ const std::string kNotACredential =
     "which is planned but not yet available";
 
 /// The directory of `path` and the name in it; nullopt when the directory cannot be resolved.
-/// Links in the directories are followed only if `followLinks` (as the token file is read).
+/// Links in the directories are followed only if `followLinks` (as the token file is read), and
+/// then a link at the file too: what counts is the file it resolves to, which a sink naming
+/// that file would replace.
 std::optional<FileIdentity> identityOf(const std::string& path, bool followLinks)
 {
+    // Any owner will do here: whether the directory is trusted is the sink's own check.
+    os::TrustRules rules;
+    rules.anyOwner = true;
+    rules.followLinks = followLinks;
+    if (followLinks)
+    {
+        const auto file = os::openTrustedFile(path, rules, false);
+        if (!file)
+        {
+            return std::nullopt;
+        }
+        return FileIdentity{file->directory.st.st_dev, file->directory.st.st_ino, file->name};
+    }
     const auto slash = path.rfind('/');
     if (slash == std::string::npos)
     {
         return std::nullopt;
     }
-    // Any owner will do here: whether the directory is trusted is the sink's own check.
-    os::TrustRules rules;
-    rules.anyOwner = true;
-    rules.followLinks = followLinks;
     const auto directory =
         os::openTrustedDirectory(slash == 0 ? "/" : path.substr(0, slash), rules);
     if (!directory)

@@ -2,11 +2,10 @@
 
 #include <cerrno>
 #include <climits>
+#include <filesystem>
 #include <mutex>
-#include <system_error>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/FormattingChannel.h>
@@ -89,32 +88,25 @@ FdLineChannel::~FdLineChannel()
 
 int FdLineChannel::openForAppending(const std::string& path)
 {
+    // Every directory above it is trusted as the state directory's are (the last may be a
+    // root-owned sticky one: the file must be ours anyway), or its owner could swap the file.
     // No link, no FIFO that would block, and only a file the rotator's user alone can write:
     // someone else's file could be a link's target or hold forged lines between ours.
-    os::UniqueFd fd(::open(
-        path.c_str(),
-        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0640));
-    struct stat st = {};
-    if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
+    const std::filesystem::path file(path);
+    os::TrustRules rules;
+    rules.stickyLastDirectory = true;
+    const auto directory = os::openTrustedDirectory(file.parent_path().string(), rules);
+    if (!directory)
     {
-        const int error = errno;
-        struct stat link = {};
-        if (error == ELOOP && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
-        {
-            throw std::runtime_error(*os::privateEntryProblem("log file", path, link));
-        }
-        throw std::system_error(error, std::generic_category(), "cannot open " + path);
+        throw std::runtime_error("log file " + path + ": " + directory.error().message);
     }
-    auto problem = os::privateEntryProblem("log file", path, st);
-    if (!problem && !S_ISREG(st.st_mode))
+    auto fd = os::openPrivateFile(directory->fd.get(), file.filename().string(),
+                                  O_WRONLY | O_APPEND | O_CREAT, 0640, "log file", path);
+    if (!fd)
     {
-        problem = "log file " + path + " is not a regular file (point log.file at a file)";
+        throw std::runtime_error(fd.error().message);
     }
-    if (problem)
-    {
-        throw std::runtime_error(*problem);
-    }
-    return fd.release();
+    return fd->fd.release();
 }
 
 Poco::AutoPtr<FdLineChannel> FdLineChannel::appendingTo(const std::string& path)

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <random>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,7 +22,6 @@ namespace rotator::os
 using core::FailureKind;
 using detail::ioFailure;
 using detail::kindOf;
-using detail::octal;
 
 namespace
 {
@@ -68,20 +66,13 @@ bool alreadyHolds(int dirFd, const std::string& base, std::string_view content, 
 // listing reads the open directory, never its path again.
 void removeStaleTemporaries(int dirFd, const std::string& prefix)
 {
-    DIR* listing = ::fdopendir(::dup(dirFd));
-    if (listing == nullptr)
+    for (const auto& name : entryNames(dirFd))
     {
-        return;
-    }
-    while (const dirent* entry = ::readdir(listing))
-    {
-        const std::string name = entry->d_name;
         if (name.rfind(prefix, 0) == 0)
         {
             ::unlinkat(dirFd, name.c_str(), 0);
         }
     }
-    ::closedir(listing);
 }
 
 std::string tempNameFor(const std::string& base)
@@ -276,7 +267,7 @@ core::Outcome<bool> writeFileAtomically(const std::string& path, std::string_vie
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
     {
         const int error = errno;
-        return ioFailure(path, "setting mode " + octal(mode), error, dir);
+        return ioFailure(path, "setting mode " + modeText(mode), error, dir);
     }
     if (const int error = writeAll(fd.get(), content); error != 0)
     {

@@ -1,8 +1,5 @@
 #include "AtomicFileParts.h"
 
-#include <array>
-#include <cstdio>
-
 namespace rotator::os::detail
 {
 
@@ -37,13 +34,6 @@ std::optional<SplitPath> splitPath(const std::string& path)
 }
 
 } // namespace
-
-std::string octal(unsigned mode)
-{
-    std::array<char, 16> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "0%03o", mode);
-    return buffer.data();
-}
 
 std::optional<tl::unexpected<core::Failure>>
 refuseTarget(const std::string& path, const struct stat& st, const struct stat& dirSt)
@@ -86,7 +76,7 @@ core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsi
     if ((mode & ~0777U) != 0)
     {
         return core::fail(FailureKind::Permanent,
-                          "cannot write " + path + ": mode " + octal(mode) +
+                          "cannot write " + path + ": mode " + modeText(mode) +
                               " carries bits beyond 0777 (setuid, setgid or sticky), which a "
                               "credential file must not have");
     }

@@ -43,7 +43,4 @@ core::Outcome<TargetDirectory> openTargetDirectory(const std::string& path, unsi
 std::optional<tl::unexpected<core::Failure>>
 refuseTarget(const std::string& path, const struct stat& st, const struct stat& dirSt);
 
-/// "0640".
-std::string octal(unsigned mode);
-
 } // namespace rotator::os::detail

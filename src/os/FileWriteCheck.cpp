@@ -3,7 +3,6 @@
 #include <fstream>
 #include <vector>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include "AtomicFileParts.h"
 #include "FileFailure.h"
 #include "rotator/os/AtomicFile.h"
+#include "rotator/os/ReadFile.h"
 #include "rotator/os/UniqueFd.h"
 
 namespace rotator::os
@@ -132,21 +132,14 @@ void removeStaleTemporaryFiles(const std::string& directory)
     {
         return;
     }
-    DIR* listing = ::fdopendir(::dup(dirFd.get()));
-    if (listing == nullptr)
-    {
-        return;
-    }
     std::vector<std::string> stale;
-    while (const dirent* entry = ::readdir(listing))
+    for (auto& name : entryNames(dirFd.get()))
     {
-        const std::string name = entry->d_name;
         if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos)
         {
-            stale.push_back(name);
+            stale.push_back(std::move(name));
         }
     }
-    ::closedir(listing);
     for (const auto& name : stale)
     {
         ::unlinkat(dirFd.get(), name.c_str(), 0);

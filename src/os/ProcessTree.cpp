@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,18 @@ namespace
 constexpr int kMaxRounds = 16;
 constexpr int kExitWaitMs = 2000; ///< per round, for killed processes that are not our children
 
-/// The parent of `pid` from /proc/<pid>/stat, or nullopt when it is gone. The command name
+/// What /proc/<pid>/stat says of a process: its state letter and its parent.
+struct ProcessStat
+{
+    char state = '?';
+    pid_t ppid = 0;
+    /// Exited, waiting to be reaped: nothing left to kill.
+    bool exited() const { return state == 'Z' || state == 'X'; }
+};
+
+/// `pid`'s state and parent from /proc/<pid>/stat, or nullopt when it is gone. The command name
 /// (field 2) may hold spaces and parentheses: the fields after it start at the last ')'.
-std::optional<pid_t> parentOf(pid_t pid)
+std::optional<ProcessStat> statOf(pid_t pid)
 {
     std::string stat;
     if (readFile("/proc/" + std::to_string(pid) + "/stat", stat, 4096) != 0)
@@ -51,7 +61,7 @@ std::optional<pid_t> parentOf(pid_t pid)
     {
         return std::nullopt;
     }
-    return static_cast<pid_t>(ppid);
+    return ProcessStat{stat[close + 2], static_cast<pid_t>(ppid)};
 }
 
 /// Every visible process and its parent.
@@ -71,9 +81,9 @@ std::map<pid_t, pid_t> processTable()
         {
             continue;
         }
-        if (const auto ppid = parentOf(static_cast<pid_t>(pid)))
+        if (const auto st = statOf(static_cast<pid_t>(pid)))
         {
-            table[static_cast<pid_t>(pid)] = *ppid;
+            table[static_cast<pid_t>(pid)] = st->ppid;
         }
     }
     ::closedir(dir);
@@ -110,13 +120,31 @@ std::vector<std::pair<pid_t, pid_t>> subtrees(const std::map<pid_t, pid_t>& tabl
     return out;
 }
 
+/// Reaps those of `killed` that are our children and have exited; never waits.
+void reapExited(const std::vector<pid_t>& killed)
+{
+    for (const pid_t pid : killed)
+    {
+        int status = 0;
+        while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR)
+        {
+        }
+    }
+}
+
 } // namespace
+
+bool canKillDescendants()
+{
+    const UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+    return self.valid() || errno != ENOSYS;
+}
 
 std::size_t killDescendants(pid_t root, const std::function<bool(pid_t)>& isLiveChild)
 {
     const pid_t self = ::getpid();
     const bool adopting = isSubreaper();
-    std::size_t killed = 0;
+    std::set<pid_t> killed; // over all rounds: one still dying is not killed again
     for (int round = 0; round < kMaxRounds; ++round)
     {
         const auto table = processTable();
@@ -139,38 +167,52 @@ std::size_t killDescendants(pid_t root, const std::function<bool(pid_t)>& isLive
             const auto below = subtrees(table, orphans);
             targets.insert(targets.end(), below.begin(), below.end());
         }
-        if (targets.empty())
-        {
-            break;
-        }
+        std::size_t newlyKilled = 0;
         std::vector<UniqueFd> awaited;
+        std::vector<pid_t> ours; // signalled children of ours, reaped once they exit
         for (const auto& [pid, ppid] : targets)
         {
             UniqueFd pidFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-            // Opened first, checked second: if the parent is still the one we saw, the pidfd
-            // is that process and not a stranger that reused its pid.
-            if (!pidFd.valid() || parentOf(pid) != ppid)
+            if (!pidFd.valid())
             {
                 continue;
             }
-            if (::syscall(SYS_pidfd_send_signal, pidFd.get(), SIGKILL, nullptr, 0) == 0)
+            // Opened first, checked second: if the parent is still the one we saw, the pidfd
+            // is that process and not a stranger that reused its pid.
+            const auto st = statOf(pid);
+            if (!st || st->ppid != ppid)
             {
-                ++killed;
+                continue;
             }
-            if (ppid == self)
+            const bool signalled =
+                ::syscall(SYS_pidfd_send_signal, pidFd.get(), SIGKILL, nullptr, 0) == 0;
+            if (ppid == self && (signalled || st->exited()))
             {
-                int status = 0;
-                while (::waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                {
-                }
+                ours.push_back(pid);
             }
-            else
+            // A process we may not signal (another user's, when we are not root) is neither
+            // waited for nor counted: it may run for ever.
+            if (!signalled)
             {
-                awaited.push_back(std::move(pidFd));
+                continue;
             }
+            // One that had exited by itself was not killed by us.
+            if (!st->exited() && killed.insert(pid).second)
+            {
+                ++newlyKilled;
+            }
+            awaited.push_back(std::move(pidFd));
         }
-        // The others end when the SIGKILL is delivered; wait for that (a pidfd turns readable
-        // on exit) rather than scanning again at once.
+        if (newlyKilled == 0)
+        {
+            // Nothing new: what is left is gone, exited, or still dying from an earlier round
+            // (a process in uninterruptible sleep dies when it wakes); waiting again would not
+            // help.
+            reapExited(ours);
+            break;
+        }
+        // They end when the SIGKILL is delivered; wait for that, a bounded time (a pidfd turns
+        // readable on exit), rather than scanning again at once.
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::milliseconds(kExitWaitMs);
         for (const auto& fd : awaited)
@@ -183,8 +225,9 @@ std::size_t killDescendants(pid_t root, const std::function<bool(pid_t)>& isLive
             {
             }
         }
+        reapExited(ours);
     }
-    return killed;
+    return killed.size();
 }
 
 } // namespace rotator::os

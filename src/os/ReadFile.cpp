@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,6 +84,35 @@ int readFile(const std::string& path, std::string& out, std::size_t limit, int o
         return errno;
     }
     return readUpTo(fd.get(), limit, out);
+}
+
+std::vector<std::string> entryNames(int dirFd)
+{
+    std::vector<std::string> names;
+    // closedir closes the descriptor fdopendir took; fdopendir takes it only when it succeeds.
+    const int copy = ::fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+    {
+        return names;
+    }
+    DIR* listing = ::fdopendir(copy);
+    if (listing == nullptr)
+    {
+        ::close(copy);
+        return names;
+    }
+    // The duplicate shares `dirFd`'s offset, which an earlier listing left at the end.
+    ::rewinddir(listing);
+    while (const dirent* entry = ::readdir(listing))
+    {
+        const std::string_view name = entry->d_name;
+        if (name != "." && name != "..")
+        {
+            names.emplace_back(name);
+        }
+    }
+    ::closedir(listing);
+    return names;
 }
 
 } // namespace rotator::os

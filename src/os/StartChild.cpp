@@ -2,9 +2,12 @@
 
 #include <cerrno>
 #include <csignal>
+#include <limits>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,10 +71,27 @@ int spawnChild(const ChildPlan& plan, pid_t& pid)
     return ::posix_spawn(&pid, plan.argv[0], &setup.actions, &setup.attr, plan.argv, plan.envp);
 }
 
-/// The forked child: only async-signal-safe calls until the exec. Never returns.
-[[noreturn]] void runChild(const ChildPlan& plan, int report)
+/// Closes every descriptor from `first` to `last` (inclusive). close_range first; before
+/// Linux 5.9 (ENOSYS) or when it fails otherwise, one close() per number below `limit`, our
+/// RLIMIT_NOFILE read before the fork (no descriptor is numbered beyond it). Async-signal-safe.
+void closeRange(unsigned first, unsigned last, unsigned limit)
 {
-    // Default dispositions while everything is still blocked, then the empty mask.
+    if (first > last || ::syscall(SYS_close_range, first, last, 0U) == 0)
+    {
+        return;
+    }
+    for (unsigned fd = first; fd <= last && fd < limit; ++fd)
+    {
+        ::close(static_cast<int>(fd));
+    }
+}
+
+/// The forked child: only async-signal-safe calls until the exec. Never returns. Starts with
+/// every signal blocked (see forkChild).
+[[noreturn]] void runChild(const ChildPlan& plan, int report, unsigned fdLimit)
+{
+    // Default dispositions while everything is still blocked, so that none of our handlers runs
+    // in the child; then the empty mask.
     struct sigaction defaults = {};
     defaults.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig)
@@ -93,6 +113,14 @@ int spawnChild(const ChildPlan& plan, pid_t& pid)
             error = errno;
         }
     }
+    // Everything above 2 but the report pipe (which closes itself on exec), before the ids
+    // change: nothing of ours is ever open in a process of the hook's user.
+    if (error == 0)
+    {
+        const auto at = static_cast<unsigned>(report);
+        closeRange(3, at - 1, fdLimit);
+        closeRange(at + 1, ~0U, fdLimit);
+    }
     // Groups first, then the gid, then the uid: after the uid, the rest is no longer allowed.
     // Raw system calls: this thread is the only one, and glibc's wrappers would try to signal
     // the parent's other threads (which do not exist here) to change their ids too.
@@ -111,12 +139,6 @@ int spawnChild(const ChildPlan& plan, pid_t& pid)
     }
     if (error == 0)
     {
-        // Everything above 2 but the report pipe, which closes itself on exec.
-        if (report > 3)
-        {
-            ::syscall(SYS_close_range, 3U, static_cast<unsigned>(report - 1), 0U);
-        }
-        ::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0U, 0U);
         ::execve(plan.argv[0], plan.argv, plan.envp);
         error = errno;
     }
@@ -124,6 +146,38 @@ int spawnChild(const ChildPlan& plan, pid_t& pid)
     static_cast<void>(ignored);
     ::_exit(127);
 }
+
+/// One more than the highest descriptor number this process may have (RLIMIT_NOFILE's soft
+/// limit).
+unsigned descriptorLimit()
+{
+    struct rlimit limit = {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+        limit.rlim_cur > std::numeric_limits<unsigned>::max())
+    {
+        return std::numeric_limits<unsigned>::max();
+    }
+    return static_cast<unsigned>(limit.rlim_cur);
+}
+
+/// Blocks every signal in this thread while it lives, so that between the fork and the reset
+/// of the dispositions no handler of ours runs in the child (posix_spawn does the same).
+class AllSignalsBlocked
+{
+public:
+    AllSignalsBlocked()
+    {
+        sigset_t all;
+        sigfillset(&all);
+        ::pthread_sigmask(SIG_SETMASK, &all, &_old);
+    }
+    AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+    AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+    ~AllSignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &_old, nullptr); }
+
+private:
+    sigset_t _old{};
+};
 
 int forkChild(const ChildPlan& plan, pid_t& pid)
 {
@@ -140,14 +194,21 @@ int forkChild(const ChildPlan& plan, pid_t& pid)
     {
         return errno;
     }
-    const pid_t child = ::fork();
+    const unsigned fdLimit = descriptorLimit();
+    pid_t child = -1;
+    int forkError = 0;
+    {
+        const AllSignalsBlocked blocked;
+        child = ::fork();
+        if (child == 0)
+        {
+            runChild(plan, writer.get(), fdLimit);
+        }
+        forkError = errno;
+    }
     if (child < 0)
     {
-        return errno;
-    }
-    if (child == 0)
-    {
-        runChild(plan, writer.get());
+        return forkError;
     }
     writer.reset();
     // End of file: the exec happened. Otherwise the child's errno, and it has exited.

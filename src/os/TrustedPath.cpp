@@ -299,7 +299,7 @@ std::string ownerText(uid_t uid)
 std::string modeText(mode_t mode)
 {
     std::array<char, 8> text{};
-    std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode) & 07777U);
+    std::snprintf(text.data(), text.size(), "0%03o", static_cast<unsigned>(mode) & 07777U);
     return text.data();
 }
 
@@ -397,6 +397,50 @@ std::optional<std::string> privateEntryProblem(const std::string& what, const st
                ", who could change what the rotator trusts (run \"chmod go-w " + path + "\")";
     }
     return std::nullopt;
+}
+
+tl::expected<PrivateEntry, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
+                                                               int flags, mode_t mode,
+                                                               const std::string& what,
+                                                               const std::string& path)
+{
+    PrivateEntry entry;
+    entry.fd.reset(::openat(dirFd, name.c_str(),
+                            flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode));
+    const struct stat& st = entry.st;
+    if (!entry.fd.valid() || ::fstat(entry.fd.get(), &entry.st) != 0)
+    {
+        const int error = errno;
+        // O_NOFOLLOW fails at a link (ELOOP, or ENOTDIR with O_DIRECTORY): say that it is one.
+        struct stat link = {};
+        if (::fstatat(dirFd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(link.st_mode))
+        {
+            return tl::make_unexpected(
+                PrivateFileRefusal{0, *privateEntryProblem(what, path, link)});
+        }
+        return tl::make_unexpected(
+            PrivateFileRefusal{error, "cannot open " + path + ": " + errnoText(error)});
+    }
+    auto problem = privateEntryProblem(what, path, st);
+    const bool directory = (flags & O_DIRECTORY) != 0; // the open made sure it is one
+    if (!problem && !directory && !S_ISREG(st.st_mode))
+    {
+        problem = what + " " + path + " is not a regular file";
+    }
+    if (!problem && !directory && st.st_nlink > 1)
+    {
+        // Another name would keep what the rotator wrote (a secret) after it removes this one,
+        // or make it write into another of its files.
+        problem = what + " " + path + " has " + std::to_string(st.st_nlink) +
+                  " hard links: another name for it outlives its removal (remove the other "
+                  "links, or the file so that the rotator creates its own)";
+    }
+    if (problem)
+    {
+        return tl::make_unexpected(PrivateFileRefusal{0, std::move(*problem)});
+    }
+    return entry;
 }
 
 } // namespace rotator::os

@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/Logger.h>
@@ -49,27 +48,20 @@ std::optional<sink::Credential> PendingFiles::read(std::int64_t rotationId,
                                                    const std::string& credentialName) const
 {
     const std::string file = path(rotationId);
-    const os::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    struct stat st = {};
-    if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
-    {
-        return std::nullopt;
-    }
     // Only a file the rotator wrote holds a secret it minted; anything else planted here
-    // (another owner, writable by others, not a file) is not used as a credential.
-    auto problem = os::privateEntryProblem("pending file", file, st);
-    if (!problem && !S_ISREG(st.st_mode))
+    // (another owner, writable by others, not a file, another hard link) is not used as one.
+    const auto fd = os::openPrivateFile(AT_FDCWD, file, O_RDONLY, 0, "pending file", file);
+    if (!fd)
     {
-        problem = "pending file " + file + " is not a regular file";
-    }
-    if (problem)
-    {
-        Poco::Logger::get("rotation").warning("ignoring %s", *problem);
+        if (fd.error().error == 0)
+        {
+            Poco::Logger::get("rotation").warning("ignoring %s", fd.error().message);
+        }
         return std::nullopt;
     }
     // A credential is a few hundred bytes; a larger file is not one of ours (and will not parse).
     std::string content;
-    if (os::readUpTo(fd.get(), 1024 * 1024, content) != 0)
+    if (os::readUpTo(fd->fd.get(), 1024 * 1024, content) != 0)
     {
         return std::nullopt;
     }

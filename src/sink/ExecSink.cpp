@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <mutex>
 #include <vector>
 
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include "rotator/core/SecureWipe.h"
 #include "rotator/os/Errno.h"
 #include "rotator/os/LineSplitter.h"
+#include "rotator/os/ProcessTree.h"
 #include "rotator/os/Subprocess.h"
 #include "rotator/sink/FileSink.h"
 
@@ -52,15 +54,17 @@ void addCredential(core::SecretMasker& masker, const Credential& credential)
 }
 
 /// Logs one output stream of the command line by line, cleaned and capped. Keeps the raw
-/// prefix of the last non-empty line for the failure message (wiped at the end).
+/// prefix of the last non-empty line for the failure message (wiped at the end), which is
+/// cleaned only when asked for: a line that is not logged is never cleaned.
 class StreamLog
 {
 public:
     StreamLog(const std::string& sinkName, const char* label, int priority,
               const core::SecretMasker& masker)
         : _prefix("exec sink " + sinkName + ": " + label + ": "), _priority(priority),
-          _masker(masker), _lines(kLineLimit + masker.longest(),
-                                  [this](const os::LineSplitter::Line& line) { take(line); })
+          _logged(priority != 0 && Poco::Logger::get("sink").is(priority)), _masker(masker),
+          _lines(kLineLimit + masker.longest(),
+                 [this](const os::LineSplitter::Line& line) { take(line); })
     {
         // Sized once, so assigning a line never leaves a copy in freed memory.
         _last.reserve(kLineLimit + masker.longest());
@@ -88,6 +92,17 @@ private:
         {
             return;
         }
+        if (_logged)
+        {
+            logLine(line);
+        }
+        core::secureWipe(_last);
+        _last.assign(line.text);
+        _lastLength = line.length;
+    }
+
+    void logLine(const os::LineSplitter::Line& line)
+    {
         if (line.offset < kCaptureLimit)
         {
             log(render(line.text, line.length));
@@ -97,22 +112,17 @@ private:
             _truncationLogged = true;
             log("(more output not logged: the first 64 KiB were)");
         }
-        core::secureWipe(_last);
-        _last.assign(line.text);
-        _lastLength = line.length;
     }
 
     void log(const std::string& text) const
     {
-        if (_priority != 0)
-        {
-            Poco::Logger::get("sink").log(Poco::Message(
-                "sink", _prefix + text, static_cast<Poco::Message::Priority>(_priority)));
-        }
+        Poco::Logger::get("sink").log(
+            Poco::Message("sink", _prefix + text, static_cast<Poco::Message::Priority>(_priority)));
     }
 
     std::string _prefix;
     int _priority; ///< a Poco::Message::Priority, 0: not logged
+    bool _logged;  ///< the "sink" logger passes `_priority` (checked once per delivery)
     const core::SecretMasker& _masker;
     bool _truncationLogged = false;
     std::string _last;
@@ -170,9 +180,32 @@ tl::unexpected<core::Failure> spawnFailure(const std::string& prefix, const std:
                       prefix + "cannot run " + program + ": " + errnoText(error.error) + hint);
 }
 
-/// The ids `sinks.<name>.user` and `.group` name (none when both are empty). Changing ids
-/// needs root; a user without a group runs with its primary group.
-core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings)
+/// The default ExecSink::AccountLookup: the user database, through NSS.
+core::Outcome<os::FileOwner> lookUpAccount(const std::string& user, const std::string& group)
+{
+    auto ids = resolveFileOwner(user, group);
+    if (!ids || !ids->uid || ids->gid)
+    {
+        return ids;
+    }
+    std::vector<char> buffer(16384);
+    struct passwd pw = {};
+    struct passwd* found = nullptr;
+    if (::getpwuid_r(*ids->uid, &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+    {
+        return core::fail(FailureKind::Permanent,
+                          "uid " + std::to_string(*ids->uid) +
+                              " has no account, so no primary group: set the group too");
+    }
+    ids->gid = pw.pw_gid;
+    return ids;
+}
+
+/// The ids `sinks.<name>.user` and `.group` name (none when both are empty), looked up once
+/// through `lookup`. Changing ids needs root; a user without a group runs with its primary
+/// group.
+core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings,
+                                      const ExecSink::AccountLookup& lookup)
 {
     if (settings.user.empty() && settings.group.empty())
     {
@@ -186,26 +219,34 @@ core::Outcome<os::FileOwner> runAsIds(const config::SinkSettings& settings)
                               std::to_string(::geteuid()) +
                               "); remove them, and the hook runs as the rotator's user");
     }
-    auto ids = resolveFileOwner(settings.user, settings.group);
+    auto ids = lookup ? lookup(settings.user, settings.group)
+                      : lookUpAccount(settings.user, settings.group);
     if (!ids)
     {
         return core::fail(ids.error().kind, keys + ": " + ids.error().message);
     }
-    if (ids->uid && !ids->gid)
+    // A lookup must give the command ids to run with: unset ones would leave it ours (root).
+    if ((!settings.user.empty() && !ids->uid) || !ids->gid)
     {
-        std::vector<char> buffer(16384);
-        struct passwd pw = {};
-        struct passwd* found = nullptr;
-        if (::getpwuid_r(*ids->uid, &pw, buffer.data(), buffer.size(), &found) != 0 ||
-            found == nullptr)
-        {
-            return core::fail(FailureKind::Permanent,
-                              keys + ": uid " + std::to_string(*ids->uid) +
-                                  " has no account, so no primary group: set the group too");
-        }
-        ids->gid = pw.pw_gid;
+        return core::fail(FailureKind::Permanent, keys + ": the user database gave no ids");
     }
     return ids;
+}
+
+/// Says once per process when this kernel cannot kill what hooks leave running.
+void warnIfLeftoversSurvive()
+{
+    static std::once_flag once;
+    std::call_once(once,
+                   []
+                   {
+                       if (!os::canKillDescendants())
+                       {
+                           Poco::Logger::get("sink").warning(
+                               "this kernel has no pidfd_open (Linux 5.3 or newer has): processes "
+                               "a hook leaves running are not killed");
+                       }
+                   });
 }
 
 } // namespace
@@ -224,6 +265,15 @@ std::string ExecSink::describe() const
 
 core::Outcome<void> ExecSink::check() const
 {
+    if (auto ids = prepare(); !ids)
+    {
+        return tl::make_unexpected(std::move(ids.error()));
+    }
+    return {};
+}
+
+core::Outcome<os::FileOwner> ExecSink::prepare() const
+{
     const std::string prefix = "exec sink " + _settings.name + ": ";
     const std::string key = "sinks." + _settings.name + ".command";
     if (_settings.command.empty() || _settings.command.front().empty())
@@ -237,7 +287,8 @@ core::Outcome<void> ExecSink::check() const
                                                       key +
                                                       " runs without a shell or PATH search)");
     }
-    if (auto ids = runAsIds(_settings); !ids)
+    auto ids = runAsIds(_settings, _lookupAccount);
+    if (!ids)
     {
         return core::fail(ids.error().kind, prefix + ids.error().message);
     }
@@ -269,14 +320,16 @@ core::Outcome<void> ExecSink::check() const
                               " is not executable by the rotator's user (chmod +x it, or fix " +
                               key + ")");
     }
-    return {};
+    return ids;
 }
 
 core::Outcome<void> ExecSink::deliver(const Credential& credential)
 {
-    if (auto ok = check(); !ok)
+    // The ids are looked up once, here: the command runs with exactly these, or not at all.
+    const auto ids = prepare();
+    if (!ids)
     {
-        return ok;
+        return tl::make_unexpected(ids.error());
     }
     const std::string prefix = "exec sink " + _settings.name + ": ";
     const std::string& program = _settings.command.front();
@@ -287,9 +340,9 @@ core::Outcome<void> ExecSink::deliver(const Credential& credential)
                    "ASTRA_ROTATOR_CREDENTIAL=" + credential.credential,
                    "ASTRA_CLIENT_ID=" + credential.clientId};
     options.ownProcessGroup = true;
-    const auto ids = runAsIds(_settings); // checked above
-    options.uid = ids ? ids->uid : std::nullopt;
-    options.gid = ids ? ids->gid : std::nullopt;
+    warnIfLeftoversSurvive();
+    options.uid = ids->uid;
+    options.gid = ids->gid;
     auto child = os::Subprocess::spawn(options);
     if (!child)
     {

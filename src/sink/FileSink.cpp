@@ -1,8 +1,6 @@
 #include "rotator/sink/FileSink.h"
 
-#include <array>
 #include <charconv>
-#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -14,6 +12,7 @@
 
 #include "rotator/core/Secret.h"
 #include "rotator/os/Errno.h"
+#include "rotator/os/TrustedPath.h"
 
 namespace rotator::sink
 {
@@ -158,10 +157,8 @@ FileSink::FileSink(config::SinkSettings settings) : _settings(std::move(settings
 
 std::string FileSink::describe() const
 {
-    std::array<char, 16> mode{};
-    std::snprintf(mode.data(), mode.size(), "%04o", _settings.mode);
-    std::string out =
-        "file " + _settings.path + " (" + formatName(_settings.format) + ", " + mode.data();
+    std::string out = "file " + _settings.path + " (" + formatName(_settings.format) + ", " +
+                      os::modeText(_settings.mode);
     if (!_settings.owner.empty())
     {
         out += ", owner " + _settings.owner;

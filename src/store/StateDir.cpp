@@ -35,36 +35,26 @@ os::UniqueFd makePrivateDir(int parentFd, const std::string& name, const std::st
     {
         throw core::StoreError("cannot create " + what + " " + path + ": " + std::strerror(errno));
     }
-    os::UniqueFd fd(
-        ::openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    struct stat st = {};
-    if (!fd.valid())
+    auto fd = os::openPrivateFile(parentFd, name, O_RDONLY | O_DIRECTORY, 0, what, path);
+    if (!fd)
     {
-        const int error = errno;
-        if (::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        if (fd.error().error == 0)
         {
-            refuse(*os::privateEntryProblem(what, path, st));
+            refuse(fd.error().message);
         }
-        if (error == ENOTDIR)
+        if (fd.error().error == ENOTDIR)
         {
             refuse(what + " " + path + " is not a directory");
         }
-        throw core::StoreError("cannot open " + what + " " + path + ": " + std::strerror(error));
+        throw core::StoreError("cannot open " + what + " " + path + ": " +
+                               std::strerror(fd.error().error));
     }
-    if (::fstat(fd.get(), &st) != 0)
-    {
-        throw core::StoreError("cannot inspect " + what + " " + path + ": " + std::strerror(errno));
-    }
-    if (auto problem = os::privateEntryProblem(what, path, st))
-    {
-        refuse(*problem);
-    }
-    if ((st.st_mode & 0077) != 0 && ::fchmod(fd.get(), 0700) != 0)
+    if ((fd->st.st_mode & 0077) != 0 && ::fchmod(fd->fd.get(), 0700) != 0)
     {
         throw core::StoreError("cannot restrict " + path + " to mode 0700: " +
                                std::strerror(errno));
     }
-    return fd;
+    return std::move(fd->fd);
 }
 
 /// A file of the state directory that exists must be the rotator's alone: whoever else owns or
@@ -133,11 +123,17 @@ void StateDir::prepare()
 void StateDir::lock()
 {
     const std::string lockPath = _path + "/lock";
-    const int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
+    // Judged on the descriptor: prepare's look at the path may be stale by now.
+    auto opened = os::openPrivateFile(AT_FDCWD, lockPath, O_RDWR | O_CREAT, 0600, "file", lockPath);
+    if (!opened)
     {
-        throw core::StoreError("cannot open " + lockPath + ": " + std::strerror(errno));
+        if (opened.error().error == 0)
+        {
+            refuse(opened.error().message);
+        }
+        throw core::StoreError(opened.error().message);
     }
+    const int fd = opened->fd.release();
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
     {
         const int err = errno;

@@ -40,10 +40,11 @@ class FdLineChannel final : public Poco::Channel
 public:
     /// Writes to `fd`, which stays the caller's (stderr).
     explicit FdLineChannel(int fd);
-    /// Opens `path` for appending (created with mode 0640, O_NOFOLLOW) and owns it. Throws
-    /// std::system_error naming the path when it cannot be opened, std::runtime_error (path,
-    /// owner, mode, fix) when it is a link, not a regular file, not the effective user's or
-    /// writable by its group or others.
+    /// Opens `path` for appending (created with mode 0640, O_NOFOLLOW) through directories
+    /// checked from `/` (os::openTrustedDirectory) and owns it. Throws std::runtime_error naming
+    /// the path when it cannot be opened, and (path, owner, mode, fix) when a directory above it
+    /// is not trusted or it is a link, not a regular file, not the effective user's or writable
+    /// by its group or others.
     static Poco::AutoPtr<FdLineChannel> appendingTo(const std::string& path);
     ~FdLineChannel() override;
 

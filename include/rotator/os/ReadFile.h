@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace rotator::os
 {
@@ -22,5 +23,11 @@ int readUpTo(int fd, std::size_t limit, std::string& out);
 /// empty on failure.
 int readFile(const std::string& path, std::string& out, std::size_t limit = kNoReadLimit,
              int openFlags = 0);
+
+/// The names of the entries in the open directory `dirFd` (without "." and ".."), read from its
+/// start through a close-on-exec duplicate of it, which is closed on every path: `dirFd` stays
+/// the caller's and open. Empty when it cannot be listed (not a directory, out of
+/// descriptors).
+std::vector<std::string> entryNames(int dirFd);
 
 } // namespace rotator::os

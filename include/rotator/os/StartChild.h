@@ -26,8 +26,10 @@ struct ChildPlan
 /// ours beyond the three streams. Without uid or gid through posix_spawn; with them through
 /// fork and exec, the child calling only async-signal-safe functions and raw set*id system
 /// calls (one thread, so no glibc setxid broadcast) and reporting a failure before the exec
-/// over a close-on-exec pipe. Returns 0 and sets `pid`, or an errno value (a failed
-/// setgroups/setgid/setuid is EPERM).
+/// over a close-on-exec pipe. Every signal is blocked around the fork (no handler of ours runs
+/// in the child), and the child closes our descriptors before it changes ids (close_range, or
+/// one close per number up to RLIMIT_NOFILE before Linux 5.9). Returns 0 and sets `pid`, or an
+/// errno value (a failed setgroups/setgid/setuid is EPERM).
 int startChild(const ChildPlan& plan, pid_t& pid);
 
 } // namespace rotator::os

@@ -91,10 +91,40 @@ core::Outcome<TrustedFile> openTrustedInput(const std::string& path, bool readab
 std::optional<std::string> privateEntryProblem(const std::string& what, const std::string& path,
                                                const struct stat& st);
 
+/// An entry `openPrivateFile` opened, and its status from fstat of `fd`.
+struct PrivateEntry
+{
+    UniqueFd fd;
+    struct stat st = {};
+};
+
+/// Why `openPrivateFile` did not open a file.
+struct PrivateFileRefusal
+{
+    /// The errno of an open that failed (ENOENT: absent), with the message "cannot open
+    /// <path>: <errno text>"; 0 when the entry is there but refused (a link, not a regular
+    /// file, another hard link, not the rotator's alone), with the message of
+    /// `privateEntryProblem` or "<what> <path> is not a regular file" (or "has N hard links").
+    int error = 0;
+    std::string message;
+};
+
+/// Opens an entry the rotator alone owns (the log file, a pending file, the state directory)
+/// by `name` relative to `dirFd` (AT_FDCWD: `name` is a path) with `flags` plus O_NOFOLLOW|
+/// O_NONBLOCK|O_NOCTTY|O_CLOEXEC (with O_CREAT a new file gets `mode`), and judges it on the
+/// open descriptor: `privateEntryProblem`, and a regular file with no other hard link (with
+/// O_DIRECTORY: a directory, ENOTDIR otherwise). A link at `name` is refused as such, not
+/// followed; a FIFO never blocks the open. `what` and `path` name it in the messages.
+tl::expected<PrivateEntry, PrivateFileRefusal> openPrivateFile(int dirFd, const std::string& name,
+                                                               int flags, mode_t mode,
+                                                               const std::string& what,
+                                                               const std::string& path);
+
 /// "uid 1000 (app)", or "uid 1000" when the user database has no name for it.
 std::string ownerText(uid_t uid);
 
-/// The permission bits of `mode` as four octal digits ("0755").
+/// The permission bits of `mode` (with setuid, setgid and sticky) in octal as chmod takes them:
+/// "0755", "01777". The one formatter of a mode in messages.
 std::string modeText(mode_t mode);
 
 } // namespace rotator::os

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "rotator/config/Settings.h"
+#include "rotator/os/AtomicFile.h"
 #include "rotator/sink/SecretSink.h"
 
 namespace rotator::sink
@@ -25,7 +27,9 @@ namespace rotator::sink
 /// the child is always reaped.
 ///
 /// With `user` and/or `group` (only when the rotator runs as root) the command runs with that
-/// uid and that gid as its only group (a user alone: its primary group).
+/// uid and that gid as its only group (a user alone: its primary group). They are looked up
+/// once per delivery, and a failed lookup fails the delivery: the command never runs with the
+/// rotator's own ids instead.
 ///
 /// Failures: `Permanent` when the program is missing, not executable or not runnable;
 /// `Transient` for a timeout, a non-zero exit or death by a signal (naming the status and the
@@ -46,9 +50,21 @@ public:
     /// Time between SIGTERM and SIGKILL after a timeout (default 2 s).
     void setKillGrace(std::chrono::milliseconds grace) { _killGrace = grace; }
 
+    /// Resolves `user` and `group` (names or numeric ids; empty: unset) to the ids the command
+    /// runs with, a user alone with its primary group. Failures name what was not found.
+    using AccountLookup = std::function<core::Outcome<os::FileOwner>(const std::string& user,
+                                                                     const std::string& group)>;
+    /// Replaces the user database lookup (the default is getpwnam_r and friends): tests use it
+    /// to make the user database fail between two lookups.
+    void setAccountLookup(AccountLookup lookup) { _lookupAccount = std::move(lookup); }
+
 private:
+    /// What `check` checks, and the ids the command is to run with (both unset: ours).
+    core::Outcome<os::FileOwner> prepare() const;
+
     config::SinkSettings _settings;
     std::chrono::milliseconds _killGrace{2000};
+    AccountLookup _lookupAccount;
 };
 
 } // namespace rotator::sink

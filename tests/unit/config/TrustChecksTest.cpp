@@ -150,6 +150,15 @@ TEST(TrustChecks, RefusesAFileSinkThatWritesTheAdminTokenFileUnderAnotherName)
 
     settings.sinks = {fileSink("app", dir.file("secrets/app.token"))};
     EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "");
+
+    // A token file that is itself a link (a Kubernetes volume's file is one) is the file it
+    // resolves to, which a sink naming that file would replace.
+    ASSERT_EQ(::symlink("secrets/admin.token", dir.file("admin.token").c_str()), 0);
+    settings.astra.tokenFile = dir.file("admin.token");
+    settings.sinks = {fileSink("app", dir.file("secrets/admin.token"))};
+    const std::string resolved = refusal([&] { checkTrustedInputs(settings); });
+    EXPECT_EQ(resolved.rfind("sinks.app.path|", 0), 0U) << resolved;
+    EXPECT_TRUE(contains(resolved, "is astra.tokenFile")) << resolved;
 }
 
 // Two names for one directory (here a bind mount) must not let two sinks write one file.

@@ -215,7 +215,7 @@ TEST(FdLineChannel, AFileThatCannotBeOpenedIsNamedAndAFailedReopenKeepsTheOldFil
         log::FdLineChannel::appendingTo(dir.file("missing/rotator.log"));
         FAIL() << "opened a file in a missing directory";
     }
-    catch (const std::system_error& e)
+    catch (const std::runtime_error& e)
     {
         EXPECT_NE(std::string(e.what()).find(dir.file("missing/rotator.log")), std::string::npos)
             << e.what();
@@ -224,9 +224,50 @@ TEST(FdLineChannel, AFileThatCannotBeOpenedIsNamedAndAFailedReopenKeepsTheOldFil
     ASSERT_EQ(::mkdir(logs.c_str(), 0700), 0);
     auto channel = log::FdLineChannel::appendingTo(logs + "/rotator.log");
     ASSERT_EQ(::rename(logs.c_str(), dir.file("moved").c_str()), 0); // the path is gone
-    EXPECT_THROW(channel->reopen(), std::system_error);
+    EXPECT_THROW(channel->reopen(), std::runtime_error);
     channel->log(Poco::Message("test", "still here", Poco::Message::PRIO_INFORMATION));
     EXPECT_EQ(test::readFile(dir.file("moved/rotator.log")), "still here\n");
+}
+
+// The directories above the log file are checked from / as the state directory's are: their
+// owner could otherwise swap the file (a link in a component, a directory others can write).
+TEST(FdLineChannel, RefusesALogFileBelowALinkOrADirectoryOthersCanWrite)
+{
+    test::TempDir dir;
+    const auto open = dir.file("open");
+    ASSERT_EQ(::mkdir(open.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+    try
+    {
+        log::FdLineChannel::appendingTo(open + "/rotator.log");
+        FAIL() << "opened a log file in a directory others can write";
+    }
+    catch (const std::runtime_error& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("log file " + open + "/rotator.log: directory " +
+                                             open + " (owner"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("is writable by others"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_NE(::access((open + "/rotator.log").c_str(), F_OK), 0) << "the file was created";
+
+    const auto logs = dir.file("logs");
+    ASSERT_EQ(::mkdir(logs.c_str(), 0700), 0);
+    ASSERT_EQ(::symlink(logs.c_str(), dir.file("linked").c_str()), 0);
+    try
+    {
+        log::FdLineChannel::appendingTo(dir.file("linked/rotator.log"));
+        FAIL() << "opened a log file through a linked directory";
+    }
+    catch (const std::runtime_error& e)
+    {
+        EXPECT_NE(std::string(e.what()).find(dir.file("linked") + " is a symbolic link"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_NE(::access((logs + "/rotator.log").c_str(), F_OK), 0) << "the link was followed";
 }
 
 // The log file is opened O_NOFOLLOW and must be the rotator's alone: a link (to a file the
@@ -256,6 +297,13 @@ TEST(FdLineChannel, RefusesALinkAndALogFileOthersCanWriteOrAnotherUserOwns)
     test::writeFile(dir.file("shared.log"), "", 0620);
     const std::string shared = refusal(dir.file("shared.log"));
     EXPECT_NE(shared.find("mode 0620) is writable by its group"), std::string::npos) << shared;
+
+    test::writeFile(dir.file("mine.log"), "", 0600);
+    ASSERT_EQ(::link(dir.file("mine.log").c_str(), dir.file("other.log").c_str()), 0);
+    const std::string linked = refusal(dir.file("mine.log"));
+    EXPECT_NE(linked.find("log file " + dir.file("mine.log") + " has 2 hard links"),
+              std::string::npos)
+        << linked;
 
     if (::geteuid() == 0)
     {

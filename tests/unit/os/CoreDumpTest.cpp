@@ -61,14 +61,6 @@ TEST(CoreDump, ThePagesOfABufferAreLeftOutOfCoreDumps)
     EXPECT_TRUE(excluded(buffer.data() + buffer.size() - 1)) << vmFlagsOf(buffer.data());
 }
 
-TEST(CoreDump, ATokenOnTheHeapIsLeftOutOfCoreDumps)
-{
-    const std::string token(97, 't'); // the length of an AstraCS token, beyond any inline buffer
-    EXPECT_EQ(rotator::os::excludeFromCoreDumps(token.data(), token.size()), 0);
-    EXPECT_TRUE(excluded(token.data())) << vmFlagsOf(token.data());
-    EXPECT_TRUE(excluded(token.data() + token.size() - 1)) << vmFlagsOf(token.data());
-}
-
 TEST(CoreDump, NothingToExcludeIsNoError)
 {
     EXPECT_EQ(rotator::os::excludeFromCoreDumps(nullptr, 0), 0);

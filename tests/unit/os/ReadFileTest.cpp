@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include "rotator/os/UniqueFd.h"
 #include "support/TempDir.h"
 
+using rotator::os::entryNames;
 using rotator::os::readFile;
 using rotator::os::readUpTo;
 using rotator::os::UniqueFd;
@@ -84,4 +87,42 @@ TEST(ReadFile, ReportsAFailedReadAndLeavesNothingBehind)
     std::string out = "old content";
     EXPECT_EQ(readUpTo(fd.get(), 100, out), EISDIR);
     EXPECT_TRUE(out.empty());
+}
+
+namespace
+{
+
+/// The descriptor the next open would get: one more left open moves it.
+int lowestFreeDescriptor()
+{
+    const int fd = ::fcntl(0, F_DUPFD_CLOEXEC, 0);
+    ::close(fd);
+    return fd;
+}
+
+} // namespace
+
+// Each listing reads the whole directory (the duplicate shares the offset an earlier one left
+// at the end), and one that cannot list (a file, not a directory) closes its duplicate too.
+TEST(EntryNames, ListsAnOpenDirectoryEachTimeAndLeavesNoDescriptorBehind)
+{
+    TempDir dir;
+    writeFile(dir.file("a"), "");
+    writeFile(dir.file("b"), "");
+    const UniqueFd dirFd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dirFd.valid());
+    const int free = lowestFreeDescriptor();
+    for (int i = 0; i < 2; ++i)
+    {
+        auto names = entryNames(dirFd.get());
+        std::sort(names.begin(), names.end());
+        EXPECT_EQ(names, (std::vector<std::string>{"a", "b"})) << "listing " << i;
+    }
+    EXPECT_EQ(lowestFreeDescriptor(), free);
+
+    const UniqueFd file(::open(dir.file("a").c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(file.valid());
+    const int freeAfterFile = lowestFreeDescriptor();
+    EXPECT_TRUE(entryNames(file.get()).empty());
+    EXPECT_EQ(lowestFreeDescriptor(), freeAfterFile) << "the duplicate leaked";
 }

@@ -7,9 +7,13 @@
 #include <vector>
 
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rotator/os/Subprocess.h"
+#include "support/FailingSyscall.h"
+#include "support/OtherUser.h"
 #include "support/SystemProbes.h"
 #include "support/TempDir.h"
 
@@ -174,6 +178,53 @@ TEST(Subprocess, ClosesOurDescriptorsInTheChild)
     ASSERT_TRUE(inheritable.valid());
     const Finished result = run(shell(inheritable.shellProbe()));
     EXPECT_EQ(result.out, "closed\n");
+}
+
+// With a uid the child is forked (posix_spawn cannot change ids) and closes our descriptors
+// itself; before Linux 5.9 close_range fails with ENOSYS, and a hook running as another user
+// must not get our sockets then either.
+TEST(Subprocess, ClosesOurDescriptorsInAChildThatChangesIdsWithoutCloseRange)
+{
+    const pid_t tester = ::fork();
+    ASSERT_GE(tester, 0);
+    if (tester == 0)
+    {
+        const rotator::test::InheritableDescriptor inheritable(77);
+        if (!inheritable.valid() || !rotator::test::failSyscallWithEnosys(SYS_close_range))
+        {
+            ::_exit(2);
+        }
+        SpawnOptions options = shell(inheritable.shellProbe());
+        options.uid = ::geteuid() == 0 ? rotator::test::kOtherUid : ::geteuid();
+        const Finished result = run(options);
+        ::_exit(result.out == "closed\n" ? 0 : result.out == "leaked\n" ? 1 : 3);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(tester, &status, 0), tester);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the descriptor leaked into the hook";
+}
+
+// The forked start path gives the same clean signal state as posix_spawn.
+TEST(Subprocess, GivesAChildThatChangesIdsAnEmptySignalMaskAndDefaultDispositions)
+{
+    const SignalStateGuard guard(SIGTERM, SIGPIPE);
+    SpawnOptions options;
+    options.argv = {"/bin/grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"};
+    options.env = kPath;
+    options.uid = ::geteuid();
+    const Finished result = run(options);
+    EXPECT_NE(result.out.find("SigBlk:\t0000000000000000\n"), std::string::npos) << result.out;
+    const auto at = result.out.find("SigIgn:\t");
+    ASSERT_NE(at, std::string::npos) << result.out;
+    // None of the standard signals (1-31) may stay ignored.
+    EXPECT_EQ(std::stoull(result.out.substr(at + 8), nullptr, 16) & 0x7fffffffULL, 0ULL)
+        << result.out;
+    // And the parent's mask is as it was: SIGTERM still blocked, nothing more.
+    sigset_t mask;
+    ASSERT_EQ(pthread_sigmask(SIG_SETMASK, nullptr, &mask), 0);
+    EXPECT_EQ(sigismember(&mask, SIGTERM), 1);
+    EXPECT_EQ(sigismember(&mask, SIGUSR1), 0);
 }
 
 TEST(Subprocess, ConnectsStreamsToFilesWhenPathsAreGiven)

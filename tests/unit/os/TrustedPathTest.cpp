@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include "support/SystemProbes.h"
 #include "support/TempDir.h"
 
+using rotator::os::modeText;
+using rotator::os::openPrivateFile;
 using rotator::os::openTrustedDirectory;
 using rotator::os::openTrustedInput;
 using rotator::os::privateEntryProblem;
@@ -269,4 +272,57 @@ TEST(TrustedPath, APrivateEntryMustBeOursNotALinkAndWritableByNobodyElse)
         EXPECT_TRUE(contains(*foreign, "does not belong to the rotator's user")) << *foreign;
         EXPECT_TRUE(contains(*foreign, "remove it")) << *foreign;
     }
+}
+
+// openPrivateFile judges what it opened: a link (at a file, or at a directory where O_DIRECTORY
+// makes the open fail with ENOTDIR) is named as one, a FIFO is neither waited on nor taken, a
+// file with a second name is refused, and a missing one keeps its errno.
+TEST(TrustedPath, OpenPrivateFileTakesOnlyARegularFileOrDirectoryOfOurOwn)
+{
+    TempDir dir;
+    const auto open = [&](const std::string& name, int flags)
+    { return openPrivateFile(AT_FDCWD, dir.file(name), flags, 0600, "entry", dir.file(name)); };
+
+    const auto created = open("new", O_WRONLY | O_CREAT);
+    ASSERT_TRUE(created) << created.error().message;
+    EXPECT_TRUE(S_ISREG(created->st.st_mode));
+    EXPECT_EQ(created->st.st_mode & 0777, 0600U);
+    ASSERT_EQ(::mkdir(dir.file("sub").c_str(), 0700), 0);
+    EXPECT_TRUE(open("sub", O_RDONLY | O_DIRECTORY));
+
+    ASSERT_EQ(::symlink("new", dir.file("file-link").c_str()), 0);
+    ASSERT_EQ(::symlink("sub", dir.file("dir-link").c_str()), 0);
+    for (const auto& [name, flags] :
+         {std::pair{"file-link", O_RDONLY}, std::pair{"dir-link", O_RDONLY | O_DIRECTORY}})
+    {
+        const auto link = open(name, flags);
+        ASSERT_FALSE(link) << name;
+        EXPECT_EQ(link.error().error, 0) << name;
+        EXPECT_TRUE(
+            contains(link.error().message, "entry " + dir.file(name) + " is a symbolic link"))
+            << link.error().message;
+    }
+
+    ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0600), 0);
+    const auto fifo = open("fifo", O_RDONLY);
+    ASSERT_FALSE(fifo);
+    EXPECT_TRUE(contains(fifo.error().message, "is not a regular file")) << fifo.error().message;
+
+    ASSERT_EQ(::link(dir.file("new").c_str(), dir.file("second").c_str()), 0);
+    const auto linked = open("new", O_RDONLY);
+    ASSERT_FALSE(linked);
+    EXPECT_TRUE(contains(linked.error().message, "has 2 hard links")) << linked.error().message;
+
+    const auto missing = open("missing", O_RDONLY);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().error, ENOENT);
+}
+
+// One formatter for every mode in a message: as chmod takes it, file type bits dropped.
+TEST(TrustedPath, ModeTextIsTheOctalModeChmodTakes)
+{
+    EXPECT_EQ(modeText(0600), "0600");
+    EXPECT_EQ(modeText(S_IFREG | 0640), "0640");
+    EXPECT_EQ(modeText(04600), "04600");
+    EXPECT_EQ(modeText(S_IFDIR | 01777), "01777");
 }

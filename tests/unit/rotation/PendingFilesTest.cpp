@@ -53,6 +53,13 @@ TEST(PendingFiles, ReadsOnlyAFileOfItsOwnThatNobodyElseCanWrite)
     ASSERT_EQ(::symlink("7.json", dir.file("pending/8.json").c_str()), 0);
     EXPECT_FALSE(files.read(8, "billing"));
 
+    // A second name would keep the secret after the rotator removes the pending file.
+    ASSERT_EQ(::link(path.c_str(), dir.file("pending/9.json").c_str()), 0);
+    EXPECT_FALSE(files.read(7, "billing"));
+    EXPECT_FALSE(files.read(9, "billing"));
+    ASSERT_EQ(::unlink(dir.file("pending/9.json").c_str()), 0);
+    EXPECT_TRUE(files.read(7, "billing"));
+
     if (::geteuid() == 0)
     {
         ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);

@@ -335,6 +335,15 @@ TEST(ExecSink, NeverLogsTheSecretOrTokenEvenWhenTheCommandEchoesItsInput)
     EXPECT_FALSE(leaks(delivered.error().message, c)) << delivered.error().message;
     EXPECT_TRUE(contains(delivered.error().message, "last line of stderr: last ***"))
         << delivered.error().message;
+
+    // Lines the logger's level drops are not cleaned for the log, but the last stderr line
+    // still reaches the failure message (and so the database) cleaned.
+    const std::size_t logged = log.messages().size();
+    Poco::Logger::get("sink").setLevel(Poco::Message::PRIO_ERROR);
+    const auto quiet = sink.deliver(c);
+    ASSERT_FALSE(quiet.has_value());
+    EXPECT_EQ(log.messages().size(), logged) << log.all();
+    EXPECT_EQ(quiet.error().message, delivered.error().message);
 }
 
 TEST(ExecSink, FailsPermanentlyForAMissingOrNonExecutableProgram)
@@ -499,6 +508,53 @@ TEST(ExecSink, RunsTheCommandAsTheConfiguredUserAndGroup)
     const auto delivered = ExecSink(settings).deliver(makeTestCredential());
     ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
     EXPECT_TRUE(contains(log.all(), "stdout: ids 65534 65534 65534\n")) << log.all();
+}
+
+// The user database may fail (an NSS/LDAP timeout) at any lookup. A delivery looks the hook's
+// user up once and runs the hook with what it found or not at all: never with the rotator's
+// own ids (root). Here the first lookup answers and every later one fails.
+TEST(ExecSink, LooksTheUserUpOnceAndNeverRunsTheHookAsRootWhenTheLookupFails)
+{
+    if (::geteuid() != 0)
+    {
+        GTEST_SKIP() << "changing a child's uid needs root";
+    }
+    TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    const std::string ran = dir.file("ran-as");
+    writeFile(ran, "", 0666); // the hook appends the uid it ran as
+    auto settings =
+        execSettings({script(dir, "who.sh", "cat > /dev/null\nid -u >> " + ran + "\n")});
+    ::chmod(settings.command.front().c_str(), 0755);
+    settings.user = "app";
+    ExecSink sink(settings);
+    int lookups = 0;
+    sink.setAccountLookup(
+        [&lookups](const std::string& user,
+                   const std::string&) -> rotator::core::Outcome<rotator::os::FileOwner>
+        {
+            EXPECT_EQ(user, "app");
+            if (++lookups > 1)
+            {
+                return rotator::core::fail(FailureKind::Transient,
+                                           "cannot look up user 'app': Connection timed out");
+            }
+            return rotator::os::FileOwner{65534, 65534};
+        });
+
+    const auto delivered = sink.deliver(makeTestCredential());
+    ASSERT_TRUE(delivered.has_value()) << delivered.error().message;
+    EXPECT_EQ(lookups, 1);
+    EXPECT_EQ(readFile(ran), "65534\n");
+
+    const auto failed = sink.deliver(makeTestCredential());
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error().kind, FailureKind::Transient);
+    EXPECT_FALSE(failed.error().ambiguous);
+    EXPECT_EQ(failed.error().message, "exec sink billing-hook: sinks.billing-hook.user/.group: "
+                                      "cannot look up user 'app': Connection timed out");
+    EXPECT_EQ(lookups, 2);
+    EXPECT_EQ(readFile(ran), "65534\n") << "the hook ran although its user was not found";
 }
 
 TEST(ExecSink, RefusesAUserOrGroupUnlessRunningAsRootAndAnUnknownUser)
