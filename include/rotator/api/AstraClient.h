@@ -4,7 +4,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -40,21 +39,7 @@ struct ClientOptions
 /// Called after every HTTP exchange: method, path template, status (0: no answer).
 using RequestObserver = std::function<void(std::string_view method, std::string_view path, int)>;
 
-/// One HTTP answer, before interpretation.
-struct HttpResult
-{
-    int status = 0;
-    std::string contentType;
-    std::string body;
-    std::optional<std::int64_t> retryAfterMs;
-};
-
-/// Turns a non-2xx answer into a classified failure (exposed for tests).
-core::Failure classifyHttpFailure(std::string_view method, std::string_view path,
-                                  const HttpResult& result);
-
-/// Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `nowMs`.
-std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t nowMs);
+struct HttpResult; // rotator/api/HttpFailure.h
 
 /// The DevOps API over HTTPS with Poco NetSSL.
 ///
