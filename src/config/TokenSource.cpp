@@ -90,19 +90,26 @@ core::Secret TokenSource::current()
     return _token;
 }
 
-bool TokenSource::reread()
+std::optional<core::Secret> TokenSource::replacementFor(const core::Secret& refused)
 {
     std::lock_guard<std::mutex> lock(_mutex);
     if (_path.empty())
     {
-        return false;
+        return std::nullopt;
     }
     _seen = stampOf(_path);
     _looked = true;
-    return readLocked();
+    readLocked();
+    // Against the refused token, not the one held before this read: another worker's look may
+    // have taken the new token from the file between the refused request and now.
+    if (core::constantTimeEquals(refused.reveal(), _token.reveal()))
+    {
+        return std::nullopt;
+    }
+    return _token;
 }
 
-bool TokenSource::readLocked()
+void TokenSource::readLocked()
 {
     std::vector<std::string> warnings;
     try
@@ -110,7 +117,7 @@ bool TokenSource::readLocked()
         core::Secret fresh = readTokenFile(_path, _key, warnings);
         if (core::constantTimeEquals(fresh.reveal(), _token.reveal()))
         {
-            return false;
+            return;
         }
         _token = std::move(fresh);
         keepOutOfCoreDumps();
@@ -119,14 +126,13 @@ bool TokenSource::readLocked()
     {
         // readTokenFile's messages name the key and the path, never the content.
         logger().warning("%s; keeping the token in use", std::string(e.what()));
-        return false;
+        return;
     }
     logger().information("%s: token file %s changed; using the new token", _key, _path);
     for (const auto& w : warnings)
     {
         logger().warning(w);
     }
-    return true;
 }
 
 } // namespace rotator::config

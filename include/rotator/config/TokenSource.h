@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -21,7 +22,7 @@ namespace rotator::config
 /// inode, modification or change time or size differ from the last look. A replacement that
 /// fails the checks, is empty or cannot be read keeps the token in use and logs one warning
 /// naming the key and the reason, never the content; the next change is read again.
-/// `reread()` reads the file whatever its stat says (after the API refused the token).
+/// `replacementFor()` reads the file whatever its stat says (after the API refused a token).
 /// A source built from a fixed token (ASTRA_TOKEN, tests) never changes. Thread-safe: workers
 /// and admin handlers call it concurrently; a look holds a mutex for one stat (and a read when
 /// the file changed).
@@ -43,9 +44,10 @@ public:
 
     /// The token to send (or compare) now, re-read first if the file changed.
     core::Secret current();
-    /// Reads the file again even if its stat is unchanged. True when it now holds another
-    /// (valid) token, which `current()` returns from then on; false for a fixed token.
-    bool reread();
+    /// After the API refused `refused`: reads the file again even if its stat is unchanged and
+    /// returns the token in use when it is another one (read now, or picked up by another
+    /// thread's look since `refused` was taken), else nothing; nothing for a fixed token.
+    std::optional<core::Secret> replacementFor(const core::Secret& refused);
     /// False for a fixed token.
     bool followsFile() const { return !_path.empty(); }
 
@@ -53,8 +55,8 @@ private:
     /// What stat says of the resolved file; `error` is the errno of a failed stat.
     using Stamp = std::tuple<dev_t, ino_t, long, long, long, long, off_t, int>;
     static Stamp stampOf(const std::string& path);
-    /// Reads the file under the lock; true when the token changed.
-    bool readLocked();
+    /// Reads the file under the lock and takes the token it holds if it is valid.
+    void readLocked();
     /// Marks the pages of the token in use MADV_DONTDUMP (os/CoreDump).
     void keepOutOfCoreDumps() const noexcept;
 
