@@ -15,7 +15,6 @@
 #include "rotator/config/TokenSource.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
-#include "rotator/core/Token.h"
 
 #include <Poco/Net/Context.h>
 
@@ -73,10 +72,7 @@ public:
     core::Outcome<std::string> currentOrg() override;
     core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
     core::Outcome<std::vector<core::Role>> listRoles() override;
-    std::string adminClientId() const override
-    {
-        return core::clientIdOfToken(_adminToken->current());
-    }
+    std::string adminClientId() const override { return _adminToken->clientId(); }
 
 private:
     enum class Retry

@@ -156,6 +156,30 @@ TEST(TokenSource, ReplacementForCountsATokenAnotherLookAlreadyTook)
     EXPECT_EQ(replacement->reveal(), kNew);
 }
 
+TEST(TokenSource, KnowsTheClientIdOfTheTokenInUseAndComparesWithIt)
+{
+    const std::string oldToken = "AstraCS:AaaaaaaaaaaaaaaaaaaaaaaA:0123456789abcdef";
+    const std::string newToken = "AstraCS:BbbbbbbbbbbbbbbbbbbbbbbB:fedcba9876543210";
+    TempDir dir;
+    writeFile(dir.file("token"), oldToken, 0600);
+    std::vector<std::string> warnings;
+    auto source = TokenSource::follow(dir.file("token"), kKey, warnings);
+    EXPECT_EQ(source->clientId(), "AaaaaaaaaaaaaaaaaaaaaaaA");
+    EXPECT_TRUE(source->matches(oldToken));
+    EXPECT_FALSE(source->matches(newToken));
+    EXPECT_FALSE(source->matches(oldToken.substr(0, oldToken.size() - 1)));
+
+    replaceByRename(dir, dir.file("token"), newToken);
+    EXPECT_EQ(source->clientId(), "BbbbbbbbbbbbbbbbbbbbbbbB");
+    replaceByRename(dir, dir.file("token"), oldToken);
+    EXPECT_TRUE(source->matches(oldToken));
+    replaceByRename(dir, dir.file("token"), newToken);
+    EXPECT_FALSE(source->matches(oldToken));
+    EXPECT_TRUE(source->matches(newToken));
+
+    EXPECT_EQ(TokenSource(Secret("not a token")).clientId(), "");
+}
+
 TEST(TokenSource, AFixedTokenNeverChanges)
 {
     TokenSource source{Secret(kOld)};
