@@ -175,7 +175,9 @@ core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const
                     true, result.status));
             }
         }
-        if (watch.expired())
+        // Finished, not just asked: a deadline passing between the check and the release
+        // would shut down a pooled connection, or one another exchange has taken meanwhile.
+        if (watch.finish())
         {
             // Whatever the stream made of the cut (an end of file looks like a short body).
             return tl::unexpected(pastDeadline(exchange, true));
