@@ -55,8 +55,6 @@ public:
     /// returns the token in use when it is another one (read now, or picked up by another
     /// thread's look since `refused` was taken), else nothing; nothing for a fixed token.
     std::optional<core::Secret> replacementFor(const core::Secret& refused);
-    /// False for a fixed token.
-    bool followsFile() const { return !_path.empty(); }
 
 private:
     /// What stat says of the resolved file; `error` is the errno of a failed stat.

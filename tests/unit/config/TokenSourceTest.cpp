@@ -183,7 +183,6 @@ TEST(TokenSource, KnowsTheClientIdOfTheTokenInUseAndComparesWithIt)
 TEST(TokenSource, AFixedTokenNeverChanges)
 {
     TokenSource source{Secret(kOld)};
-    EXPECT_FALSE(source.followsFile());
     EXPECT_FALSE(source.replacementFor(Secret(kNew)));
     EXPECT_EQ(source.current().reveal(), kOld);
 }
