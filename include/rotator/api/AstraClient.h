@@ -52,7 +52,10 @@ struct HttpResult; // rotator/api/HttpFailure.h
 /// only in the Authorization header: it never reaches a log line or a failure message.
 /// Each attempt ends at `requestDeadlineMs` even when its bytes keep trickling in (a
 /// ConnectionWatchdog cuts the connection), with a transient failure naming
-/// astra.requestDeadline; ambiguous when some of the request was written.
+/// astra.requestDeadline; ambiguous when some of the request was written. The watchdog gets a
+/// new connection only once Poco's connect, TLS handshake included, has returned: each wait of
+/// the handshake is bounded by the connect timeout (the smaller of `timeoutMs` and
+/// `requestDeadlineMs`), not by the deadline, which then cuts the attempt at once.
 /// The admin token comes from a config::TokenSource at each request, so a token file replaced
 /// on disk is used from the next request on; a 401 on it reads the file once more and, when it
 /// holds another token, repeats the request once with that one before it counts as a failure.
