@@ -198,8 +198,7 @@ bool AdminServer::Impl::authorized(const Poco::Net::HTTPRequest& request) const
             return false;
         }
     }
-    return core::constantTimeEquals(std::string_view(header).substr(scheme.size()),
-                                    _token->current().reveal());
+    return _token->matches(std::string_view(header).substr(scheme.size()));
 }
 
 Reply AdminServer::Impl::serve(const Route& route, const Poco::URI& uri)

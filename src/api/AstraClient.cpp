@@ -175,7 +175,9 @@ core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const
                     true, result.status));
             }
         }
-        if (watch.expired())
+        // Finished, not just asked: a deadline passing between the check and the release
+        // would shut down a pooled connection, or one another exchange has taken meanwhile.
+        if (watch.finish())
         {
             // Whatever the stream made of the cut (an end of file looks like a short body).
             return tl::unexpected(pastDeadline(exchange, true));
@@ -256,15 +258,20 @@ core::Outcome<HttpResult> AstraClient::callAsAdmin(const std::string& method,
                                                    const std::string& pathTemplate,
                                                    const std::string& body, Retry retry)
 {
-    auto result = call(method, path, pathTemplate, body, _adminToken->current(), retry);
-    // A 401 is answered before anything is done, so even a POST may be sent again. Someone may
-    // have rotated the token file under us (and revoked the old token) since the last look.
-    if (!result && result.error().httpStatus == 401 && _adminToken->reread())
+    const core::Secret sent = _adminToken->current();
+    auto result = call(method, path, pathTemplate, body, sent, retry);
+    if (!result && result.error().httpStatus == 401)
     {
-        logger().information("%s %s: the admin token was refused; the token file holds a new "
-                             "one, trying it",
-                             method, path);
-        result = call(method, path, pathTemplate, body, _adminToken->current(), retry);
+        // A 401 is answered before anything is done, so even a POST may be sent again. Someone
+        // may have rotated the token file under us (and revoked the old token) since the last
+        // look.
+        if (auto replacement = _adminToken->replacementFor(sent))
+        {
+            logger().information("%s %s: the admin token was refused; the token file holds a "
+                                 "new one, trying it",
+                                 method, path);
+            result = call(method, path, pathTemplate, body, *replacement, retry);
+        }
     }
     return result;
 }

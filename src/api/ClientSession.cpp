@@ -152,7 +152,8 @@ protected:
         Base::connect(address);
         if (_state.watch != nullptr)
         {
-            // A connect (or TLS handshake) that used up the deadline is cut here at once.
+            // Only now: Poco's connect does the TLS handshake too (each of its waits bounded by
+            // the connect timeout), so a handshake that used up the deadline is cut here at once.
             _state.watch->setSocket(this->socket().impl()->sockfd());
         }
     }

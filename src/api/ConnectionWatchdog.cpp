@@ -79,9 +79,19 @@ ConnectionWatchdog::Watch::Watch(ConnectionWatchdog& watchdog, Clock::time_point
 
 ConnectionWatchdog::Watch::~Watch()
 {
+    finish();
+}
+
+bool ConnectionWatchdog::Watch::finish()
+{
     const std::lock_guard lock(_watchdog._mutex);
-    _watchdog._watches.erase(_entry);
-    _socket.reset();
+    if (!_finished)
+    {
+        _watchdog._watches.erase(_entry);
+        _finished = true;
+        _socket.reset();
+    }
+    return _expired;
 }
 
 void ConnectionWatchdog::Watch::setSocket(int fd)

@@ -8,7 +8,6 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
 
-#include "rotator/api/AstraClient.h"
 #include "rotator/api/JsonMapping.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Time.h"

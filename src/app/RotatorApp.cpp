@@ -10,6 +10,7 @@
 #include "rotator/core/Errors.h"
 #include "rotator/core/Redact.h"
 #include "rotator/log/Logging.h"
+#include "rotator/os/CoreDump.h"
 
 namespace rotator::app
 {
@@ -19,6 +20,11 @@ RotatorApp::RotatorApp(const cli::CommandTable& commands, cli::CommandLine comma
     : _commands(commands), _commandLine(std::move(commandLine)),
       _environmentToken(std::move(environmentToken))
 {
+    if (_environmentToken)
+    {
+        // Held as long as the process, as the token sources' copies are: out of core dumps too.
+        os::excludeFromCoreDumps(_environmentToken->reveal().data(), _environmentToken->size());
+    }
 }
 
 void RotatorApp::initialize(Poco::Util::Application& self)

@@ -28,7 +28,7 @@ struct Entry
     std::string value;
 };
 
-// Suggestions (Values.cpp)
+// Suggestions (EntryReaders.cpp)
 
 /// The candidate closest to `word` when it is a plausible typo of it, else "".
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);
@@ -40,7 +40,7 @@ std::string joined(const std::vector<std::string>& items);
 [[noreturn]] void unknownKey(const std::string& key, const std::string& prefix,
                              const std::string& name, const std::vector<std::string>& known);
 
-// Strict value parsers (Values.cpp)
+// Strict value parsers (EntryReaders.cpp)
 
 [[noreturn]] void invalid(const Entry& e, const std::string& what, const std::string& hint);
 std::int64_t duration(const Entry& e);
@@ -69,7 +69,7 @@ T choice(const Entry& e, const std::vector<std::pair<std::string, T>>& choices)
     invalid(e, "value", "use " + joined(names));
 }
 
-// Values with rules of their own (Values.cpp)
+// Values with rules of their own (EntryReaders.cpp)
 
 /// `astra.url`: https (http only to loopback), a host, no user information, path or query.
 std::string astraUrl(const Entry& e);

@@ -48,6 +48,9 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
     // Through trusted directories (links followed: Kubernetes secret volumes are links), then
     // O_NONBLOCK so that a FIFO planted at the path cannot hang start-up; checks use fstat on
     // the open descriptor so the file cannot be swapped between the check and the read.
+    // os::openTrustedInput opens with these rules but judges the file (inputFileProblem) at
+    // once: a token file's own mode checks come first, so that one others may read or write is
+    // told "chmod 600" (with the Kubernetes hint), not "chmod go-w", which leaves it readable.
     os::TrustRules rules;
     rules.followLinks = true;
     rules.stickyLastDirectory = true;

@@ -8,6 +8,7 @@
 
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
+#include "rotator/core/Token.h"
 #include "rotator/os/Errno.h"
 #include "rotator/os/CoreDump.h"
 
@@ -24,19 +25,23 @@ Poco::Logger& logger()
 
 } // namespace
 
-TokenSource::TokenSource(core::Secret fixed) : _token(std::move(fixed))
+TokenSource::TokenSource(core::Secret fixed)
 {
-    keepOutOfCoreDumps();
+    use(std::move(fixed));
 }
 
 TokenSource::TokenSource(std::string path, std::string key, core::Secret initial)
-    : _path(std::move(path)), _key(std::move(key)), _token(std::move(initial))
+    : _path(std::move(path)), _key(std::move(key))
 {
-    keepOutOfCoreDumps();
+    use(std::move(initial));
 }
 
-void TokenSource::keepOutOfCoreDumps() const noexcept
+void TokenSource::use(core::Secret token)
 {
+    _token = std::move(token);
+    // The admin client's ID is asked after every create and for every lost-create candidate:
+    // parsed once per token, not per question.
+    _clientId = core::clientIdOfToken(_token);
     // The token in use lives as long as the process: its pages stay out of any core dump.
     os::excludeFromCoreDumps(_token.reveal().data(), _token.size());
 }
@@ -69,14 +74,34 @@ TokenSource::Stamp TokenSource::stampOf(const std::string& path)
 core::Secret TokenSource::current()
 {
     std::lock_guard<std::mutex> lock(_mutex);
+    lookLocked();
+    return _token;
+}
+
+std::string TokenSource::clientId()
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    lookLocked();
+    return _clientId;
+}
+
+bool TokenSource::matches(std::string_view candidate)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    lookLocked();
+    return core::constantTimeEquals(candidate, _token.reveal());
+}
+
+void TokenSource::lookLocked()
+{
     if (_path.empty())
     {
-        return _token;
+        return;
     }
     const Stamp now = stampOf(_path);
     if (_looked && now == _seen)
     {
-        return _token;
+        return;
     }
     _seen = now;
     _looked = true;
@@ -84,25 +109,31 @@ core::Secret TokenSource::current()
     {
         logger().warning("%s: cannot stat token file %s (%s); keeping the token in use", _key,
                          _path, os::errnoText(error));
-        return _token;
+        return;
     }
     readLocked();
-    return _token;
 }
 
-bool TokenSource::reread()
+std::optional<core::Secret> TokenSource::replacementFor(const core::Secret& refused)
 {
     std::lock_guard<std::mutex> lock(_mutex);
     if (_path.empty())
     {
-        return false;
+        return std::nullopt;
     }
     _seen = stampOf(_path);
     _looked = true;
-    return readLocked();
+    readLocked();
+    // Against the refused token, not the one held before this read: another worker's look may
+    // have taken the new token from the file between the refused request and now.
+    if (core::constantTimeEquals(refused.reveal(), _token.reveal()))
+    {
+        return std::nullopt;
+    }
+    return _token;
 }
 
-bool TokenSource::readLocked()
+void TokenSource::readLocked()
 {
     std::vector<std::string> warnings;
     try
@@ -110,23 +141,21 @@ bool TokenSource::readLocked()
         core::Secret fresh = readTokenFile(_path, _key, warnings);
         if (core::constantTimeEquals(fresh.reveal(), _token.reveal()))
         {
-            return false;
+            return;
         }
-        _token = std::move(fresh);
-        keepOutOfCoreDumps();
+        use(std::move(fresh));
     }
     catch (const core::ConfigError& e)
     {
         // readTokenFile's messages name the key and the path, never the content.
         logger().warning("%s; keeping the token in use", std::string(e.what()));
-        return false;
+        return;
     }
     logger().information("%s: token file %s changed; using the new token", _key, _path);
     for (const auto& w : warnings)
     {
         logger().warning(w);
     }
-    return true;
 }
 
 } // namespace rotator::config

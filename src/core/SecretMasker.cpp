@@ -126,7 +126,9 @@ void SecretMasker::addWhole(std::string value)
 
 void SecretMasker::addPieces(std::string value)
 {
-    if (value.size() < kMinPiece)
+    // Many forms coincide (a value of unreserved characters is its own percent-encoding, one
+    // whose base64 has no `+` or `/` has the same URL-safe form): each is held and sliced once.
+    if (value.size() < kMinPiece || std::find(_forms.begin(), _forms.end(), value) != _forms.end())
     {
         secureWipe(value);
         return;

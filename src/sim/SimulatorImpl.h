@@ -1,7 +1,8 @@
 #pragma once
 
-// The simulator's internals, shared by Simulator.cpp (lifecycle, listener, faults, counters)
-// and Endpoints.cpp (the DevOps API and /_sim endpoints).
+// The simulator's internals, shared by Simulator.cpp (lifecycle, listener, faults, counters,
+// the state file), SimulatorApi.cpp (the public Simulator over them), Endpoints.cpp (the DevOps
+// API), ControlEndpoints.cpp (the /_sim endpoints) and Replies.cpp (sending, faulty answers).
 
 #include <atomic>
 #include <condition_variable>
@@ -28,7 +29,9 @@ struct Reply
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/// The DevOps API's error body (`{"errors":[{"ID","message"}]}`) with `status`.
 Reply errorsReply(int status, int id, const std::string& message);
+/// A plain-text answer: the 400 of a request whose body is malformed or invalid.
 Reply textReply(int status, const std::string& message);
 
 enum class Endpoint
@@ -82,12 +85,14 @@ public:
     std::uint16_t _port = 0;
     std::string _baseUrl;
 
-    // Endpoints.cpp: called with _mutex held.
+    // Called with _mutex held. Endpoints.cpp: a DevOps API request.
     Reply dispatch(const Route& route, const Poco::Net::HTTPServerRequest& request,
                    const std::string& body);
+    // ControlEndpoints.cpp: a /_sim request, and a client added without the API.
     Reply control(const std::string& method, const std::string& path,
                   const Poco::Net::HTTPServerRequest& request, const std::string& body);
     core::CreatedClient seedClient(const ClientSeed& seed);
+    /// Simulator.cpp: writes the org to SimulatorOptions::stateFile, if any, after a change.
     void persist() const;
     /// Simulator.cpp, with _mutex held: the requestCount() sum.
     std::int64_t countOf(std::string_view method, std::string_view pathTemplate,

@@ -962,7 +962,9 @@ TEST_F(AstraClient, TheNextRequestUsesTheTokenFileReplacedOnDisk)
 }
 
 // The token was revoked and the file replaced after the last look at it: the 401 reads the file
-// again and the request is repeated once with the new token; the call succeeds.
+// again and the request is repeated once with the new token; the call succeeds. With several
+// workers, another one may have looked at the file (and taken the new token) before this
+// worker's 401 is handled: the new token is still a replacement for the one refused.
 TEST_F(AstraClient, A401ReadsTheTokenFileAgainAndRetriesOnceWithTheNewToken)
 {
     rotator::test::TempDir dir;
@@ -981,6 +983,8 @@ TEST_F(AstraClient, A401ReadsTheTokenFileAgainAndRetriesOnceWithTheNewToken)
                 rotator::test::writeFile(dir.file("staged"), replacement.token.reveal(), 0600);
                 ASSERT_EQ(std::rename(dir.file("staged").c_str(), dir.file("admin.token").c_str()),
                           0);
+                // Another worker's request looks at the token file now.
+                EXPECT_EQ(source->current().reveal(), replacement.token.reveal());
             }
         });
     ASSERT_TRUE(_sim->revokeClient(following.adminClientId()));

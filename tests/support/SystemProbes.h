@@ -1,12 +1,14 @@
 #pragma once
 
 // File-system and process probes for tests (header-only): what a directory holds, how a path
-// looks without following links, whether a process is gone, which children are zombies.
+// looks without following links, whether a process is gone, which children are zombies, which
+// pages a core dump leaves out.
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -147,5 +149,45 @@ private:
     int _number;
     bool _valid = false;
 };
+
+/// The `VmFlags` line of the mapping in /proc/self/smaps that holds `address`, or "".
+inline std::string vmFlagsOf(const void* address)
+{
+    const auto at = reinterpret_cast<std::uintptr_t>(address);
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line;
+    bool inside = false;
+    while (std::getline(smaps, line))
+    {
+        std::uintptr_t from = 0;
+        std::uintptr_t to = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> from >> dash >> to && dash == '-')
+        {
+            inside = from <= at && at < to;
+        }
+        else if (inside && line.rfind("VmFlags:", 0) == 0)
+        {
+            return line;
+        }
+    }
+    return "";
+}
+
+/// Whether the page that holds `address` is marked MADV_DONTDUMP (`dd` in its VmFlags).
+inline bool leftOutOfCoreDumps(const void* address)
+{
+    std::istringstream flags(vmFlagsOf(address));
+    std::string flag;
+    while (flags >> flag)
+    {
+        if (flag == "dd")
+        {
+            return true;
+        }
+    }
+    return false;
+}
 
 } // namespace rotator::test

@@ -4,7 +4,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -16,7 +15,6 @@
 #include "rotator/config/TokenSource.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
-#include "rotator/core/Token.h"
 
 #include <Poco/Net/Context.h>
 
@@ -40,21 +38,7 @@ struct ClientOptions
 /// Called after every HTTP exchange: method, path template, status (0: no answer).
 using RequestObserver = std::function<void(std::string_view method, std::string_view path, int)>;
 
-/// One HTTP answer, before interpretation.
-struct HttpResult
-{
-    int status = 0;
-    std::string contentType;
-    std::string body;
-    std::optional<std::int64_t> retryAfterMs;
-};
-
-/// Turns a non-2xx answer into a classified failure (exposed for tests).
-core::Failure classifyHttpFailure(std::string_view method, std::string_view path,
-                                  const HttpResult& result);
-
-/// Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `nowMs`.
-std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t nowMs);
+struct HttpResult; // rotator/api/HttpFailure.h
 
 /// The DevOps API over HTTPS with Poco NetSSL.
 ///
@@ -68,7 +52,10 @@ std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t
 /// only in the Authorization header: it never reaches a log line or a failure message.
 /// Each attempt ends at `requestDeadlineMs` even when its bytes keep trickling in (a
 /// ConnectionWatchdog cuts the connection), with a transient failure naming
-/// astra.requestDeadline; ambiguous when some of the request was written.
+/// astra.requestDeadline; ambiguous when some of the request was written. The watchdog gets a
+/// new connection only once Poco's connect, TLS handshake included, has returned: each wait of
+/// the handshake is bounded by the connect timeout (the smaller of `timeoutMs` and
+/// `requestDeadlineMs`), not by the deadline, which then cuts the attempt at once.
 /// The admin token comes from a config::TokenSource at each request, so a token file replaced
 /// on disk is used from the next request on; a 401 on it reads the file once more and, when it
 /// holds another token, repeats the request once with that one before it counts as a failure.
@@ -88,10 +75,7 @@ public:
     core::Outcome<std::string> currentOrg() override;
     core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
     core::Outcome<std::vector<core::Role>> listRoles() override;
-    std::string adminClientId() const override
-    {
-        return core::clientIdOfToken(_adminToken->current());
-    }
+    std::string adminClientId() const override { return _adminToken->clientId(); }
 
 private:
     enum class Retry

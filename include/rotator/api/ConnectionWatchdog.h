@@ -45,6 +45,11 @@ public:
         void setSocket(int fd);
         /// True once the deadline passed (the connection, if any, was shut down).
         bool expired() const;
+        /// Stops watching before the connection goes back to a pool, where another exchange
+        /// may take it under its own deadline; returns `expired()`. When false, the watchdog
+        /// never shuts the connection down afterwards (the destructor alone would leave a
+        /// moment between the last check and the end of the watch).
+        bool finish();
         Clock::time_point deadline() const { return _deadline; }
 
     private:
@@ -53,6 +58,7 @@ public:
         Clock::time_point _deadline;
         os::UniqueFd _socket; ///< our duplicate; guarded by the watchdog's mutex
         bool _expired = false;
+        bool _finished = false; ///< `_entry` erased; guarded by the watchdog's mutex
         std::list<Watch*>::iterator _entry;
     };
 

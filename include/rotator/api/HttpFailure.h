@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <Poco/Exception.h>
 
@@ -9,6 +11,22 @@
 
 namespace rotator::api
 {
+
+/// One HTTP answer, before interpretation.
+struct HttpResult
+{
+    int status = 0;
+    std::string contentType;
+    std::string body;
+    std::optional<std::int64_t> retryAfterMs;
+};
+
+/// Turns a non-2xx answer into a classified failure (exposed for tests).
+core::Failure classifyHttpFailure(std::string_view method, std::string_view path,
+                                  const HttpResult& result);
+
+/// Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `nowMs`.
+std::optional<std::int64_t> parseRetryAfter(std::string_view value, std::int64_t nowMs);
 
 /// Names one exchange in failure messages: `where` is "METHOD /path", `peer` "host:port".
 struct Exchange

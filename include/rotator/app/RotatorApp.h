@@ -27,7 +27,8 @@ class RotatorApp final : public Poco::Util::ServerApplication
 public:
     /// `commands` (`commandTable()`) must outlive the application. `environmentToken` is
     /// ASTRA_TOKEN, taken out of the environment by main (os::takeEnvironmentSecret): the
-    /// commands see it as that variable and nothing else does.
+    /// commands see it as that variable and nothing else does; its pages are kept out of core
+    /// dumps (os/CoreDump).
     RotatorApp(const cli::CommandTable& commands, cli::CommandLine commandLine,
                std::optional<core::Secret> environmentToken);
 

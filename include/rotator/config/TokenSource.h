@@ -4,7 +4,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -16,12 +18,13 @@ namespace rotator::config
 /// The current value of a token the rotator reads from a file that others may replace while it
 /// runs: `astra.tokenFile` (the admin token) or `admin.tokenFile` (the admin API's bearer).
 ///
-/// `current()` stats the path (following links, so a Kubernetes `..data` symlink swap counts)
-/// and re-reads it with `readTokenFile`, checks included, only when the resolved file's device,
-/// inode, modification or change time or size differ from the last look. A replacement that
-/// fails the checks, is empty or cannot be read keeps the token in use and logs one warning
-/// naming the key and the reason, never the content; the next change is read again.
-/// `reread()` reads the file whatever its stat says (after the API refused the token).
+/// Each look (`current()`, `clientId()`, `matches()`) stats the path (following links, so a
+/// Kubernetes `..data` symlink swap counts) and re-reads it with `readTokenFile`, checks
+/// included, only when the resolved file's device, inode, modification or change time or size
+/// differ from the last look. A replacement that fails the checks, is empty or cannot be read
+/// keeps the token in use and logs one warning naming the key and the reason, never the
+/// content; the next change is read again.
+/// `replacementFor()` reads the file whatever its stat says (after the API refused a token).
 /// A source built from a fixed token (ASTRA_TOKEN, tests) never changes. Thread-safe: workers
 /// and admin handlers call it concurrently; a look holds a mutex for one stat (and a read when
 /// the file changed).
@@ -41,27 +44,35 @@ public:
     static std::shared_ptr<TokenSource> follow(const std::string& path, const std::string& key,
                                                std::vector<std::string>& warnings);
 
-    /// The token to send (or compare) now, re-read first if the file changed.
+    /// The token to send now, re-read first if the file changed.
     core::Secret current();
-    /// Reads the file again even if its stat is unchanged. True when it now holds another
-    /// (valid) token, which `current()` returns from then on; false for a fixed token.
-    bool reread();
-    /// False for a fixed token.
-    bool followsFile() const { return !_path.empty(); }
+    /// The client ID of the token in use (`core::clientIdOfToken`; empty when it has none),
+    /// kept with the token rather than parsed at each call.
+    std::string clientId();
+    /// Whether `candidate` is the token in use, compared in constant time without a copy.
+    bool matches(std::string_view candidate);
+    /// After the API refused `refused`: reads the file again even if its stat is unchanged and
+    /// returns the token in use when it is another one (read now, or picked up by another
+    /// thread's look since `refused` was taken), else nothing; nothing for a fixed token.
+    std::optional<core::Secret> replacementFor(const core::Secret& refused);
 
 private:
     /// What stat says of the resolved file; `error` is the errno of a failed stat.
     using Stamp = std::tuple<dev_t, ino_t, long, long, long, long, off_t, int>;
     static Stamp stampOf(const std::string& path);
-    /// Reads the file under the lock; true when the token changed.
-    bool readLocked();
-    /// Marks the pages of the token in use MADV_DONTDUMP (os/CoreDump).
-    void keepOutOfCoreDumps() const noexcept;
+    /// A look under the lock: reads the file when its stamp changed.
+    void lookLocked();
+    /// Reads the file under the lock and takes the token it holds if it is valid.
+    void readLocked();
+    /// Takes `token` as the one in use: its client ID, and its pages kept out of core dumps
+    /// (os/CoreDump).
+    void use(core::Secret token);
 
     const std::string _path;
     const std::string _key;
     std::mutex _mutex;
     core::Secret _token;
+    std::string _clientId; ///< of `_token`
     Stamp _seen{};
     bool _looked = false; ///< `_seen` is meaningful
 };

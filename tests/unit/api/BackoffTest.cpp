@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "rotator/api/AstraClient.h"
 #include "rotator/api/Backoff.h"
+#include "rotator/api/HttpFailure.h"
 #include "support/FakeClock.h"
 
 using namespace rotator;

@@ -124,24 +124,66 @@ TEST(TokenSource, KeepsTheTokenInUseWhenTheReplacementIsRefusedAndWarnsWithoutTh
     EXPECT_FALSE(log.contains("fedcba9876543210")) << log.text();
 }
 
-TEST(TokenSource, RereadTellsWhetherTheFileHoldsAnotherToken)
+TEST(TokenSource, ReplacementForTellsWhetherTheFileHoldsAnotherToken)
 {
     TempDir dir;
     writeFile(dir.file("token"), kOld, 0600);
     std::vector<std::string> warnings;
     auto source = TokenSource::follow(dir.file("token"), kKey, warnings);
-    EXPECT_FALSE(source->reread());
+    EXPECT_FALSE(source->replacementFor(Secret(kOld)));
     replaceByRename(dir, dir.file("token"), kNew);
-    EXPECT_TRUE(source->reread());
+    const auto replacement = source->replacementFor(Secret(kOld));
+    ASSERT_TRUE(replacement);
+    EXPECT_EQ(replacement->reveal(), kNew);
     EXPECT_EQ(source->current().reveal(), kNew);
-    EXPECT_FALSE(source->reread());
+    EXPECT_FALSE(source->replacementFor(Secret(kNew)));
+}
+
+// Two workers sent the old token; the first to look after the file changed took the new one.
+// The other's 401 still finds a replacement for the token it sent.
+TEST(TokenSource, ReplacementForCountsATokenAnotherLookAlreadyTook)
+{
+    TempDir dir;
+    writeFile(dir.file("token"), kOld, 0600);
+    std::vector<std::string> warnings;
+    auto source = TokenSource::follow(dir.file("token"), kKey, warnings);
+    const Secret sent = source->current();
+    replaceByRename(dir, dir.file("token"), kNew);
+    EXPECT_EQ(source->current().reveal(), kNew); // the other worker's look
+
+    const auto replacement = source->replacementFor(sent);
+    ASSERT_TRUE(replacement);
+    EXPECT_EQ(replacement->reveal(), kNew);
+}
+
+TEST(TokenSource, KnowsTheClientIdOfTheTokenInUseAndComparesWithIt)
+{
+    const std::string oldToken = "AstraCS:AaaaaaaaaaaaaaaaaaaaaaaA:0123456789abcdef";
+    const std::string newToken = "AstraCS:BbbbbbbbbbbbbbbbbbbbbbbB:fedcba9876543210";
+    TempDir dir;
+    writeFile(dir.file("token"), oldToken, 0600);
+    std::vector<std::string> warnings;
+    auto source = TokenSource::follow(dir.file("token"), kKey, warnings);
+    EXPECT_EQ(source->clientId(), "AaaaaaaaaaaaaaaaaaaaaaaA");
+    EXPECT_TRUE(source->matches(oldToken));
+    EXPECT_FALSE(source->matches(newToken));
+    EXPECT_FALSE(source->matches(oldToken.substr(0, oldToken.size() - 1)));
+
+    replaceByRename(dir, dir.file("token"), newToken);
+    EXPECT_EQ(source->clientId(), "BbbbbbbbbbbbbbbbbbbbbbbB");
+    replaceByRename(dir, dir.file("token"), oldToken);
+    EXPECT_TRUE(source->matches(oldToken));
+    replaceByRename(dir, dir.file("token"), newToken);
+    EXPECT_FALSE(source->matches(oldToken));
+    EXPECT_TRUE(source->matches(newToken));
+
+    EXPECT_EQ(TokenSource(Secret("not a token")).clientId(), "");
 }
 
 TEST(TokenSource, AFixedTokenNeverChanges)
 {
     TokenSource source{Secret(kOld)};
-    EXPECT_FALSE(source.followsFile());
-    EXPECT_FALSE(source.reread());
+    EXPECT_FALSE(source.replacementFor(Secret(kNew)));
     EXPECT_EQ(source.current().reveal(), kOld);
 }
 

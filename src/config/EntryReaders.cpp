@@ -13,8 +13,8 @@
 #include <limits>
 #include <set>
 
-// The value parsers of the settings loader: each accepts exactly the documented notation and
-// names the key and the expected form otherwise.
+// The entry readers of the settings loader: each reads a key's value in exactly the documented
+// notation and names the key and the expected form otherwise.
 
 namespace rotator::config::detail
 {
