@@ -110,13 +110,9 @@ void AdminServer::Impl::start()
     _port = socket.address().port();
     const std::string bound = socket.address().toString();
 
-    FrontEndLimits limits;
-    limits.requestDeadlineMs = admin.requestDeadlineMs;
-    limits.maxConnectionsPerAddress = admin.maxConnectionsPerAddress;
-    limits.maxBody = AdminServer::kMaxBodyBytes;
     _frontEnd = std::make_unique<HttpFrontEnd>(
-        std::move(socket), limits, [this](const Incoming& in) { return handle(in); },
-        isReservedPath, _log);
+        std::move(socket), admin, [this](const Incoming& in) { return handle(in); }, isReservedPath,
+        _log);
     _frontEnd->start();
     _log.information("admin API listening on %s", bound);
 }

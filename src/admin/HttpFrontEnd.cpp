@@ -16,6 +16,7 @@
 
 #include "SocketIo.h"
 #include "WorkLane.h"
+#include "rotator/admin/AdminServer.h"
 #include "rotator/admin/RequestReader.h"
 #include "rotator/os/UniqueFd.h"
 
@@ -29,6 +30,15 @@ namespace
 constexpr int kMaxRequestsPerConnection = 100;
 /// Connections taken per wake-up, so that reading the open ones is not starved by a flood.
 constexpr int kAcceptBatch = 64;
+/// Open connections in all (the per-address cap is admin.maxConnectionsPerAddress).
+constexpr std::size_t kMaxConnections = 256;
+/// Threads for requests outside the reserved paths, and for the reserved paths only.
+constexpr int kWorkers = 4;
+constexpr int kReservedWorkers = 1;
+/// Complete requests waiting for a thread, per lane; one more is answered 503.
+constexpr std::size_t kMaxQueued = 32;
+/// Bytes of an oversized body read and dropped before its 413, so that the close is orderly.
+constexpr std::size_t kMaxDiscard = 1024 * 1024;
 
 /// Refusals logged per window; a flood of slow or excess connections is summed up in one line
 /// a window instead of filling the log.
@@ -37,79 +47,33 @@ constexpr std::int64_t kRefusalWindowMs = 10'000;
 
 } // namespace
 
-class HttpFrontEnd::Loop
+struct HttpFrontEnd::Connection
 {
-public:
-    Loop(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler, Reserved reserved,
-         Poco::Logger& log)
-        : _socket(std::move(socket)), _limits(limits), _handler(std::move(handler)),
-          _reserved(std::move(reserved)), _log(log)
-    {
-    }
-
-    void start();
-    void stop();
-
-private:
-    struct Connection
-    {
-        std::uint64_t id = 0;
-        os::UniqueFd fd;
-        std::string address;
-        bool reading = true; ///< false while a worker answers it
-        std::int64_t sinceMs = 0;
-        std::int64_t deadlineMs = 0;
-        int requests = 0;
-        std::unique_ptr<RequestReader> reader;
-        std::string pending; ///< bytes read after the current request (a pipelined one)
-    };
-    struct Returned
-    {
-        std::uint64_t id;
-        bool keepAlive;
-    };
-
-    void run();
-    void acceptAll();
-    void admit(os::UniqueFd fd, const std::string& address);
-    bool evictOldest(const std::string* address);
-    void readFrom(std::uint64_t id);
-    void advance(Connection& c);
-    void dispatch(Connection& c);
-    void expire();
-    void takeReturned();
-    void startReading(Connection& c);
-    void refuse(Connection& c, int status, const std::string& code, const std::string& message);
-    void refuse(int fd, const std::string& address, int status, const std::string& code,
-                const std::string& message);
-    void close(std::uint64_t id);
-    void answer(Job& job);
-    std::string tooMany() const;
-
-    Poco::Net::ServerSocket _socket;
-    const FrontEndLimits _limits;
-    const Handler _handler;
-    const Reserved _reserved;
-    Poco::Logger& _log;
-    os::UniqueFd _wake; ///< an eventfd: workers give connections back, stop() ends the loop
-    std::atomic<bool> _stopping{false};
-    std::thread _thread;
-    std::unique_ptr<WorkLane> _general;
-    std::unique_ptr<WorkLane> _probes;
-
-    // The loop thread's alone (and stop()'s once that thread has ended).
-    std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
-    std::map<std::string, int> _perAddress;
-    std::uint64_t _nextId = 0;
-    std::int64_t _refusalWindowStartMs = 0;
-    int _refusalsLogged = 0;
-    int _refusalsUnlogged = 0;
-
-    std::mutex _returnedMutex;
-    std::vector<Returned> _returned;
+    std::uint64_t id = 0;
+    os::UniqueFd fd;
+    std::string address;
+    bool reading = true; ///< false while a worker answers it
+    std::int64_t sinceMs = 0;
+    std::int64_t deadlineMs = 0;
+    int requests = 0;
+    std::unique_ptr<RequestReader> reader;
+    std::string pending; ///< bytes read after the current request (a pipelined one)
 };
 
-void HttpFrontEnd::Loop::start()
+HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
+                           Handler handler, Reserved reserved, Poco::Logger& log)
+    : _socket(std::move(socket)), _deadlineMs(settings.requestDeadlineMs),
+      _maxPerAddress(settings.maxConnectionsPerAddress), _handler(std::move(handler)),
+      _reserved(std::move(reserved)), _log(log)
+{
+}
+
+HttpFrontEnd::~HttpFrontEnd()
+{
+    stop();
+}
+
+void HttpFrontEnd::start()
 {
     _wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!_wake.valid())
@@ -118,12 +82,12 @@ void HttpFrontEnd::Loop::start()
     }
     _socket.setBlocking(false);
     const auto run = [this](Job& job) { answer(job); };
-    _general = std::make_unique<WorkLane>(_limits.workers, _limits.maxQueued, run);
-    _probes = std::make_unique<WorkLane>(_limits.reservedWorkers, _limits.maxQueued, run);
+    _general = std::make_unique<WorkLane>(kWorkers, kMaxQueued, run);
+    _probes = std::make_unique<WorkLane>(kReservedWorkers, kMaxQueued, run);
     _thread = std::thread([this] { this->run(); });
 }
 
-void HttpFrontEnd::Loop::stop()
+void HttpFrontEnd::stop()
 {
     if (!_thread.joinable())
     {
@@ -145,7 +109,7 @@ void HttpFrontEnd::Loop::stop()
     _socket.close();
 }
 
-void HttpFrontEnd::Loop::run()
+void HttpFrontEnd::run()
 {
     std::vector<pollfd> fds;
     std::vector<std::uint64_t> ids;
@@ -193,7 +157,7 @@ void HttpFrontEnd::Loop::run()
     }
 }
 
-void HttpFrontEnd::Loop::acceptAll()
+void HttpFrontEnd::acceptAll()
 {
     for (int i = 0; i < kAcceptBatch; ++i)
     {
@@ -221,26 +185,25 @@ void HttpFrontEnd::Loop::acceptAll()
     }
 }
 
-std::string HttpFrontEnd::Loop::tooMany() const
+std::string HttpFrontEnd::tooMany() const
 {
     return "too many connections from this address (admin.maxConnectionsPerAddress = " +
-           std::to_string(_limits.maxConnectionsPerAddress) + ")";
+           std::to_string(_maxPerAddress) + ")";
 }
 
-void HttpFrontEnd::Loop::admit(os::UniqueFd fd, const std::string& address)
+void HttpFrontEnd::admit(os::UniqueFd fd, const std::string& address)
 {
     const auto held = [&]
     {
         const auto it = _perAddress.find(address);
         return it == _perAddress.end() ? 0 : it->second;
     };
-    if (held() >= _limits.maxConnectionsPerAddress && !evictOldest(&address))
+    if (held() >= _maxPerAddress && !evictOldest(&address))
     {
         refuse(fd.get(), address, 503, "too_many_connections", tooMany());
         return;
     }
-    if (_connections.size() >= static_cast<std::size_t>(_limits.maxConnections) &&
-        !evictOldest(nullptr))
+    if (_connections.size() >= kMaxConnections && !evictOldest(nullptr))
     {
         refuse(fd.get(), address, 503, "too_many_connections",
                "the admin API has too many open connections");
@@ -255,7 +218,7 @@ void HttpFrontEnd::Loop::admit(os::UniqueFd fd, const std::string& address)
     _connections.emplace(c->id, std::move(c));
 }
 
-bool HttpFrontEnd::Loop::evictOldest(const std::string* address)
+bool HttpFrontEnd::evictOldest(const std::string* address)
 {
     Connection* oldest = nullptr;
     for (const auto& [id, c] : _connections)
@@ -276,15 +239,15 @@ bool HttpFrontEnd::Loop::evictOldest(const std::string* address)
     return true;
 }
 
-void HttpFrontEnd::Loop::startReading(Connection& c)
+void HttpFrontEnd::startReading(Connection& c)
 {
     c.reading = true;
     c.sinceMs = nowMs();
-    c.deadlineMs = c.sinceMs + _limits.requestDeadlineMs;
-    c.reader = std::make_unique<RequestReader>(_limits.maxBody, _limits.maxDiscard);
+    c.deadlineMs = c.sinceMs + _deadlineMs;
+    c.reader = std::make_unique<RequestReader>(AdminServer::kMaxBodyBytes, kMaxDiscard);
 }
 
-void HttpFrontEnd::Loop::readFrom(std::uint64_t id)
+void HttpFrontEnd::readFrom(std::uint64_t id)
 {
     const auto it = _connections.find(id);
     if (it == _connections.end() || !it->second->reading)
@@ -307,7 +270,7 @@ void HttpFrontEnd::Loop::readFrom(std::uint64_t id)
     advance(c);
 }
 
-void HttpFrontEnd::Loop::advance(Connection& c)
+void HttpFrontEnd::advance(Connection& c)
 {
     c.pending.erase(0, c.reader->feed(c.pending));
     switch (c.reader->state())
@@ -326,7 +289,7 @@ void HttpFrontEnd::Loop::advance(Connection& c)
     }
 }
 
-void HttpFrontEnd::Loop::dispatch(Connection& c)
+void HttpFrontEnd::dispatch(Connection& c)
 {
     Job job;
     job.id = c.id;
@@ -345,7 +308,7 @@ void HttpFrontEnd::Loop::dispatch(Connection& c)
     }
 }
 
-void HttpFrontEnd::Loop::answer(Job& job)
+void HttpFrontEnd::answer(Job& job)
 {
     Reply reply;
     try
@@ -358,23 +321,26 @@ void HttpFrontEnd::Loop::answer(Job& job)
         _log.error("admin API: handler failed: %s", std::string(e.what()));
         reply = error(500, "internal", "internal error; the daemon's log has the cause");
     }
-    const bool keepAlive = job.incoming->request.getKeepAlive() && !reply.close &&
-                           !job.incoming->bodyTooLarge && !job.lastRequest && !_stopping;
-    std::string bytes = serializeReply(reply, keepAlive);
+    if (!job.incoming->request.getKeepAlive() || job.incoming->bodyTooLarge || job.lastRequest ||
+        _stopping)
+    {
+        reply.close = true;
+    }
+    std::string bytes = serializeReply(reply);
     if (job.incoming->request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
     {
         bytes.resize(bytes.size() - reply.body.size()); // the head of the GET answer only
     }
-    const bool sent = sendAll(job.fd, bytes, nowMs() + _limits.requestDeadlineMs);
+    const bool sent = sendAll(job.fd, bytes, nowMs() + _deadlineMs);
     {
         std::lock_guard<std::mutex> lock(_returnedMutex);
-        _returned.push_back(Returned{job.id, keepAlive && sent});
+        _returned.push_back(Returned{job.id, !reply.close && sent});
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(_wake.get(), &one, sizeof one);
 }
 
-void HttpFrontEnd::Loop::takeReturned()
+void HttpFrontEnd::takeReturned()
 {
     std::vector<Returned> returned;
     {
@@ -401,7 +367,7 @@ void HttpFrontEnd::Loop::takeReturned()
     }
 }
 
-void HttpFrontEnd::Loop::expire()
+void HttpFrontEnd::expire()
 {
     const auto now = nowMs();
     std::vector<std::uint64_t> late;
@@ -421,7 +387,7 @@ void HttpFrontEnd::Loop::expire()
         {
             refuse(c, 408, "request_timeout",
                    "the request was not complete within admin.requestDeadline (" +
-                       std::to_string(_limits.requestDeadlineMs) + " ms)");
+                       std::to_string(_deadlineMs) + " ms)");
         }
         else
         {
@@ -430,8 +396,8 @@ void HttpFrontEnd::Loop::expire()
     }
 }
 
-void HttpFrontEnd::Loop::refuse(Connection& c, int status, const std::string& code,
-                                const std::string& message)
+void HttpFrontEnd::refuse(Connection& c, int status, const std::string& code,
+                          const std::string& message)
 {
     refuse(c.fd.get(), c.address, status, code, message);
     // Closing with unread bytes would send a reset, which can overtake the answer: take what
@@ -443,8 +409,8 @@ void HttpFrontEnd::Loop::refuse(Connection& c, int status, const std::string& co
     close(c.id);
 }
 
-void HttpFrontEnd::Loop::refuse(int fd, const std::string& address, int status,
-                                const std::string& code, const std::string& message)
+void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const std::string& code,
+                          const std::string& message)
 {
     const auto now = nowMs();
     if (now - _refusalWindowStartMs >= kRefusalWindowMs)
@@ -468,11 +434,12 @@ void HttpFrontEnd::Loop::refuse(int fd, const std::string& address, int status,
         ++_refusalsUnlogged;
     }
     Reply reply = error(status, code, message);
+    reply.close = true;
     // Best effort and never waiting: this client is the one that does not keep up.
-    sendAll(fd, serializeReply(reply, false), 0);
+    sendAll(fd, serializeReply(reply), 0);
 }
 
-void HttpFrontEnd::Loop::close(std::uint64_t id)
+void HttpFrontEnd::close(std::uint64_t id)
 {
     const auto it = _connections.find(id);
     if (it == _connections.end())
@@ -485,28 +452,6 @@ void HttpFrontEnd::Loop::close(std::uint64_t id)
         _perAddress.erase(count);
     }
     _connections.erase(it);
-}
-
-HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler,
-                           Reserved reserved, Poco::Logger& log)
-    : _loop(std::make_unique<Loop>(std::move(socket), limits, std::move(handler),
-                                   std::move(reserved), log))
-{
-}
-
-HttpFrontEnd::~HttpFrontEnd()
-{
-    stop();
-}
-
-void HttpFrontEnd::start()
-{
-    _loop->start();
-}
-
-void HttpFrontEnd::stop()
-{
-    _loop->stop();
 }
 
 } // namespace rotator::admin

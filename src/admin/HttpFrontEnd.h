@@ -1,19 +1,29 @@
 #pragma once
 
-#include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/ServerSocket.h>
 
 #include "rotator/admin/Reply.h"
+#include "rotator/config/Settings.h"
+#include "rotator/os/UniqueFd.h"
 
 namespace rotator::admin
 {
+
+class RequestReader;
+class WorkLane;
+struct Job;
 
 /// A complete request as the front end hands it to the handler.
 struct Incoming
@@ -23,35 +33,22 @@ struct Incoming
     bool bodyTooLarge = false; ///< see RequestReader::bodyTooLarge
 };
 
-/// The numbers of the connection policy.
-struct FrontEndLimits
-{
-    std::int64_t requestDeadlineMs = 5'000; ///< to send a whole request; also to take the answer
-    int maxConnectionsPerAddress = 8;
-    int maxConnections = 256;   ///< open connections in all
-    int workers = 4;            ///< threads for requests outside the reserved paths
-    int reservedWorkers = 1;    ///< threads for the reserved paths only
-    std::size_t maxQueued = 32; ///< complete requests waiting for a thread, per lane
-    std::size_t maxBody = 64 * 1024;
-    std::size_t maxDiscard = 1024 * 1024;
-};
-
 /// The admin API's HTTP/1.1 server: where slow and greedy clients are stopped before they can
 /// hold a thread.
 ///
 /// One event-loop thread accepts connections and reads every request with poll(2) and a
 /// RequestReader, so a client that trickles its head or body costs a descriptor, not a
-/// thread, and is answered 408 and closed at its absolute deadline (`requestDeadlineMs` from
-/// the connection or the previous answer; an idle keep-alive connection is closed silently).
-/// Only a complete request reaches a worker: paths for which `reserved` says true (the probes)
-/// go to a lane of their own threads, all others to the general lane, so a flood of slow /v1
-/// answers cannot starve /healthz. A lane whose queue is full answers 503.
+/// thread, and is answered 408 and closed at its absolute deadline (`admin.requestDeadline`
+/// from the connection or the previous answer; an idle keep-alive connection is closed
+/// silently). Only a complete request reaches a worker: paths for which `reserved` says true
+/// (the probes) go to a lane of their own threads, all others to the general lane, so a flood
+/// of slow /v1 answers cannot starve /healthz. A lane whose queue is full answers 503.
 ///
-/// An address holding `maxConnectionsPerAddress` connections that opens another loses its
-/// oldest connection that has not sent a whole request yet (answered 503 and closed); if all of
-/// them are being answered, the new one is answered 503 and closed. A probe sends its request
-/// at once, so it gets through even while 64 trickling connections come from its address. The
-/// same rule applies to `maxConnections` across addresses.
+/// An address holding `admin.maxConnectionsPerAddress` connections that opens another loses
+/// its oldest connection that has not sent a whole request yet (answered 503 and closed); if
+/// all of them are being answered, the new one is answered 503 and closed. A probe sends its
+/// request at once, so it gets through even while 64 trickling connections come from its
+/// address. The same rule applies to a fixed number of connections across addresses.
 ///
 /// `handler` runs on the worker threads and must not throw (it is the top of a request). Every
 /// refusal by the front end is logged on `log` with the client's address. `start`/`stop` are
@@ -63,8 +60,8 @@ public:
     using Handler = std::function<Reply(const Incoming&)>;
     using Reserved = std::function<bool(const std::string& path)>;
 
-    HttpFrontEnd(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler,
-                 Reserved reserved, Poco::Logger& log);
+    HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
+                 Handler handler, Reserved reserved, Poco::Logger& log);
     ~HttpFrontEnd();
     HttpFrontEnd(const HttpFrontEnd&) = delete;
     HttpFrontEnd& operator=(const HttpFrontEnd&) = delete;
@@ -73,8 +70,52 @@ public:
     void stop();
 
 private:
-    class Loop;
-    std::unique_ptr<Loop> _loop;
+    struct Connection;
+    struct Returned
+    {
+        std::uint64_t id;
+        bool keepAlive;
+    };
+
+    void run();
+    void acceptAll();
+    void admit(os::UniqueFd fd, const std::string& address);
+    bool evictOldest(const std::string* address);
+    void readFrom(std::uint64_t id);
+    void advance(Connection& c);
+    void dispatch(Connection& c);
+    void expire();
+    void takeReturned();
+    void startReading(Connection& c);
+    void refuse(Connection& c, int status, const std::string& code, const std::string& message);
+    void refuse(int fd, const std::string& address, int status, const std::string& code,
+                const std::string& message);
+    void close(std::uint64_t id);
+    void answer(Job& job);
+    std::string tooMany() const;
+
+    Poco::Net::ServerSocket _socket;
+    const std::int64_t _deadlineMs;
+    const int _maxPerAddress;
+    const Handler _handler;
+    const Reserved _reserved;
+    Poco::Logger& _log;
+    os::UniqueFd _wake; ///< an eventfd: workers give connections back, stop() ends the loop
+    std::atomic<bool> _stopping{false};
+    std::thread _thread;
+    std::unique_ptr<WorkLane> _general;
+    std::unique_ptr<WorkLane> _probes;
+
+    // The loop thread's alone (and stop()'s once that thread has ended).
+    std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
+    std::map<std::string, int> _perAddress;
+    std::uint64_t _nextId = 0;
+    std::int64_t _refusalWindowStartMs = 0;
+    int _refusalsLogged = 0;
+    int _refusalsUnlogged = 0;
+
+    std::mutex _returnedMutex;
+    std::vector<Returned> _returned;
 };
 
 } // namespace rotator::admin

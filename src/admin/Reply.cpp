@@ -41,7 +41,7 @@ Reply error(int status, const std::string& code, const std::string& message)
     return json(status, o);
 }
 
-std::string serializeReply(const Reply& reply, bool keepAlive)
+std::string serializeReply(const Reply& reply)
 {
     Poco::Net::HTTPResponse response;
     response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1); // before setKeepAlive, which reads it
@@ -54,7 +54,7 @@ std::string serializeReply(const Reply& reply, bool keepAlive)
     {
         response.set(name, value);
     }
-    response.setKeepAlive(keepAlive && !reply.close);
+    response.setKeepAlive(!reply.close);
     response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
     std::ostringstream out;
     response.write(out);

@@ -29,9 +29,9 @@ Reply statusReply(int status, const std::string& value, const std::string& reaso
 Reply error(int status, const std::string& code, const std::string& message);
 
 /// The bytes of `reply` as an HTTP/1.1 response, with `Date`, `Content-Length`,
-/// `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, and `Connection: close` unless
-/// `keepAlive`.
-std::string serializeReply(const Reply& reply, bool keepAlive);
+/// `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, and `Connection: close` when
+/// `reply.close` (else keep-alive).
+std::string serializeReply(const Reply& reply);
 
 /// `text` made safe for one log line: backslashes and control bytes escaped as the JSON log
 /// format escapes them (`\r`, `\n`, `\t`, `\u001b`, `\u007f`...), so that a request cannot

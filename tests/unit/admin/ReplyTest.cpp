@@ -19,13 +19,13 @@ TEST(Reply, EscapeForLogEscapesControlBytesAsJsonDoes)
 TEST(Reply, SerializesWithLengthAndConnection)
 {
     Reply r = error(503, "busy", "try again");
-    const auto kept = serializeReply(r, true);
+    const auto kept = serializeReply(r);
     EXPECT_EQ(kept.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << kept;
     EXPECT_NE(kept.find("Content-Length: " + std::to_string(r.body.size())), std::string::npos);
     EXPECT_NE(kept.find("Connection: Keep-Alive"), std::string::npos) << kept;
     EXPECT_EQ(kept.substr(kept.size() - r.body.size()), r.body);
     r.close = true;
-    EXPECT_NE(serializeReply(r, true).find("Connection: Close"), std::string::npos);
+    EXPECT_NE(serializeReply(r).find("Connection: Close"), std::string::npos);
 }
 
 } // namespace
