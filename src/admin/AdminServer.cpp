@@ -111,8 +111,8 @@ void AdminServer::Impl::start()
     const std::string bound = socket.address().toString();
 
     _frontEnd = std::make_unique<HttpFrontEnd>(
-        std::move(socket), admin, [this](const Incoming& in) { return handle(in); }, isReservedPath,
-        _log);
+        std::move(socket), admin, [this](const Incoming& in) { return handle(in); },
+        [](const Incoming& in) { return kindOf(in) != PathKind::Api; }, _log);
     _frontEnd->start();
     _log.information("admin API listening on %s", bound);
 }
@@ -161,7 +161,7 @@ Reply AdminServer::Impl::handle(const Incoming& incoming)
     const std::string line = incoming.clientHost + " " + method + " " + path + " " +
                              std::to_string(reply.status) + " " + std::to_string(ms) + " ms";
     // Probes and scrapes come every few seconds: successful ones only at debug level.
-    if (reply.status < 300 && isReservedPath(path))
+    if (reply.status < 300 && kindOf(incoming) != PathKind::Api)
     {
         _log.debug(line);
     }

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Exception.h>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -299,8 +301,15 @@ void HttpFrontEnd::dispatch(Connection& c)
     job.incoming->request = c.reader->request();
     job.incoming->clientHost = c.address;
     job.incoming->bodyTooLarge = c.reader->bodyTooLarge();
-    const std::string& uri = job.incoming->request.getURI();
-    WorkLane& lane = _reserved(uri.substr(0, uri.find('?'))) ? *_probes : *_general;
+    try
+    {
+        job.incoming->uri.emplace(job.incoming->request.getURI());
+    }
+    catch (const Poco::Exception&)
+    {
+        // left empty: the handler answers 400
+    }
+    WorkLane& lane = _reserved(*job.incoming) ? *_probes : *_general;
     c.reading = false;
     if (!lane.offer(job))
     {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/URI.h>
 
 #include "rotator/admin/Reply.h"
 #include "rotator/config/Settings.h"
@@ -29,6 +31,9 @@ struct Job;
 struct Incoming
 {
     Poco::Net::HTTPRequest request;
+    /// The request target, decoded once for every part that looks at the path; nullopt when it
+    /// is not a valid URI.
+    std::optional<Poco::URI> uri;
     std::string clientHost;    ///< the peer's address, e.g. 127.0.0.1
     bool bodyTooLarge = false; ///< see RequestReader::bodyTooLarge
 };
@@ -40,7 +45,7 @@ struct Incoming
 /// RequestReader, so a client that trickles its head or body costs a descriptor, not a
 /// thread, and is answered 408 and closed at its absolute deadline (`admin.requestDeadline`
 /// from the connection or the previous answer; an idle keep-alive connection is closed
-/// silently). Only a complete request reaches a worker: paths for which `reserved` says true
+/// silently). Only a complete request reaches a worker: requests for which `reserved` says true
 /// (the probes) go to a lane of their own threads, all others to the general lane, so a flood
 /// of slow /v1 answers cannot starve /healthz. A lane whose queue is full answers 503.
 ///
@@ -58,7 +63,7 @@ class HttpFrontEnd
 {
 public:
     using Handler = std::function<Reply(const Incoming&)>;
-    using Reserved = std::function<bool(const std::string& path)>;
+    using Reserved = std::function<bool(const Incoming&)>;
 
     HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
                  Handler handler, Reserved reserved, Poco::Logger& log);

@@ -152,7 +152,10 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
     }
     control.awaitWaiting(4); // every /v1 worker is held; two more requests wait in the queue
 
-    for (const std::string target : {"/healthz", "/readyz", "/metrics"})
+    // Percent-encoded probe paths are probes too: the lane, like the Host check, goes by the
+    // decoded path.
+    for (const std::string target :
+         {"/healthz", "/readyz", "/metrics", "/%68ealthz", "/r%65adyz?x=1", "/%6detrics"})
     {
         Call probe;
         probe.target = target;
