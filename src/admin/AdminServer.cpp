@@ -112,7 +112,21 @@ void AdminServer::Impl::start()
 
     _frontEnd = std::make_unique<HttpFrontEnd>(
         std::move(socket), admin, [this](const Incoming& in) { return handle(in); },
-        [](const Incoming& in) { return kindOf(in) != PathKind::Api; }, _log);
+        [](const Incoming& in)
+        {
+            switch (kindOf(in))
+            {
+            case PathKind::Health: // a constant answer: never waits for the store or a thread
+                return HttpFrontEnd::Lane::Loop;
+            case PathKind::Readiness:
+            case PathKind::Metrics:
+                return HttpFrontEnd::Lane::Reserved;
+            case PathKind::Api:
+                break;
+            }
+            return HttpFrontEnd::Lane::General;
+        },
+        _log);
     _frontEnd->start();
     _log.information("admin API listening on %s", bound);
 }

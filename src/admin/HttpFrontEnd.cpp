@@ -63,10 +63,10 @@ struct HttpFrontEnd::Connection
 };
 
 HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
-                           Handler handler, Reserved reserved, Poco::Logger& log)
+                           Handler handler, LaneOf laneOf, Poco::Logger& log)
     : _socket(std::move(socket)), _deadlineMs(settings.requestDeadlineMs),
       _maxPerAddress(settings.maxConnectionsPerAddress), _handler(std::move(handler)),
-      _reserved(std::move(reserved)), _log(log)
+      _laneOf(std::move(laneOf)), _log(log)
 {
 }
 
@@ -269,60 +269,89 @@ void HttpFrontEnd::readFrom(std::uint64_t id)
         return;
     }
     c.pending.append(buffer, static_cast<std::size_t>(n));
-    advance(c);
+    advance(id);
 }
 
-void HttpFrontEnd::advance(Connection& c)
+void HttpFrontEnd::advance(std::uint64_t id)
 {
-    c.pending.erase(0, c.reader->feed(c.pending));
-    switch (c.reader->state())
+    // A loop, not recursion: a connection answered here reads its pipelined next request.
+    for (;;)
     {
-    case RequestReader::State::Done:
-        dispatch(c);
-        break;
-    case RequestReader::State::Failed:
-        refuse(c, c.reader->failureStatus(),
-               c.reader->failureStatus() == 431 ? "header_too_large" : "bad_request",
-               c.reader->failureMessage());
-        break;
-    case RequestReader::State::Head:
-    case RequestReader::State::Body:
-        break;
+        const auto it = _connections.find(id);
+        if (it == _connections.end() || !it->second->reading)
+        {
+            return;
+        }
+        Connection& c = *it->second;
+        c.pending.erase(0, c.reader->feed(c.pending));
+        switch (c.reader->state())
+        {
+        case RequestReader::State::Done:
+            if (!dispatch(c))
+            {
+                return;
+            }
+            break;
+        case RequestReader::State::Failed:
+            refuse(c, c.reader->failureStatus(),
+                   c.reader->failureStatus() == 431 ? "header_too_large" : "bad_request",
+                   c.reader->failureMessage());
+            return;
+        case RequestReader::State::Head:
+        case RequestReader::State::Body:
+            return;
+        }
     }
 }
 
-void HttpFrontEnd::dispatch(Connection& c)
+bool HttpFrontEnd::dispatch(Connection& c)
 {
-    Job job;
-    job.id = c.id;
-    job.fd = c.fd.get();
-    job.lastRequest = ++c.requests >= kMaxRequestsPerConnection;
-    job.incoming = std::make_unique<Incoming>();
-    job.incoming->request = c.reader->request();
-    job.incoming->clientHost = c.address;
-    job.incoming->bodyTooLarge = c.reader->bodyTooLarge();
+    auto incoming = std::make_unique<Incoming>();
+    incoming->request = c.reader->request();
+    incoming->clientHost = c.address;
+    incoming->bodyTooLarge = c.reader->bodyTooLarge();
     try
     {
-        job.incoming->uri.emplace(job.incoming->request.getURI());
+        incoming->uri.emplace(incoming->request.getURI());
     }
     catch (const Poco::Exception&)
     {
         // left empty: the handler answers 400
     }
-    WorkLane& lane = _reserved(*job.incoming) ? *_probes : *_general;
+    const bool lastRequest = ++c.requests >= kMaxRequestsPerConnection;
+    const Lane lane = _laneOf(*incoming);
+    if (lane == Lane::Loop)
+    {
+        // Answered here, so that no queue or busy worker stands in its way. Sent without
+        // waiting: a client that does not take a few hundred bytes at once loses its connection.
+        bool keepAlive = false;
+        if (sendAll(c.fd.get(), prepare(*incoming, lastRequest, keepAlive), 0) && keepAlive)
+        {
+            startReading(c);
+            return true;
+        }
+        close(c.id);
+        return false;
+    }
+    Job job;
+    job.id = c.id;
+    job.fd = c.fd.get();
+    job.lastRequest = lastRequest;
+    job.incoming = std::move(incoming);
     c.reading = false;
-    if (!lane.offer(job))
+    if (!(lane == Lane::Reserved ? *_probes : *_general).offer(job))
     {
         refuse(c, 503, "busy", "the admin API is busy; try again in a moment");
     }
+    return false;
 }
 
-void HttpFrontEnd::answer(Job& job)
+std::string HttpFrontEnd::prepare(const Incoming& incoming, bool lastRequest, bool& keepAlive)
 {
     Reply reply;
     try
     {
-        reply = _handler(*job.incoming);
+        reply = _handler(incoming);
     }
     catch (const std::exception& e)
     {
@@ -330,20 +359,27 @@ void HttpFrontEnd::answer(Job& job)
         _log.error("admin API: handler failed: %s", std::string(e.what()));
         reply = error(500, "internal", "internal error; the daemon's log has the cause");
     }
-    if (!job.incoming->request.getKeepAlive() || job.incoming->bodyTooLarge || job.lastRequest ||
-        _stopping)
+    if (!incoming.request.getKeepAlive() || incoming.bodyTooLarge || lastRequest || _stopping)
     {
         reply.close = true;
     }
+    keepAlive = !reply.close;
     std::string bytes = serializeReply(reply);
-    if (job.incoming->request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
+    if (incoming.request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
     {
         bytes.resize(bytes.size() - reply.body.size()); // the head of the GET answer only
     }
+    return bytes;
+}
+
+void HttpFrontEnd::answer(Job& job)
+{
+    bool keepAlive = false;
+    const std::string bytes = prepare(*job.incoming, job.lastRequest, keepAlive);
     const bool sent = sendAll(job.fd, bytes, nowMs() + _deadlineMs);
     {
         std::lock_guard<std::mutex> lock(_returnedMutex);
-        _returned.push_back(Returned{job.id, !reply.close && sent});
+        _returned.push_back(Returned{job.id, keepAlive && sent});
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(_wake.get(), &one, sizeof one);
@@ -371,7 +407,7 @@ void HttpFrontEnd::takeReturned()
         startReading(*it->second);
         if (!it->second->pending.empty())
         {
-            advance(*it->second);
+            advance(r.id);
         }
     }
 }

@@ -45,9 +45,10 @@ struct Incoming
 /// RequestReader, so a client that trickles its head or body costs a descriptor, not a
 /// thread, and is answered 408 and closed at its absolute deadline (`admin.requestDeadline`
 /// from the connection or the previous answer; an idle keep-alive connection is closed
-/// silently). Only a complete request reaches a worker: requests for which `reserved` says true
-/// (the probes) go to a lane of their own threads, all others to the general lane, so a flood
-/// of slow /v1 answers cannot starve /healthz. A lane whose queue is full answers 503.
+/// silently). Only a complete request is answered, where `laneOf` says: on the loop thread
+/// itself (a constant answer that never waits, so that no queue stands before /healthz), on
+/// the probes' own worker, or on the shared workers, so that a flood of slow /v1 answers cannot
+/// starve the probes. A lane whose queue is full answers 503.
 ///
 /// An address holding `admin.maxConnectionsPerAddress` connections that opens another loses
 /// its oldest connection that has not sent a whole request yet (answered 503 and closed); if
@@ -55,18 +56,26 @@ struct Incoming
 /// request at once, so it gets through even while 64 trickling connections come from its
 /// address. The same rule applies to a fixed number of connections across addresses.
 ///
-/// `handler` runs on the worker threads and must not throw (it is the top of a request). Every
+/// `handler` runs on the worker threads (and on the loop for Lane::Loop, where it must not
+/// block) and must not throw (it is the top of a request). Every
 /// refusal by the front end is logged on `log` with the client's address. `start`/`stop` are
 /// for one thread; `stop` closes every connection, waits for running handlers, and is
 /// idempotent.
 class HttpFrontEnd
 {
 public:
+    /// Where a complete request is answered.
+    enum class Lane
+    {
+        Loop,     ///< on the event loop itself: only for answers that never wait (/healthz)
+        Reserved, ///< on the probes' own worker
+        General   ///< on the shared workers
+    };
     using Handler = std::function<Reply(const Incoming&)>;
-    using Reserved = std::function<bool(const Incoming&)>;
+    using LaneOf = std::function<Lane(const Incoming&)>;
 
     HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
-                 Handler handler, Reserved reserved, Poco::Logger& log);
+                 Handler handler, LaneOf laneOf, Poco::Logger& log);
     ~HttpFrontEnd();
     HttpFrontEnd(const HttpFrontEnd&) = delete;
     HttpFrontEnd& operator=(const HttpFrontEnd&) = delete;
@@ -87,8 +96,12 @@ private:
     void admit(os::UniqueFd fd, const std::string& address);
     bool evictOldest(const std::string* address);
     void readFrom(std::uint64_t id);
-    void advance(Connection& c);
-    void dispatch(Connection& c);
+    void advance(std::uint64_t id);
+    /// True when `c` was answered on the loop and reads its next request.
+    bool dispatch(Connection& c);
+    /// Runs the handler (never throwing) and returns the answer's bytes; `keepAlive` tells
+    /// whether the connection stays open after them.
+    std::string prepare(const Incoming& incoming, bool lastRequest, bool& keepAlive);
     void expire();
     void takeReturned();
     void startReading(Connection& c);
@@ -103,7 +116,7 @@ private:
     const std::int64_t _deadlineMs;
     const int _maxPerAddress;
     const Handler _handler;
-    const Reserved _reserved;
+    const LaneOf _laneOf;
     Poco::Logger& _log;
     os::UniqueFd _wake; ///< an eventfd: workers give connections back, stop() ends the loop
     std::atomic<bool> _stopping{false};

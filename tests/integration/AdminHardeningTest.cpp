@@ -123,12 +123,12 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
 {
     enableToken();
     const auto port = start();
-    control.close();
+    control.rotations.close();
     std::vector<int> statuses(6, 0);
     std::vector<std::thread> clients;
     const auto release = [&]
     {
-        control.open();
+        control.rotations.open();
         for (auto& t : clients)
         {
             t.join();
@@ -150,7 +150,8 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
                 }
             });
     }
-    control.awaitWaiting(4); // every /v1 worker is held; two more requests wait in the queue
+    // Every /v1 worker is held; two more requests wait in the queue.
+    control.rotations.awaitWaiting(4);
 
     // Percent-encoded probe paths are probes too: the lane, like the Host check, goes by the
     // decoded path.
@@ -171,6 +172,38 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
     release();
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202), 1);
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 5);
+}
+
+TEST_F(AdminHardeningTest, HealthzIsAnsweredWhileTheProbesWorkerIsHeld)
+{
+    const auto port = start();
+    control.passes.close();
+    std::thread scrape(
+        [&]
+        {
+            try
+            {
+                EXPECT_EQ(get(port, "/metrics").status, 200);
+            }
+            catch (const Poco::Exception& e)
+            {
+                ADD_FAILURE() << "/metrics: " << e.displayText();
+            }
+        });
+    control.passes.awaitWaiting(1); // the probes' one worker is held inside /metrics
+
+    Call probe;
+    probe.target = "/healthz";
+    try
+    {
+        EXPECT_EQ(answeredWithinOneSecond(port, probe).status, 200);
+    }
+    catch (const Poco::Exception& e)
+    {
+        ADD_FAILURE() << "/healthz: " << e.displayText();
+    }
+    control.passes.open();
+    scrape.join();
 }
 
 TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed)
