@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -222,23 +223,35 @@ void HttpFrontEnd::admit(os::UniqueFd fd, const std::string& address)
 
 bool HttpFrontEnd::evictOldest(const std::string* address)
 {
-    Connection* oldest = nullptr;
-    for (const auto& [id, c] : _connections)
+    // A connection accepted in this batch has not been read yet: a probe that sent its whole
+    // request at once looks unfinished until then. So each candidate is read once before it is
+    // judged; if that completes its request it is answered and the next oldest is the one.
+    std::set<std::uint64_t> read;
+    for (;;)
     {
-        if (c->reading && (address == nullptr || c->address == *address) &&
-            (oldest == nullptr || c->sinceMs < oldest->sinceMs))
+        Connection* oldest = nullptr;
+        for (const auto& [id, c] : _connections)
         {
-            oldest = c.get();
+            if (c->reading && (address == nullptr || c->address == *address) &&
+                (oldest == nullptr || c->sinceMs < oldest->sinceMs))
+            {
+                oldest = c.get();
+            }
         }
+        if (oldest == nullptr)
+        {
+            return false;
+        }
+        if (read.insert(oldest->id).second)
+        {
+            readFrom(oldest->id);
+            continue;
+        }
+        refuse(*oldest, 503, "too_many_connections",
+               address != nullptr ? tooMany() + "; this one had not sent a whole request"
+                                  : "the admin API has too many open connections");
+        return true;
     }
-    if (oldest == nullptr)
-    {
-        return false;
-    }
-    refuse(*oldest, 503, "too_many_connections",
-           address != nullptr ? tooMany() + "; this one had not sent a whole request"
-                              : "the admin API has too many open connections");
-    return true;
 }
 
 void HttpFrontEnd::startReading(Connection& c)

@@ -51,10 +51,11 @@ struct Incoming
 /// starve the probes. A lane whose queue is full answers 503.
 ///
 /// An address holding `admin.maxConnectionsPerAddress` connections that opens another loses
-/// its oldest connection that has not sent a whole request yet (answered 503 and closed); if
-/// all of them are being answered, the new one is answered 503 and closed. A probe sends its
-/// request at once, so it gets through even while 64 trickling connections come from its
-/// address. The same rule applies to a fixed number of connections across addresses.
+/// its oldest connection that has not sent a whole request yet (answered 503 and closed; it is
+/// read once more first); if all of them are being answered, the new one is answered 503 and
+/// closed. A probe sends its request at once, so it gets through even while 64 trickling
+/// connections come from its address, also when it is accepted in the same batch as they are. The
+/// same rule applies to a fixed number of connections across addresses.
 ///
 /// `handler` runs on the worker threads (and on the loop for Lane::Loop, where it must not
 /// block) and must not throw (it is the top of a request). Every

@@ -10,7 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
 #include <Poco/Exception.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
@@ -90,6 +94,50 @@ Answer answeredWithinOneSecond(std::uint16_t port, Call call)
     EXPECT_LT(Clock::now(), deadline) << call.target << " took more than 1 s";
     return answer;
 }
+
+/// While it lives, a thread that writes a line containing `needle` to the "admin" logger waits
+/// at `gate`: the event loop writes the access line of each /healthz it answers, so a test can
+/// hold the loop between two polls and let connections pile up in the listen queue.
+class HeldAdminLog
+{
+public:
+    HeldAdminLog(std::string needle, test::Gate& gate)
+        : _logger(Poco::Logger::get("admin")), _saved(_logger.getChannel(), true),
+          _level(_logger.getLevel())
+    {
+        _logger.setChannel(new Holding(std::move(needle), gate));
+        _logger.setLevel(Poco::Message::PRIO_DEBUG);
+    }
+    ~HeldAdminLog()
+    {
+        _logger.setChannel(_saved);
+        _logger.setLevel(_level);
+    }
+    HeldAdminLog(const HeldAdminLog&) = delete;
+    HeldAdminLog& operator=(const HeldAdminLog&) = delete;
+
+private:
+    class Holding final : public Poco::Channel
+    {
+    public:
+        Holding(std::string needle, test::Gate& gate) : _needle(std::move(needle)), _gate(gate) {}
+        void log(const Poco::Message& message) override
+        {
+            if (message.getText().find(_needle) != std::string::npos)
+            {
+                _gate.pass();
+            }
+        }
+
+    private:
+        const std::string _needle;
+        test::Gate& _gate;
+    };
+
+    Poco::Logger& _logger;
+    Poco::AutoPtr<Poco::Channel> _saved;
+    const int _level;
+};
 
 TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
 {
@@ -268,6 +316,35 @@ TEST_F(AdminHardeningTest, AnAddressOverItsCapLosesItsOldestUnfinishedConnection
     // The younger one was left alone.
     second.send("\r\n");
     EXPECT_EQ(statusOf(second.readToEnd()), 200);
+}
+
+TEST_F(AdminHardeningTest, AProbeAcceptedTogetherWithAFloodFromItsAddressIsAnswered)
+{
+    settings.admin.maxConnectionsPerAddress = 2;
+    test::Gate loop;
+    HeldAdminLog held("GET /healthz 200", loop);
+    const auto port = start();
+    loop.close();
+    RawClient first(port);
+    first.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    loop.awaitWaiting(1); // the loop is held inside that answer's access line
+
+    // Queued up behind the held loop, so that one accept batch takes them all: the probe, whose
+    // whole request is there, first, then trickling connections from the same address.
+    RawClient probe(port);
+    probe.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    std::vector<std::unique_ptr<RawClient>> flood;
+    for (int i = 0; i < 4; ++i)
+    {
+        flood.push_back(std::make_unique<RawClient>(port));
+        flood.back()->send("G");
+    }
+    loop.open();
+
+    const std::string answer = probe.readToEnd();
+    EXPECT_EQ(statusOf(answer), 200) << answer;
+    EXPECT_EQ(statusOf(first.readToEnd()), 200);
+    server->stop(); // before the log channel is restored
 }
 
 TEST_F(AdminHardeningTest, AnotherHostIs421ExceptOnTheProbes)
