@@ -40,6 +40,9 @@ constexpr int kWorkers = 4;
 constexpr int kReservedWorkers = 1;
 /// Complete requests waiting for a thread, per lane; one more is answered 503.
 constexpr std::size_t kMaxQueued = 32;
+/// How long the listening socket is left alone after accept() ran out of descriptors: it stays
+/// readable, so polling it meanwhile would spin; the connection waits in the listen queue.
+constexpr std::int64_t kAcceptPauseMs = 100;
 /// Bytes of an oversized body read and dropped before its 413, so that the close is orderly.
 constexpr std::size_t kMaxDiscard = 1024 * 1024;
 
@@ -118,10 +121,13 @@ void HttpFrontEnd::run()
     std::vector<std::uint64_t> ids;
     while (!_stopping)
     {
-        fds.assign({pollfd{_wake.get(), POLLIN, 0}, pollfd{_socket.impl()->sockfd(), POLLIN, 0}});
-        ids.clear();
-        std::int64_t wait = -1;
         const auto now = nowMs();
+        const bool accepting = now >= _acceptPausedUntilMs;
+        // A negative descriptor is skipped by poll(2).
+        fds.assign({pollfd{_wake.get(), POLLIN, 0},
+                    pollfd{accepting ? _socket.impl()->sockfd() : -1, POLLIN, 0}});
+        ids.clear();
+        std::int64_t wait = accepting ? -1 : _acceptPausedUntilMs - now;
         for (const auto& [id, c] : _connections)
         {
             if (c->reading)
@@ -170,6 +176,11 @@ void HttpFrontEnd::acceptAll()
                                  &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0)
         {
+            if (_outOfDescriptors)
+            {
+                _outOfDescriptors = false;
+                _log.information("admin API: accepting connections again");
+            }
             admit(os::UniqueFd(fd), peerAddress(address));
             continue;
         }
@@ -179,10 +190,19 @@ void HttpFrontEnd::acceptAll()
         }
         if (errno == EMFILE || errno == ENFILE)
         {
-            // Out of descriptors: make room, or the listening socket stays readable for ever.
-            _log.warning("admin API: out of file descriptors (%s)",
-                         std::string(std::strerror(errno)));
-            evictOldest(nullptr);
+            // Out of descriptors: make room, or else leave the listening socket alone for a
+            // while. Logged once until a connection is accepted again, not on every retry.
+            if (!_outOfDescriptors)
+            {
+                _outOfDescriptors = true;
+                _log.warning("admin API: out of file descriptors (%s); new connections wait "
+                             "in the listen queue",
+                             std::string(std::strerror(errno)));
+            }
+            if (!evictOldest(nullptr))
+            {
+                _acceptPausedUntilMs = nowMs() + kAcceptPauseMs;
+            }
         }
         return;
     }

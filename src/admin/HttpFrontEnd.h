@@ -129,6 +129,8 @@ private:
     std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
     std::map<std::string, int> _perAddress;
     std::uint64_t _nextId = 0;
+    std::int64_t _acceptPausedUntilMs = 0; ///< after accept() ran out of descriptors
+    bool _outOfDescriptors = false;        ///< logged; cleared by the next accepted connection
     std::int64_t _refusalWindowStartMs = 0;
     int _refusalsLogged = 0;
     int _refusalsUnlogged = 0;

@@ -2,6 +2,7 @@
 // sockets on 127.0.0.1:0.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -9,6 +10,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
@@ -96,16 +101,17 @@ Answer answeredWithinOneSecond(std::uint16_t port, Call call)
 }
 
 /// While it lives, a thread that writes a line containing `needle` to the "admin" logger waits
-/// at `gate`: the event loop writes the access line of each /healthz it answers, so a test can
-/// hold the loop between two polls and let connections pile up in the listen queue.
+/// at `gate`, and such lines are counted: the event loop writes the access line of each /healthz
+/// it answers, so a test can hold the loop between two polls and let connections pile up in the
+/// listen queue.
 class HeldAdminLog
 {
 public:
     HeldAdminLog(std::string needle, test::Gate& gate)
         : _logger(Poco::Logger::get("admin")), _saved(_logger.getChannel(), true),
-          _level(_logger.getLevel())
+          _level(_logger.getLevel()), _holding(new Holding(std::move(needle), gate))
     {
-        _logger.setChannel(new Holding(std::move(needle), gate));
+        _logger.setChannel(_holding);
         _logger.setLevel(Poco::Message::PRIO_DEBUG);
     }
     ~HeldAdminLog()
@@ -116,6 +122,9 @@ public:
     HeldAdminLog(const HeldAdminLog&) = delete;
     HeldAdminLog& operator=(const HeldAdminLog&) = delete;
 
+    /// Lines containing the needle so far.
+    int count() const { return _holding->count.load(); }
+
 private:
     class Holding final : public Poco::Channel
     {
@@ -125,9 +134,11 @@ private:
         {
             if (message.getText().find(_needle) != std::string::npos)
             {
+                ++count;
                 _gate.pass();
             }
         }
+        std::atomic<int> count{0};
 
     private:
         const std::string _needle;
@@ -137,6 +148,7 @@ private:
     Poco::Logger& _logger;
     Poco::AutoPtr<Poco::Channel> _saved;
     const int _level;
+    Poco::AutoPtr<Holding> _holding;
 };
 
 TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
@@ -345,6 +357,66 @@ TEST_F(AdminHardeningTest, AProbeAcceptedTogetherWithAFloodFromItsAddressIsAnswe
     EXPECT_EQ(statusOf(answer), 200) << answer;
     EXPECT_EQ(statusOf(first.readToEnd()), 200);
     server->stop(); // before the log channel is restored
+}
+
+/// CPU time of the whole process (every thread) so far.
+std::chrono::microseconds cpuTime()
+{
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto total = [](const timeval& t)
+    { return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec); };
+    return total(usage.ru_utime) + total(usage.ru_stime);
+}
+
+TEST_F(AdminHardeningTest, OutOfDescriptorsTheLoopBacksOffLogsOnceAndAcceptsOnceThereAreSome)
+{
+    test::Gate warned;
+    HeldAdminLog warnings("out of file descriptors", warned);
+    const auto port = start();
+    // The client's socket exists before the descriptors run out; only the server's accept fails.
+    Poco::Net::StreamSocket client(Poco::Net::SocketAddress::IPv4);
+    client.setReceiveTimeout(Poco::Timespan(10, 0));
+
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit lowered = saved;
+    lowered.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 4096);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    std::vector<int> taken;
+    for (int fd = 0; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+    {
+        taken.push_back(fd);
+    }
+    const auto giveBack = [&]
+    {
+        for (const int fd : taken)
+        {
+            ::close(fd);
+        }
+        taken.clear();
+        ::setrlimit(RLIMIT_NOFILE, &saved);
+    };
+
+    warned.close();
+    client.connect(Poco::Net::SocketAddress("127.0.0.1", port));
+    warned.awaitWaiting(1); // the loop failed to accept it
+    const auto before = cpuTime();
+    warned.open();
+    // Nothing to wait for: the loop must stay quiet over a while of descriptors still missing.
+    std::this_thread::sleep_for(milliseconds(300));
+    const auto spent = cpuTime() - before;
+    const int lines = warnings.count();
+    giveBack();
+    EXPECT_LT(spent, milliseconds(100)) << "the loop spins while accept fails";
+    EXPECT_EQ(lines, 1);
+
+    const std::string probe =
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    client.sendBytes(probe.data(), static_cast<int>(probe.size()));
+    char buffer[512] = {};
+    const int n = client.receiveBytes(buffer, sizeof buffer);
+    EXPECT_EQ(statusOf(std::string(buffer, static_cast<std::size_t>(std::max(n, 0)))), 200);
 }
 
 TEST_F(AdminHardeningTest, AnotherHostIs421ExceptOnTheProbes)
