@@ -1,5 +1,6 @@
 #include "SocketIo.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -51,7 +52,8 @@ bool sendAll(int fd, const std::string& bytes, std::int64_t deadlineMs)
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         {
-            const auto left = deadlineMs - nowMs();
+            // A minute at a time: a deadline far away must not overflow poll's int.
+            const auto left = std::min<std::int64_t>(deadlineMs - nowMs(), 60'000);
             pollfd p{fd, POLLOUT, 0};
             if (left > 0 && ::poll(&p, 1, static_cast<int>(left)) >= 0)
             {

@@ -68,7 +68,16 @@ constexpr FixedKey kFixedKeys[] = {
      }},
     {"admin.metricsAuth", [](Settings& s, const Entry& e) { s.admin.metricsAuth = boolean(e); }},
     {"admin.requestDeadline",
-     [](Settings& s, const Entry& e) { s.admin.requestDeadlineMs = positiveDuration(e); }},
+     [](Settings& s, const Entry& e)
+     {
+         // Seconds are plenty for a request or an answer; an hour bounds how long one client
+         // may hold a worker, and keeps every wait on the admin API's sockets well inside int.
+         s.admin.requestDeadlineMs = positiveDuration(e);
+         if (s.admin.requestDeadlineMs > 3'600'000)
+         {
+             fail(e.key, inQuotes(e.value) + " is longer than 1h, the longest allowed");
+         }
+     }},
     {"admin.maxConnectionsPerAddress",
      [](Settings& s, const Entry& e) { s.admin.maxConnectionsPerAddress = integer(e, 1, 1024); }},
     {"log.level",
