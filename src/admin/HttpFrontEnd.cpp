@@ -51,6 +51,27 @@ constexpr std::size_t kMaxDiscard = 1024 * 1024;
 constexpr int kRefusalsLoggedPerWindow = 10;
 constexpr std::int64_t kRefusalWindowMs = 10'000;
 
+/// What the exception being handled says; call only inside a catch block.
+std::string currentFailure()
+{
+    try
+    {
+        throw;
+    }
+    catch (const Poco::Exception& e)
+    {
+        return e.displayText(); // its what() is the class's name only
+    }
+    catch (const std::exception& e)
+    {
+        return e.what();
+    }
+    catch (...)
+    {
+        return "an unknown exception";
+    }
+}
+
 } // namespace
 
 struct HttpFrontEnd::Connection
@@ -181,7 +202,9 @@ void HttpFrontEnd::acceptAll()
                 _outOfDescriptors = false;
                 _log.information("admin API: accepting connections again");
             }
-            admit(os::UniqueFd(fd), peerAddress(address));
+            // Not a connection yet: on an error its descriptor closes as the stack unwinds.
+            os::UniqueFd accepted(fd);
+            guard(0, [&] { admit(std::move(accepted), peerAddress(address)); });
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -283,6 +306,11 @@ void HttpFrontEnd::startReading(Connection& c)
 }
 
 void HttpFrontEnd::readFrom(std::uint64_t id)
+{
+    guard(id, [&] { readOnce(id); });
+}
+
+void HttpFrontEnd::readOnce(std::uint64_t id)
 {
     const auto it = _connections.find(id);
     if (it == _connections.end() || !it->second->reading)
@@ -386,10 +414,10 @@ std::string HttpFrontEnd::prepare(const Incoming& incoming, bool lastRequest, bo
     {
         reply = _handler(incoming);
     }
-    catch (const std::exception& e)
+    catch (...)
     {
         // The handler catches everything; this only guards the thread.
-        _log.error("admin API: handler failed: %s", std::string(e.what()));
+        _log.error("admin API: handler failed: %s", currentFailure());
         reply = error(500, "internal", "internal error; the daemon's log has the cause");
     }
     if (!incoming.request.getKeepAlive() || incoming.bodyTooLarge || lastRequest || _stopping)
@@ -408,8 +436,17 @@ std::string HttpFrontEnd::prepare(const Incoming& incoming, bool lastRequest, bo
 void HttpFrontEnd::answer(Job& job)
 {
     bool keepAlive = false;
-    const std::string bytes = prepare(*job.incoming, job.lastRequest, keepAlive);
-    const bool sent = sendAll(job.fd, bytes, nowMs() + _deadlineMs);
+    bool sent = false;
+    try
+    {
+        const std::string bytes = prepare(*job.incoming, job.lastRequest, keepAlive);
+        sent = sendAll(job.fd, bytes, nowMs() + _deadlineMs);
+    }
+    catch (...)
+    {
+        // Not sent: the loop closes the connection. This worker goes on to the next job.
+        logFailure(job.incoming->clientHost, currentFailure());
+    }
     {
         std::lock_guard<std::mutex> lock(_returnedMutex);
         _returned.push_back(Returned{job.id, keepAlive && sent});
@@ -437,11 +474,15 @@ void HttpFrontEnd::takeReturned()
             close(r.id);
             continue;
         }
-        startReading(*it->second);
-        if (!it->second->pending.empty())
-        {
-            advance(r.id);
-        }
+        guard(r.id,
+              [&]
+              {
+                  startReading(*it->second);
+                  if (!it->second->pending.empty())
+                  {
+                      advance(r.id);
+                  }
+              });
     }
 }
 
@@ -477,14 +518,20 @@ void HttpFrontEnd::expire()
 void HttpFrontEnd::refuse(Connection& c, int status, const std::string& code,
                           const std::string& message)
 {
-    refuse(c.fd.get(), c.address, status, code, message);
-    // Closing with unread bytes would send a reset, which can overtake the answer: take what
-    // has arrived (bounded, never waiting), so that the close is an orderly one.
-    char buffer[16 * 1024];
-    for (int i = 0; i < 8 && ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
-    {
-    }
-    close(c.id);
+    // Closed whatever happens; guard() closes it on an error.
+    guard(c.id,
+          [&]
+          {
+              refuse(c.fd.get(), c.address, status, code, message);
+              // Closing with unread bytes would send a reset, which can overtake the answer:
+              // take what has arrived (bounded, never waiting), so that the close is orderly.
+              char buffer[16 * 1024];
+              for (int i = 0; i < 8 && ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0;
+                   ++i)
+              {
+              }
+              close(c.id);
+          });
 }
 
 void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const std::string& code,
@@ -515,6 +562,34 @@ void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const 
     reply.close = true;
     // Best effort and never waiting: this client is the one that does not keep up.
     sendAll(fd, serializeReply(reply), 0);
+}
+
+void HttpFrontEnd::guard(std::uint64_t id, const std::function<void()>& step)
+{
+    try
+    {
+        step();
+    }
+    catch (...)
+    {
+        const auto it = _connections.find(id);
+        logFailure(it != _connections.end() ? it->second->address : std::string("a new client"),
+                   currentFailure());
+        close(id);
+    }
+}
+
+void HttpFrontEnd::logFailure(const std::string& address, const std::string& why) noexcept
+{
+    try
+    {
+        _log.error("admin API: dropped the connection of %s after an error: %s", address, why);
+    }
+    catch (const std::exception&)
+    {
+        // The log itself fails (a full disk): the connection is dropped all the same, and the
+        // thread must go on serving the others.
+    }
 }
 
 void HttpFrontEnd::close(std::uint64_t id)

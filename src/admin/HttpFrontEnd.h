@@ -96,7 +96,9 @@ private:
     void acceptAll();
     void admit(os::UniqueFd fd, const std::string& address);
     bool evictOldest(const std::string* address);
+    /// Reads what `id` has sent and acts on it; an error drops only that connection.
     void readFrom(std::uint64_t id);
+    void readOnce(std::uint64_t id);
     void advance(std::uint64_t id);
     /// True when `c` was answered on the loop and reads its next request.
     bool dispatch(Connection& c);
@@ -110,6 +112,10 @@ private:
     void refuse(int fd, const std::string& address, int status, const std::string& code,
                 const std::string& message);
     void close(std::uint64_t id);
+    /// Runs `step` for connection `id` (0: one not admitted yet); an exception is logged and
+    /// closes that connection, so that one bad connection never ends the loop thread.
+    void guard(std::uint64_t id, const std::function<void()>& step);
+    void logFailure(const std::string& address, const std::string& why) noexcept;
     void answer(Job& job);
     std::string tooMany() const;
 

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,56 +102,49 @@ Answer answeredWithinOneSecond(std::uint16_t port, Call call)
     return answer;
 }
 
-/// While it lives, a thread that writes a line containing `needle` to the "admin" logger waits
-/// at `gate`, and such lines are counted: the event loop writes the access line of each /healthz
-/// it answers, so a test can hold the loop between two polls and let connections pile up in the
-/// listen queue.
-class HeldAdminLog
+/// While it lives, every line written to the "admin" logger (debug lines too) is given to
+/// `onLine` instead, on the thread that writes it: a test can hold that thread (the event loop
+/// writes the access line of each /healthz it answers) or make the write fail.
+class AdminLogHook
 {
 public:
-    HeldAdminLog(std::string needle, test::Gate& gate)
+    explicit AdminLogHook(std::function<void(const std::string&)> onLine)
         : _logger(Poco::Logger::get("admin")), _saved(_logger.getChannel(), true),
-          _level(_logger.getLevel()), _holding(new Holding(std::move(needle), gate))
+          _level(_logger.getLevel())
     {
-        _logger.setChannel(_holding);
+        _logger.setChannel(new Hook(std::move(onLine)));
         _logger.setLevel(Poco::Message::PRIO_DEBUG);
     }
-    ~HeldAdminLog()
+    ~AdminLogHook()
     {
         _logger.setChannel(_saved);
         _logger.setLevel(_level);
     }
-    HeldAdminLog(const HeldAdminLog&) = delete;
-    HeldAdminLog& operator=(const HeldAdminLog&) = delete;
-
-    /// Lines containing the needle so far.
-    int count() const { return _holding->count.load(); }
+    AdminLogHook(const AdminLogHook&) = delete;
+    AdminLogHook& operator=(const AdminLogHook&) = delete;
 
 private:
-    class Holding final : public Poco::Channel
+    class Hook final : public Poco::Channel
     {
     public:
-        Holding(std::string needle, test::Gate& gate) : _needle(std::move(needle)), _gate(gate) {}
-        void log(const Poco::Message& message) override
+        explicit Hook(std::function<void(const std::string&)> onLine) : _onLine(std::move(onLine))
         {
-            if (message.getText().find(_needle) != std::string::npos)
-            {
-                ++count;
-                _gate.pass();
-            }
         }
-        std::atomic<int> count{0};
+        void log(const Poco::Message& message) override { _onLine(message.getText()); }
 
     private:
-        const std::string _needle;
-        test::Gate& _gate;
+        const std::function<void(const std::string&)> _onLine;
     };
 
     Poco::Logger& _logger;
     Poco::AutoPtr<Poco::Channel> _saved;
     const int _level;
-    Poco::AutoPtr<Holding> _holding;
 };
+
+bool contains(const std::string& text, const std::string& needle)
+{
+    return text.find(needle) != std::string::npos;
+}
 
 TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
 {
@@ -334,7 +329,14 @@ TEST_F(AdminHardeningTest, AProbeAcceptedTogetherWithAFloodFromItsAddressIsAnswe
 {
     settings.admin.maxConnectionsPerAddress = 2;
     test::Gate loop;
-    HeldAdminLog held("GET /healthz 200", loop);
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            if (contains(line, "GET /healthz 200"))
+            {
+                loop.pass();
+            }
+        });
     const auto port = start();
     loop.close();
     RawClient first(port);
@@ -372,7 +374,16 @@ std::chrono::microseconds cpuTime()
 TEST_F(AdminHardeningTest, OutOfDescriptorsTheLoopBacksOffLogsOnceAndAcceptsOnceThereAreSome)
 {
     test::Gate warned;
-    HeldAdminLog warnings("out of file descriptors", warned);
+    std::atomic<int> warnings{0};
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            if (contains(line, "out of file descriptors"))
+            {
+                ++warnings;
+                warned.pass();
+            }
+        });
     const auto port = start();
     // The client's socket exists before the descriptors run out; only the server's accept fails.
     Poco::Net::StreamSocket client(Poco::Net::SocketAddress::IPv4);
@@ -406,7 +417,7 @@ TEST_F(AdminHardeningTest, OutOfDescriptorsTheLoopBacksOffLogsOnceAndAcceptsOnce
     // Nothing to wait for: the loop must stay quiet over a while of descriptors still missing.
     std::this_thread::sleep_for(milliseconds(300));
     const auto spent = cpuTime() - before;
-    const int lines = warnings.count();
+    const int lines = warnings.load();
     giveBack();
     EXPECT_LT(spent, milliseconds(100)) << "the loop spins while accept fails";
     EXPECT_EQ(lines, 1);
@@ -417,6 +428,86 @@ TEST_F(AdminHardeningTest, OutOfDescriptorsTheLoopBacksOffLogsOnceAndAcceptsOnce
     char buffer[512] = {};
     const int n = client.receiveBytes(buffer, sizeof buffer);
     EXPECT_EQ(statusOf(std::string(buffer, static_cast<std::size_t>(std::max(n, 0)))), 200);
+}
+
+/// Lines of the "admin" logger, kept from any thread.
+struct Lines
+{
+    void add(const std::string& line)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        all.push_back(line);
+    }
+    bool any(const std::string& needle)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        return std::any_of(all.begin(), all.end(),
+                           [&](const std::string& line) { return contains(line, needle); });
+    }
+    std::string text()
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::string out;
+        for (const auto& line : all)
+        {
+            out += line + "\n";
+        }
+        return out;
+    }
+    std::mutex mutex;
+    std::vector<std::string> all;
+};
+
+TEST_F(AdminHardeningTest, AnErrorOnTheLoopDropsThatConnectionAndTheOthersAreStillServed)
+{
+    Lines lines;
+    // A log that cannot be written (a full disk): Poco's FileChannel throws.
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            lines.add(line);
+            if (contains(line, "bad_request"))
+            {
+                throw Poco::WriteFileException("no space left on the log's disk");
+            }
+        });
+    const auto port = start();
+    RawClient bad(port);
+    bad.send("NOT HTTP\r\n\r\n"); // refused on the loop thread, which logs the refusal
+    bad.readToEnd();
+    EXPECT_EQ(get(port, "/healthz").status, 200);
+    EXPECT_TRUE(lines.any("dropped the connection of 127.0.0.1 after an error: Cannot write file: "
+                          "no space left on the log's disk"))
+        << lines.text();
+    server->stop(); // before the log channel is restored
+}
+
+TEST_F(AdminHardeningTest, AnErrorOnAWorkerDropsThatConnectionAndTheWorkerServesOn)
+{
+    Lines lines;
+    // The access line and the handler's own failure line both fail to be written.
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            lines.add(line);
+            if (contains(line, "GET /v1/credentials") || contains(line, "handler failed"))
+            {
+                throw Poco::WriteFileException("no space left on the log's disk");
+            }
+        });
+    const auto port = start();
+    // More requests than workers: each worker must survive its failure.
+    for (int i = 0; i < 6; ++i)
+    {
+        RawClient raw(port);
+        raw.send("GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        EXPECT_EQ(raw.readToEnd(), ""); // closed without an answer
+    }
+    EXPECT_EQ(get(port, "/v1/clients").status, 200);
+    EXPECT_TRUE(lines.any("dropped the connection of 127.0.0.1 after an error: Cannot write file: "
+                          "no space left on the log's disk"))
+        << lines.text();
+    server->stop(); // before the log channel is restored
 }
 
 TEST_F(AdminHardeningTest, AnotherHostIs421ExceptOnTheProbes)
