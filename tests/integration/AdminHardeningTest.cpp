@@ -62,17 +62,20 @@ public:
     {
         return _socket.poll(Poco::Timespan(ms * 1000), Poco::Net::Socket::SELECT_READ);
     }
-    /// Everything until the server closes the connection (or 10 s pass without a byte).
+    /// Everything until the server closes the connection (or 10 s pass without a byte);
+    /// `closedByServer()` then tells which.
     std::string readToEnd()
     {
         std::string out;
         char buffer[4096];
+        _closedByServer = false;
         try
         {
             for (int n = 0; (n = _socket.receiveBytes(buffer, sizeof buffer)) > 0;)
             {
                 out.append(buffer, static_cast<std::size_t>(n));
             }
+            _closedByServer = true;
         }
         catch (const Poco::Exception&)
         {
@@ -80,9 +83,13 @@ public:
         }
         return out;
     }
+    /// Whether the last readToEnd() ended with an orderly close by the server, not a reset or
+    /// the client's own timeout.
+    bool closedByServer() const { return _closedByServer; }
 
 private:
     Poco::Net::StreamSocket _socket;
+    bool _closedByServer = false;
 };
 
 /// The status of a raw HTTP/1.1 answer; 0 when there is none.
@@ -278,6 +285,7 @@ TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed
     EXPECT_EQ(statusOf(answer), 408) << answer;
     EXPECT_NE(answer.find("\"request_timeout\""), std::string::npos) << answer;
     EXPECT_NE(answer.find("Connection: Close"), std::string::npos) << answer;
+    EXPECT_TRUE(slow.closedByServer()) << "the connection was not closed after the 408";
     EXPECT_GE(answeredAfter, milliseconds(300));
     EXPECT_LT(answeredAfter, milliseconds(5'000));
 }
@@ -287,8 +295,11 @@ TEST_F(AdminHardeningTest, AnIdleKeepAliveConnectionIsClosedAtTheDeadlineWithout
     settings.admin.requestDeadlineMs = 200;
     const auto port = start();
     RawClient idle(port);
+    const auto started = Clock::now();
     idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     std::string answer = idle.readToEnd();
+    EXPECT_TRUE(idle.closedByServer()) << "the idle connection was left open";
+    EXPECT_GE(Clock::now() - started, milliseconds(200));
     EXPECT_EQ(statusOf(answer), 200) << answer;
     EXPECT_EQ(answer.find("408"), std::string::npos) << answer;
 }
