@@ -441,71 +441,66 @@ TEST_F(AdminHardeningTest, OutOfDescriptorsTheLoopBacksOffLogsOnceAndAcceptsOnce
     EXPECT_EQ(statusOf(std::string(buffer, static_cast<std::size_t>(std::max(n, 0)))), 200);
 }
 
-/// Lines of the "admin" logger, kept from any thread.
-struct Lines
+/// The "admin" log as on a full disk (Poco's FileChannel throws) for the lines that contain one
+/// of `failing`; every line is kept, from any thread.
+class FailingAdminLog
 {
-    void add(const std::string& line)
+public:
+    explicit FailingAdminLog(std::vector<std::string> failing)
+        : _failing(std::move(failing)), _hook([this](const std::string& line) { write(line); })
     {
-        std::lock_guard<std::mutex> lock(mutex);
-        all.push_back(line);
     }
-    bool any(const std::string& needle)
+
+    /// Whether the front end logged that it dropped a connection for the failed write.
+    bool droppedAConnection()
     {
-        std::lock_guard<std::mutex> lock(mutex);
-        return std::any_of(all.begin(), all.end(),
-                           [&](const std::string& line) { return contains(line, needle); });
+        return contains(text(), "dropped the connection of 127.0.0.1 after an error: Cannot "
+                                "write file: no space left on the log's disk");
     }
     std::string text()
     {
-        std::lock_guard<std::mutex> lock(mutex);
-        std::string out;
-        for (const auto& line : all)
-        {
-            out += line + "\n";
-        }
-        return out;
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _text;
     }
-    std::mutex mutex;
-    std::vector<std::string> all;
+
+private:
+    void write(const std::string& line)
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            _text += line + "\n";
+        }
+        for (const auto& needle : _failing)
+        {
+            if (contains(line, needle))
+            {
+                throw Poco::WriteFileException("no space left on the log's disk");
+            }
+        }
+    }
+
+    const std::vector<std::string> _failing;
+    std::mutex _mutex;
+    std::string _text;
+    AdminLogHook _hook;
 };
 
 TEST_F(AdminHardeningTest, AnErrorOnTheLoopDropsThatConnectionAndTheOthersAreStillServed)
 {
-    Lines lines;
-    // A log that cannot be written (a full disk): Poco's FileChannel throws.
-    AdminLogHook hook(
-        [&](const std::string& line)
-        {
-            lines.add(line);
-            if (contains(line, "bad_request"))
-            {
-                throw Poco::WriteFileException("no space left on the log's disk");
-            }
-        });
+    FailingAdminLog log({"bad_request"});
     const auto port = start();
     RawClient bad(port);
     bad.send("NOT HTTP\r\n\r\n"); // refused on the loop thread, which logs the refusal
     bad.readToEnd();
     EXPECT_EQ(get(port, "/healthz").status, 200);
-    EXPECT_TRUE(lines.any("dropped the connection of 127.0.0.1 after an error: Cannot write file: "
-                          "no space left on the log's disk"))
-        << lines.text();
+    EXPECT_TRUE(log.droppedAConnection()) << log.text();
     server->stop(); // before the log channel is restored
 }
 
 TEST_F(AdminHardeningTest, AnErrorOnAWorkerDropsThatConnectionAndTheWorkerServesOn)
 {
-    Lines lines;
     // The access line and the handler's own failure line both fail to be written.
-    AdminLogHook hook(
-        [&](const std::string& line)
-        {
-            lines.add(line);
-            if (contains(line, "GET /v1/credentials") || contains(line, "handler failed"))
-            {
-                throw Poco::WriteFileException("no space left on the log's disk");
-            }
-        });
+    FailingAdminLog log({"GET /v1/credentials", "handler failed"});
     const auto port = start();
     // More requests than workers: each worker must survive its failure.
     for (int i = 0; i < 6; ++i)
@@ -515,9 +510,7 @@ TEST_F(AdminHardeningTest, AnErrorOnAWorkerDropsThatConnectionAndTheWorkerServes
         EXPECT_EQ(raw.readToEnd(), ""); // closed without an answer
     }
     EXPECT_EQ(get(port, "/v1/clients").status, 200);
-    EXPECT_TRUE(lines.any("dropped the connection of 127.0.0.1 after an error: Cannot write file: "
-                          "no space left on the log's disk"))
-        << lines.text();
+    EXPECT_TRUE(log.droppedAConnection()) << log.text();
     server->stop(); // before the log channel is restored
 }
 
