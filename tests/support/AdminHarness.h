@@ -20,8 +20,8 @@
 
 #include "rotator/admin/AdminServer.h"
 #include "rotator/admin/Metrics.h"
-#include "rotator/core/Time.h"
 #include "rotator/store/SqliteStateStore.h"
+#include "support/AdminSeed.h"
 #include "support/FakeClock.h"
 #include "support/FakeOrgDaemon.h"
 #include "support/TempDir.h"
@@ -29,8 +29,6 @@
 namespace rotator::test
 {
 
-inline constexpr std::int64_t kDay = 86'400'000;
-inline constexpr std::int64_t kHour = 3'600'000;
 inline const std::string kBearer = "adm1n-Bearer-t0ken-5ecret-for-tests";
 
 /// Where a test holds a handler's thread: callers of `pass()` wait while the gate is closed.
@@ -186,28 +184,6 @@ inline Answer post(std::uint16_t port, const std::string& target, const std::str
     c.target = target;
     c.bearer = bearer;
     return request(port, c);
-}
-
-inline core::ClientInfo client(char letter, std::int64_t generatedOnMs)
-{
-    core::ClientInfo info;
-    info.clientId = std::string(24, letter);
-    info.roles = {"role-a"};
-    info.generatedOnMs = generatedOnMs;
-    info.generatedOn = core::formatRfc3339Ms(generatedOnMs);
-    return info;
-}
-
-/// Two credentials: billing (max age 30 days) and payroll (7 days).
-inline std::vector<config::CredentialSettings> billingAndPayroll()
-{
-    config::CredentialSettings billing;
-    billing.name = "billing";
-    billing.maxAgeMs = 30 * kDay;
-    config::CredentialSettings payroll;
-    payroll.name = "payroll";
-    payroll.maxAgeMs = 7 * kDay;
-    return {billing, payroll};
 }
 
 /// billing (current a) and payroll (none yet) over a seeded store; b is unmanaged.
