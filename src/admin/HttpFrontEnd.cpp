@@ -83,6 +83,7 @@ struct HttpFrontEnd::Connection
     std::int64_t sinceMs = 0;
     std::int64_t deadlineMs = 0;
     int requests = 0;
+    std::int64_t arrivedMs = 0; ///< the current request's first byte; 0: none yet
     std::unique_ptr<RequestReader> reader;
     std::string pending; ///< bytes read after the current request (a pipelined one)
 };
@@ -302,6 +303,7 @@ void HttpFrontEnd::startReading(Connection& c)
     c.reading = true;
     c.sinceMs = nowMs();
     c.deadlineMs = c.sinceMs + _deadlineMs;
+    c.arrivedMs = c.pending.empty() ? 0 : c.sinceMs; // a pipelined request is there already
     c.reader = std::make_unique<RequestReader>(AdminServer::kMaxBodyBytes, kMaxDiscard);
 }
 
@@ -328,6 +330,10 @@ void HttpFrontEnd::readOnce(std::uint64_t id)
     {
         close(id); // the client closed (or reset) the connection
         return;
+    }
+    if (c.arrivedMs == 0)
+    {
+        c.arrivedMs = nowMs();
     }
     c.pending.append(buffer, static_cast<std::size_t>(n));
     advance(id);
@@ -371,6 +377,7 @@ bool HttpFrontEnd::dispatch(Connection& c)
     incoming->request = c.reader->request();
     incoming->clientHost = c.address;
     incoming->bodyTooLarge = c.reader->bodyTooLarge();
+    incoming->arrivedMs = c.arrivedMs;
     try
     {
         incoming->uri.emplace(incoming->request.getURI());

@@ -36,6 +36,9 @@ struct Incoming
     std::optional<Poco::URI> uri;
     std::string clientHost;    ///< the peer's address, e.g. 127.0.0.1
     bool bodyTooLarge = false; ///< see RequestReader::bodyTooLarge
+    /// When the request's first byte arrived (nowMs()): its access-log time counts from here,
+    /// so that the wait for a worker shows.
+    std::int64_t arrivedMs = 0;
 };
 
 /// The admin API's HTTP/1.1 server: where slow and greedy clients are stopped before they can

@@ -268,6 +268,32 @@ TEST_F(AdminHardeningTest, HealthzIsAnsweredWhileTheProbesWorkerIsHeld)
     scrape.join();
 }
 
+TEST_F(AdminHardeningTest, TheAccessLogCountsTheTimeARequestWaitedForAWorker)
+{
+    test::LogCapture log;
+    const auto port = start();
+    control.passes.close();
+    std::thread scrape([&] { get(port, "/metrics"); });
+    control.passes.awaitWaiting(1); // the probes' one worker is held inside /metrics
+
+    RawClient ready(port);
+    ready.send("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    // The time it waits in the queue, which its access line must show.
+    std::this_thread::sleep_for(milliseconds(300));
+    control.passes.open();
+    EXPECT_EQ(statusOf(ready.readToEnd()), 503); // no pass has finished
+    scrape.join();
+    server->stop(); // every access line is written
+
+    const auto lines = log.lines();
+    const auto line = std::find_if(lines.begin(), lines.end(),
+                                   [](const std::string& l)
+                                   { return contains(l, "127.0.0.1 GET /readyz 503 "); });
+    ASSERT_NE(line, lines.end()) << log.text();
+    const auto ms = std::stoll(line->substr(line->find(" 503 ") + 5));
+    EXPECT_GE(ms, 200) << *line; // less up to the time the loop took to read it
+}
+
 TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed)
 {
     settings.admin.requestDeadlineMs = 300;
