@@ -46,6 +46,12 @@ constexpr std::int64_t kAcceptPauseMs = 100;
 /// Bytes of an oversized body read and dropped before its 413, so that the close is orderly.
 constexpr std::size_t kMaxDiscard = 1024 * 1024;
 
+/// After a closing answer the connection is half-closed and what the client still sends is read
+/// and dropped, for this long and up to this much, before the close: closing with unread bytes
+/// sends a reset, and a client still writing its body would lose the answer to it.
+constexpr std::int64_t kLingerMs = 2'000;
+constexpr std::size_t kMaxLingerBytes = 16 * 1024 * 1024;
+
 /// Refusals logged per window; a flood of slow or excess connections is summed up in one line
 /// a window instead of filling the log.
 constexpr int kRefusalsLoggedPerWindow = 10;
@@ -72,6 +78,15 @@ std::string currentFailure()
     }
 }
 
+/// Reads and drops what has arrived on `fd` (bounded, never waiting): a refused client's request.
+void discardArrived(int fd)
+{
+    char buffer[16 * 1024];
+    for (int i = 0; i < 8 && ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
+    {
+    }
+}
+
 } // namespace
 
 struct HttpFrontEnd::Connection
@@ -79,7 +94,9 @@ struct HttpFrontEnd::Connection
     std::uint64_t id = 0;
     os::UniqueFd fd;
     std::string address;
-    bool reading = true; ///< false while a worker answers it
+    bool reading = true;    ///< false while a worker answers it
+    bool lingering = false; ///< answered and half-closed: see kLingerMs
+    std::size_t lingered = 0;
     std::int64_t sinceMs = 0;
     std::int64_t deadlineMs = 0;
     int requests = 0;
@@ -152,7 +169,7 @@ void HttpFrontEnd::run()
         std::int64_t wait = accepting ? -1 : _acceptPausedUntilMs - now;
         for (const auto& [id, c] : _connections)
         {
-            if (c->reading)
+            if (c->reading || c->lingering)
             {
                 fds.push_back(pollfd{c->fd.get(), POLLIN, 0});
                 ids.push_back(id);
@@ -248,12 +265,14 @@ void HttpFrontEnd::admit(os::UniqueFd fd, const std::string& address)
     if (held() >= _maxPerAddress && !evictOldest(&address))
     {
         refuse(fd.get(), address, 503, "too_many_connections", tooMany());
+        discardArrived(fd.get());
         return;
     }
     if (_connections.size() >= kMaxConnections && !evictOldest(nullptr))
     {
         refuse(fd.get(), address, 503, "too_many_connections",
                "the admin API has too many open connections");
+        discardArrived(fd.get());
         return;
     }
     auto c = std::make_unique<Connection>();
@@ -267,6 +286,15 @@ void HttpFrontEnd::admit(os::UniqueFd fd, const std::string& address)
 
 bool HttpFrontEnd::evictOldest(const std::string* address)
 {
+    // One that has had its answer goes first, and without another.
+    for (const auto& [id, c] : _connections)
+    {
+        if (c->lingering && (address == nullptr || c->address == *address))
+        {
+            close(id);
+            return true;
+        }
+    }
     // A connection accepted in this batch has not been read yet: a probe that sent its whole
     // request at once looks unfinished until then. So each candidate is read once before it is
     // judged; if that completes its request it is answered and the next oldest is the one.
@@ -315,7 +343,7 @@ void HttpFrontEnd::readFrom(std::uint64_t id)
 void HttpFrontEnd::readOnce(std::uint64_t id)
 {
     const auto it = _connections.find(id);
-    if (it == _connections.end() || !it->second->reading)
+    if (it == _connections.end() || !(it->second->reading || it->second->lingering))
     {
         return; // closed or handed on earlier in this round
     }
@@ -329,6 +357,15 @@ void HttpFrontEnd::readOnce(std::uint64_t id)
     if (n <= 0)
     {
         close(id); // the client closed (or reset) the connection
+        return;
+    }
+    if (c.lingering)
+    {
+        c.lingered += static_cast<std::size_t>(n);
+        if (c.lingered > kMaxLingerBytes)
+        {
+            close(id);
+        }
         return;
     }
     if (c.arrivedMs == 0)
@@ -398,7 +435,7 @@ bool HttpFrontEnd::dispatch(Connection& c)
             startReading(c);
             return true;
         }
-        close(c.id);
+        finish(c);
         return false;
     }
     Job job;
@@ -478,7 +515,7 @@ void HttpFrontEnd::takeReturned()
         }
         if (!r.keepAlive)
         {
-            close(r.id);
+            finish(*it->second);
             continue;
         }
         guard(r.id,
@@ -501,7 +538,7 @@ void HttpFrontEnd::expire()
     {
         // Strictly after: the milliseconds are truncated, so at the deadline's own
         // millisecond up to 1 ms of the allowed time may be left.
-        if (c->reading && c->deadlineMs < now)
+        if ((c->reading || c->lingering) && c->deadlineMs < now)
         {
             late.push_back(id);
         }
@@ -509,7 +546,11 @@ void HttpFrontEnd::expire()
     for (const auto id : late)
     {
         Connection& c = *_connections.at(id);
-        if (c.reader->started() || !c.pending.empty())
+        if (c.lingering)
+        {
+            close(id);
+        }
+        else if (c.reader->started() || !c.pending.empty())
         {
             refuse(c, 408, "request_timeout",
                    "the request was not complete within admin.requestDeadline (" +
@@ -525,19 +566,12 @@ void HttpFrontEnd::expire()
 void HttpFrontEnd::refuse(Connection& c, int status, const std::string& code,
                           const std::string& message)
 {
-    // Closed whatever happens; guard() closes it on an error.
+    // Ended whatever happens; guard() closes it on an error.
     guard(c.id,
           [&]
           {
               refuse(c.fd.get(), c.address, status, code, message);
-              // Closing with unread bytes would send a reset, which can overtake the answer:
-              // take what has arrived (bounded, never waiting), so that the close is orderly.
-              char buffer[16 * 1024];
-              for (int i = 0; i < 8 && ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0;
-                   ++i)
-              {
-              }
-              close(c.id);
+              finish(c);
           });
 }
 
@@ -569,6 +603,17 @@ void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const 
     reply.close = true;
     // Best effort and never waiting: this client is the one that does not keep up.
     sendAll(fd, serializeReply(reply), 0);
+}
+
+void HttpFrontEnd::finish(Connection& c)
+{
+    // The answer is followed by our end of the connection; the client's end is read until it
+    // closes it, or the time or the bytes run out.
+    ::shutdown(c.fd.get(), SHUT_WR);
+    c.reading = false;
+    c.lingering = true;
+    c.deadlineMs = nowMs() + std::min(kLingerMs, _deadlineMs);
+    c.pending.clear();
 }
 
 void HttpFrontEnd::guard(std::uint64_t id, const std::function<void()>& step)

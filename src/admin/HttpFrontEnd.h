@@ -51,7 +51,9 @@ struct Incoming
 /// silently). Only a complete request is answered, where `laneOf` says: on the loop thread
 /// itself (a constant answer that never waits, so that no queue stands before /healthz), on
 /// the probes' own worker, or on the shared workers, so that a flood of slow /v1 answers cannot
-/// starve the probes. A lane whose queue is full answers 503.
+/// starve the probes. A lane whose queue is full answers 503. A connection that closes after
+/// its answer is half-closed and read for a moment more, so that a client still sending (an
+/// oversized body) reads the answer instead of a reset.
 ///
 /// An address holding `admin.maxConnectionsPerAddress` connections that opens another loses
 /// its oldest connection that has not sent a whole request yet (answered 503 and closed; it is
@@ -115,6 +117,8 @@ private:
     void refuse(int fd, const std::string& address, int status, const std::string& code,
                 const std::string& message);
     void close(std::uint64_t id);
+    /// Ends a connection after its closing answer without a reset (see kLingerMs).
+    void finish(Connection& c);
     /// Runs `step` for connection `id` (0: one not admitted yet); an exception is logged and
     /// closes that connection, so that one bad connection never ends the loop thread.
     void guard(std::uint64_t id, const std::function<void()>& step);
