@@ -167,6 +167,14 @@ void HttpFrontEnd::run()
                     pollfd{accepting ? _socket.impl()->sockfd() : -1, POLLIN, 0}});
         ids.clear();
         std::int64_t wait = accepting ? -1 : _acceptPausedUntilMs - now;
+        if (_refusalsUnlogged > 0)
+        {
+            // The summary of the refusals not logged is due at the end of their window, not
+            // with the next refusal, which may never come.
+            const auto left =
+                std::max<std::int64_t>(0, _refusalWindowStartMs + kRefusalWindowMs - now);
+            wait = wait < 0 ? left : std::min(wait, left);
+        }
         for (const auto& [id, c] : _connections)
         {
             if (c->reading || c->lingering)
@@ -202,6 +210,10 @@ void HttpFrontEnd::run()
             acceptAll();
         }
         expire();
+        if (_refusalsUnlogged > 0)
+        {
+            endRefusalWindow(nowMs());
+        }
     }
 }
 
@@ -578,18 +590,7 @@ void HttpFrontEnd::refuse(Connection& c, int status, const std::string& code,
 void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const std::string& code,
                           const std::string& message)
 {
-    const auto now = nowMs();
-    if (now - _refusalWindowStartMs >= kRefusalWindowMs)
-    {
-        if (_refusalsUnlogged > 0)
-        {
-            _log.information("admin API: %d more refused connections in %d s were not logged",
-                             _refusalsUnlogged, static_cast<int>(kRefusalWindowMs / 1000));
-        }
-        _refusalWindowStartMs = now;
-        _refusalsLogged = 0;
-        _refusalsUnlogged = 0;
-    }
+    endRefusalWindow(nowMs());
     if (_refusalsLogged < kRefusalsLoggedPerWindow)
     {
         ++_refusalsLogged;
@@ -603,6 +604,29 @@ void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const 
     reply.close = true;
     // Best effort and never waiting: this client is the one that does not keep up.
     sendAll(fd, serializeReply(reply), 0);
+}
+
+void HttpFrontEnd::endRefusalWindow(std::int64_t now)
+{
+    if (now - _refusalWindowStartMs < kRefusalWindowMs)
+    {
+        return;
+    }
+    if (_refusalsUnlogged > 0)
+    {
+        try
+        {
+            _log.information("admin API: %d more refused connections in %d s were not logged",
+                             _refusalsUnlogged, static_cast<int>(kRefusalWindowMs / 1000));
+        }
+        catch (const std::exception&)
+        {
+            // A log that cannot be written loses this line, not the loop.
+        }
+    }
+    _refusalWindowStartMs = now;
+    _refusalsLogged = 0;
+    _refusalsUnlogged = 0;
 }
 
 void HttpFrontEnd::finish(Connection& c)

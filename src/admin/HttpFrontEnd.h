@@ -117,6 +117,8 @@ private:
     void refuse(int fd, const std::string& address, int status, const std::string& code,
                 const std::string& message);
     void close(std::uint64_t id);
+    /// Logs the count of the refusals not logged once their window is over, and starts anew.
+    void endRefusalWindow(std::int64_t now);
     /// Ends a connection after its closing answer without a reset (see kLingerMs).
     void finish(Connection& c);
     /// Runs `step` for connection `id` (0: one not admitted yet); an exception is logged and

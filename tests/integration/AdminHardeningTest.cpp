@@ -315,6 +315,34 @@ TEST_F(AdminHardeningTest, AClientStillSendingAnOversizedBodyReadsThe413NotARese
     }
 }
 
+TEST_F(AdminHardeningTest, TheCountOfRefusalsNotLoggedIsLoggedWhenTheirWindowEnds)
+{
+    test::Gate summary;
+    std::string said;
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            if (contains(line, "more refused connections"))
+            {
+                said = line;
+                summary.pass();
+            }
+        });
+    const auto port = start();
+    summary.close();
+    for (int i = 0; i < 12; ++i) // ten are logged
+    {
+        RawClient bad(port);
+        bad.send("NOT HTTP\r\n\r\n");
+        EXPECT_EQ(statusOf(bad.readToEnd()), 400);
+    }
+    // No refusal follows: the line must come when the 10 s window ends all the same.
+    EXPECT_TRUE(summary.awaitWaitingFor(1, std::chrono::seconds(15)));
+    summary.open();
+    EXPECT_EQ(said, "admin API: 2 more refused connections in 10 s were not logged");
+    server->stop(); // before the log channel is restored
+}
+
 TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed)
 {
     settings.admin.requestDeadlineMs = 300;

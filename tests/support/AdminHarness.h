@@ -4,6 +4,7 @@
 // with a seeded store and settings for a server on 127.0.0.1:0.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -55,6 +56,12 @@ public:
     {
         std::unique_lock<std::mutex> lock(_mutex);
         _changed.wait(lock, [&] { return _waiting >= n; });
+    }
+    /// As awaitWaiting, but false once `timeout` has passed.
+    bool awaitWaitingFor(int n, std::chrono::milliseconds timeout)
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        return _changed.wait_for(lock, timeout, [&] { return _waiting >= n; });
     }
     void pass()
     {
