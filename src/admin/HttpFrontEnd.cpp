@@ -234,7 +234,7 @@ void HttpFrontEnd::acceptAll()
             }
             // Not a connection yet: on an error its descriptor closes as the stack unwinds.
             os::UniqueFd accepted(fd);
-            guard(0, [&] { admit(std::move(accepted), peerAddress(address)); });
+            guard(0, [&] { admit(std::move(accepted), peerAddress(address, length)); });
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)

@@ -14,6 +14,7 @@ TEST(Reply, EscapeForLogEscapesControlBytesAsJsonDoes)
     EXPECT_EQ(escapeForLog("a\\u001b", 100), "a\\\\u001b"); // not mistaken for an escape
     EXPECT_EQ(escapeForLog("/caf\xc3\xa9", 100), "/caf\xc3\xa9");
     EXPECT_EQ(escapeForLog("/abcdef", 3), "/ab...");
+    EXPECT_EQ(escapeForLog("/a\"b\b", 100), "/a\\\"b\\b"); // as in the JSON log format
 }
 
 TEST(Reply, SerializesWithLengthAndConnection)
