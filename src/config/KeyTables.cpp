@@ -64,6 +64,11 @@ constexpr FixedKey kFixedKeys[] = {
                  fail(e.key, inQuotes(host) + " is not a host name or IP address (write "
                                               "rotator.example.com, not a URL or a pattern)");
              }
+             if (!hostOfHostValue(host)) // what the Host check would never match
+             {
+                 fail(e.key, inQuotes(host) + " is not HOST or HOST:PORT (IPv6 in brackets, a "
+                                              "port of 1 to 5 digits)");
+             }
          }
      }},
     {"admin.metricsAuth", [](Settings& s, const Entry& e) { s.admin.metricsAuth = boolean(e); }},

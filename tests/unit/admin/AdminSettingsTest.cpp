@@ -2,6 +2,7 @@
 
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -54,6 +55,20 @@ TEST(AdminSettings, TheRequestDeadlineIsAtMostAnHour)
     {
         EXPECT_EQ(refusal("admin.requestDeadline = " + too, "admin.requestDeadline"),
                   "admin.requestDeadline: \"" + too + "\" is longer than 1h, the longest allowed");
+    }
+}
+
+TEST(AdminSettings, EveryAllowedHostIsOneTheHostCheckCanMatch)
+{
+    EXPECT_EQ(loadWith("admin.allowedHosts = Rotator.example:8710, [fd00::1], 10.0.0.5")
+                  .admin.allowedHosts,
+              (std::vector<std::string>{"Rotator.example:8710", "[fd00::1]", "10.0.0.5"}));
+    // Each of these passed the loader before and was then never matched by any Host header.
+    for (const std::string bad : {"rotator.example:", "[::1", "[::1]x", ":8710", "a:b", "a:123456"})
+    {
+        EXPECT_EQ(refusal("admin.allowedHosts = " + bad, "admin.allowedHosts"),
+                  "admin.allowedHosts: \"" + bad +
+                      "\" is not HOST or HOST:PORT (IPv6 in brackets, a port of 1 to 5 digits)");
     }
 }
 
