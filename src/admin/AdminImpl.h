@@ -45,9 +45,16 @@ struct Route
 /// A user-supplied name for a message: quoted, bounded, printable.
 std::string quoted(const std::string& text);
 
-/// Whether `path` is one of the probes and scrapes (/healthz, /readyz, /metrics), which get
-/// worker threads of their own.
-bool isReservedPath(const std::string& path);
+/// What a request is for, from its decoded path: the one answer to "is this a probe?" for the
+/// front end's lanes, the Host check and the level of the access-log line.
+enum class PathKind
+{
+    Health,    ///< /healthz
+    Readiness, ///< /readyz
+    Metrics,   ///< /metrics
+    Api        ///< everything else, including a target that is not a valid URI
+};
+PathKind kindOf(const Incoming& incoming);
 
 class AdminServer::Impl
 {

@@ -115,9 +115,18 @@ std::string quoted(const std::string& text)
     return out + (text.size() > 64 ? "...\"" : "\"");
 }
 
-bool isReservedPath(const std::string& path)
+PathKind kindOf(const Incoming& incoming)
 {
-    return path == "/healthz" || path == "/readyz" || path == "/metrics";
+    const std::string path = incoming.uri ? incoming.uri->getPath() : std::string();
+    if (path == "/healthz")
+    {
+        return PathKind::Health;
+    }
+    if (path == "/readyz")
+    {
+        return PathKind::Readiness;
+    }
+    return path == "/metrics" ? PathKind::Metrics : PathKind::Api;
 }
 
 Reply AdminServer::Impl::dispatch(const Incoming& incoming)
@@ -132,21 +141,17 @@ Reply AdminServer::Impl::dispatch(const Incoming& incoming)
         return r;
     }
 
-    std::optional<Poco::URI> uri;
-    try
-    {
-        uri.emplace(request.getURI());
-    }
-    catch (const Poco::SyntaxException&)
+    const auto& uri = incoming.uri;
+    if (!uri)
     {
         return error(400, "bad_request", "the request target is not a valid URI");
     }
     const std::string path = uri->getPath();
 
-    // Against DNS rebinding. The probes are exempt: a kubelet sends Host = the pod's IP, and
-    // they tell no more than whether the daemon is up and ready.
+    // Against DNS rebinding. The probes are exempt: a kubelet sends Host = the pod's IP.
     const auto host = request.has("Host") ? std::optional(request.get("Host")) : std::nullopt;
-    if (path != "/healthz" && path != "/readyz" && !_hosts.allows(host))
+    const PathKind kind = kindOf(incoming);
+    if (kind != PathKind::Health && kind != PathKind::Readiness && !_hosts.allows(host))
     {
         return error(421, "misdirected_request",
                      (host ? "Host " + quoted(*host) : std::string("a request without Host")) +

@@ -1,7 +1,6 @@
 #include "rotator/admin/AdminServer.h"
 
 #include <cerrno>
-#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -11,6 +10,7 @@
 #include <Poco/Net/SocketAddress.h>
 
 #include "AdminImpl.h"
+#include "SocketIo.h"
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Time.h"
@@ -110,13 +110,23 @@ void AdminServer::Impl::start()
     _port = socket.address().port();
     const std::string bound = socket.address().toString();
 
-    FrontEndLimits limits;
-    limits.requestDeadlineMs = admin.requestDeadlineMs;
-    limits.maxConnectionsPerAddress = admin.maxConnectionsPerAddress;
-    limits.maxBody = AdminServer::kMaxBodyBytes;
     _frontEnd = std::make_unique<HttpFrontEnd>(
-        std::move(socket), limits, [this](const Incoming& in) { return handle(in); },
-        isReservedPath, _log);
+        std::move(socket), admin, [this](const Incoming& in) { return handle(in); },
+        [](const Incoming& in)
+        {
+            switch (kindOf(in))
+            {
+            case PathKind::Health: // a constant answer: never waits for the store or a thread
+                return HttpFrontEnd::Lane::Loop;
+            case PathKind::Readiness:
+            case PathKind::Metrics:
+                return HttpFrontEnd::Lane::Reserved;
+            case PathKind::Api:
+                break;
+            }
+            return HttpFrontEnd::Lane::General;
+        },
+        _log);
     _frontEnd->start();
     _log.information("admin API listening on %s", bound);
 }
@@ -132,7 +142,6 @@ void AdminServer::Impl::stop()
 
 Reply AdminServer::Impl::handle(const Incoming& incoming)
 {
-    const auto started = std::chrono::steady_clock::now();
     const auto& uri = incoming.request.getURI();
     // Escaped as the JSON log format would: a request must not forge or colour log lines.
     const std::string method = escapeForLog(incoming.request.getMethod(), kMaxLoggedMethod);
@@ -159,13 +168,11 @@ Reply AdminServer::Impl::handle(const Incoming& incoming)
         reply = error(500, "internal", "internal error; the daemon's log has the cause");
     }
 
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count();
+    const auto ms = nowMs() - incoming.arrivedMs;
     const std::string line = incoming.clientHost + " " + method + " " + path + " " +
                              std::to_string(reply.status) + " " + std::to_string(ms) + " ms";
     // Probes and scrapes come every few seconds: successful ones only at debug level.
-    if (reply.status < 300 && isReservedPath(path))
+    if (reply.status < 300 && kindOf(incoming) != PathKind::Api)
     {
         _log.debug(line);
     }

@@ -1,7 +1,6 @@
 #include "rotator/admin/HostCheck.h"
 
-#include <algorithm>
-#include <cctype>
+#include "rotator/config/SettingsLoader.h"
 
 #include <arpa/inet.h>
 
@@ -34,7 +33,7 @@ HostCheck::HostCheck(const std::string& listenHost, const std::vector<std::strin
     names.insert(names.end(), allowedHosts.begin(), allowedHosts.end());
     for (const auto& name : names)
     {
-        if (const auto host = hostPart(name))
+        if (const auto host = config::hostOfHostValue(name))
         {
             _names.insert(*host);
         }
@@ -47,54 +46,8 @@ bool HostCheck::allows(const std::optional<std::string>& value) const
     {
         return false;
     }
-    const auto host = hostPart(*value);
+    const auto host = config::hostOfHostValue(*value);
     return host && (_names.count(*host) != 0 || (_anyAddress && isIpLiteral(*host)));
-}
-
-std::optional<std::string> HostCheck::hostPart(std::string_view value)
-{
-    std::string_view host = value;
-    std::string_view port;
-    if (value.substr(0, 1) == "[")
-    {
-        const auto close = value.find(']');
-        if (close == std::string_view::npos)
-        {
-            return std::nullopt;
-        }
-        host = value.substr(0, close + 1);
-        port = value.substr(close + 1);
-        if (!port.empty() && port.front() != ':')
-        {
-            return std::nullopt;
-        }
-    }
-    else if (const auto colon = value.find(':'); colon != std::string_view::npos)
-    {
-        host = value.substr(0, colon);
-        port = value.substr(colon);
-    }
-    if (!port.empty())
-    {
-        port.remove_prefix(1);
-        if (port.empty() || port.size() > 5 ||
-            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        {
-            return std::nullopt;
-        }
-    }
-    if (!host.empty() && host.back() == '.')
-    {
-        host.remove_suffix(1);
-    }
-    if (host.empty())
-    {
-        return std::nullopt;
-    }
-    std::string out(host);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 } // namespace rotator::admin

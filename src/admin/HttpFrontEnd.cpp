@@ -6,9 +6,12 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <Poco/Exception.h>
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -16,6 +19,7 @@
 
 #include "SocketIo.h"
 #include "WorkLane.h"
+#include "rotator/admin/AdminServer.h"
 #include "rotator/admin/RequestReader.h"
 #include "rotator/os/UniqueFd.h"
 
@@ -29,87 +33,92 @@ namespace
 constexpr int kMaxRequestsPerConnection = 100;
 /// Connections taken per wake-up, so that reading the open ones is not starved by a flood.
 constexpr int kAcceptBatch = 64;
+/// Open connections in all (the per-address cap is admin.maxConnectionsPerAddress).
+constexpr std::size_t kMaxConnections = 256;
+/// Threads for requests outside the reserved paths, and for the reserved paths only.
+constexpr int kWorkers = 4;
+constexpr int kReservedWorkers = 1;
+/// Complete requests waiting for a thread, per lane; one more is answered 503.
+constexpr std::size_t kMaxQueued = 32;
+/// How long the listening socket is left alone after accept() ran out of descriptors: it stays
+/// readable, so polling it meanwhile would spin; the connection waits in the listen queue.
+constexpr std::int64_t kAcceptPauseMs = 100;
+/// Bytes of an oversized body read and dropped before its 413, so that the close is orderly.
+constexpr std::size_t kMaxDiscard = 1024 * 1024;
+
+/// After a closing answer the connection is half-closed and what the client still sends is read
+/// and dropped, for this long and up to this much, before the close: closing with unread bytes
+/// sends a reset, and a client still writing its body would lose the answer to it.
+constexpr std::int64_t kLingerMs = 2'000;
+constexpr std::size_t kMaxLingerBytes = 16 * 1024 * 1024;
 
 /// Refusals logged per window; a flood of slow or excess connections is summed up in one line
 /// a window instead of filling the log.
 constexpr int kRefusalsLoggedPerWindow = 10;
 constexpr std::int64_t kRefusalWindowMs = 10'000;
 
-} // namespace
-
-class HttpFrontEnd::Loop
+/// What the exception being handled says; call only inside a catch block.
+std::string currentFailure()
 {
-public:
-    Loop(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler, Reserved reserved,
-         Poco::Logger& log)
-        : _socket(std::move(socket)), _limits(limits), _handler(std::move(handler)),
-          _reserved(std::move(reserved)), _log(log)
+    try
+    {
+        throw;
+    }
+    catch (const Poco::Exception& e)
+    {
+        return e.displayText(); // its what() is the class's name only
+    }
+    catch (const std::exception& e)
+    {
+        return e.what();
+    }
+    catch (...)
+    {
+        return "an unknown exception";
+    }
+}
+
+/// Reads and drops what has arrived on `fd` (bounded, never waiting): a refused client's request.
+void discardArrived(int fd)
+{
+    char buffer[16 * 1024];
+    for (int i = 0; i < 8 && ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
     {
     }
+}
 
-    void start();
-    void stop();
+} // namespace
 
-private:
-    struct Connection
-    {
-        std::uint64_t id = 0;
-        os::UniqueFd fd;
-        std::string address;
-        bool reading = true; ///< false while a worker answers it
-        std::int64_t sinceMs = 0;
-        std::int64_t deadlineMs = 0;
-        int requests = 0;
-        std::unique_ptr<RequestReader> reader;
-        std::string pending; ///< bytes read after the current request (a pipelined one)
-    };
-    struct Returned
-    {
-        std::uint64_t id;
-        bool keepAlive;
-    };
-
-    void run();
-    void acceptAll();
-    void admit(os::UniqueFd fd, const std::string& address);
-    bool evictOldest(const std::string* address);
-    void readFrom(std::uint64_t id);
-    void advance(Connection& c);
-    void dispatch(Connection& c);
-    void expire();
-    void takeReturned();
-    void startReading(Connection& c);
-    void refuse(Connection& c, int status, const std::string& code, const std::string& message);
-    void refuse(int fd, const std::string& address, int status, const std::string& code,
-                const std::string& message);
-    void close(std::uint64_t id);
-    void answer(Job& job);
-    std::string tooMany() const;
-
-    Poco::Net::ServerSocket _socket;
-    const FrontEndLimits _limits;
-    const Handler _handler;
-    const Reserved _reserved;
-    Poco::Logger& _log;
-    os::UniqueFd _wake; ///< an eventfd: workers give connections back, stop() ends the loop
-    std::atomic<bool> _stopping{false};
-    std::thread _thread;
-    std::unique_ptr<WorkLane> _general;
-    std::unique_ptr<WorkLane> _probes;
-
-    // The loop thread's alone (and stop()'s once that thread has ended).
-    std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
-    std::map<std::string, int> _perAddress;
-    std::uint64_t _nextId = 0;
-    std::int64_t _refusalWindowStartMs = 0;
-    int _refusalsLogged = 0;
-    int _refusalsUnlogged = 0;
-
-    std::mutex _returnedMutex;
-    std::vector<Returned> _returned;
+struct HttpFrontEnd::Connection
+{
+    std::uint64_t id = 0;
+    os::UniqueFd fd;
+    std::string address;
+    bool reading = true;    ///< false while a worker answers it
+    bool lingering = false; ///< answered and half-closed: see kLingerMs
+    std::size_t lingered = 0;
+    std::int64_t sinceMs = 0;
+    std::int64_t deadlineMs = 0;
+    int requests = 0;
+    std::int64_t arrivedMs = 0; ///< the current request's first byte; 0: none yet
+    std::unique_ptr<RequestReader> reader;
+    std::string pending; ///< bytes read after the current request (a pipelined one)
 };
 
-void HttpFrontEnd::Loop::start()
+HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
+                           Handler handler, LaneOf laneOf, Poco::Logger& log)
+    : _socket(std::move(socket)), _deadlineMs(settings.requestDeadlineMs),
+      _maxPerAddress(settings.maxConnectionsPerAddress), _handler(std::move(handler)),
+      _laneOf(std::move(laneOf)), _log(log)
+{
+}
+
+HttpFrontEnd::~HttpFrontEnd()
+{
+    stop();
+}
+
+void HttpFrontEnd::start()
 {
     _wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!_wake.valid())
@@ -118,12 +127,12 @@ void HttpFrontEnd::Loop::start()
     }
     _socket.setBlocking(false);
     const auto run = [this](Job& job) { answer(job); };
-    _general = std::make_unique<WorkLane>(_limits.workers, _limits.maxQueued, run);
-    _probes = std::make_unique<WorkLane>(_limits.reservedWorkers, _limits.maxQueued, run);
+    _general = std::make_unique<WorkLane>(kWorkers, kMaxQueued, run);
+    _probes = std::make_unique<WorkLane>(kReservedWorkers, kMaxQueued, run);
     _thread = std::thread([this] { this->run(); });
 }
 
-void HttpFrontEnd::Loop::stop()
+void HttpFrontEnd::stop()
 {
     if (!_thread.joinable())
     {
@@ -145,19 +154,30 @@ void HttpFrontEnd::Loop::stop()
     _socket.close();
 }
 
-void HttpFrontEnd::Loop::run()
+void HttpFrontEnd::run()
 {
     std::vector<pollfd> fds;
     std::vector<std::uint64_t> ids;
     while (!_stopping)
     {
-        fds.assign({pollfd{_wake.get(), POLLIN, 0}, pollfd{_socket.impl()->sockfd(), POLLIN, 0}});
-        ids.clear();
-        std::int64_t wait = -1;
         const auto now = nowMs();
+        const bool accepting = now >= _acceptPausedUntilMs;
+        // A negative descriptor is skipped by poll(2).
+        fds.assign({pollfd{_wake.get(), POLLIN, 0},
+                    pollfd{accepting ? _socket.impl()->sockfd() : -1, POLLIN, 0}});
+        ids.clear();
+        std::int64_t wait = accepting ? -1 : _acceptPausedUntilMs - now;
+        if (_refusalsUnlogged > 0)
+        {
+            // The summary of the refusals not logged is due at the end of their window, not
+            // with the next refusal, which may never come.
+            const auto left =
+                std::max<std::int64_t>(0, _refusalWindowStartMs + kRefusalWindowMs - now);
+            wait = wait < 0 ? left : std::min(wait, left);
+        }
         for (const auto& [id, c] : _connections)
         {
-            if (c->reading)
+            if (c->reading || c->lingering)
             {
                 fds.push_back(pollfd{c->fd.get(), POLLIN, 0});
                 ids.push_back(id);
@@ -190,10 +210,14 @@ void HttpFrontEnd::Loop::run()
             acceptAll();
         }
         expire();
+        if (_refusalsUnlogged > 0)
+        {
+            endRefusalWindow(nowMs());
+        }
     }
 }
 
-void HttpFrontEnd::Loop::acceptAll()
+void HttpFrontEnd::acceptAll()
 {
     for (int i = 0; i < kAcceptBatch; ++i)
     {
@@ -203,7 +227,14 @@ void HttpFrontEnd::Loop::acceptAll()
                                  &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0)
         {
-            admit(os::UniqueFd(fd), peerAddress(address));
+            if (_outOfDescriptors)
+            {
+                _outOfDescriptors = false;
+                _log.information("admin API: accepting connections again");
+            }
+            // Not a connection yet: on an error its descriptor closes as the stack unwinds.
+            os::UniqueFd accepted(fd);
+            guard(0, [&] { admit(std::move(accepted), peerAddress(address, length)); });
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -212,38 +243,48 @@ void HttpFrontEnd::Loop::acceptAll()
         }
         if (errno == EMFILE || errno == ENFILE)
         {
-            // Out of descriptors: make room, or the listening socket stays readable for ever.
-            _log.warning("admin API: out of file descriptors (%s)",
-                         std::string(std::strerror(errno)));
-            evictOldest(nullptr);
+            // Out of descriptors: make room, or else leave the listening socket alone for a
+            // while. Logged once until a connection is accepted again, not on every retry.
+            if (!_outOfDescriptors)
+            {
+                _outOfDescriptors = true;
+                _log.warning("admin API: out of file descriptors (%s); new connections wait "
+                             "in the listen queue",
+                             std::string(std::strerror(errno)));
+            }
+            if (!evictOldest(nullptr))
+            {
+                _acceptPausedUntilMs = nowMs() + kAcceptPauseMs;
+            }
         }
         return;
     }
 }
 
-std::string HttpFrontEnd::Loop::tooMany() const
+std::string HttpFrontEnd::tooMany() const
 {
     return "too many connections from this address (admin.maxConnectionsPerAddress = " +
-           std::to_string(_limits.maxConnectionsPerAddress) + ")";
+           std::to_string(_maxPerAddress) + ")";
 }
 
-void HttpFrontEnd::Loop::admit(os::UniqueFd fd, const std::string& address)
+void HttpFrontEnd::admit(os::UniqueFd fd, const std::string& address)
 {
     const auto held = [&]
     {
         const auto it = _perAddress.find(address);
         return it == _perAddress.end() ? 0 : it->second;
     };
-    if (held() >= _limits.maxConnectionsPerAddress && !evictOldest(&address))
+    if (held() >= _maxPerAddress && !evictOldest(&address))
     {
         refuse(fd.get(), address, 503, "too_many_connections", tooMany());
+        discardArrived(fd.get());
         return;
     }
-    if (_connections.size() >= static_cast<std::size_t>(_limits.maxConnections) &&
-        !evictOldest(nullptr))
+    if (_connections.size() >= kMaxConnections && !evictOldest(nullptr))
     {
         refuse(fd.get(), address, 503, "too_many_connections",
                "the admin API has too many open connections");
+        discardArrived(fd.get());
         return;
     }
     auto c = std::make_unique<Connection>();
@@ -255,39 +296,66 @@ void HttpFrontEnd::Loop::admit(os::UniqueFd fd, const std::string& address)
     _connections.emplace(c->id, std::move(c));
 }
 
-bool HttpFrontEnd::Loop::evictOldest(const std::string* address)
+bool HttpFrontEnd::evictOldest(const std::string* address)
 {
-    Connection* oldest = nullptr;
+    // One that has had its answer goes first, and without another.
     for (const auto& [id, c] : _connections)
     {
-        if (c->reading && (address == nullptr || c->address == *address) &&
-            (oldest == nullptr || c->sinceMs < oldest->sinceMs))
+        if (c->lingering && (address == nullptr || c->address == *address))
         {
-            oldest = c.get();
+            close(id);
+            return true;
         }
     }
-    if (oldest == nullptr)
+    // A connection accepted in this batch has not been read yet: a probe that sent its whole
+    // request at once looks unfinished until then. So each candidate is read once before it is
+    // judged; if that completes its request it is answered and the next oldest is the one.
+    std::set<std::uint64_t> read;
+    for (;;)
     {
-        return false;
+        Connection* oldest = nullptr;
+        for (const auto& [id, c] : _connections)
+        {
+            if (c->reading && (address == nullptr || c->address == *address) &&
+                (oldest == nullptr || c->sinceMs < oldest->sinceMs))
+            {
+                oldest = c.get();
+            }
+        }
+        if (oldest == nullptr)
+        {
+            return false;
+        }
+        if (read.insert(oldest->id).second)
+        {
+            readFrom(oldest->id);
+            continue;
+        }
+        refuse(*oldest, 503, "too_many_connections",
+               address != nullptr ? tooMany() + "; this one had not sent a whole request"
+                                  : "the admin API has too many open connections");
+        return true;
     }
-    refuse(*oldest, 503, "too_many_connections",
-           address != nullptr ? tooMany() + "; this one had not sent a whole request"
-                              : "the admin API has too many open connections");
-    return true;
 }
 
-void HttpFrontEnd::Loop::startReading(Connection& c)
+void HttpFrontEnd::startReading(Connection& c)
 {
     c.reading = true;
     c.sinceMs = nowMs();
-    c.deadlineMs = c.sinceMs + _limits.requestDeadlineMs;
-    c.reader = std::make_unique<RequestReader>(_limits.maxBody, _limits.maxDiscard);
+    c.deadlineMs = c.sinceMs + _deadlineMs;
+    c.arrivedMs = c.pending.empty() ? 0 : c.sinceMs; // a pipelined request is there already
+    c.reader = std::make_unique<RequestReader>(AdminServer::kMaxBodyBytes, kMaxDiscard);
 }
 
-void HttpFrontEnd::Loop::readFrom(std::uint64_t id)
+void HttpFrontEnd::readFrom(std::uint64_t id)
+{
+    guard(id, [&] { readOnce(id); });
+}
+
+void HttpFrontEnd::readOnce(std::uint64_t id)
 {
     const auto it = _connections.find(id);
-    if (it == _connections.end() || !it->second->reading)
+    if (it == _connections.end() || !(it->second->reading || it->second->lingering))
     {
         return; // closed or handed on earlier in this round
     }
@@ -303,69 +371,138 @@ void HttpFrontEnd::Loop::readFrom(std::uint64_t id)
         close(id); // the client closed (or reset) the connection
         return;
     }
+    if (c.lingering)
+    {
+        c.lingered += static_cast<std::size_t>(n);
+        if (c.lingered > kMaxLingerBytes)
+        {
+            close(id);
+        }
+        return;
+    }
+    if (c.arrivedMs == 0)
+    {
+        c.arrivedMs = nowMs();
+    }
     c.pending.append(buffer, static_cast<std::size_t>(n));
-    advance(c);
+    advance(id);
 }
 
-void HttpFrontEnd::Loop::advance(Connection& c)
+void HttpFrontEnd::advance(std::uint64_t id)
 {
-    c.pending.erase(0, c.reader->feed(c.pending));
-    switch (c.reader->state())
+    // A loop, not recursion: a connection answered here reads its pipelined next request.
+    for (;;)
     {
-    case RequestReader::State::Done:
-        dispatch(c);
-        break;
-    case RequestReader::State::Failed:
-        refuse(c, c.reader->failureStatus(),
-               c.reader->failureStatus() == 431 ? "header_too_large" : "bad_request",
-               c.reader->failureMessage());
-        break;
-    case RequestReader::State::Head:
-    case RequestReader::State::Body:
-        break;
+        const auto it = _connections.find(id);
+        if (it == _connections.end() || !it->second->reading)
+        {
+            return;
+        }
+        Connection& c = *it->second;
+        c.pending.erase(0, c.reader->feed(c.pending));
+        switch (c.reader->state())
+        {
+        case RequestReader::State::Done:
+            if (!dispatch(c))
+            {
+                return;
+            }
+            break;
+        case RequestReader::State::Failed:
+            refuse(c, c.reader->failureStatus(),
+                   c.reader->failureStatus() == 431 ? "header_too_large" : "bad_request",
+                   c.reader->failureMessage());
+            return;
+        case RequestReader::State::Head:
+        case RequestReader::State::Body:
+            return;
+        }
     }
 }
 
-void HttpFrontEnd::Loop::dispatch(Connection& c)
+bool HttpFrontEnd::dispatch(Connection& c)
 {
+    auto incoming = std::make_unique<Incoming>();
+    incoming->request = c.reader->request();
+    incoming->clientHost = c.address;
+    incoming->bodyTooLarge = c.reader->bodyTooLarge();
+    incoming->arrivedMs = c.arrivedMs;
+    try
+    {
+        incoming->uri.emplace(incoming->request.getURI());
+    }
+    catch (const Poco::Exception&)
+    {
+        // left empty: the handler answers 400
+    }
+    const bool lastRequest = ++c.requests >= kMaxRequestsPerConnection;
+    const Lane lane = _laneOf(*incoming);
+    if (lane == Lane::Loop)
+    {
+        // Answered here, so that no queue or busy worker stands in its way. Sent without
+        // waiting: a client that does not take a few hundred bytes at once loses its connection.
+        bool keepAlive = false;
+        if (sendAll(c.fd.get(), prepare(*incoming, lastRequest, keepAlive), 0) && keepAlive)
+        {
+            startReading(c);
+            return true;
+        }
+        finish(c);
+        return false;
+    }
     Job job;
     job.id = c.id;
     job.fd = c.fd.get();
-    job.lastRequest = ++c.requests >= kMaxRequestsPerConnection;
-    job.incoming = std::make_unique<Incoming>();
-    job.incoming->request = c.reader->request();
-    job.incoming->clientHost = c.address;
-    job.incoming->bodyTooLarge = c.reader->bodyTooLarge();
-    const std::string& uri = job.incoming->request.getURI();
-    WorkLane& lane = _reserved(uri.substr(0, uri.find('?'))) ? *_probes : *_general;
+    job.lastRequest = lastRequest;
+    job.incoming = std::move(incoming);
     c.reading = false;
-    if (!lane.offer(job))
+    if (!(lane == Lane::Reserved ? *_probes : *_general).offer(job))
     {
         refuse(c, 503, "busy", "the admin API is busy; try again in a moment");
     }
+    return false;
 }
 
-void HttpFrontEnd::Loop::answer(Job& job)
+std::string HttpFrontEnd::prepare(const Incoming& incoming, bool lastRequest, bool& keepAlive)
 {
     Reply reply;
     try
     {
-        reply = _handler(*job.incoming);
+        reply = _handler(incoming);
     }
-    catch (const std::exception& e)
+    catch (...)
     {
         // The handler catches everything; this only guards the thread.
-        _log.error("admin API: handler failed: %s", std::string(e.what()));
+        _log.error("admin API: handler failed: %s", currentFailure());
         reply = error(500, "internal", "internal error; the daemon's log has the cause");
     }
-    const bool keepAlive = job.incoming->request.getKeepAlive() && !reply.close &&
-                           !job.incoming->bodyTooLarge && !job.lastRequest && !_stopping;
-    std::string bytes = serializeReply(reply, keepAlive);
-    if (job.incoming->request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
+    if (!incoming.request.getKeepAlive() || incoming.bodyTooLarge || lastRequest || _stopping)
+    {
+        reply.close = true;
+    }
+    keepAlive = !reply.close;
+    std::string bytes = serializeReply(reply);
+    if (incoming.request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
     {
         bytes.resize(bytes.size() - reply.body.size()); // the head of the GET answer only
     }
-    const bool sent = sendAll(job.fd, bytes, nowMs() + _limits.requestDeadlineMs);
+    return bytes;
+}
+
+void HttpFrontEnd::answer(Job& job)
+{
+    bool keepAlive = false;
+    bool sent = false;
+    try
+    {
+        const std::string bytes = prepare(*job.incoming, job.lastRequest, keepAlive);
+        sent = sendAll(job.fd, bytes, nowMs() + _deadlineMs);
+    }
+    catch (...)
+    {
+        // Not sent: the loop closes the connection. This worker goes on to the next job.
+        logFailure(job.incoming->clientHost, currentFailure());
+    }
     {
         std::lock_guard<std::mutex> lock(_returnedMutex);
         _returned.push_back(Returned{job.id, keepAlive && sent});
@@ -374,7 +511,7 @@ void HttpFrontEnd::Loop::answer(Job& job)
     [[maybe_unused]] const auto n = ::write(_wake.get(), &one, sizeof one);
 }
 
-void HttpFrontEnd::Loop::takeReturned()
+void HttpFrontEnd::takeReturned()
 {
     std::vector<Returned> returned;
     {
@@ -390,18 +527,22 @@ void HttpFrontEnd::Loop::takeReturned()
         }
         if (!r.keepAlive)
         {
-            close(r.id);
+            finish(*it->second);
             continue;
         }
-        startReading(*it->second);
-        if (!it->second->pending.empty())
-        {
-            advance(*it->second);
-        }
+        guard(r.id,
+              [&]
+              {
+                  startReading(*it->second);
+                  if (!it->second->pending.empty())
+                  {
+                      advance(r.id);
+                  }
+              });
     }
 }
 
-void HttpFrontEnd::Loop::expire()
+void HttpFrontEnd::expire()
 {
     const auto now = nowMs();
     std::vector<std::uint64_t> late;
@@ -409,7 +550,7 @@ void HttpFrontEnd::Loop::expire()
     {
         // Strictly after: the milliseconds are truncated, so at the deadline's own
         // millisecond up to 1 ms of the allowed time may be left.
-        if (c->reading && c->deadlineMs < now)
+        if ((c->reading || c->lingering) && c->deadlineMs < now)
         {
             late.push_back(id);
         }
@@ -417,11 +558,15 @@ void HttpFrontEnd::Loop::expire()
     for (const auto id : late)
     {
         Connection& c = *_connections.at(id);
-        if (c.reader->started() || !c.pending.empty())
+        if (c.lingering)
+        {
+            close(id);
+        }
+        else if (c.reader->started() || !c.pending.empty())
         {
             refuse(c, 408, "request_timeout",
                    "the request was not complete within admin.requestDeadline (" +
-                       std::to_string(_limits.requestDeadlineMs) + " ms)");
+                       std::to_string(_deadlineMs) + " ms)");
         }
         else
         {
@@ -430,34 +575,22 @@ void HttpFrontEnd::Loop::expire()
     }
 }
 
-void HttpFrontEnd::Loop::refuse(Connection& c, int status, const std::string& code,
-                                const std::string& message)
+void HttpFrontEnd::refuse(Connection& c, int status, const std::string& code,
+                          const std::string& message)
 {
-    refuse(c.fd.get(), c.address, status, code, message);
-    // Closing with unread bytes would send a reset, which can overtake the answer: take what
-    // has arrived (bounded, never waiting), so that the close is an orderly one.
-    char buffer[16 * 1024];
-    for (int i = 0; i < 8 && ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
-    {
-    }
-    close(c.id);
+    // Ended whatever happens; guard() closes it on an error.
+    guard(c.id,
+          [&]
+          {
+              refuse(c.fd.get(), c.address, status, code, message);
+              finish(c);
+          });
 }
 
-void HttpFrontEnd::Loop::refuse(int fd, const std::string& address, int status,
-                                const std::string& code, const std::string& message)
+void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const std::string& code,
+                          const std::string& message)
 {
-    const auto now = nowMs();
-    if (now - _refusalWindowStartMs >= kRefusalWindowMs)
-    {
-        if (_refusalsUnlogged > 0)
-        {
-            _log.information("admin API: %d more refused connections in %d s were not logged",
-                             _refusalsUnlogged, static_cast<int>(kRefusalWindowMs / 1000));
-        }
-        _refusalWindowStartMs = now;
-        _refusalsLogged = 0;
-        _refusalsUnlogged = 0;
-    }
+    endRefusalWindow(nowMs());
     if (_refusalsLogged < kRefusalsLoggedPerWindow)
     {
         ++_refusalsLogged;
@@ -468,11 +601,74 @@ void HttpFrontEnd::Loop::refuse(int fd, const std::string& address, int status,
         ++_refusalsUnlogged;
     }
     Reply reply = error(status, code, message);
+    reply.close = true;
     // Best effort and never waiting: this client is the one that does not keep up.
-    sendAll(fd, serializeReply(reply, false), 0);
+    sendAll(fd, serializeReply(reply), 0);
 }
 
-void HttpFrontEnd::Loop::close(std::uint64_t id)
+void HttpFrontEnd::endRefusalWindow(std::int64_t now)
+{
+    if (now - _refusalWindowStartMs < kRefusalWindowMs)
+    {
+        return;
+    }
+    if (_refusalsUnlogged > 0)
+    {
+        try
+        {
+            _log.information("admin API: %d more refused connections in %d s were not logged",
+                             _refusalsUnlogged, static_cast<int>(kRefusalWindowMs / 1000));
+        }
+        catch (const std::exception&)
+        {
+            // A log that cannot be written loses this line, not the loop.
+        }
+    }
+    _refusalWindowStartMs = now;
+    _refusalsLogged = 0;
+    _refusalsUnlogged = 0;
+}
+
+void HttpFrontEnd::finish(Connection& c)
+{
+    // The answer is followed by our end of the connection; the client's end is read until it
+    // closes it, or the time or the bytes run out.
+    ::shutdown(c.fd.get(), SHUT_WR);
+    c.reading = false;
+    c.lingering = true;
+    c.deadlineMs = nowMs() + std::min(kLingerMs, _deadlineMs);
+    c.pending.clear();
+}
+
+void HttpFrontEnd::guard(std::uint64_t id, const std::function<void()>& step)
+{
+    try
+    {
+        step();
+    }
+    catch (...)
+    {
+        const auto it = _connections.find(id);
+        logFailure(it != _connections.end() ? it->second->address : std::string("a new client"),
+                   currentFailure());
+        close(id);
+    }
+}
+
+void HttpFrontEnd::logFailure(const std::string& address, const std::string& why) noexcept
+{
+    try
+    {
+        _log.error("admin API: dropped the connection of %s after an error: %s", address, why);
+    }
+    catch (const std::exception&)
+    {
+        // The log itself fails (a full disk): the connection is dropped all the same, and the
+        // thread must go on serving the others.
+    }
+}
+
+void HttpFrontEnd::close(std::uint64_t id)
 {
     const auto it = _connections.find(id);
     if (it == _connections.end())
@@ -485,28 +681,6 @@ void HttpFrontEnd::Loop::close(std::uint64_t id)
         _perAddress.erase(count);
     }
     _connections.erase(it);
-}
-
-HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler,
-                           Reserved reserved, Poco::Logger& log)
-    : _loop(std::make_unique<Loop>(std::move(socket), limits, std::move(handler),
-                                   std::move(reserved), log))
-{
-}
-
-HttpFrontEnd::~HttpFrontEnd()
-{
-    stop();
-}
-
-void HttpFrontEnd::start()
-{
-    _loop->start();
-}
-
-void HttpFrontEnd::stop()
-{
-    _loop->stop();
 }
 
 } // namespace rotator::admin

@@ -1,39 +1,44 @@
 #pragma once
 
-#include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/URI.h>
 
 #include "rotator/admin/Reply.h"
+#include "rotator/config/Settings.h"
+#include "rotator/os/UniqueFd.h"
 
 namespace rotator::admin
 {
+
+class RequestReader;
+class WorkLane;
+struct Job;
 
 /// A complete request as the front end hands it to the handler.
 struct Incoming
 {
     Poco::Net::HTTPRequest request;
+    /// The request target, decoded once for every part that looks at the path; nullopt when it
+    /// is not a valid URI.
+    std::optional<Poco::URI> uri;
     std::string clientHost;    ///< the peer's address, e.g. 127.0.0.1
     bool bodyTooLarge = false; ///< see RequestReader::bodyTooLarge
-};
-
-/// The numbers of the connection policy.
-struct FrontEndLimits
-{
-    std::int64_t requestDeadlineMs = 5'000; ///< to send a whole request; also to take the answer
-    int maxConnectionsPerAddress = 8;
-    int maxConnections = 256;   ///< open connections in all
-    int workers = 4;            ///< threads for requests outside the reserved paths
-    int reservedWorkers = 1;    ///< threads for the reserved paths only
-    std::size_t maxQueued = 32; ///< complete requests waiting for a thread, per lane
-    std::size_t maxBody = 64 * 1024;
-    std::size_t maxDiscard = 1024 * 1024;
+    /// When the request's first byte arrived (nowMs()): its access-log time counts from here,
+    /// so that the wait for a worker shows.
+    std::int64_t arrivedMs = 0;
 };
 
 /// The admin API's HTTP/1.1 server: where slow and greedy clients are stopped before they can
@@ -41,30 +46,42 @@ struct FrontEndLimits
 ///
 /// One event-loop thread accepts connections and reads every request with poll(2) and a
 /// RequestReader, so a client that trickles its head or body costs a descriptor, not a
-/// thread, and is answered 408 and closed at its absolute deadline (`requestDeadlineMs` from
-/// the connection or the previous answer; an idle keep-alive connection is closed silently).
-/// Only a complete request reaches a worker: paths for which `reserved` says true (the probes)
-/// go to a lane of their own threads, all others to the general lane, so a flood of slow /v1
-/// answers cannot starve /healthz. A lane whose queue is full answers 503.
+/// thread, and is answered 408 and closed at its absolute deadline (`admin.requestDeadline`
+/// from the connection or the previous answer; an idle keep-alive connection is closed
+/// silently). Only a complete request is answered, where `laneOf` says: on the loop thread
+/// itself (a constant answer that never waits, so that no queue stands before /healthz), on
+/// the probes' own worker, or on the shared workers, so that a flood of slow /v1 answers cannot
+/// starve the probes. A lane whose queue is full answers 503. A connection that closes after
+/// its answer is half-closed and read for a moment more, so that a client still sending (an
+/// oversized body) reads the answer instead of a reset.
 ///
-/// An address holding `maxConnectionsPerAddress` connections that opens another loses its
-/// oldest connection that has not sent a whole request yet (answered 503 and closed); if all of
-/// them are being answered, the new one is answered 503 and closed. A probe sends its request
-/// at once, so it gets through even while 64 trickling connections come from its address. The
-/// same rule applies to `maxConnections` across addresses.
+/// An address holding `admin.maxConnectionsPerAddress` connections that opens another loses
+/// its oldest connection that has not sent a whole request yet (answered 503 and closed; it is
+/// read once more first); if all of them are being answered, the new one is answered 503 and
+/// closed. A probe sends its request at once, so it gets through even while 64 trickling
+/// connections come from its address, also when it is accepted in the same batch as they are. The
+/// same rule applies to a fixed number of connections across addresses.
 ///
-/// `handler` runs on the worker threads and must not throw (it is the top of a request). Every
+/// `handler` runs on the worker threads (and on the loop for Lane::Loop, where it must not
+/// block) and must not throw (it is the top of a request). Every
 /// refusal by the front end is logged on `log` with the client's address. `start`/`stop` are
 /// for one thread; `stop` closes every connection, waits for running handlers, and is
 /// idempotent.
 class HttpFrontEnd
 {
 public:
+    /// Where a complete request is answered.
+    enum class Lane
+    {
+        Loop,     ///< on the event loop itself: only for answers that never wait (/healthz)
+        Reserved, ///< on the probes' own worker
+        General   ///< on the shared workers
+    };
     using Handler = std::function<Reply(const Incoming&)>;
-    using Reserved = std::function<bool(const std::string& path)>;
+    using LaneOf = std::function<Lane(const Incoming&)>;
 
-    HttpFrontEnd(Poco::Net::ServerSocket socket, FrontEndLimits limits, Handler handler,
-                 Reserved reserved, Poco::Logger& log);
+    HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
+                 Handler handler, LaneOf laneOf, Poco::Logger& log);
     ~HttpFrontEnd();
     HttpFrontEnd(const HttpFrontEnd&) = delete;
     HttpFrontEnd& operator=(const HttpFrontEnd&) = delete;
@@ -73,8 +90,68 @@ public:
     void stop();
 
 private:
-    class Loop;
-    std::unique_ptr<Loop> _loop;
+    struct Connection;
+    struct Returned
+    {
+        std::uint64_t id;
+        bool keepAlive;
+    };
+
+    void run();
+    void acceptAll();
+    void admit(os::UniqueFd fd, const std::string& address);
+    bool evictOldest(const std::string* address);
+    /// Reads what `id` has sent and acts on it; an error drops only that connection.
+    void readFrom(std::uint64_t id);
+    void readOnce(std::uint64_t id);
+    void advance(std::uint64_t id);
+    /// True when `c` was answered on the loop and reads its next request.
+    bool dispatch(Connection& c);
+    /// Runs the handler (never throwing) and returns the answer's bytes; `keepAlive` tells
+    /// whether the connection stays open after them.
+    std::string prepare(const Incoming& incoming, bool lastRequest, bool& keepAlive);
+    void expire();
+    void takeReturned();
+    void startReading(Connection& c);
+    void refuse(Connection& c, int status, const std::string& code, const std::string& message);
+    void refuse(int fd, const std::string& address, int status, const std::string& code,
+                const std::string& message);
+    void close(std::uint64_t id);
+    /// Logs the count of the refusals not logged once their window is over, and starts anew.
+    void endRefusalWindow(std::int64_t now);
+    /// Ends a connection after its closing answer without a reset (see kLingerMs).
+    void finish(Connection& c);
+    /// Runs `step` for connection `id` (0: one not admitted yet); an exception is logged and
+    /// closes that connection, so that one bad connection never ends the loop thread.
+    void guard(std::uint64_t id, const std::function<void()>& step);
+    void logFailure(const std::string& address, const std::string& why) noexcept;
+    void answer(Job& job);
+    std::string tooMany() const;
+
+    Poco::Net::ServerSocket _socket;
+    const std::int64_t _deadlineMs;
+    const int _maxPerAddress;
+    const Handler _handler;
+    const LaneOf _laneOf;
+    Poco::Logger& _log;
+    os::UniqueFd _wake; ///< an eventfd: workers give connections back, stop() ends the loop
+    std::atomic<bool> _stopping{false};
+    std::thread _thread;
+    std::unique_ptr<WorkLane> _general;
+    std::unique_ptr<WorkLane> _probes;
+
+    // The loop thread's alone (and stop()'s once that thread has ended).
+    std::map<std::uint64_t, std::unique_ptr<Connection>> _connections;
+    std::map<std::string, int> _perAddress;
+    std::uint64_t _nextId = 0;
+    std::int64_t _acceptPausedUntilMs = 0; ///< after accept() ran out of descriptors
+    bool _outOfDescriptors = false;        ///< logged; cleared by the next accepted connection
+    std::int64_t _refusalWindowStartMs = 0;
+    int _refusalsLogged = 0;
+    int _refusalsUnlogged = 0;
+
+    std::mutex _returnedMutex;
+    std::vector<Returned> _returned;
 };
 
 } // namespace rotator::admin

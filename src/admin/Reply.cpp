@@ -7,6 +7,8 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Timestamp.h>
 
+#include "rotator/core/JsonString.h"
+
 namespace rotator::admin
 {
 
@@ -41,7 +43,7 @@ Reply error(int status, const std::string& code, const std::string& message)
     return json(status, o);
 }
 
-std::string serializeReply(const Reply& reply, bool keepAlive)
+std::string serializeReply(const Reply& reply)
 {
     Poco::Net::HTTPResponse response;
     response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1); // before setKeepAlive, which reads it
@@ -54,7 +56,7 @@ std::string serializeReply(const Reply& reply, bool keepAlive)
     {
         response.set(name, value);
     }
-    response.setKeepAlive(keepAlive && !reply.close);
+    response.setKeepAlive(!reply.close);
     response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
     std::ostringstream out;
     response.write(out);
@@ -64,36 +66,18 @@ std::string serializeReply(const Reply& reply, bool keepAlive)
 
 std::string escapeForLog(std::string_view text, std::size_t max)
 {
-    static const char* const kHex = "0123456789abcdef";
+    std::string json;
+    core::appendJsonString(json, text.substr(0, max));
     std::string out;
-    for (std::size_t i = 0; i < text.size() && i < max; ++i)
+    for (const char c : std::string_view(json).substr(1, json.size() - 2)) // without the quotes
     {
-        const auto c = static_cast<unsigned char>(text[i]);
-        switch (c)
+        if (c == '\x7f') // DEL too: JSON allows it raw, a terminal need not show it
         {
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-            {
-                out += "\\u00";
-                out += kHex[c >> 4];
-                out += kHex[c & 0xf];
-            }
-            else
-            {
-                out += static_cast<char>(c);
-            }
+            out += "\\u007f";
+        }
+        else
+        {
+            out += c;
         }
     }
     return text.size() > max ? out + "..." : out;

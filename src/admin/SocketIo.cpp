@@ -1,10 +1,12 @@
 #include "SocketIo.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <Poco/Exception.h>
+#include <Poco/Net/SocketAddress.h>
+
 #include <poll.h>
 
 namespace rotator::admin
@@ -17,20 +19,18 @@ std::int64_t nowMs()
         .count();
 }
 
-std::string peerAddress(const sockaddr_storage& address)
+std::string peerAddress(const sockaddr_storage& address, socklen_t length)
 {
-    char text[INET6_ADDRSTRLEN] = "?";
-    if (address.ss_family == AF_INET)
+    try
     {
-        const auto& in = reinterpret_cast<const sockaddr_in&>(address);
-        ::inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+        return Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&address), length)
+            .host()
+            .toString();
     }
-    else if (address.ss_family == AF_INET6)
+    catch (const Poco::Exception&)
     {
-        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
-        ::inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+        return "?"; // not an IP peer; the listener is IPv4 or IPv6, so this never happens
     }
-    return text;
 }
 
 bool sendAll(int fd, const std::string& bytes, std::int64_t deadlineMs)
@@ -51,7 +51,8 @@ bool sendAll(int fd, const std::string& bytes, std::int64_t deadlineMs)
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         {
-            const auto left = deadlineMs - nowMs();
+            // A minute at a time: a deadline far away must not overflow poll's int.
+            const auto left = std::min<std::int64_t>(deadlineMs - nowMs(), 60'000);
             pollfd p{fd, POLLOUT, 0};
             if (left > 0 && ::poll(&p, 1, static_cast<int>(left)) >= 0)
             {

@@ -14,7 +14,7 @@ namespace rotator::admin
 std::int64_t nowMs();
 
 /// The numeric host of an accepted peer, e.g. 127.0.0.1 or ::1.
-std::string peerAddress(const sockaddr_storage& address);
+std::string peerAddress(const sockaddr_storage& address, socklen_t length);
 
 /// Writes `bytes` to the non-blocking `fd` until done or `deadlineMs` (steady) passes; false
 /// when the client did not take them in time or the connection failed.

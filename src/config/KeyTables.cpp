@@ -64,11 +64,25 @@ constexpr FixedKey kFixedKeys[] = {
                  fail(e.key, inQuotes(host) + " is not a host name or IP address (write "
                                               "rotator.example.com, not a URL or a pattern)");
              }
+             if (!hostOfHostValue(host)) // what the Host check would never match
+             {
+                 fail(e.key, inQuotes(host) + " is not HOST or HOST:PORT (IPv6 in brackets, a "
+                                              "port of 1 to 5 digits)");
+             }
          }
      }},
     {"admin.metricsAuth", [](Settings& s, const Entry& e) { s.admin.metricsAuth = boolean(e); }},
     {"admin.requestDeadline",
-     [](Settings& s, const Entry& e) { s.admin.requestDeadlineMs = positiveDuration(e); }},
+     [](Settings& s, const Entry& e)
+     {
+         // Seconds are plenty for a request or an answer; an hour bounds how long one client
+         // may hold a worker, and keeps every wait on the admin API's sockets well inside int.
+         s.admin.requestDeadlineMs = positiveDuration(e);
+         if (s.admin.requestDeadlineMs > 3'600'000)
+         {
+             fail(e.key, inQuotes(e.value) + " is longer than 1h, the longest allowed");
+         }
+     }},
     {"admin.maxConnectionsPerAddress",
      [](Settings& s, const Entry& e) { s.admin.maxConnectionsPerAddress = integer(e, 1, 1024); }},
     {"log.level",

@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -355,6 +357,52 @@ bool isLoopbackHost(const std::string& rawHost)
         return std::memcmp(v6, kMappedPrefix, 12) == 0 && v6[12] == 127;
     }
     return false;
+}
+
+std::optional<std::string> hostOfHostValue(std::string_view value)
+{
+    std::string_view host = value;
+    std::string_view port;
+    if (value.substr(0, 1) == "[")
+    {
+        const auto close = value.find(']');
+        if (close == std::string_view::npos)
+        {
+            return std::nullopt;
+        }
+        host = value.substr(0, close + 1);
+        port = value.substr(close + 1);
+        if (!port.empty() && port.front() != ':')
+        {
+            return std::nullopt;
+        }
+    }
+    else if (const auto colon = value.find(':'); colon != std::string_view::npos)
+    {
+        host = value.substr(0, colon);
+        port = value.substr(colon);
+    }
+    if (!port.empty())
+    {
+        port.remove_prefix(1);
+        if (port.empty() || port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        {
+            return std::nullopt;
+        }
+    }
+    if (!host.empty() && host.back() == '.')
+    {
+        host.remove_suffix(1);
+    }
+    if (host.empty())
+    {
+        return std::nullopt;
+    }
+    std::string out(host);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
 }
 
 } // namespace rotator::config

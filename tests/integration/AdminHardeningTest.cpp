@@ -2,15 +2,26 @@
 // sockets on 127.0.0.1:0.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
 #include <Poco/Exception.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
@@ -51,17 +62,20 @@ public:
     {
         return _socket.poll(Poco::Timespan(ms * 1000), Poco::Net::Socket::SELECT_READ);
     }
-    /// Everything until the server closes the connection (or 10 s pass without a byte).
+    /// Everything until the server closes the connection (or 10 s pass without a byte);
+    /// `closedByServer()` then tells which.
     std::string readToEnd()
     {
         std::string out;
         char buffer[4096];
+        _closedByServer = false;
         try
         {
             for (int n = 0; (n = _socket.receiveBytes(buffer, sizeof buffer)) > 0;)
             {
                 out.append(buffer, static_cast<std::size_t>(n));
             }
+            _closedByServer = true;
         }
         catch (const Poco::Exception&)
         {
@@ -69,9 +83,13 @@ public:
         }
         return out;
     }
+    /// Whether the last readToEnd() ended with an orderly close by the server, not a reset or
+    /// the client's own timeout.
+    bool closedByServer() const { return _closedByServer; }
 
 private:
     Poco::Net::StreamSocket _socket;
+    bool _closedByServer = false;
 };
 
 /// The status of a raw HTTP/1.1 answer; 0 when there is none.
@@ -89,6 +107,50 @@ Answer answeredWithinOneSecond(std::uint16_t port, Call call)
     const auto answer = request(port, call);
     EXPECT_LT(Clock::now(), deadline) << call.target << " took more than 1 s";
     return answer;
+}
+
+/// While it lives, every line written to the "admin" logger (debug lines too) is given to
+/// `onLine` instead, on the thread that writes it: a test can hold that thread (the event loop
+/// writes the access line of each /healthz it answers) or make the write fail.
+class AdminLogHook
+{
+public:
+    explicit AdminLogHook(std::function<void(const std::string&)> onLine)
+        : _logger(Poco::Logger::get("admin")), _saved(_logger.getChannel(), true),
+          _level(_logger.getLevel())
+    {
+        _logger.setChannel(new Hook(std::move(onLine)));
+        _logger.setLevel(Poco::Message::PRIO_DEBUG);
+    }
+    ~AdminLogHook()
+    {
+        _logger.setChannel(_saved);
+        _logger.setLevel(_level);
+    }
+    AdminLogHook(const AdminLogHook&) = delete;
+    AdminLogHook& operator=(const AdminLogHook&) = delete;
+
+private:
+    class Hook final : public Poco::Channel
+    {
+    public:
+        explicit Hook(std::function<void(const std::string&)> onLine) : _onLine(std::move(onLine))
+        {
+        }
+        void log(const Poco::Message& message) override { _onLine(message.getText()); }
+
+    private:
+        const std::function<void(const std::string&)> _onLine;
+    };
+
+    Poco::Logger& _logger;
+    Poco::AutoPtr<Poco::Channel> _saved;
+    const int _level;
+};
+
+bool contains(const std::string& text, const std::string& needle)
+{
+    return text.find(needle) != std::string::npos;
 }
 
 TEST_F(AdminHardeningTest, SixtyFourTricklingConnectionsDoNotDelayHealthz)
@@ -123,12 +185,12 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
 {
     enableToken();
     const auto port = start();
-    control.close();
+    control.rotations.close();
     std::vector<int> statuses(6, 0);
     std::vector<std::thread> clients;
     const auto release = [&]
     {
-        control.open();
+        control.rotations.open();
         for (auto& t : clients)
         {
             t.join();
@@ -150,9 +212,13 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
                 }
             });
     }
-    control.awaitWaiting(4); // every /v1 worker is held; two more requests wait in the queue
+    // Every /v1 worker is held; two more requests wait in the queue.
+    control.rotations.awaitWaiting(4);
 
-    for (const std::string target : {"/healthz", "/readyz", "/metrics"})
+    // Percent-encoded probe paths are probes too: the lane, like the Host check, goes by the
+    // decoded path.
+    for (const std::string target :
+         {"/healthz", "/readyz", "/metrics", "/%68ealthz", "/r%65adyz?x=1", "/%6detrics"})
     {
         Call probe;
         probe.target = target;
@@ -168,6 +234,113 @@ TEST_F(AdminHardeningTest, SlowV1AnswersOnEveryWorkerDoNotDelayTheProbes)
     release();
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202), 1);
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 5);
+}
+
+TEST_F(AdminHardeningTest, HealthzIsAnsweredWhileTheProbesWorkerIsHeld)
+{
+    const auto port = start();
+    control.passes.close();
+    std::thread scrape(
+        [&]
+        {
+            try
+            {
+                EXPECT_EQ(get(port, "/metrics").status, 200);
+            }
+            catch (const Poco::Exception& e)
+            {
+                ADD_FAILURE() << "/metrics: " << e.displayText();
+            }
+        });
+    control.passes.awaitWaiting(1); // the probes' one worker is held inside /metrics
+
+    Call probe;
+    probe.target = "/healthz";
+    try
+    {
+        EXPECT_EQ(answeredWithinOneSecond(port, probe).status, 200);
+    }
+    catch (const Poco::Exception& e)
+    {
+        ADD_FAILURE() << "/healthz: " << e.displayText();
+    }
+    control.passes.open();
+    scrape.join();
+}
+
+TEST_F(AdminHardeningTest, TheAccessLogCountsTheTimeARequestWaitedForAWorker)
+{
+    test::LogCapture log;
+    const auto port = start();
+    control.passes.close();
+    std::thread scrape([&] { get(port, "/metrics"); });
+    control.passes.awaitWaiting(1); // the probes' one worker is held inside /metrics
+
+    RawClient ready(port);
+    ready.send("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    // The time it waits in the queue, which its access line must show.
+    std::this_thread::sleep_for(milliseconds(300));
+    control.passes.open();
+    EXPECT_EQ(statusOf(ready.readToEnd()), 503); // no pass has finished
+    scrape.join();
+    server->stop(); // every access line is written
+
+    const auto lines = log.lines();
+    const auto line = std::find_if(lines.begin(), lines.end(),
+                                   [](const std::string& l)
+                                   { return contains(l, "127.0.0.1 GET /readyz 503 "); });
+    ASSERT_NE(line, lines.end()) << log.text();
+    const auto ms = std::stoll(line->substr(line->find(" 503 ") + 5));
+    EXPECT_GE(ms, 200) << *line; // less up to the time the loop took to read it
+}
+
+TEST_F(AdminHardeningTest, AClientStillSendingAnOversizedBodyReadsThe413NotAReset)
+{
+    const auto port = start();
+    Call big;
+    big.method = "POST";
+    big.target = "/v1/credentials/billing/rotate";
+    // Far more than the server reads before its 413 and the sockets' buffers together. Poco's
+    // client, like most, writes the whole body before it reads the answer.
+    big.body = std::string(12 * 1024 * 1024, 'x');
+    try
+    {
+        const auto answer = request(port, big);
+        EXPECT_EQ(answer.status, 413);
+        EXPECT_EQ(answer.errorCode(), "payload_too_large");
+    }
+    catch (const Poco::Exception& e)
+    {
+        ADD_FAILURE() << "the client lost the answer: " << e.displayText();
+    }
+}
+
+TEST_F(AdminHardeningTest, TheCountOfRefusalsNotLoggedIsLoggedWhenTheirWindowEnds)
+{
+    test::Gate summary;
+    std::string said;
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            if (contains(line, "more refused connections"))
+            {
+                said = line;
+                summary.pass();
+            }
+        });
+    const auto port = start();
+    summary.close();
+    for (int i = 0; i < 12; ++i) // ten are logged
+    {
+        RawClient bad(port);
+        bad.send("NOT HTTP\r\n\r\n");
+        EXPECT_EQ(statusOf(bad.readToEnd()), 400);
+    }
+    // No refusal follows: the line must come when the 10 s window ends all the same.
+    EXPECT_TRUE(summary.awaitWaitingFor(1, std::chrono::seconds(15)));
+    summary.open();
+    EXPECT_EQ(said, "admin API: 2 more refused connections in 10 s were not logged");
+    server->stop(); // before the log channel is restored
 }
 
 TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed)
@@ -187,6 +360,7 @@ TEST_F(AdminHardeningTest, ARequestStillTricklingAtItsDeadlineGets408AndIsClosed
     EXPECT_EQ(statusOf(answer), 408) << answer;
     EXPECT_NE(answer.find("\"request_timeout\""), std::string::npos) << answer;
     EXPECT_NE(answer.find("Connection: Close"), std::string::npos) << answer;
+    EXPECT_TRUE(slow.closedByServer()) << "the connection was not closed after the 408";
     EXPECT_GE(answeredAfter, milliseconds(300));
     EXPECT_LT(answeredAfter, milliseconds(5'000));
 }
@@ -196,8 +370,11 @@ TEST_F(AdminHardeningTest, AnIdleKeepAliveConnectionIsClosedAtTheDeadlineWithout
     settings.admin.requestDeadlineMs = 200;
     const auto port = start();
     RawClient idle(port);
+    const auto started = Clock::now();
     idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     std::string answer = idle.readToEnd();
+    EXPECT_TRUE(idle.closedByServer()) << "the idle connection was left open";
+    EXPECT_GE(Clock::now() - started, milliseconds(200));
     EXPECT_EQ(statusOf(answer), 200) << answer;
     EXPECT_EQ(answer.find("408"), std::string::npos) << answer;
 }
@@ -232,6 +409,184 @@ TEST_F(AdminHardeningTest, AnAddressOverItsCapLosesItsOldestUnfinishedConnection
     // The younger one was left alone.
     second.send("\r\n");
     EXPECT_EQ(statusOf(second.readToEnd()), 200);
+}
+
+TEST_F(AdminHardeningTest, AProbeAcceptedTogetherWithAFloodFromItsAddressIsAnswered)
+{
+    settings.admin.maxConnectionsPerAddress = 2;
+    test::Gate loop;
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            if (contains(line, "GET /healthz 200"))
+            {
+                loop.pass();
+            }
+        });
+    const auto port = start();
+    loop.close();
+    RawClient first(port);
+    first.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    loop.awaitWaiting(1); // the loop is held inside that answer's access line
+
+    // Queued up behind the held loop, so that one accept batch takes them all: the probe, whose
+    // whole request is there, first, then trickling connections from the same address.
+    RawClient probe(port);
+    probe.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    std::vector<std::unique_ptr<RawClient>> flood;
+    for (int i = 0; i < 4; ++i)
+    {
+        flood.push_back(std::make_unique<RawClient>(port));
+        flood.back()->send("G");
+    }
+    loop.open();
+
+    const std::string answer = probe.readToEnd();
+    EXPECT_EQ(statusOf(answer), 200) << answer;
+    EXPECT_EQ(statusOf(first.readToEnd()), 200);
+    server->stop(); // before the log channel is restored
+}
+
+/// CPU time of the whole process (every thread) so far.
+std::chrono::microseconds cpuTime()
+{
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto total = [](const timeval& t)
+    { return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec); };
+    return total(usage.ru_utime) + total(usage.ru_stime);
+}
+
+TEST_F(AdminHardeningTest, OutOfDescriptorsTheLoopBacksOffLogsOnceAndAcceptsOnceThereAreSome)
+{
+    test::Gate warned;
+    std::atomic<int> warnings{0};
+    AdminLogHook hook(
+        [&](const std::string& line)
+        {
+            if (contains(line, "out of file descriptors"))
+            {
+                ++warnings;
+                warned.pass();
+            }
+        });
+    const auto port = start();
+    // The client's socket exists before the descriptors run out; only the server's accept fails.
+    Poco::Net::StreamSocket client(Poco::Net::SocketAddress::IPv4);
+    client.setReceiveTimeout(Poco::Timespan(10, 0));
+
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit lowered = saved;
+    lowered.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 4096);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    std::vector<int> taken;
+    for (int fd = 0; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+    {
+        taken.push_back(fd);
+    }
+    const auto giveBack = [&]
+    {
+        for (const int fd : taken)
+        {
+            ::close(fd);
+        }
+        taken.clear();
+        ::setrlimit(RLIMIT_NOFILE, &saved);
+    };
+
+    warned.close();
+    client.connect(Poco::Net::SocketAddress("127.0.0.1", port));
+    warned.awaitWaiting(1); // the loop failed to accept it
+    const auto before = cpuTime();
+    warned.open();
+    // Nothing to wait for: the loop must stay quiet over a while of descriptors still missing.
+    std::this_thread::sleep_for(milliseconds(300));
+    const auto spent = cpuTime() - before;
+    const int lines = warnings.load();
+    giveBack();
+    EXPECT_LT(spent, milliseconds(100)) << "the loop spins while accept fails";
+    EXPECT_EQ(lines, 1);
+
+    const std::string probe =
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    client.sendBytes(probe.data(), static_cast<int>(probe.size()));
+    char buffer[512] = {};
+    const int n = client.receiveBytes(buffer, sizeof buffer);
+    EXPECT_EQ(statusOf(std::string(buffer, static_cast<std::size_t>(std::max(n, 0)))), 200);
+}
+
+/// The "admin" log as on a full disk (Poco's FileChannel throws) for the lines that contain one
+/// of `failing`; every line is kept, from any thread.
+class FailingAdminLog
+{
+public:
+    explicit FailingAdminLog(std::vector<std::string> failing)
+        : _failing(std::move(failing)), _hook([this](const std::string& line) { write(line); })
+    {
+    }
+
+    /// Whether the front end logged that it dropped a connection for the failed write.
+    bool droppedAConnection()
+    {
+        return contains(text(), "dropped the connection of 127.0.0.1 after an error: Cannot "
+                                "write file: no space left on the log's disk");
+    }
+    std::string text()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _text;
+    }
+
+private:
+    void write(const std::string& line)
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            _text += line + "\n";
+        }
+        for (const auto& needle : _failing)
+        {
+            if (contains(line, needle))
+            {
+                throw Poco::WriteFileException("no space left on the log's disk");
+            }
+        }
+    }
+
+    const std::vector<std::string> _failing;
+    std::mutex _mutex;
+    std::string _text;
+    AdminLogHook _hook;
+};
+
+TEST_F(AdminHardeningTest, AnErrorOnTheLoopDropsThatConnectionAndTheOthersAreStillServed)
+{
+    FailingAdminLog log({"bad_request"});
+    const auto port = start();
+    RawClient bad(port);
+    bad.send("NOT HTTP\r\n\r\n"); // refused on the loop thread, which logs the refusal
+    bad.readToEnd();
+    EXPECT_EQ(get(port, "/healthz").status, 200);
+    EXPECT_TRUE(log.droppedAConnection()) << log.text();
+    server->stop(); // before the log channel is restored
+}
+
+TEST_F(AdminHardeningTest, AnErrorOnAWorkerDropsThatConnectionAndTheWorkerServesOn)
+{
+    // The access line and the handler's own failure line both fail to be written.
+    FailingAdminLog log({"GET /v1/credentials", "handler failed"});
+    const auto port = start();
+    // More requests than workers: each worker must survive its failure.
+    for (int i = 0; i < 6; ++i)
+    {
+        RawClient raw(port);
+        raw.send("GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        EXPECT_EQ(raw.readToEnd(), ""); // closed without an answer
+    }
+    EXPECT_EQ(get(port, "/v1/clients").status, 200);
+    EXPECT_TRUE(log.droppedAConnection()) << log.text();
+    server->stop(); // before the log channel is restored
 }
 
 TEST_F(AdminHardeningTest, AnotherHostIs421ExceptOnTheProbes)

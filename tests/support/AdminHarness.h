@@ -4,6 +4,7 @@
 // with a seeded store and settings for a server on 127.0.0.1:0.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -20,8 +21,8 @@
 
 #include "rotator/admin/AdminServer.h"
 #include "rotator/admin/Metrics.h"
-#include "rotator/core/Time.h"
 #include "rotator/store/SqliteStateStore.h"
+#include "support/AdminSeed.h"
 #include "support/FakeClock.h"
 #include "support/FakeOrgDaemon.h"
 #include "support/TempDir.h"
@@ -29,23 +30,71 @@
 namespace rotator::test
 {
 
-inline constexpr std::int64_t kDay = 86'400'000;
-inline constexpr std::int64_t kHour = 3'600'000;
 inline const std::string kBearer = "adm1n-Bearer-t0ken-5ecret-for-tests";
 
-/// A scheduler stand-in: records requests, reports a settable pass state, can be told to throw.
+/// Where a test holds a handler's thread: callers of `pass()` wait while the gate is closed.
+/// Thread-safe.
+class Gate
+{
+public:
+    /// From now on `pass()` waits until `open()`.
+    void close()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _closed = true;
+    }
+    void open()
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            _closed = false;
+        }
+        _changed.notify_all();
+    }
+    /// Waits until `n` callers wait at the closed gate.
+    void awaitWaiting(int n)
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        _changed.wait(lock, [&] { return _waiting >= n; });
+    }
+    /// As awaitWaiting, but false once `timeout` has passed.
+    bool awaitWaitingFor(int n, std::chrono::milliseconds timeout)
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        return _changed.wait_for(lock, timeout, [&] { return _waiting >= n; });
+    }
+    void pass()
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        ++_waiting;
+        _changed.notify_all();
+        _changed.wait(lock, [&] { return !_closed; });
+        --_waiting;
+    }
+
+private:
+    std::mutex _mutex;
+    std::condition_variable _changed;
+    bool _closed = false;
+    int _waiting = 0;
+};
+
+/// A scheduler stand-in: records requests, reports a settable pass state, can be told to throw,
+/// and can hold the threads that ask it for a rotation (`rotations`) or the last pass
+/// (`passes`: /readyz and /metrics).
 class StubControl final : public admin::SchedulerControl
 {
 public:
     bool requestRotation(const std::string& name) override
     {
-        passGate();
+        rotations.pass();
         std::lock_guard<std::mutex> lock(_mutex);
         requests.push_back(name);
         return queued.insert(name).second;
     }
     std::optional<std::int64_t> lastPassMs() const override
     {
+        passes.pass();
         std::lock_guard<std::mutex> lock(_mutex);
         if (fail)
         {
@@ -82,27 +131,6 @@ public:
         refusal = std::move(why);
     }
 
-    /// From now on requestRotation waits (holding its handler's thread) until `open()`.
-    void close()
-    {
-        std::lock_guard<std::mutex> lock(_gateMutex);
-        _closed = true;
-    }
-    void open()
-    {
-        {
-            std::lock_guard<std::mutex> lock(_gateMutex);
-            _closed = false;
-        }
-        _gate.notify_all();
-    }
-    /// Waits until `n` callers wait at the closed gate.
-    void awaitWaiting(int n)
-    {
-        std::unique_lock<std::mutex> lock(_gateMutex);
-        _gate.wait(lock, [&] { return _waiting >= n; });
-    }
-
     mutable std::mutex _mutex;
     std::vector<std::string> requests;
     std::set<std::string> queued;
@@ -111,21 +139,8 @@ public:
     std::optional<bool> tokenValid;
     std::optional<std::string> refusal;
     std::atomic<bool> fail{false};
-
-private:
-    void passGate()
-    {
-        std::unique_lock<std::mutex> lock(_gateMutex);
-        ++_waiting;
-        _gate.notify_all();
-        _gate.wait(lock, [&] { return !_closed; });
-        --_waiting;
-    }
-
-    std::mutex _gateMutex;
-    std::condition_variable _gate;
-    bool _closed = false;
-    int _waiting = 0;
+    Gate rotations;
+    mutable Gate passes;
 };
 
 struct Answer
@@ -176,28 +191,6 @@ inline Answer post(std::uint16_t port, const std::string& target, const std::str
     c.target = target;
     c.bearer = bearer;
     return request(port, c);
-}
-
-inline core::ClientInfo client(char letter, std::int64_t generatedOnMs)
-{
-    core::ClientInfo info;
-    info.clientId = std::string(24, letter);
-    info.roles = {"role-a"};
-    info.generatedOnMs = generatedOnMs;
-    info.generatedOn = core::formatRfc3339Ms(generatedOnMs);
-    return info;
-}
-
-/// Two credentials: billing (max age 30 days) and payroll (7 days).
-inline std::vector<config::CredentialSettings> billingAndPayroll()
-{
-    config::CredentialSettings billing;
-    billing.name = "billing";
-    billing.maxAgeMs = 30 * kDay;
-    config::CredentialSettings payroll;
-    payroll.name = "payroll";
-    payroll.maxAgeMs = 7 * kDay;
-    return {billing, payroll};
 }
 
 /// billing (current a) and payroll (none yet) over a seeded store; b is unmanaged.

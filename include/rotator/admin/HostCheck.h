@@ -27,10 +27,6 @@ public:
     /// Whether a request with this `Host` value (nullopt: no Host header) is answered.
     bool allows(const std::optional<std::string>& host) const;
 
-    /// The host part of a Host value, normalized (lower case, IPv6 in brackets, no trailing
-    /// dot, no port); nullopt when the value is not `host` or `host:port`.
-    static std::optional<std::string> hostPart(std::string_view value);
-
 private:
     std::set<std::string> _names;
     bool _anyAddress = false;

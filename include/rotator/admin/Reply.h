@@ -29,12 +29,12 @@ Reply statusReply(int status, const std::string& value, const std::string& reaso
 Reply error(int status, const std::string& code, const std::string& message);
 
 /// The bytes of `reply` as an HTTP/1.1 response, with `Date`, `Content-Length`,
-/// `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, and `Connection: close` unless
-/// `keepAlive`.
-std::string serializeReply(const Reply& reply, bool keepAlive);
+/// `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, and `Connection: close` when
+/// `reply.close` (else keep-alive).
+std::string serializeReply(const Reply& reply);
 
-/// `text` made safe for one log line: backslashes and control bytes escaped as the JSON log
-/// format escapes them (`\r`, `\n`, `\t`, `\u001b`, `\u007f`...), so that a request cannot
+/// `text` made safe for one log line: the contents of its JSON string (core::appendJsonString:
+/// `\\`, `\"`, `\r`, `\n`, `\t`, `\u001b`...) and DEL as `\u007f`, so that a request cannot
 /// forge or colour log lines in the text format; cut to `max` input bytes with `...`.
 std::string escapeForLog(std::string_view text, std::size_t max);
 

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace Poco::Util
@@ -78,5 +80,10 @@ ListenAddress parseListenAddress(const std::string& text, const std::string& key
 /// True for `localhost`, 127.0.0.0/8, `::1` and `::ffff:127.0.0.0/104`, with or without the
 /// brackets of a URL host. Pure string check: no name resolution.
 bool isLoopbackHost(const std::string& host);
+
+/// The host part of an HTTP `Host` value, normalized (lower case, IPv6 in brackets, no
+/// trailing dot, no port); nullopt when the value is not `host` or `host:port`. The admin API's
+/// Host check and the check of `admin.allowedHosts` both use it, so a listed name always counts.
+std::optional<std::string> hostOfHostValue(std::string_view value);
 
 } // namespace rotator::config

@@ -9,7 +9,7 @@
 #include "rotator/admin/Metrics.h"
 #include "rotator/core/Time.h"
 #include "rotator/store/SqliteStateStore.h"
-#include "support/AdminHarness.h"
+#include "support/AdminSeed.h"
 #include "support/TempDir.h"
 
 namespace rotator::admin
