@@ -1,0 +1,41 @@
+#include "rotator/store/Journal.h"
+
+namespace rotator::store
+{
+namespace
+{
+
+/// The journal whose steps this thread is running: its commits join them.
+thread_local const Journal* tRunningStepsOf = nullptr;
+
+} // namespace
+
+Journal::Journal(TransactionalStore& backend)
+    : _backend(backend), _rows(backend, _connection,
+                               [this](const std::function<void()>& write) {
+                                   commit({"write", write});
+                               })
+{
+}
+
+void Journal::commit(const JournalStep& step)
+{
+    if (tRunningStepsOf == this)
+    {
+        step.writes(); // inside a step this thread is running: part of that step
+        return;
+    }
+    commitOutermost(step);
+}
+
+Journal::RunningSteps::RunningSteps(const Journal& journal) : _previous(tRunningStepsOf)
+{
+    tRunningStepsOf = &journal;
+}
+
+Journal::RunningSteps::~RunningSteps()
+{
+    tRunningStepsOf = _previous;
+}
+
+} // namespace rotator::store
