@@ -1,5 +1,9 @@
 #include "rotator/store/Journal.h"
 
+#include <string>
+
+#include "rotator/core/Errors.h"
+
 namespace rotator::store
 {
 namespace
@@ -25,7 +29,14 @@ void Journal::commit(const JournalStep& step)
         step.writes(); // inside a step this thread is running: part of that step
         return;
     }
-    commitOutermost(step);
+    try
+    {
+        commitOutermost(step);
+    }
+    catch (const core::StoreError& e)
+    {
+        throw core::StoreError("journal step '" + std::string(step.name) + "' failed: " + e.what());
+    }
 }
 
 Journal::RunningSteps::RunningSteps(const Journal& journal) : _previous(tRunningStepsOf)

@@ -14,7 +14,7 @@ namespace rotator::store
 /// One unit of the journal: the row writes that become durable together, and a name that
 /// says which steps of the protocol they are ("minted", "delivery started + first attempt").
 /// Several steps share one commit only when nothing outside happens between them; the name
-/// says so where it happens.
+/// says so where it happens, and a `core::StoreError` of a failed step quotes it.
 struct JournalStep
 {
     std::string_view name; ///< a string literal
@@ -31,7 +31,9 @@ struct JournalStep
 /// threads at once. A write through `rows()` outside a step is a step of its own; a commit
 /// inside a step's writes is part of that step. A step that throws leaves nothing behind and
 /// its exception propagates; a failed commit (full disk, I/O error) throws too, and then nothing
-/// of the step is stored. A `core::StoreError` names the step that failed.
+/// of the step is stored. A `core::StoreError` (of a write or of the commit) is rethrown as one
+/// that names the step: "journal step 'minted' failed: ...". A write through `rows()` outside a
+/// step is the step 'write'.
 ///
 /// Borrows its backend, which must outlive it.
 class Journal

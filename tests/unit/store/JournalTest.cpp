@@ -119,6 +119,29 @@ TYPED_TEST(JournalContract, AStepThatThrowsLeavesNothingBehindAndItsErrorPropaga
     EXPECT_EQ(this->reader()->history(HistoryQuery{}).size(), 1U);
 }
 
+TYPED_TEST(JournalContract, AStoreErrorOfAFailedStepNamesTheStep)
+{
+    auto& rows = this->journal.rows();
+    RotationRow missing = this->rotation;
+    missing.id += 100; // no such row: the write throws core::StoreError
+    std::string message;
+    try
+    {
+        this->journal.commit({"minted", [&]
+                              {
+                                  rows.appendEvent(this->event("created"));
+                                  rows.saveRotation(missing);
+                              }});
+    }
+    catch (const core::StoreError& e)
+    {
+        message = e.what();
+    }
+    EXPECT_EQ(message.rfind("journal step 'minted' failed: ", 0), 0U) << message;
+    EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+    EXPECT_TRUE(this->reader()->history(HistoryQuery{}).empty());
+}
+
 TYPED_TEST(JournalContract, ACommitInsideAStepIsPartOfThatStep)
 {
     auto& rows = this->journal.rows();
