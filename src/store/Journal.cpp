@@ -3,6 +3,8 @@
 #include <string>
 
 #include "rotator/core/Errors.h"
+#include "rotator/store/GroupCommitJournal.h"
+#include "rotator/store/TransactionJournal.h"
 
 namespace rotator::store
 {
@@ -47,6 +49,15 @@ Journal::RunningSteps::RunningSteps(const Journal& journal) : _previous(tRunning
 Journal::RunningSteps::~RunningSteps()
 {
     tRunningStepsOf = _previous;
+}
+
+std::unique_ptr<Journal> makeJournal(TransactionalStore& backend, int concurrentRotations)
+{
+    if (concurrentRotations > 1)
+    {
+        return std::make_unique<GroupCommitJournal>(backend);
+    }
+    return std::make_unique<TransactionJournal>(backend);
 }
 
 } // namespace rotator::store

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <utility>
@@ -97,5 +98,11 @@ protected:
 private:
     SharedStateStore _rows;
 };
+
+/// The journal the daemon commits through, for `concurrentRotations` (scheduler.concurrency):
+/// rotations that run side by side share commits (`GroupCommitJournal`); one at a time, a step
+/// is a transaction (`TransactionJournal`). The runtime and the engine's tests build it here,
+/// so the tests run the journal production runs. Borrows `backend`, which must outlive it.
+std::unique_ptr<Journal> makeJournal(TransactionalStore& backend, int concurrentRotations);
 
 } // namespace rotator::store

@@ -198,5 +198,16 @@ TYPED_TEST(JournalContract, ManyThreadsCommittingAndReadingLoseNothing)
     EXPECT_EQ(reads.load(), kThreads * kSteps);
 }
 
+// The runtime and the engine's tests both build their journal here, so the journal of
+// scheduler.concurrency = 1 (the default of the engine tests) is the one production runs.
+TEST(MakeJournal, GroupCommitsOnlyWhenRotationsRunSideBySide)
+{
+    test::TempDir dir;
+    SqliteStateStore backend(dir.file("rotator.db"));
+    EXPECT_NE(dynamic_cast<TransactionJournal*>(makeJournal(backend, 1).get()), nullptr);
+    EXPECT_NE(dynamic_cast<GroupCommitJournal*>(makeJournal(backend, 2).get()), nullptr);
+    EXPECT_NE(dynamic_cast<GroupCommitJournal*>(makeJournal(backend, 64).get()), nullptr);
+}
+
 } // namespace
 } // namespace rotator::store
