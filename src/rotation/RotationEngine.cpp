@@ -143,8 +143,7 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
         {
             resumePlanned(rotation, clients, report);
         }
-        else if (rotation.stage == Stage::Minted || rotation.stage == Stage::Verified ||
-                 rotation.stage == Stage::Delivering)
+        else if (isInProgress(rotation.stage)) // minted, verified or delivering
         {
             _attempt->resume(*c, rotation, report);
         }

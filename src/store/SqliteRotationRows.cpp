@@ -37,11 +37,14 @@ void SqliteStateStore::ensureCredentials(const std::vector<std::string>& names, 
     Transaction transaction(_db);
     Statement insert = _db.prepare(
         "INSERT INTO credentials (name, state, consecutive_failures, created_ms, updated_ms)"
-        " VALUES (?1, 'idle', 0, ?2, ?2) ON CONFLICT (name) DO NOTHING");
+        " VALUES (?1, ?3, 0, ?2, ?2) ON CONFLICT (name) DO NOTHING");
     for (const std::string& name : names)
     {
         insert.reset();
-        insert.bind(1, name).bind(2, nowMs).execute();
+        insert.bind(1, name)
+            .bind(2, nowMs)
+            .bind(3, core::toString(core::CredentialState::Idle))
+            .execute();
     }
     transaction.commit();
 }
@@ -190,13 +193,14 @@ RotationRow SqliteStateStore::beginRotation(const std::string& credential,
     std::string marker = core::formatMarker(_installationId, credential, id);
     Statement insert = _db.prepare(
         "INSERT INTO rotations (id, credential, stage, \"trigger\", old_client_id, started_ms,"
-        " updated_ms, marker) VALUES (?1, ?2, 'planned', ?3, ?4, ?5, ?5, ?6)");
+        " updated_ms, marker) VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?5, ?6)");
     insert.bind(1, id)
         .bind(2, credential)
         .bind(3, trigger)
         .bind(4, nullIfEmpty(oldClientId))
         .bind(5, nowMs)
-        .bind(6, marker);
+        .bind(6, marker)
+        .bind(7, core::toString(core::Stage::Planned));
     insert.execute();
     transaction.commit();
     RotationRow row;
