@@ -240,9 +240,9 @@ void SqliteStateStore::saveRotation(const RotationRow& row)
     }
 }
 
-std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& where,
-                                                          const std::string& key,
-                                                          std::int64_t id) const
+std::vector<RotationRow>
+SqliteStateStore::queryRotations(const std::string& where,
+                                 const std::function<void(Statement&)>& bind) const
 {
     Statement query = _db.prepare(
         "SELECT id, credential, stage, \"trigger\", coalesce(marker, ''),"
@@ -250,17 +250,7 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
         " mint_started_ms, mint_finished_ms, started_ms, updated_ms, finished_ms, error, attempts,"
         " no_grace FROM rotations " +
         where);
-    if (where.find("?1") != std::string::npos)
-    {
-        if (key.empty())
-        {
-            query.bind(1, id);
-        }
-        else
-        {
-            query.bind(1, key);
-        }
-    }
+    bind(query);
     std::vector<RotationRow> out;
     while (query.step())
     {
@@ -289,17 +279,18 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
 
 std::optional<RotationRow> SqliteStateStore::findRotation(std::int64_t id) const
 {
-    return firstOf(queryRotations("WHERE id = ?1", "", id));
+    return firstOf(queryRotations("WHERE id = ?1", [&](Statement& q) { q.bind(1, id); }));
 }
 
 std::vector<RotationRow> SqliteStateStore::unfinishedRotations() const
 {
-    return queryRotations("WHERE finished_ms IS NULL ORDER BY id", "", 0);
+    return queryRotations("WHERE finished_ms IS NULL ORDER BY id", [](Statement&) {});
 }
 
 std::optional<RotationRow> SqliteStateStore::lastRotation(const std::string& credential) const
 {
-    return firstOf(queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1", credential, 0));
+    return firstOf(queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1",
+                                  [&](Statement& q) { q.bind(1, credential); }));
 }
 
 void SqliteStateStore::saveSinkState(std::int64_t rotationId, const SinkStateRow& row)
