@@ -62,7 +62,7 @@ namespace
 /// Moves a sink's row through the delivery table; anything else is a bug in the engine.
 void moveTo(store::SinkStateRow& row, SinkDelivery to, std::int64_t rotationId)
 {
-    if (!core::mayMove(row.state, to))
+    if (!core::keepsDelivered(row.state, to))
     {
         throw core::InvariantError("rotation " + std::to_string(rotationId) + ": sink " + row.sink +
                                    " cannot move from " + std::string(toString(row.state)) +
