@@ -338,8 +338,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     {
         out.rotationId = last->id;
         out.stage = toString(last->stage);
-        out.message = "rotation " + std::to_string(last->id) + " of " + name +
-                      " is in progress (stage " + out.stage + ")";
+        out.message = inProgressRefusal(*last);
         return out;
     }
     if (row && !row->previousClientId.empty())
