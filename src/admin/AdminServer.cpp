@@ -199,8 +199,7 @@ Reply AdminServer::Impl::rotate(const std::string& name)
             const auto block = rotation::startBlock(last, row, _clock.nowMs());
             if (block == rotation::StartBlock::InProgress)
             {
-                return "rotation " + std::to_string(last->id) + " of " + name +
-                       " is in progress (stage " + std::string(core::toString(last->stage)) + ")";
+                return rotation::inProgressRefusal(*last);
             }
             if (block == rotation::StartBlock::InGrace)
             {

@@ -32,13 +32,13 @@ int runOnce(const cli::CommandLine&, const config::Settings& settings, cli::Envi
     bool unhealthy = false;
     for (const auto& c : settings.credentials)
     {
-        const auto row = runtime.store().findCredential(c.name);
+        const auto row = runtime.rows().findCredential(c.name);
         if (!row || !core::isFailing(row->state))
         {
             continue;
         }
         unhealthy = true;
-        const auto last = runtime.store().lastRotation(c.name);
+        const auto last = runtime.rows().lastRotation(c.name);
         env.err << "error: credential " << c.name << " is " << row->state << " ("
                 << row->consecutiveFailures << " consecutive failure(s))"
                 << (last && last->error ? ": " + *last->error : std::string()) << "\n";
@@ -60,7 +60,7 @@ int rotate(const cli::CommandLine& cl, const config::Settings& settings, cli::En
         env.err << "error: " << name << ": " << outcome.message << "\n";
         return 1;
     }
-    const auto row = runtime.store().findCredential(name);
+    const auto row = runtime.rows().findCredential(name);
     env.out << name << ": " << (outcome.resumed ? "interrupted rotation " : "rotation ")
             << outcome.rotationId << (outcome.resumed ? " resumed and" : "") << " delivered client "
             << (row ? row->currentClientId : std::string("?"));

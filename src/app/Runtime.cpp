@@ -2,8 +2,6 @@
 
 #include "rotator/config/TrustChecks.h"
 #include "rotator/sink/SinkFactory.h"
-#include "rotator/store/GroupCommitJournal.h"
-#include "rotator/store/TransactionJournal.h"
 
 namespace rotator::app
 {
@@ -23,15 +21,7 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
     {
         _store = cli::openStoreForReading(settings);
     }
-    // Rotations that run side by side share commits; one at a time, a step is a transaction.
-    if (settings.scheduler.concurrency > 1)
-    {
-        _journal = std::make_unique<store::GroupCommitJournal>(*_store);
-    }
-    else
-    {
-        _journal = std::make_unique<store::TransactionJournal>(*_store);
-    }
+    _journal = store::makeJournal(*_store, settings.scheduler.concurrency);
     _api = cli::connectApi(settings, env);
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     for (const auto& s : settings.sinks)

@@ -106,7 +106,7 @@ bool isFailing(CredentialState state)
     return state == CredentialState::Failed || state == CredentialState::Quarantined;
 }
 
-bool mayMove(SinkDelivery from, SinkDelivery to)
+bool keepsDelivered(SinkDelivery from, SinkDelivery to)
 {
     // A sink that holds the new client is never asked again; every other state may be retried
     // and end anywhere (an attempt in doubt leaves it pending).

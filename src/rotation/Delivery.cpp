@@ -22,29 +22,26 @@ store::SinkStateRow deliveryStarted(const config::CredentialSettings& c, const s
                                std::nullopt, std::nullopt};
 }
 
-void Delivery::journalStart(const config::CredentialSettings& c, store::RotationRow& rotation)
+Delivery::SinkRows Delivery::journalStart(const config::CredentialSettings& c,
+                                          store::RotationRow& rotation)
 {
     _ctx.setStage(rotation, advanced(rotation, StageEvent::DeliveryStarted, false));
     _ctx.store.saveRotation(rotation);
+    SinkRows started;
     for (const auto& name : c.sinks)
     {
         // The first sink's attempt is journaled here, one commit less before it.
-        _ctx.store.saveSinkState(rotation.id, deliveryStarted(c, name));
+        const auto& row = started[name] = deliveryStarted(c, name);
+        _ctx.store.saveSinkState(rotation.id, row);
     }
+    return started;
 }
 
 DeliveryOutcome Delivery::deliverStarted(const config::CredentialSettings& c,
                                          store::RotationRow& rotation,
-                                         const sink::Credential& secret)
+                                         const sink::Credential& secret, SinkRows started)
 {
-    // As journalStart wrote them, and no other row exists: a rotation reaches "delivering" only
-    // there.
-    std::map<std::string, store::SinkStateRow> states;
-    for (const auto& name : c.sinks)
-    {
-        states[name] = deliveryStarted(c, name);
-    }
-    return run(c, rotation, secret, std::move(states),
+    return run(c, rotation, secret, std::move(started),
                c.sinks.empty() ? nullptr : &c.sinks.front());
 }
 
@@ -65,7 +62,7 @@ namespace
 /// Moves a sink's row through the delivery table; anything else is a bug in the engine.
 void moveTo(store::SinkStateRow& row, SinkDelivery to, std::int64_t rotationId)
 {
-    if (!core::mayMove(row.state, to))
+    if (!core::keepsDelivered(row.state, to))
     {
         throw core::InvariantError("rotation " + std::to_string(rotationId) + ": sink " + row.sink +
                                    " cannot move from " + std::string(toString(row.state)) +
@@ -77,8 +74,7 @@ void moveTo(store::SinkStateRow& row, SinkDelivery to, std::int64_t rotationId)
 } // namespace
 
 DeliveryOutcome Delivery::run(const config::CredentialSettings& c, store::RotationRow& rotation,
-                              const sink::Credential& secret,
-                              std::map<std::string, store::SinkStateRow> states,
+                              const sink::Credential& secret, SinkRows states,
                               const std::string* attemptJournaled)
 {
     // A sink holds the new client, or may from an earlier attempt (not the attempt the start

@@ -34,13 +34,18 @@ class Delivery
 public:
     explicit Delivery(EngineContext& context) : _ctx(context) {}
 
+    /// The sinks' rows, by sink name.
+    using SinkRows = std::map<std::string, store::SinkStateRow>;
+
     /// The writes that start a delivery: stage `delivering`, every sink's row, and the first
     /// sink's attempt (it follows at once). Part of the caller's journal step, which may hold
-    /// the step before it too (verified): nothing outside happens between them.
-    void journalStart(const config::CredentialSettings& c, store::RotationRow& rotation);
-    /// Delivers right after the caller committed `journalStart`.
+    /// the step before it too (verified): nothing outside happens between them. Returns the
+    /// sinks' rows it wrote.
+    SinkRows journalStart(const config::CredentialSettings& c, store::RotationRow& rotation);
+    /// Delivers right after the caller committed `journalStart`, from the rows it returned.
     DeliveryOutcome deliverStarted(const config::CredentialSettings& c,
-                                   store::RotationRow& rotation, const sink::Credential& secret);
+                                   store::RotationRow& rotation, const sink::Credential& secret,
+                                   SinkRows started);
     /// Goes on with a delivery started earlier (a resumed rotation, a lifted quarantine), from
     /// the sink rows of the journal.
     DeliveryOutcome resume(const config::CredentialSettings& c, store::RotationRow& rotation,
@@ -56,8 +61,7 @@ private:
 
     /// `attemptJournaled`: the sink whose coming attempt the start step journaled already.
     DeliveryOutcome run(const config::CredentialSettings& c, store::RotationRow& rotation,
-                        const sink::Credential& secret,
-                        std::map<std::string, store::SinkStateRow> states,
+                        const sink::Credential& secret, SinkRows states,
                         const std::string* attemptJournaled);
     /// The writes that record a delivery (part of a step).
     void journalDelivered(const config::CredentialSettings& c, const store::RotationRow& rotation,

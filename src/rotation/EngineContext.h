@@ -17,17 +17,25 @@
 #include "rotator/api/TokenApi.h"
 #include "rotator/config/Settings.h"
 #include "rotator/core/Clock.h"
+#include "rotator/core/Lifecycle.h"
 #include "rotator/rotation/Outcomes.h"
 #include "rotator/rotation/PendingFiles.h"
-#include "rotator/rotation/Stage.h"
 #include "rotator/sink/SecretSink.h"
 #include "rotator/store/Journal.h"
 
 namespace rotator::rotation
 {
 
+// The lifecycle (core/Lifecycle.h, where the store's rows can hold it too) as the engine's own.
 using core::CredentialState;
+using core::isActive;
+using core::isInProgress;
+using core::isTerminal;
 using core::SinkDelivery;
+using core::Stage;
+using core::StageEvent;
+using core::stageFromString;
+using core::transition;
 
 /// What the parts of the rotation engine share: the settings, the API, the journal, the
 /// sinks, the pending files, the clock, the hooks, the stop flag, the roles of the pass and

@@ -211,6 +211,7 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
     {
         // Nothing outside happens between the verification, the start of the delivery and the
         // first sink's attempt: one step.
+        Delivery::SinkRows started;
         _ctx.journal.commit(verifiedNow ? "verified + delivery started + first attempt"
                                         : "delivery started + first attempt",
                             [&]
@@ -223,10 +224,11 @@ bool RotationAttempt::continueFromMinted(const config::CredentialSettings& c,
                                     _ctx.event("verified", c.name, rotation.newClientId,
                                                rotation.id, "GET /v2/currentOrg");
                                 }
-                                _delivery.journalStart(c, rotation);
+                                started = _delivery.journalStart(c, rotation);
                             });
         _ctx.crashPoint("delivering");
-        return settle(c, rotation, _delivery.deliverStarted(c, rotation, secret), report);
+        return settle(c, rotation,
+                      _delivery.deliverStarted(c, rotation, secret, std::move(started)), report);
     }
     if (rotation.stage != Stage::Delivering)
     {

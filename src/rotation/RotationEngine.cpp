@@ -143,8 +143,7 @@ void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, Pas
         {
             resumePlanned(rotation, clients, report);
         }
-        else if (rotation.stage == Stage::Minted || rotation.stage == Stage::Verified ||
-                 rotation.stage == Stage::Delivering)
+        else if (isInProgress(rotation.stage)) // minted, verified or delivering
         {
             _attempt->resume(*c, rotation, report);
         }
@@ -339,8 +338,7 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
     {
         out.rotationId = last->id;
         out.stage = toString(last->stage);
-        out.message = "rotation " + std::to_string(last->id) + " of " + name +
-                      " is in progress (stage " + out.stage + ")";
+        out.message = inProgressRefusal(*last);
         return out;
     }
     if (row && !row->previousClientId.empty())

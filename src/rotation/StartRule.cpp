@@ -21,4 +21,10 @@ StartBlock startBlock(const std::optional<store::RotationRow>& last,
     return StartBlock::None;
 }
 
+std::string inProgressRefusal(const store::RotationRow& last)
+{
+    return "rotation " + std::to_string(last.id) + " of " + last.credential +
+           " is in progress (stage " + std::string(core::toString(last.stage)) + ")";
+}
+
 } // namespace rotator::rotation

@@ -7,34 +7,11 @@
 
 namespace rotator::store
 {
-namespace
-{
-
-/// The journal whose batch this thread is running: its units' writes go straight in.
-thread_local const GroupCommitJournal* tBatchOf = nullptr;
-
-} // namespace
 
 GroupCommitJournal::GroupCommitJournal(TransactionalStore& backend,
                                        std::chrono::microseconds commitDelay)
-    : _backend(backend), _commitDelay(commitDelay),
-      _rows(backend, _connection, [this](const std::function<void()>& work) { write(work); })
+    : Journal(backend), _commitDelay(commitDelay)
 {
-}
-
-void GroupCommitJournal::commitStep(const JournalStep& step)
-{
-    write(step.writes);
-}
-
-void GroupCommitJournal::write(const std::function<void()>& work)
-{
-    if (tBatchOf == this)
-    {
-        work(); // called by a unit of the batch this thread is running: part of that unit
-        return;
-    }
-    commitAsUnit(work);
 }
 
 /// One writer's work, queued for the next batch. Its writer waits on `wake`, which is
@@ -74,10 +51,10 @@ void GroupCommitJournal::wakeDelayingLeaderIfAllQueued()
     }
 }
 
-void GroupCommitJournal::commitAsUnit(const std::function<void()>& work)
+void GroupCommitJournal::commitOutermost(const JournalStep& step)
 {
     const core::cpu_account::Scope account("journal-write");
-    Unit unit{work, nullptr, false, {}};
+    Unit unit{step.writes, nullptr, false, {}};
     std::unique_lock<std::mutex> queue(_queueMutex);
     _queue.push_back(&unit);
     wakeDelayingLeaderIfAllQueued();
@@ -120,7 +97,7 @@ void GroupCommitJournal::commitAsUnit(const std::function<void()>& work)
 
 void GroupCommitJournal::runBatchOf(const std::vector<Unit*>& batch) noexcept
 {
-    std::lock_guard<std::recursive_mutex> lock(_connection);
+    const std::lock_guard<std::recursive_mutex> lock(_connection);
     try
     {
         std::vector<std::function<void()>> works;
@@ -129,9 +106,8 @@ void GroupCommitJournal::runBatchOf(const std::vector<Unit*>& batch) noexcept
         {
             works.emplace_back([u] { u->work(); });
         }
-        tBatchOf = this;
+        const RunningSteps running(*this);
         const auto errors = _backend.runBatch(works);
-        tBatchOf = nullptr;
         for (std::size_t i = 0; i < batch.size(); ++i)
         {
             batch[i]->error = i < errors.size() ? errors[i] : nullptr;
@@ -139,7 +115,6 @@ void GroupCommitJournal::runBatchOf(const std::vector<Unit*>& batch) noexcept
     }
     catch (...)
     {
-        tBatchOf = nullptr;
         for (auto* u : batch)
         {
             u->error = std::current_exception();

@@ -37,11 +37,14 @@ void SqliteStateStore::ensureCredentials(const std::vector<std::string>& names, 
     Transaction transaction(_db);
     Statement insert = _db.prepare(
         "INSERT INTO credentials (name, state, consecutive_failures, created_ms, updated_ms)"
-        " VALUES (?1, 'idle', 0, ?2, ?2) ON CONFLICT (name) DO NOTHING");
+        " VALUES (?1, ?3, 0, ?2, ?2) ON CONFLICT (name) DO NOTHING");
     for (const std::string& name : names)
     {
         insert.reset();
-        insert.bind(1, name).bind(2, nowMs).execute();
+        insert.bind(1, name)
+            .bind(2, nowMs)
+            .bind(3, core::toString(core::CredentialState::Idle))
+            .execute();
     }
     transaction.commit();
 }
@@ -190,13 +193,14 @@ RotationRow SqliteStateStore::beginRotation(const std::string& credential,
     std::string marker = core::formatMarker(_installationId, credential, id);
     Statement insert = _db.prepare(
         "INSERT INTO rotations (id, credential, stage, \"trigger\", old_client_id, started_ms,"
-        " updated_ms, marker) VALUES (?1, ?2, 'planned', ?3, ?4, ?5, ?5, ?6)");
+        " updated_ms, marker) VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?5, ?6)");
     insert.bind(1, id)
         .bind(2, credential)
         .bind(3, trigger)
         .bind(4, nullIfEmpty(oldClientId))
         .bind(5, nowMs)
-        .bind(6, marker);
+        .bind(6, marker)
+        .bind(7, core::toString(core::Stage::Planned));
     insert.execute();
     transaction.commit();
     RotationRow row;
@@ -236,9 +240,9 @@ void SqliteStateStore::saveRotation(const RotationRow& row)
     }
 }
 
-std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& where,
-                                                          const std::string& key,
-                                                          std::int64_t id) const
+std::vector<RotationRow>
+SqliteStateStore::queryRotations(const std::string& where,
+                                 const std::function<void(Statement&)>& bind) const
 {
     Statement query = _db.prepare(
         "SELECT id, credential, stage, \"trigger\", coalesce(marker, ''),"
@@ -246,17 +250,7 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
         " mint_started_ms, mint_finished_ms, started_ms, updated_ms, finished_ms, error, attempts,"
         " no_grace FROM rotations " +
         where);
-    if (where.find("?1") != std::string::npos)
-    {
-        if (key.empty())
-        {
-            query.bind(1, id);
-        }
-        else
-        {
-            query.bind(1, key);
-        }
-    }
+    bind(query);
     std::vector<RotationRow> out;
     while (query.step())
     {
@@ -285,17 +279,18 @@ std::vector<RotationRow> SqliteStateStore::queryRotations(const std::string& whe
 
 std::optional<RotationRow> SqliteStateStore::findRotation(std::int64_t id) const
 {
-    return firstOf(queryRotations("WHERE id = ?1", "", id));
+    return firstOf(queryRotations("WHERE id = ?1", [&](Statement& q) { q.bind(1, id); }));
 }
 
 std::vector<RotationRow> SqliteStateStore::unfinishedRotations() const
 {
-    return queryRotations("WHERE finished_ms IS NULL ORDER BY id", "", 0);
+    return queryRotations("WHERE finished_ms IS NULL ORDER BY id", [](Statement&) {});
 }
 
 std::optional<RotationRow> SqliteStateStore::lastRotation(const std::string& credential) const
 {
-    return firstOf(queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1", credential, 0));
+    return firstOf(queryRotations("WHERE credential = ?1 ORDER BY id DESC LIMIT 1",
+                                  [&](Statement& q) { q.bind(1, credential); }));
 }
 
 void SqliteStateStore::saveSinkState(std::int64_t rotationId, const SinkStateRow& row)

@@ -37,7 +37,8 @@ public:
     Runtime(const config::Settings& settings, cli::Environment& env, Mode mode);
     ~Runtime();
 
-    store::StateStore& store() { return *_store; }
+    /// The rows the engine wrote, read through its journal (which serialises the connection).
+    const store::StateStore& rows() const { return _journal->rows(); }
     api::TokenApi& api() { return *_api; }
     rotation::RotationEngine& engine() { return *_engine; }
     std::string databasePath() const { return _dir.databasePath(); }

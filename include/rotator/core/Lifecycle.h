@@ -8,9 +8,11 @@ namespace rotator::core
 {
 
 // The lifecycle of a credential, of one rotation and of one sink's delivery: the three enums
-// the store's rows hold, with their transition tables. Bottom layer, so that both `store/`
-// (which converts them to and from the database's text) and `rotation/` (which moves them)
-// include it. The text names are the database's values and the JSON/text outputs' words.
+// the store's rows hold, with the rules that move them (a transition table for Stage, one
+// invariant for SinkDelivery; CredentialState follows its rotations). Bottom layer, so that
+// both `store/` (which converts them to and from the database's text) and `rotation/` (which
+// moves them) include it. The text names are the database's values and the JSON/text outputs'
+// words.
 
 /// The stages of one rotation (PRODUCT.md §3). Each is committed to the journal before the
 /// external action that follows it.
@@ -80,8 +82,9 @@ enum class SinkDelivery
     Failed     ///< the last attempt failed cleanly; the sink does not hold it
 };
 
-/// The delivery states a sink's row may move to from `from`: a delivered sink stays delivered.
-bool mayMove(SinkDelivery from, SinkDelivery to);
+/// The one rule of a sink's delivery states, checked as an invariant (not a transition table):
+/// false only when a delivered sink would move to another state. Every other move is allowed.
+bool keepsDelivered(SinkDelivery from, SinkDelivery to);
 
 std::string_view toString(Stage stage);
 std::string_view toString(StageEvent event);

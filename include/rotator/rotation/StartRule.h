@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "rotator/store/StateStore.h"
 
@@ -21,7 +22,14 @@ enum class StartBlock
 /// `last` is the credential's newest rotation, `row` its state. A quarantined rotation does not
 /// block: a manual rotation is what lifts a quarantine. `InGrace` is what `rotate --no-grace`
 /// overrides, by revoking the previous client first. Pure.
+///
+/// A scheduled rotation follows a stricter rule (Planner): it waits while any rotation of the
+/// credential is unfinished, quarantined, in grace or revoked ones included.
 StartBlock startBlock(const std::optional<store::RotationRow>& last,
                       const std::optional<store::CredentialRow>& row, std::int64_t nowMs);
+
+/// Why `last` blocks as `StartBlock::InProgress`, in the words of both refusals (the admin API's
+/// 409 and `rotate NAME`): "rotation 7 of billing is in progress (stage minted)".
+std::string inProgressRefusal(const store::RotationRow& last);
 
 } // namespace rotator::rotation

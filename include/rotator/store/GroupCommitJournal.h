@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "rotator/store/Journal.h"
-#include "rotator/store/SharedStateStore.h"
 
 namespace rotator::store
 {
@@ -41,29 +40,22 @@ public:
     explicit GroupCommitJournal(TransactionalStore& backend,
                                 std::chrono::microseconds commitDelay = kDefaultCommitDelay);
 
-    StateStore& rows() override { return _rows; }
-
     /// Writers waiting for the next batch (for tests and diagnostics).
     std::size_t queuedWriters() const;
 
 protected:
-    void commitStep(const JournalStep& step) override;
+    void commitOutermost(const JournalStep& step) override;
     void writerJoined() override;
     void writerLeft() override;
 
 private:
     struct Unit;
-    /// Runs `work` at once when this thread runs a batch of this journal, else as a queued unit.
-    void write(const std::function<void()>& work);
-    void commitAsUnit(const std::function<void()>& work);
     /// With _queueMutex held: every registered writer has a unit queued.
     bool allWritersQueued() const;
     /// With _queueMutex held: ends the leader's commit delay once it has every writer's unit.
     void wakeDelayingLeaderIfAllQueued();
     void runBatchOf(const std::vector<Unit*>& batch) noexcept;
 
-    TransactionalStore& _backend;
-    mutable std::recursive_mutex _connection; ///< reads, and the leader's batch
     mutable std::mutex _queueMutex;           ///< guards the members below but the last
     std::vector<Unit*> _queue;                ///< units waiting for the next batch
     bool _leading = false;                    ///< a writer is running a batch
@@ -71,7 +63,6 @@ private:
     std::condition_variable _arrived;         ///< the leader has every writer's unit
     std::size_t _writers = 0;                 ///< registered Writers
     const std::chrono::microseconds _commitDelay;
-    SharedStateStore _rows;
 };
 
 } // namespace rotator::store

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -8,6 +9,8 @@
 
 namespace rotator::store
 {
+
+class Statement;
 
 /// The `StateStore` on one SQLite file (`<state.dir>/rotator.db`).
 ///
@@ -65,8 +68,9 @@ private:
     void requireWritable() const;
     std::vector<ClientRow> queryClients(const std::string* clientId) const;
     std::vector<CredentialRow> queryCredentials(const std::string* name) const;
-    std::vector<RotationRow> queryRotations(const std::string& where, const std::string& key,
-                                            std::int64_t id) const;
+    /// The rotations `where` selects; `bind` binds its parameters.
+    std::vector<RotationRow> queryRotations(const std::string& where,
+                                            const std::function<void(Statement&)>& bind) const;
 
     // Reading prepares statements, which changes the connection but not the store.
     mutable Database _db;

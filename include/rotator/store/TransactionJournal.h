@@ -1,9 +1,6 @@
 #pragma once
 
-#include <mutex>
-
 #include "rotator/store/Journal.h"
-#include "rotator/store/SharedStateStore.h"
 
 namespace rotator::store
 {
@@ -14,18 +11,10 @@ namespace rotator::store
 class TransactionJournal final : public Journal
 {
 public:
-    explicit TransactionJournal(TransactionalStore& backend);
-
-    StateStore& rows() override { return _rows; }
+    explicit TransactionJournal(TransactionalStore& backend) : Journal(backend) {}
 
 protected:
-    void commitStep(const JournalStep& step) override;
-
-private:
-    TransactionalStore& _backend;
-    std::recursive_mutex _connection;
-    int _depth = 0; ///< steps open on the thread that holds _connection
-    SharedStateStore _rows;
+    void commitOutermost(const JournalStep& step) override;
 };
 
 } // namespace rotator::store

@@ -85,7 +85,7 @@ TEST(Lifecycle, ADeliveredSinkStaysDeliveredAndEveryOtherDeliveryStateMayMoveAny
     {
         for (const auto to : kDeliveries)
         {
-            EXPECT_EQ(mayMove(from, to), from != SinkDelivery::Delivered || to == from)
+            EXPECT_EQ(keepsDelivered(from, to), from != SinkDelivery::Delivered || to == from)
                 << from << " -> " << to;
         }
     }

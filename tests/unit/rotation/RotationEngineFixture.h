@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #include "rotator/rotation/RotationEngine.h"
-#include "rotator/store/GroupCommitJournal.h"
+#include "rotator/store/Journal.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "support/FakeClock.h"
 #include "support/FakeTokenApi.h"
@@ -81,9 +81,9 @@ protected:
         {
             sinks[name] = std::make_unique<test::RecordingSink>(name, record);
         }
-        // As the daemon's runtime builds it for concurrent rotations. Each engine gets its own
-        // journal on the store of the moment (a test may reopen it between engines).
-        journals.push_back(std::make_unique<store::GroupCommitJournal>(*store));
+        // As the daemon's runtime builds it for settings.scheduler.concurrency. Each engine gets
+        // its own journal on the store of the moment (a test may reopen it between engines).
+        journals.push_back(store::makeJournal(*store, settings.scheduler.concurrency));
         return std::make_unique<rotation::RotationEngine>(
             settings, api, *journals.back(), std::move(sinks),
             rotation::PendingFiles(dir.file("pending")), clock);

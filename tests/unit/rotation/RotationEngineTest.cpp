@@ -553,6 +553,39 @@ TEST_F(RotationEngineTest, AnOrphanRevokedByThePassIsNotRevokedAgainFromTheSameL
     EXPECT_EQ(api.calls(FakeTokenApi::Call::Delete) - deletesBefore, 1);
 }
 
+// The step before the first sink is written holds the verification, the stage "delivering",
+// every sink's row and the first sink's attempt: a crash right after it finds them all.
+TEST_F(RotationEngineTest, TheDeliveryStartStepJournalsEverySinkAndTheFirstAttempt)
+{
+    adoptOldClient();
+    {
+        auto e = engine();
+        e->setCrashHook(
+            [&](std::string_view at)
+            {
+                if (at == "delivering")
+                {
+                    throw Crash{std::string(at)};
+                }
+            });
+        EXPECT_THROW(e->runPass(), Crash);
+    }
+    reopenStore();
+    const auto rotation = store->lastRotation("billing").value();
+    EXPECT_EQ(rotation.stage, rotator::core::Stage::Delivering);
+    EXPECT_FALSE(rotation.error);
+    EXPECT_EQ(events(), (std::vector<std::string>{"adopted", "created", "verified"}));
+    const auto sinks = store->sinkStates(rotation.id);
+    ASSERT_EQ(sinks.size(), 2U);
+    EXPECT_EQ(sinks[0].sink, "a");
+    EXPECT_EQ(sinks[0].state, rotator::core::SinkDelivery::Pending);
+    EXPECT_EQ(sinks[0].attempts, 1) << "the first sink's attempt is journaled with the start";
+    EXPECT_EQ(sinks[1].sink, "b");
+    EXPECT_EQ(sinks[1].state, rotator::core::SinkDelivery::Pending);
+    EXPECT_EQ(sinks[1].attempts, 0);
+    EXPECT_TRUE(a->clientId.empty());
+}
+
 /// Crash (throw) at every stage boundary, rebuild the engine from the same database and
 /// pending directory, and check every invariant after each later pass.
 class CrashEverywhere : public RotationEngineTest,

@@ -62,6 +62,14 @@ TEST(StartRule, APreviousClientBlocksUntilItsGracePeriodIsOver)
     EXPECT_EQ(startBlock(std::nullopt, none, kNow), StartBlock::None);
 }
 
+TEST(StartRule, TheInProgressRefusalNamesTheRotationItsCredentialAndItsStage)
+{
+    auto last = rotationAt(core::Stage::Minted).value();
+    last.credential = "billing";
+    EXPECT_EQ(rotation::inProgressRefusal(last),
+              "rotation 7 of billing is in progress (stage minted)");
+}
+
 TEST(StartRule, ARotationInProgressIsReportedBeforeAGracePeriod)
 {
     EXPECT_EQ(startBlock(rotationAt(core::Stage::Delivering), withPrevious(kNow + 1), kNow),

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -119,25 +121,67 @@ TYPED_TEST(JournalContract, AStepThatThrowsLeavesNothingBehindAndItsErrorPropaga
     EXPECT_EQ(this->reader()->history(HistoryQuery{}).size(), 1U);
 }
 
+TYPED_TEST(JournalContract, AStoreErrorOfAFailedStepNamesTheStep)
+{
+    auto& rows = this->journal.rows();
+    RotationRow missing = this->rotation;
+    missing.id += 100; // no such row: the write throws core::StoreError
+    std::string message;
+    try
+    {
+        this->journal.commit({"minted", [&]
+                              {
+                                  rows.appendEvent(this->event("created"));
+                                  rows.saveRotation(missing);
+                              }});
+    }
+    catch (const core::StoreError& e)
+    {
+        message = e.what();
+    }
+    EXPECT_EQ(message.rfind("journal step 'minted' failed: ", 0), 0U) << message;
+    EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+    EXPECT_TRUE(this->reader()->history(HistoryQuery{}).empty());
+}
+
 TYPED_TEST(JournalContract, ACommitInsideAStepIsPartOfThatStep)
 {
     auto& rows = this->journal.rows();
+    const auto reader = this->reader();
+    bool innerDurableEarly = true;
     EXPECT_THROW(
         this->journal.commit(
             {"outer",
              [&]
              {
                  this->journal.commit({"inner", [&] { rows.appendEvent(this->event("failed")); }});
+                 // The inner commit returned, yet nothing is durable before the outer step ends.
+                 innerDurableEarly = !reader->history(HistoryQuery{}).empty();
                  throw std::runtime_error("after the inner commit");
              }}),
         std::runtime_error);
-    EXPECT_TRUE(this->reader()->history(HistoryQuery{}).empty());
+    EXPECT_FALSE(innerDurableEarly);
+    EXPECT_TRUE(reader->history(HistoryQuery{}).empty());
 }
 
 TYPED_TEST(JournalContract, AWriteOutsideAStepIsAStepOfItsOwn)
 {
     this->rotation.error = "create outcome unknown";
     this->journal.rows().saveRotation(this->rotation);
+    EXPECT_EQ(this->reader()->findRotation(this->rotation.id)->error, "create outcome unknown");
+    // A failing write outside a step undoes only itself, and its error names the step 'write'.
+    RotationRow missing = this->rotation;
+    missing.id += 100;
+    std::string message;
+    try
+    {
+        this->journal.rows().saveRotation(missing);
+    }
+    catch (const core::StoreError& e)
+    {
+        message = e.what();
+    }
+    EXPECT_EQ(message.rfind("journal step 'write' failed: ", 0), 0U) << message;
     EXPECT_EQ(this->reader()->findRotation(this->rotation.id)->error, "create outcome unknown");
 }
 
@@ -151,17 +195,29 @@ TYPED_TEST(JournalContract, ManyThreadsCommittingAndReadingLoseNothing)
     for (int t = 0; t < kThreads; ++t)
     {
         threads.emplace_back(
-            [&]
+            [&, t]
             {
                 const Journal::Writer writer(this->journal);
                 for (int i = 0; i < kSteps; ++i)
                 {
+                    const std::string tag = std::to_string(t) + "-" + std::to_string(i);
+                    auto failed = this->event("failed");
+                    auto quarantined = this->event("quarantined");
+                    failed.detail = quarantined.detail = tag;
+                    std::int64_t last = 0;
                     this->journal.commit({"two events", [&]
                                           {
-                                              rows.appendEvent(this->event("failed"));
-                                              rows.appendEvent(this->event("quarantined"));
+                                              rows.appendEvent(failed);
+                                              last = rows.appendEvent(quarantined);
                                           }});
-                    reads += rows.findRotation(this->rotation.id) ? 1 : 0;
+                    // Read back through the rows while the others write: this step's last
+                    // event is there, with its own detail.
+                    HistoryQuery q;
+                    q.limit = 100'000;
+                    for (const auto& e : rows.history(q))
+                    {
+                        reads += e.id == last && e.detail == tag ? 1 : 0;
+                    }
                 }
             });
     }
@@ -171,8 +227,31 @@ TYPED_TEST(JournalContract, ManyThreadsCommittingAndReadingLoseNothing)
     }
     HistoryQuery q;
     q.limit = 100'000;
-    EXPECT_EQ(this->reader()->history(q).size(), static_cast<std::size_t>(2 * kThreads * kSteps));
+    const auto history = this->reader()->history(q);
+    EXPECT_EQ(history.size(), static_cast<std::size_t>(2 * kThreads * kSteps));
     EXPECT_EQ(reads.load(), kThreads * kSteps);
+    // Every step stored both its events, none of another step's.
+    std::map<std::string, int> perStep;
+    for (const auto& e : history)
+    {
+        ++perStep[e.detail];
+    }
+    EXPECT_EQ(perStep.size(), static_cast<std::size_t>(kThreads * kSteps));
+    for (const auto& [tag, count] : perStep)
+    {
+        EXPECT_EQ(count, 2) << tag;
+    }
+}
+
+// The runtime and the engine's tests both build their journal here, so the journal of
+// scheduler.concurrency = 1 (the default of the engine tests) is the one production runs.
+TEST(MakeJournal, GroupCommitsOnlyWhenRotationsRunSideBySide)
+{
+    test::TempDir dir;
+    SqliteStateStore backend(dir.file("rotator.db"));
+    EXPECT_NE(dynamic_cast<TransactionJournal*>(makeJournal(backend, 1).get()), nullptr);
+    EXPECT_NE(dynamic_cast<GroupCommitJournal*>(makeJournal(backend, 2).get()), nullptr);
+    EXPECT_NE(dynamic_cast<GroupCommitJournal*>(makeJournal(backend, 64).get()), nullptr);
 }
 
 } // namespace

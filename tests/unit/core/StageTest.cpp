@@ -3,11 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include "rotator/rotation/Stage.h"
+#include "rotator/core/Lifecycle.h"
 
-using rotator::rotation::Stage;
-using rotator::rotation::StageEvent;
-using rotator::rotation::transition;
+using rotator::core::Stage;
+using rotator::core::StageEvent;
+using rotator::core::transition;
 
 namespace
 {
@@ -103,7 +103,7 @@ TEST(StageMachine, TerminalStagesHaveNoWayOut)
 {
     for (auto from : {Stage::Done, Stage::RolledBack, Stage::Failed})
     {
-        EXPECT_TRUE(rotator::rotation::isTerminal(from));
+        EXPECT_TRUE(rotator::core::isTerminal(from));
         for (auto event : kEvents)
         {
             EXPECT_FALSE(transition(from, event, false));
@@ -115,7 +115,7 @@ TEST(StageMachine, NamesRoundTrip)
 {
     for (auto s : kStages)
     {
-        EXPECT_EQ(rotator::rotation::stageFromString(toString(s)), s);
+        EXPECT_EQ(rotator::core::stageFromString(toString(s)), s);
     }
-    EXPECT_FALSE(rotator::rotation::stageFromString("bogus"));
+    EXPECT_FALSE(rotator::core::stageFromString("bogus"));
 }
