@@ -83,6 +83,10 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
         }
         for (const auto& c : settings.credentials)
         {
+            if (c.adminToken)
+            {
+                continue; // its roles are those of the admin token's own client
+            }
             auto ids = api::resolveRoleIds(c.roles, *roles);
             if (!ids)
             {

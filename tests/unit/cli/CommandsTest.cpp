@@ -267,7 +267,7 @@ TEST_F(CommandsTest, EveryCommandThatConnectsRefusesACredentialAdoptingTheAdminC
             EXPECT_NE(message.find("is the admin token's own client"), std::string::npos)
                 << message;
             EXPECT_NE(message.find("astra.selfRotation"), std::string::npos) << message;
-            EXPECT_NE(message.find("not yet available"), std::string::npos) << message;
+            EXPECT_NE(message.find("astra.selfRotation.maxAge"), std::string::npos) << message;
         }
     }
     EXPECT_EQ(api.calls(test::FakeTokenApi::Call::Create), 0);
