@@ -102,6 +102,19 @@ bool TokenSource::reread()
     return readLocked();
 }
 
+void TokenSource::adopt(core::Secret token)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    _token = std::move(token);
+    keepOutOfCoreDumps();
+    if (!_path.empty())
+    {
+        // The file as it is now is known: only a later change is read again.
+        _seen = stampOf(_path);
+        _looked = true;
+    }
+}
+
 bool TokenSource::readLocked()
 {
     std::vector<std::string> warnings;

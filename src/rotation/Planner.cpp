@@ -120,7 +120,7 @@ std::vector<PlanItem> Planner::plan()
             }
         }
         std::string error;
-        if (!_ctx.roles.resolve(c, error))
+        if (!_ctx.rolesOf(c, error))
         {
             item.problems.push_back(error);
         }

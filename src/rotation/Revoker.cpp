@@ -62,7 +62,15 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
                                      }
                                  }
                                  _ctx.crashPoint("before-revoke");
-                                 auto deleted = _ctx.api.deleteClient(rotation.oldClientId);
+                                 // Lock-out protection: never the client whose token the
+                                 // rotator calls with (its token file went back to it).
+                                 auto deleted =
+                                     rotation.oldClientId == _ctx.api.adminClientId()
+                                         ? core::Outcome<void>(core::fail(
+                                               core::FailureKind::Permanent,
+                                               "it is the client of the admin token in use "
+                                               "(astra.tokenFile holds its token again)"))
+                                         : _ctx.api.deleteClient(rotation.oldClientId);
                                  _ctx.crashPoint("after-revoke");
                                  std::lock_guard<std::mutex> lock(outcomesMutex);
                                  if (deleted)

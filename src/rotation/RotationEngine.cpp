@@ -101,6 +101,8 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         return std::nullopt;
     }
     const auto sync = applyInventory(*clients, _ctx->store, _ctx->settings, _ctx->clock.nowMs());
+    adoptAdminClient(*clients, _ctx->store, _ctx->settings, _ctx->api.adminClientId(),
+                     _ctx->clock.nowMs());
     for (const auto& w : sync.warnings)
     {
         report.errors.push_back(w);

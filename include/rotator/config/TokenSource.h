@@ -46,6 +46,10 @@ public:
     /// Reads the file again even if its stat is unchanged. True when it now holds another
     /// (valid) token, which `current()` returns from then on; false for a fixed token.
     bool reread();
+    /// Uses `token` from now on, and goes on following the file from its present state (the
+    /// rotator wrote `token` there, or found the file's token refused and `token` in a pending
+    /// file after a crash). A fixed source adopts it too.
+    void adopt(core::Secret token);
     /// False for a fixed token.
     bool followsFile() const { return !_path.empty(); }
 

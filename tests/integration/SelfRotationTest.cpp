@@ -1,0 +1,208 @@
+// Self-rotation of the admin token (astra.selfRotation, issue 16 item 1) end to end in one
+// process: app::Runtime (the real store, AstraClient over TLS following astra.tokenFile, the
+// token file sink, the engine) against the in-process simulator on 127.0.0.1:0. The engine runs
+// on a FakeClock so that maxAge and the grace period pass on demand.
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "rotator/core/Token.h"
+#include "rotator/sim/Simulator.h"
+#include "support/ForwardingTokenApi.h"
+#include "support/RotationHarness.h"
+#include "support/SinkProbe.h"
+#include "support/TempDir.h"
+
+namespace
+{
+
+using namespace rotator;
+using test::readFile;
+using test::writeFile;
+
+constexpr std::int64_t kMinute = 60'000;
+constexpr std::int64_t kHour = 60 * kMinute;
+
+/// Self-rotation every hour with a 10 minute grace period.
+const std::string kSelfRotation = "astra.selfRotation.maxAge = 1h\n"
+                                  "astra.selfRotation.gracePeriod = 10m\n";
+
+/// The token a token file holds (its first line).
+std::string tokenIn(const std::string& path)
+{
+    const std::string text = readFile(path);
+    return text.substr(0, text.find('\n'));
+}
+
+unsigned fileMode(const std::string& path)
+{
+    struct stat st
+    {
+    };
+    return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777u) : 0u;
+}
+
+class SelfRotationTest : public ::testing::Test, protected test::RotationHarness
+{
+protected:
+    void SetUp() override { ASSERT_NO_FATAL_FAILURE(startSimulator()); }
+
+    std::string tokenFile() const { return dir.file("admin.token"); }
+
+    /// The roles the simulator gives a client.
+    std::vector<std::string> simRoles(const std::string& clientId) const
+    {
+        for (const auto& c : simulator->clients())
+        {
+            if (c.clientId == clientId)
+            {
+                auto roles = c.roles;
+                std::sort(roles.begin(), roles.end());
+                return roles;
+            }
+        }
+        return {};
+    }
+
+    /// One pass that must reach the API and report no error.
+    void cleanPass()
+    {
+        const auto report = pass();
+        EXPECT_FALSE(report.listFailed);
+        EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+    }
+};
+
+TEST_F(SelfRotationTest, RotatesTheAdminTokenThroughTheTokenFileAndRevokesTheOldClientWithTheNewOne)
+{
+    configure(kSelfRotation);
+    const std::string oldToken = tokenIn(tokenFile());
+    ASSERT_NO_FATAL_FAILURE(cleanPass()); // adopts the admin client; not due yet
+    EXPECT_EQ(credential("(admin)").currentClientId, adminClientId);
+    EXPECT_EQ(tokenIn(tokenFile()), oldToken);
+
+    clock.advanceMs(2 * kHour);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    const std::string newToken = tokenIn(tokenFile());
+    const std::string newId = test::clientIdOfToken(newToken);
+    ASSERT_NE(newId, adminClientId);
+    ASSERT_FALSE(newId.empty());
+    const auto row = credential("(admin)");
+    EXPECT_EQ(row.currentClientId, newId);
+    EXPECT_EQ(row.previousClientId, adminClientId);
+    EXPECT_EQ(simRoles(newId), simRoles(adminClientId)) << "exactly the old client's roles";
+    EXPECT_EQ(tokenStatus(newToken), 200);
+    EXPECT_EQ(tokenStatus(oldToken), 200) << "the old admin token lives through the grace period";
+    EXPECT_EQ(readFile(tokenFile()), newToken + "\n") << "the token alone, as it is read";
+    EXPECT_EQ(fileMode(tokenFile()), 0600u);
+    EXPECT_TRUE(test::listing(dir.file("state/pending")).empty());
+
+    clock.advanceMs(11 * kMinute);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    EXPECT_FALSE(alive(adminClientId));
+    EXPECT_EQ(tokenStatus(oldToken), 401);
+    EXPECT_EQ(simClientIds(), std::set<std::string>{newId}) << "no admin client left behind";
+    EXPECT_EQ(lastRotation("(admin)").stage, core::Stage::Done);
+    const auto events = this->events("(admin)");
+    for (const std::string e :
+         {"adopted", "created", "verified", "delivered", "promoted", "revoked", "revoke_confirmed"})
+    {
+        EXPECT_NE(std::find(events.begin(), events.end(), e), events.end()) << e;
+    }
+    // A later run (a new process) starts from the new token in the file.
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+}
+
+TEST_F(SelfRotationTest, KeepsTheTokenFilesModeAndRotatesAgainFromTheNewToken)
+{
+    ASSERT_EQ(::chmod(tokenFile().c_str(), 0400), 0);
+    configure(kSelfRotation);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    std::set<std::string> seen = {adminClientId};
+    for (int round = 0; round < 2; ++round)
+    {
+        clock.advanceMs(2 * kHour);           // due, and the last grace period is over
+        ASSERT_NO_FATAL_FAILURE(cleanPass()); // revokes the client of the last round
+        ASSERT_NO_FATAL_FAILURE(cleanPass()); // rotates
+        const std::string id = test::clientIdOfToken(tokenIn(tokenFile()));
+        EXPECT_TRUE(seen.insert(id).second) << "round " << round << " minted no new client";
+        EXPECT_EQ(fileMode(tokenFile()), 0400u);
+    }
+    clock.advanceMs(11 * kMinute);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    EXPECT_EQ(simClientIds(), std::set<std::string>{test::clientIdOfToken(tokenIn(tokenFile()))});
+}
+
+/// Answers the admin token check with a 403, as a token that may read the org but not list.
+class RefusingAdminCheck final : public test::ForwardingTokenApi
+{
+public:
+    using ForwardingTokenApi::ForwardingTokenApi;
+    core::Outcome<void> checkAdminToken(const core::Secret&) override
+    {
+        return core::fail(core::FailureKind::Permanent, "403 from GET /v2/clientIdSecrets", 403);
+    }
+};
+
+TEST_F(SelfRotationTest, RollsBackANewAdminTokenThatCannotListAndKeepsTheOldOne)
+{
+    std::vector<std::unique_ptr<api::TokenApi>> kept;
+    wrapApi = [&](std::unique_ptr<api::TokenApi> api)
+    {
+        auto wrapped = std::make_unique<RefusingAdminCheck>(*api);
+        kept.push_back(std::move(api));
+        return wrapped;
+    };
+    configure(kSelfRotation);
+    const std::string oldToken = tokenIn(tokenFile());
+    pass();
+    clock.advanceMs(2 * kHour);
+    const auto report = pass();
+    EXPECT_EQ(report.failed, 1);
+    EXPECT_EQ(tokenIn(tokenFile()), oldToken);
+    EXPECT_EQ(lastRotation("(admin)").stage, core::Stage::RolledBack);
+    EXPECT_EQ(simClientIds(), std::set<std::string>{adminClientId}) << "the new client is revoked";
+}
+
+TEST_F(SelfRotationTest, ChecksAnAdminTokenByListingClientsAndRolesNotJustReadingTheOrg)
+{
+    configure("");
+    auto env = environment();
+    auto api = env.makeApi(settings, simulator->adminToken());
+    EXPECT_TRUE(api->checkAdminToken(simulator->adminToken()));
+
+    sim::ClientSeed seed;
+    seed.roles = {"RO Svc Acct"}; // may read the org, not list tokens
+    const auto reader = simulator->createClient(seed);
+    EXPECT_EQ(tokenStatus(reader.token.reveal()), 200) << "it reads the org";
+    const auto check = api->checkAdminToken(reader.token);
+    ASSERT_FALSE(check);
+    EXPECT_EQ(check.error().httpStatus, 403);
+    EXPECT_FALSE(api->checkAdminToken(
+        core::Secret("AstraCS:AAAAAAAAAAAAAAAAAAAAAAAA:" + std::string(64, '0'))));
+}
+
+TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
+{
+    configure(kSelfRotation);
+    const std::string oldToken = tokenIn(tokenFile());
+    pass();
+    clock.advanceMs(2 * kHour);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    // Someone puts the old token back while it is in its grace period.
+    writeFile(tokenFile(), oldToken + "\n", 0600);
+    clock.advanceMs(11 * kMinute);
+    const auto report = pass();
+    EXPECT_FALSE(report.listFailed);
+    EXPECT_EQ(report.revoked, 0);
+    EXPECT_TRUE(alive(adminClientId)) << "the rotator would have locked itself out";
+    EXPECT_EQ(tokenStatus(oldToken), 200);
+}
+
+} // namespace
