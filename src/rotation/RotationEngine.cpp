@@ -92,6 +92,10 @@ PassReport RotationEngine::runPass()
 std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassReport& report)
 {
     auto clients = _ctx->api.listClients();
+    if (!clients && clients.error().httpStatus == 401 && adoptPendingAdminToken())
+    {
+        clients = _ctx->api.listClients();
+    }
     if (!clients)
     {
         report.listFailed = true;
@@ -119,6 +123,28 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         }
     }
     return std::move(*clients);
+}
+
+bool RotationEngine::adoptPendingAdminToken()
+{
+    const auto* admin = _ctx->credential(config::kAdminCredential);
+    const auto last = admin ? _ctx->store.lastRotation(admin->name) : std::nullopt;
+    if (!last || !isActive(last->stage) || last->stage == Stage::Planned)
+    {
+        return false;
+    }
+    const auto secret = _ctx->pending.read(last->id, admin->name);
+    if (!secret)
+    {
+        return false;
+    }
+    // The token file's token is refused, and a self-rotation minted (and verified) a new one
+    // before the process stopped: use it; resuming the rotation writes it to the token file.
+    logger().warning("the admin token of astra.tokenFile was refused; using the new admin token "
+                     "(client %s) of unfinished self-rotation %Ld from its pending file",
+                     last->newClientId, static_cast<Poco::Int64>(last->id));
+    _ctx->api.adoptAdminToken(secret->token);
+    return true;
 }
 
 void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report)

@@ -77,6 +77,9 @@ public:
 private:
     // Pass steps.
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
+    /// After the admin token was refused (401): the new admin token of an unfinished
+    /// self-rotation, from its pending file, becomes the token in use. False when there is none.
+    bool adoptPendingAdminToken();
     /// Resumes every unfinished rotation (the journal-first recovery) and removes the pending
     /// files nothing needs any more.
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
