@@ -264,7 +264,23 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
 
 void RotationEngine::rotateDue(PassReport& report)
 {
-    const auto due = _planner->dueCredentials();
+    auto due = _planner->dueCredentials();
+    if (due.size() == 1 && due.front()->adminToken)
+    {
+        // A self-rotation runs alone; the applications due follow with the new token.
+        rotateEach(due, report);
+        if (_ctx->stop)
+        {
+            return;
+        }
+        due = _planner->dueCredentials();
+    }
+    rotateEach(due, report);
+}
+
+void RotationEngine::rotateEach(const std::vector<const config::CredentialSettings*>& due,
+                                PassReport& report)
+{
     if (due.empty())
     {
         return;
@@ -360,6 +376,11 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         out.ok = _attempt->liftQuarantine(*c, rotation, *row, *secret, report);
         out.stage = toString(rotation.stage);
         out.message = out.ok ? "delivered" : rotation.error.value_or("failed");
+        return out;
+    }
+    if (const auto why = _planner->waitsForAnother(*c))
+    {
+        out.message = name + " cannot start now: " + *why;
         return out;
     }
     const StartBlock block = startBlock(last, row, _ctx->clock.nowMs());

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "rotator/app/Runtime.h"
+#include "rotator/core/Errors.h"
 #include "rotator/core/Token.h"
 #include "rotator/sim/Simulator.h"
 #include "support/ForwardingTokenApi.h"
@@ -210,6 +211,111 @@ TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
     EXPECT_EQ(report.revoked, 0);
     EXPECT_TRUE(alive(adminClientId)) << "the rotator would have locked itself out";
     EXPECT_EQ(tokenStatus(oldToken), 200);
+}
+
+/// `app` and `app2` (maxAge 1h) adopting clients two hours old, each with a json file sink;
+/// `app` also has the exec sink `hook`, whose script is `out/hook.sh`.
+std::string twoApplications(test::RotationHarness& h, bool withHook)
+{
+    std::string text;
+    for (const std::string name : {"app", "app2"})
+    {
+        text += "credentials." + name +
+                ".roles = Database Administrator\n"
+                "credentials." +
+                name +
+                ".maxAge = 1h\n"
+                "credentials." +
+                name +
+                ".gracePeriod = 10m\n"
+                "credentials." +
+                name + ".clientId = " + h.seedClient(2 * kHour) +
+                "\n"
+                "sinks." +
+                name +
+                "-json.type = file\n"
+                "sinks." +
+                name + "-json.path = " + h.dir.file("out/" + name + ".json") + "\n";
+    }
+    text += "credentials.app.sinks = app-json" + std::string(withHook ? ", hook" : "") + "\n";
+    text += "credentials.app2.sinks = app2-json\n";
+    if (withHook)
+    {
+        text += "sinks.hook.type = exec\nsinks.hook.command = " + h.dir.file("out/hook.sh") + "\n";
+    }
+    return text;
+}
+
+/// The hook script: installs nothing (exit 1) or takes the credential (exit 0).
+void hookExits(test::RotationHarness& h, int code)
+{
+    writeFile(h.dir.file("out/hook.sh"),
+              "#!/bin/sh\ncat >/dev/null\nexit " + std::to_string(code) + "\n", 0700);
+}
+
+TEST_F(SelfRotationTest, WaitsForAnApplicationRotationInProgressBeforeRotatingItself)
+{
+    hookExits(*this, 1);
+    configure(kSelfRotation + twoApplications(*this, true));
+    const std::string oldToken = tokenIn(tokenFile());
+    pass(); // app: delivered to its file, not to the hook: rolls forward, stays in progress
+    ASSERT_EQ(lastRotation("app").stage, core::Stage::Delivering);
+    clock.advanceMs(2 * kHour); // the admin token is due; the hook's retry too, and fails again
+    pass();
+    ASSERT_EQ(lastRotation("app").stage, core::Stage::Delivering);
+    EXPECT_FALSE(openStore()->lastRotation("(admin)")) << "started beside an application rotation";
+    EXPECT_EQ(tokenIn(tokenFile()), oldToken);
+
+    hookExits(*this, 0);
+    clock.advanceMs(2 * kMinute);
+    pass(); // app finishes its delivery first, then the admin token rotates
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Grace);
+    EXPECT_EQ(lastRotation("(admin)").stage, core::Stage::Grace);
+    EXPECT_NE(tokenIn(tokenFile()), oldToken);
+}
+
+TEST_F(SelfRotationTest, RotatesItselfAloneAndTheApplicationsDueAfterItHasSwitched)
+{
+    configure(kSelfRotation + twoApplications(*this, false) + "scheduler.concurrency = 4\n");
+    clock.advanceMs(2 * kHour);
+    ASSERT_NO_FATAL_FAILURE(cleanPass()); // all three are due
+    store::HistoryQuery q;
+    q.limit = 1000;
+    auto history = openStore()->history(q);
+    std::reverse(history.begin(), history.end());
+    const auto at = [&](const std::string& credential, const std::string& event)
+    {
+        const auto it = std::find_if(history.begin(), history.end(),
+                                     [&](const store::EventRow& e)
+                                     { return e.credential == credential && e.event == event; });
+        EXPECT_NE(it, history.end()) << credential << " " << event;
+        return it - history.begin();
+    };
+    EXPECT_LT(at("(admin)", "promoted"), at("app", "created"));
+    EXPECT_LT(at("(admin)", "promoted"), at("app2", "created"));
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Grace);
+    EXPECT_EQ(lastRotation("app2").stage, core::Stage::Grace);
+}
+
+TEST_F(SelfRotationTest, RotateSelfForcesOneAndParenthesisedAdminIsTheSame)
+{
+    configure(kSelfRotation);
+    const std::string first = tokenIn(tokenFile());
+    EXPECT_EQ(command({"rotate", "--self"}), 0) << err.str();
+    const std::string second = tokenIn(tokenFile());
+    EXPECT_NE(second, first);
+    EXPECT_EQ(lastRotation("(admin)").trigger, "manual");
+    EXPECT_EQ(command({"rotate", "(admin)", "--no-grace"}), 0) << err.str();
+    EXPECT_NE(tokenIn(tokenFile()), second);
+    // --no-grace revokes the client in its grace period first, and the replaced one at once.
+    EXPECT_EQ(simClientIds(), std::set<std::string>{test::clientIdOfToken(tokenIn(tokenFile()))});
+    EXPECT_EQ(tokenStatus(first), 401);
+    EXPECT_EQ(tokenStatus(second), 401);
+
+    configure("");
+    EXPECT_THROW(command({"rotate", "--self"}), core::ConfigError);
+    EXPECT_THROW(command({"rotate", "app", "--self"}), core::UsageError);
+    EXPECT_THROW(command({"rotate"}), core::UsageError);
 }
 
 struct Crash

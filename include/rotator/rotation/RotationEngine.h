@@ -84,6 +84,8 @@ private:
     /// files nothing needs any more.
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void rotateDue(PassReport& report);
+    /// Rotates `due` side by side (up to scheduler.concurrency at once).
+    void rotateEach(const std::vector<const config::CredentialSettings*>& due, PassReport& report);
     /// Mints a started rotation and carries it through; an ambiguous create is reconciled
     /// from a fresh list (LostCreates) and counted as a failure.
     bool runAttempt(const config::CredentialSettings& credential, store::RotationRow& rotation,
