@@ -11,12 +11,18 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/JSON/Parser.h>
+
 #include <sys/stat.h>
 
+#include "rotator/admin/AdminServer.h"
+#include "rotator/admin/Metrics.h"
 #include "rotator/app/Runtime.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Token.h"
 #include "rotator/sim/Simulator.h"
+#include "support/AdminHarness.h"
+#include "support/FakeOrgDaemon.h"
 #include "support/ForwardingTokenApi.h"
 #include "support/RotationHarness.h"
 #include "support/SinkProbe.h"
@@ -316,6 +322,59 @@ TEST_F(SelfRotationTest, RotateSelfForcesOneAndParenthesisedAdminIsTheSame)
     EXPECT_THROW(command({"rotate", "--self"}), core::ConfigError);
     EXPECT_THROW(command({"rotate", "app", "--self"}), core::UsageError);
     EXPECT_THROW(command({"rotate"}), core::UsageError);
+}
+
+TEST_F(SelfRotationTest,
+       ShowsTheAdminTokenInStatusHistoryAgesMetricsAndTheAdminApiLikeAnyCredential)
+{
+    configure(kSelfRotation);
+    clock.advanceMs(2 * kHour);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    const std::string current = credential("(admin)").currentClientId;
+
+    ASSERT_EQ(command({"status", "--json"}), 0);
+    const auto status = Poco::JSON::Parser().parse(out.str()).extract<Poco::JSON::Object::Ptr>();
+    const auto list = status->getArray("credentials");
+    ASSERT_GT(list->size(), 0u);
+    const auto admin = list->getObject(0);
+    EXPECT_EQ(admin->getValue<std::string>("name"), "(admin)");
+    EXPECT_EQ(admin->getValue<std::string>("clientId"), current);
+    EXPECT_EQ(admin->getValue<std::string>("state"), "grace");
+    EXPECT_TRUE(admin->has("ageSeconds") && !admin->isNull("ageSeconds"));
+    EXPECT_TRUE(admin->has("nextRotationAt") && !admin->isNull("nextRotationAt"));
+    EXPECT_EQ(admin->getValue<std::int64_t>("maxAgeSeconds"), 3600);
+
+    out.str("");
+    ASSERT_EQ(command({"history", "--credential=(admin)"}), 0);
+    EXPECT_NE(out.str().find("promoted"), std::string::npos) << out.str();
+    out.str("");
+    ASSERT_EQ(command({"ages"}), 0);
+    EXPECT_NE(out.str().find(current), std::string::npos);
+    EXPECT_NE(out.str().find("(admin)"), std::string::npos) << out.str();
+
+    const std::string metrics =
+        admin::Metrics().render(settings, *openStore(), clock.nowMs(), admin::DaemonState{});
+    for (const std::string family :
+         {"astra_rotator_credential_age_seconds", "astra_rotator_next_rotation_timestamp_seconds",
+          "astra_rotator_last_success_timestamp_seconds"})
+    {
+        EXPECT_NE(metrics.find(family + "{credential=\"(admin)\"}"), std::string::npos) << family;
+    }
+
+    test::listenOnAnyLoopbackPort(settings.admin);
+    test::StubControl control;
+    admin::Metrics served;
+    admin::AdminServer server(settings, databasePath(), control, served, clock);
+    server.start();
+    for (const std::string target : {"/v1/credentials/(admin)", "/v1/credentials/%28admin%29"})
+    {
+        const auto answer = test::get(server.port(), target);
+        ASSERT_EQ(answer.status, 200) << target << ": " << answer.body;
+        EXPECT_EQ(answer.json()->getValue<std::string>("clientId"), current) << target;
+    }
+    EXPECT_NE(test::get(server.port(), "/metrics").body.find("credential=\"(admin)\""),
+              std::string::npos);
+    server.stop();
 }
 
 struct Crash
