@@ -377,6 +377,30 @@ TEST_F(SelfRotationTest,
     server.stop();
 }
 
+// README "If someone revokes the admin token": a token made by hand replaces it in the file,
+// and the next pass adopts its client and rotates from there.
+TEST_F(SelfRotationTest, AdoptsAnAdminTokenPutInTheFileByHandAfterTheOldOneWasRevoked)
+{
+    configure(kSelfRotation);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    ASSERT_TRUE(simulator->revokeClient(adminClientId));
+    EXPECT_TRUE(pass().adminTokenRejected);
+
+    sim::ClientSeed seed;
+    seed.roles = {"Organization Administrator"};
+    const auto byHand = simulator->createClient(seed);
+    writeFile(tokenFile(), byHand.token.reveal() + "\n", 0600);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    EXPECT_EQ(credential("(admin)").currentClientId, byHand.clientId);
+    const auto events = this->events("(admin)");
+    EXPECT_EQ(std::count(events.begin(), events.end(), "adopted"), 2);
+
+    clock.advanceMs(2 * kHour);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    EXPECT_NE(tokenIn(tokenFile()), byHand.token.reveal());
+    EXPECT_EQ(tokenStatus(tokenIn(tokenFile())), 200);
+}
+
 struct Crash
 {
     std::string point;
