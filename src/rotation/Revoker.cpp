@@ -1,5 +1,6 @@
 #include "Revoker.h"
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -256,6 +257,14 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
         {
             ids.push_back(id);
         }
+    }
+    if (revoke && std::find(ids.begin(), ids.end(), _ctx.api.adminClientId()) != ids.end())
+    {
+        // Self-rotation turned off leaves "(admin)" retired with the token in use as its client.
+        out.message = "client " + _ctx.api.adminClientId() +
+                      " is the admin token the rotator uses (astra.tokenFile); revoking it would "
+                      "lock the rotator out: retire without --revoke";
+        return out;
     }
     if (revoke)
     {

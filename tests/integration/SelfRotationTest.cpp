@@ -401,6 +401,19 @@ TEST_F(SelfRotationTest, AdoptsAnAdminTokenPutInTheFileByHandAfterTheOldOneWasRe
     EXPECT_EQ(tokenStatus(tokenIn(tokenFile())), 200);
 }
 
+TEST_F(SelfRotationTest, RetiringTheAdminCredentialNeverRevokesTheTokenInUse)
+{
+    configure(kSelfRotation);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    configure(""); // self-rotation turned off: "(admin)" is retired, its client stays alive
+    pass();
+    EXPECT_EQ(command({"retire", "(admin)", "--revoke"}), 1);
+    EXPECT_NE(err.str().find("would lock the rotator out"), std::string::npos) << err.str();
+    EXPECT_TRUE(alive(adminClientId));
+    EXPECT_EQ(command({"retire", "(admin)"}), 0) << err.str();
+    EXPECT_TRUE(alive(adminClientId));
+}
+
 struct Crash
 {
     std::string point;
