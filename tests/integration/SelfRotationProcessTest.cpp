@@ -189,4 +189,27 @@ TEST_F(SelfRotationProcessTest, KilledWhileTheNewAdminClientsCreateIsInFlightSer
     EXPECT_TRUE(serve.waitFor(5s).has_value());
 }
 
+// An admin token from the environment cannot be rotated: check-config and serve refuse the
+// configuration with exit 78, naming the key, before anything runs.
+TEST_F(SelfRotationProcessTest, CheckConfigAndServeExit78ForSelfRotationOfAnEnvironmentToken)
+{
+    const std::string args = config("30d", {});
+    std::string properties = readFile(dir.file("rotator.properties"));
+    const auto at = properties.find("astra.tokenFile = ");
+    properties.erase(at, properties.find('\n', at) - at + 1);
+    writeFile(dir.file("rotator.properties"), properties, 0600);
+    auto env = test::minimalEnvironment();
+    env.push_back("ASTRA_TOKEN=" + sim.adminToken().reveal());
+    for (const std::string command : {"check-config", "serve"})
+    {
+        const auto result = test::runProcess({kRotator, args, command}, env);
+        ASSERT_TRUE(result.status.has_value()) << command;
+        EXPECT_EQ(result.status->code, 78) << command << ": " << result.err;
+        EXPECT_NE(result.err.find("astra.tokenFile"), std::string::npos) << result.err;
+        EXPECT_NE(result.err.find("astra.selfRotation.maxAge"), std::string::npos) << result.err;
+        EXPECT_EQ(result.err.find(sim.adminToken().reveal()), std::string::npos);
+    }
+    EXPECT_EQ(sim.clients().size(), 1u) << "nothing was created";
+}
+
 } // namespace
