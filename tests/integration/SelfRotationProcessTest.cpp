@@ -108,6 +108,46 @@ protected:
         return c ? c->clientId : std::string();
     }
 
+    /// The simulator holds its answer to the first `method` request on the clients path (it
+    /// has acted on it); once `acted` holds, serve is SIGKILLed, started again on the same
+    /// state, and must end with a new live admin token that is the only admin client left.
+    void killWhileHeldAndRecover(const std::string& method, const std::function<bool()>& acted)
+    {
+        sim::FaultRule hold;
+        hold.kind = sim::FaultKind::Trickle;
+        hold.method = method;
+        hold.pathPrefix = "/v2/clientIdSecrets";
+        hold.count = 1;
+        hold.delayMs = 60'000;
+        sim.addFault(hold);
+        const std::string args = config("3s", {});
+        const std::string first = token();
+        {
+            ChildProcess serve({kRotator, args, "serve"}, test::minimalEnvironment());
+            ASSERT_TRUE(await(serve, acted)) << method << " never reached the simulator\n"
+                                             << serve.stderrText();
+            serve.kill();
+        }
+        ChildProcess serve({kRotator, args, "serve"}, test::minimalEnvironment());
+        // The interrupted rotation finishes (else the next could not start), the next one too.
+        for (const std::string& before : {first, std::string()})
+        {
+            const std::string previous = before.empty() ? token() : before;
+            ASSERT_TRUE(await(serve,
+                              [&]
+                              {
+                                  return token() != previous &&
+                                         simClients() ==
+                                             std::set<std::string>{test::clientIdOfToken(token())};
+                              }))
+                << "admin clients at the simulator: " << simClients().size() << "\n"
+                << serve.stderrText();
+            EXPECT_EQ(status(token()), 200);
+        }
+        serve.signal(SIGTERM);
+        EXPECT_TRUE(serve.waitFor(5s).has_value());
+    }
+
     test::TempDir dir;
     sim::Simulator sim;
 };
@@ -157,36 +197,16 @@ TEST_F(SelfRotationProcessTest, ServeRotatesItsOwnTokenTwiceWhileApplicationsKee
 // (found by its description marker), rotates, and leaves exactly one admin client.
 TEST_F(SelfRotationProcessTest, KilledWhileTheNewAdminClientsCreateIsInFlightServeRecovers)
 {
-    sim::FaultRule hold;
-    hold.kind = sim::FaultKind::Trickle;
-    hold.method = "POST";
-    hold.pathPrefix = "/v2/clientIdSecrets";
-    hold.count = 1;
-    hold.delayMs = 60'000;
-    sim.addFault(hold);
-    const std::string args = config("3s", {});
-    const std::string first = token();
-    {
-        ChildProcess serve({kRotator, args, "serve"}, test::minimalEnvironment());
-        ASSERT_TRUE(await(serve, [&] { return sim.clients().size() == 2; }))
-            << "no create reached the simulator\n"
-            << serve.stderrText();
-        serve.kill();
-    }
-    EXPECT_EQ(token(), first) << "nothing was delivered before the kill";
-    ChildProcess serve({kRotator, args, "serve"}, test::minimalEnvironment());
-    ASSERT_TRUE(await(serve,
-                      [&]
-                      {
-                          return token() != first &&
-                                 simClients() ==
-                                     std::set<std::string>{test::clientIdOfToken(token())};
-                      }))
-        << "admin clients at the simulator: " << simClients().size() << "\n"
-        << serve.stderrText();
-    EXPECT_EQ(status(token()), 200);
-    serve.signal(SIGTERM);
-    EXPECT_TRUE(serve.waitFor(5s).has_value());
+    killWhileHeldAndRecover("POST", [&] { return sim.clients().size() == 2; });
+}
+
+// SIGKILL while the simulator holds the answer to the revocation of the old admin client (it
+// is gone already): the restarted serve, on the new token from the file, revokes it again
+// (404 counts as gone) and confirms.
+TEST_F(SelfRotationProcessTest, KilledWhileTheOldAdminClientsRevocationIsInFlightServeRecovers)
+{
+    const std::string oldId = test::clientIdOfToken(sim.adminToken().reveal());
+    killWhileHeldAndRecover("DELETE", [&] { return simClients().count(oldId) == 0; });
 }
 
 // An admin token from the environment cannot be rotated: check-config and serve refuse the
