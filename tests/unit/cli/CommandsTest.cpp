@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
@@ -369,4 +371,23 @@ TEST_F(CommandsTest, StatusNamesTheInstallationAndAgesHidesRevokedClientsGone)
     EXPECT_EQ(out.str().find(gone), std::string::npos) << out.str();
     ASSERT_EQ(run({"ages", "--all"}), 0);
     EXPECT_NE(out.str().find(gone), std::string::npos) << out.str();
+}
+
+// Self-rotation replaces the token file by a rename: a link there (a Kubernetes secret volume's
+// file) cannot be, and check-config names astra.tokenFile, the key the user wrote.
+TEST_F(CommandsTest, CheckConfigNamesTheTokenFileWhenSelfRotationCannotWriteIt)
+{
+    test::writeFile(dir.file("real.token"), "AstraCS:admin\n", 0600);
+    ASSERT_EQ(::unlink(dir.file("admin.token").c_str()), 0);
+    ASSERT_EQ(::symlink("real.token", dir.file("admin.token").c_str()), 0);
+    EXPECT_EQ(run({"check-config", "--offline"}), 0) << err.str();
+    try
+    {
+        run({"check-config", "--offline"}, "astra.selfRotation.maxAge = 30d\n");
+        FAIL() << "expected a ConfigError";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "astra.tokenFile") << e.what();
+    }
 }
