@@ -348,4 +348,30 @@ core::Outcome<std::vector<core::Role>> AstraClient::listRoles()
     return parseRoles(r->body);
 }
 
+core::Outcome<void> AstraClient::checkAdminToken(const core::Secret& token)
+{
+    // The answers are parsed too: a token that gets a 200 and an answer we cannot read would
+    // fail the rotator's first pass.
+    auto clients = call("GET", kClientsPath, kClientsPath, "", token, Retry::Yes);
+    if (!clients)
+    {
+        return tl::unexpected(clients.error());
+    }
+    if (auto parsed = parseClientList(clients->body); !parsed)
+    {
+        return tl::unexpected(parsed.error());
+    }
+    const std::string path = "/v2/organizations/roles";
+    auto roles = call("GET", path, path, "", token, Retry::Yes);
+    if (!roles)
+    {
+        return tl::unexpected(roles.error());
+    }
+    if (auto parsed = parseRoles(roles->body); !parsed)
+    {
+        return tl::unexpected(parsed.error());
+    }
+    return {};
+}
+
 } // namespace rotator::api

@@ -48,7 +48,16 @@ int runOnce(const cli::CommandLine&, const config::Settings& settings, cli::Envi
 
 int rotate(const cli::CommandLine& cl, const config::Settings& settings, cli::Environment& env)
 {
-    const std::string& name = cl.arguments.at(0);
+    if (cl.has("self") == !cl.arguments.empty())
+    {
+        throw core::UsageError("rotate: give a credential NAME or --self, not both");
+    }
+    const std::string name = cl.has("self") ? config::kAdminCredential : cl.arguments.at(0);
+    if (name == config::kAdminCredential && !settings.findCredential(name))
+    {
+        throw core::ConfigError("astra.selfRotation.maxAge",
+                                "is not set: self-rotation of the admin token is off");
+    }
     if (!settings.findCredential(name))
     {
         throw core::UsageError("no credential named \"" + name + "\" in the configuration");
@@ -138,10 +147,12 @@ std::vector<cli::Command> engineCommands()
                      "what is due",
          .run = runOnce},
         {.name = "rotate",
-         .minArgs = 1,
+         .minArgs = 0,
          .maxArgs = 1,
-         .options = {{"no-grace"}},
-         .synopsis = "rotate NAME [--no-grace]   rotate one credential now",
+         .options = {{"no-grace"}, {"self"}},
+         .synopsis = "rotate NAME|--self [--no-grace]\n"
+                     "                           rotate one credential (--self: the admin token) "
+                     "now",
          .run = rotate},
         {.name = "retire",
          .minArgs = 1,

@@ -1,5 +1,6 @@
 #include "rotator/app/Runtime.h"
 
+#include "rotator/app/TokenFileSink.h"
 #include "rotator/config/TrustChecks.h"
 #include "rotator/sink/SinkFactory.h"
 
@@ -26,7 +27,8 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
     std::map<std::string, std::unique_ptr<sink::SecretSink>> sinks;
     for (const auto& s : settings.sinks)
     {
-        sinks[s.name] = sink::makeSink(s);
+        sinks[s.name] = s.name == config::kTokenFileSink ? std::make_unique<TokenFileSink>(s, *_api)
+                                                         : sink::makeSink(s);
     }
     _engine = std::make_unique<rotation::RotationEngine>(
         settings, *_api, *_journal, std::move(sinks), rotation::PendingFiles(_dir.pendingDir()),

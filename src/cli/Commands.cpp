@@ -69,7 +69,10 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
         auto check = sink::makeSink(s)->check();
         if (!check)
         {
-            throw core::ConfigError("sinks." + s.name, check.error().message);
+            // Self-rotation writes the token file: named by the key the user wrote.
+            throw core::ConfigError(s.name == config::kTokenFileSink ? "astra.tokenFile"
+                                                                     : "sinks." + s.name,
+                                    check.error().message);
         }
     }
     if (!cl.has("offline"))
@@ -83,6 +86,10 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
         }
         for (const auto& c : settings.credentials)
         {
+            if (c.adminToken)
+            {
+                continue; // its roles are those of the admin token's own client
+            }
             auto ids = api::resolveRoleIds(c.roles, *roles);
             if (!ids)
             {

@@ -310,6 +310,65 @@ void checkReferences(Settings& settings)
     }
 }
 
+/// `astra.selfRotation.*` as the credential `kAdminCredential`, whose first sink is the token
+/// file (`kTokenFileSink`); checkReferences then treats it like any other.
+void addAdminCredential(Settings& settings)
+{
+    const SelfRotationSettings& self = settings.astra.selfRotation;
+    const std::string prefix = "astra.selfRotation.";
+    if (self.maxAgeMs == 0)
+    {
+        if (self.window || self.jitterMs != 0 || !self.sinks.empty())
+        {
+            fail(prefix + "maxAge", "missing: the other astra.selfRotation keys do nothing "
+                                    "without it (it turns self-rotation on)");
+        }
+        return;
+    }
+    if (settings.astra.tokenFile.empty())
+    {
+        fail("astra.tokenFile", "is required by astra.selfRotation.maxAge: an admin token from "
+                                "ASTRA_TOKEN cannot be rotated, because the rotator has nowhere "
+                                "to keep the new one; put the token in a file and name it here");
+    }
+    if (self.jitterMs >= self.maxAgeMs)
+    {
+        fail(prefix + "jitter",
+             written(self.jitterMs) + " must be shorter than maxAge " + written(self.maxAgeMs));
+    }
+    if (self.gracePeriodMs >= self.maxAgeMs)
+    {
+        settings.warnings.push_back(prefix + "gracePeriod: " + written(self.gracePeriodMs) +
+                                    " is not shorter than maxAge " + written(self.maxAgeMs) +
+                                    ": two admin clients will be alive most of the time");
+    }
+    CredentialSettings admin;
+    admin.name = kAdminCredential;
+    admin.maxAgeMs = self.maxAgeMs;
+    admin.gracePeriodMs = self.gracePeriodMs;
+    admin.window = self.window;
+    admin.jitterMs = self.jitterMs;
+    admin.adminToken = true;
+    admin.sinks.push_back(kTokenFileSink);
+    for (const auto& name : self.sinks)
+    {
+        // Named here under the key the user wrote; checkReferences would say credentials.(admin).
+        if (settings.findSink(name) == nullptr)
+        {
+            fail(prefix + "sinks", "no sink named " + inQuotes(name));
+        }
+        admin.sinks.push_back(name);
+    }
+    SinkSettings tokenFile;
+    tokenFile.name = kTokenFileSink;
+    tokenFile.type = SinkType::File;
+    tokenFile.path = std::filesystem::path(settings.astra.tokenFile).lexically_normal().string();
+    tokenFile.format = SinkFormat::Token;
+    // Names sort after "(": both stay first in their sorted lists.
+    settings.sinks.insert(settings.sinks.begin(), std::move(tokenFile));
+    settings.credentials.insert(settings.credentials.begin(), std::move(admin));
+}
+
 Settings load(const AbstractConfiguration& cfg, bool ownFile)
 {
     checkTopLevel(cfg, ownFile);
@@ -317,6 +376,7 @@ Settings load(const AbstractConfiguration& cfg, bool ownFile)
     loadFixedSections(cfg, settings);
     settings.sinks = loadSinks(cfg, settings);             // std::map order: sorted by name
     settings.credentials = loadCredentials(cfg, settings); // likewise
+    addAdminCredential(settings);
     checkReferences(settings);
     refuseSinkOnAdminTokenFile(settings);
     return settings;

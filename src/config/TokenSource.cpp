@@ -133,6 +133,18 @@ std::optional<core::Secret> TokenSource::replacementFor(const core::Secret& refu
     return _token;
 }
 
+void TokenSource::adopt(core::Secret token)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    use(std::move(token));
+    if (!_path.empty())
+    {
+        // The file as it is now is known: only a later change is read again.
+        _seen = stampOf(_path);
+        _looked = true;
+    }
+}
+
 void TokenSource::readLocked()
 {
     std::vector<std::string> warnings;

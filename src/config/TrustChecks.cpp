@@ -19,8 +19,8 @@ using FileIdentity = std::tuple<dev_t, ino_t, std::string>;
 /// What the two refusals of the admin token as an application credential say after the reason.
 const std::string kNotACredential =
     "the admin token cannot be rotated as an application credential (it would be revoked while "
-    "the rotator still uses it); rotating it is the job of self-rotation (astra.selfRotation), "
-    "which is planned but not yet available";
+    "the rotator still uses it); rotating it is the job of self-rotation: set "
+    "astra.selfRotation.maxAge (README: Rotating the admin token)";
 
 /// The directory of `path` and the name in it; nullopt when the directory cannot be resolved.
 /// Links in the directories are followed only if `followLinks` (as the token file is read), and
@@ -74,7 +74,7 @@ void checkDistinctSinkFiles(const Settings& settings)
         {
             continue;
         }
-        if (identity == tokenFile)
+        if (identity == tokenFile && sink.name != kTokenFileSink)
         {
             throw core::ConfigError("sinks." + sink.name + ".path",
                                     "the file " + sink.path + " is astra.tokenFile (" +
@@ -120,7 +120,7 @@ void refuseSinkOnAdminTokenFile(const Settings& settings)
         std::filesystem::path(settings.astra.tokenFile).lexically_normal().string();
     for (const auto& sink : settings.sinks)
     {
-        if (sink.type == SinkType::File && sink.path == tokenFile)
+        if (sink.type == SinkType::File && sink.path == tokenFile && sink.name != kTokenFileSink)
         {
             throw core::ConfigError("sinks." + sink.name + ".path",
                                     "the file " + sink.path +

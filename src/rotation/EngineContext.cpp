@@ -52,6 +52,26 @@ void EngineContext::event(const std::string& name, const std::string& credential
     store.appendEvent(e);
 }
 
+std::optional<std::vector<std::string>> EngineContext::rolesOf(const config::CredentialSettings& c,
+                                                               std::string& error)
+{
+    if (!c.adminToken)
+    {
+        return roles.resolve(c, error);
+    }
+    // From the list, not from configuration: the new admin token must be able to do all that
+    // the old one could, and no more.
+    const std::string id = api.adminClientId();
+    const auto client = id.empty() ? std::nullopt : store.findClient(id);
+    if (!client || client->roles.empty())
+    {
+        error = "the roles of the admin token's own client " + id +
+                " are unknown (it is not in the inventory)";
+        return std::nullopt;
+    }
+    return client->roles;
+}
+
 core::Outcome<void> EngineContext::deliverTo(sink::SecretSink& sink,
                                              const sink::Credential& secret) const
 {

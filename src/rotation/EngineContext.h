@@ -66,6 +66,10 @@ struct EngineContext
     /// Sets the row's stage and update time (and finish time, for a terminal stage); the
     /// caller saves the row.
     void setStage(store::RotationRow& rotation, Stage stage) const;
+    /// The role IDs a new client of `c` gets: its configured roles, resolved by the role cache,
+    /// or, for the admin token, exactly those of the client whose token the API uses now.
+    std::optional<std::vector<std::string>> rolesOf(const config::CredentialSettings& c,
+                                                    std::string& error);
     /// Every credential's current and previous client.
     std::set<std::string> claimedClients() const;
 

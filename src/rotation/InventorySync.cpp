@@ -6,6 +6,7 @@
 #include <Poco/Logger.h>
 
 #include "rotator/api/JsonMapping.h"
+#include "rotator/core/Lifecycle.h"
 
 namespace rotator::rotation
 {
@@ -99,6 +100,44 @@ SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::S
         Poco::Logger::get("sync").warning(w);
     }
     return report;
+}
+
+bool adoptAdminClient(const std::vector<core::ClientInfo>& clients, store::StateStore& store,
+                      const config::Settings& settings, const std::string& adminClientId,
+                      std::int64_t now)
+{
+    const auto* admin = settings.findCredential(config::kAdminCredential);
+    auto row = admin ? store.findCredential(admin->name) : std::nullopt;
+    // The previous client during its grace period: the token file went back to it; the revoker
+    // refuses to revoke the client in use, and a person must look.
+    if (!row || adminClientId.empty() || row->currentClientId == adminClientId ||
+        row->previousClientId == adminClientId ||
+        std::none_of(clients.begin(), clients.end(),
+                     [&](const core::ClientInfo& info) { return info.clientId == adminClientId; }))
+    {
+        return false;
+    }
+    if (const auto last = store.lastRotation(admin->name); last && core::isInProgress(last->stage))
+    {
+        return false;
+    }
+    store::EventRow event;
+    event.atMs = now;
+    event.credential = admin->name;
+    event.clientId = adminClientId;
+    event.event = "adopted";
+    event.detail = row->currentClientId.empty()
+                       ? "the admin token's own client (astra.tokenFile)"
+                       : "astra.tokenFile now holds this client's token (replaced outside the "
+                         "rotator); client " +
+                             row->currentClientId + " stays alive, unmanaged";
+    row->currentClientId = adminClientId;
+    row->updatedMs = now;
+    store.saveCredential(*row);
+    store.appendEvent(event);
+    Poco::Logger::get("sync").information("%s: adopted client %s: %s", admin->name, adminClientId,
+                                          event.detail);
+    return true;
 }
 
 namespace

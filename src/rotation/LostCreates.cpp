@@ -122,7 +122,7 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
             // No descriptions to go by: a client unknown before the mint, with exactly the
             // credential's roles, generated inside the mint window, is this rotation's.
             std::string error;
-            const auto roles = _ctx.roles.resolve(*c, error);
+            const auto roles = _ctx.rolesOf(*c, error);
             if (!roles)
             {
                 rotation.error = "cannot attribute clients of a lost create: " + error;

@@ -25,8 +25,9 @@ std::vector<const config::CredentialSettings*> Planner::dueCredentials() const
 {
     std::vector<const config::CredentialSettings*> due;
     const std::int64_t now = _ctx.clock.nowMs();
+    const auto unfinished = _ctx.store.unfinishedRotations();
     std::set<std::string> busy;
-    for (const auto& r : _ctx.store.unfinishedRotations())
+    for (const auto& r : unfinished)
     {
         busy.insert(r.credential);
     }
@@ -37,13 +38,68 @@ std::vector<const config::CredentialSettings*> Planner::dueCredentials() const
             continue;
         }
         const auto plan = schedule::nextRotation(c, _ctx.store, now);
-        if (plan.dueAt(now))
+        if (!plan.dueAt(now))
         {
-            logger().information("%s is due: %s", c.name, plan.reason);
-            due.push_back(&c);
+            continue;
         }
+        if (const auto why = waitsForAnother(c, unfinished))
+        {
+            logger().information("%s is due (%s) but waits: %s", c.name, plan.reason, *why);
+            continue;
+        }
+        logger().information("%s is due: %s", c.name, plan.reason);
+        if (c.adminToken)
+        {
+            return {&c}; // alone; the caller asks again once it has switched
+        }
+        due.push_back(&c);
     }
     return due;
+}
+
+std::optional<std::string> Planner::waitsForAnother(const config::CredentialSettings& c) const
+{
+    return waitsForAnother(c, _ctx.store.unfinishedRotations());
+}
+
+std::optional<std::string>
+Planner::waitsForAnother(const config::CredentialSettings& c,
+                         const std::vector<store::RotationRow>& unfinished) const
+{
+    // A self-rotation never overlaps an application rotation that still calls the API with
+    // the old admin token: the one that started first goes on alone.
+    for (const auto& r : unfinished)
+    {
+        if (r.credential == c.name)
+        {
+            continue;
+        }
+        if (r.credential == config::kAdminCredential && !adminTokenSwitched(r))
+        {
+            return "self-rotation " + std::to_string(r.id) +
+                   " has not switched to the new admin token yet";
+        }
+        if (c.adminToken && isInProgress(r.stage))
+        {
+            return "rotation " + std::to_string(r.id) + " of " + r.credential +
+                   " is in progress (stage " + std::string(toString(r.stage)) + ")";
+        }
+    }
+    return std::nullopt;
+}
+
+bool Planner::adminTokenSwitched(const store::RotationRow& rotation) const
+{
+    if (!isInProgress(rotation.stage))
+    {
+        return true; // promoted (or over): the token file holds the new token
+    }
+    const auto sinks = _ctx.store.sinkStates(rotation.id);
+    return std::any_of(sinks.begin(), sinks.end(),
+                       [](const store::SinkStateRow& s) {
+                           return s.sink == config::kTokenFileSink &&
+                                  s.state == SinkDelivery::Delivered;
+                       });
 }
 
 std::vector<PlanItem> Planner::plan()
@@ -120,7 +176,7 @@ std::vector<PlanItem> Planner::plan()
             }
         }
         std::string error;
-        if (!_ctx.roles.resolve(c, error))
+        if (!_ctx.rolesOf(c, error))
         {
             item.problems.push_back(error);
         }

@@ -1,5 +1,6 @@
 #include "Revoker.h"
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -62,7 +63,15 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
                                      }
                                  }
                                  _ctx.crashPoint("before-revoke");
-                                 auto deleted = _ctx.api.deleteClient(rotation.oldClientId);
+                                 // Lock-out protection: never the client whose token the
+                                 // rotator calls with (its token file went back to it).
+                                 auto deleted =
+                                     rotation.oldClientId == _ctx.api.adminClientId()
+                                         ? core::Outcome<void>(core::fail(
+                                               core::FailureKind::Permanent,
+                                               "it is the client of the admin token in use "
+                                               "(astra.tokenFile holds its token again)"))
+                                         : _ctx.api.deleteClient(rotation.oldClientId);
                                  _ctx.crashPoint("after-revoke");
                                  std::lock_guard<std::mutex> lock(outcomesMutex);
                                  if (deleted)
@@ -248,6 +257,14 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
         {
             ids.push_back(id);
         }
+    }
+    if (revoke && std::find(ids.begin(), ids.end(), _ctx.api.adminClientId()) != ids.end())
+    {
+        // Self-rotation turned off leaves "(admin)" retired with the token in use as its client.
+        out.message = "client " + _ctx.api.adminClientId() +
+                      " is the admin token the rotator uses (astra.tokenFile); revoking it would "
+                      "lock the rotator out: retire without --revoke";
+        return out;
     }
     if (revoke)
     {

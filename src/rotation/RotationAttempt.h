@@ -74,6 +74,8 @@ public:
 private:
     bool verify(const config::CredentialSettings& credential, store::RotationRow& rotation,
                 const sink::Credential& secret);
+    /// `TokenApi::checkAdminToken` in the shape of `currentOrgWith` (no org ID).
+    core::Outcome<std::string> adminCheck(const core::Secret& token);
     /// Rolls back or fails the attempt as the delivery's outcome says; true once promoted.
     bool settle(const config::CredentialSettings& credential, store::RotationRow& rotation,
                 const DeliveryOutcome& delivered, PassReport& report);

@@ -92,6 +92,10 @@ PassReport RotationEngine::runPass()
 std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassReport& report)
 {
     auto clients = _ctx->api.listClients();
+    if (!clients && clients.error().httpStatus == 401 && adoptPendingAdminToken())
+    {
+        clients = _ctx->api.listClients();
+    }
     if (!clients)
     {
         report.listFailed = true;
@@ -101,6 +105,8 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         return std::nullopt;
     }
     const auto sync = applyInventory(*clients, _ctx->store, _ctx->settings, _ctx->clock.nowMs());
+    adoptAdminClient(*clients, _ctx->store, _ctx->settings, _ctx->api.adminClientId(),
+                     _ctx->clock.nowMs());
     for (const auto& w : sync.warnings)
     {
         report.errors.push_back(w);
@@ -117,6 +123,28 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         }
     }
     return std::move(*clients);
+}
+
+bool RotationEngine::adoptPendingAdminToken()
+{
+    const auto* admin = _ctx->credential(config::kAdminCredential);
+    const auto last = admin ? _ctx->store.lastRotation(admin->name) : std::nullopt;
+    if (!last || !isActive(last->stage) || last->stage == Stage::Planned)
+    {
+        return false;
+    }
+    const auto secret = _ctx->pending.read(last->id, admin->name);
+    if (!secret)
+    {
+        return false;
+    }
+    // The token file's token is refused, and a self-rotation minted (and verified) a new one
+    // before the process stopped: use it; resuming the rotation writes it to the token file.
+    logger().warning("the admin token of astra.tokenFile was refused; using the new admin token "
+                     "(client %s) of unfinished self-rotation %Ld from its pending file",
+                     last->newClientId, static_cast<Poco::Int64>(last->id));
+    _ctx->api.adoptAdminToken(secret->token);
+    return true;
 }
 
 void RotationEngine::reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report)
@@ -235,7 +263,23 @@ void RotationEngine::reportCurrentMissing(PassReport& report)
 
 void RotationEngine::rotateDue(PassReport& report)
 {
-    const auto due = _planner->dueCredentials();
+    auto due = _planner->dueCredentials();
+    if (due.size() == 1 && due.front()->adminToken)
+    {
+        // A self-rotation runs alone; the applications due follow with the new token.
+        rotateEach(due, report);
+        if (_ctx->stop)
+        {
+            return;
+        }
+        due = _planner->dueCredentials();
+    }
+    rotateEach(due, report);
+}
+
+void RotationEngine::rotateEach(const std::vector<const config::CredentialSettings*>& due,
+                                PassReport& report)
+{
     if (due.empty())
     {
         return;
@@ -331,6 +375,11 @@ RotateOutcome RotationEngine::rotateNow(const std::string& name, bool noGrace)
         out.ok = _attempt->liftQuarantine(*c, rotation, *row, *secret, report);
         out.stage = toString(rotation.stage);
         out.message = out.ok ? "delivered" : rotation.error.value_or("failed");
+        return out;
+    }
+    if (const auto why = _planner->waitsForAnother(*c))
+    {
+        out.message = name + " cannot start now: " + *why;
         return out;
     }
     const StartBlock block = startBlock(last, row, _ctx->clock.nowMs());

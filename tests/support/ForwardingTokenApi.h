@@ -30,6 +30,11 @@ public:
         return _target.currentOrgWith(token);
     }
     core::Outcome<std::vector<core::Role>> listRoles() override { return _target.listRoles(); }
+    core::Outcome<void> checkAdminToken(const core::Secret& token) override
+    {
+        return _target.checkAdminToken(token);
+    }
+    void adoptAdminToken(const core::Secret& token) override { _target.adoptAdminToken(token); }
     std::string adminClientId() const override { return _target.adminClientId(); }
 
 private:

@@ -75,6 +75,8 @@ public:
     core::Outcome<std::string> currentOrg() override;
     core::Outcome<std::string> currentOrgWith(const core::Secret& token) override;
     core::Outcome<std::vector<core::Role>> listRoles() override;
+    core::Outcome<void> checkAdminToken(const core::Secret& token) override;
+    void adoptAdminToken(const core::Secret& token) override { _adminToken->adopt(token); }
     std::string adminClientId() const override { return _adminToken->clientId(); }
 
 private:

@@ -34,6 +34,17 @@ public:
     virtual core::Outcome<std::string> currentOrgWith(const core::Secret& token) = 0;
     /// `GET /v2/organizations/roles`.
     virtual core::Outcome<std::vector<core::Role>> listRoles() = 0;
+    /// Lists the clients and the roles with another token: the calls the rotator makes with
+    /// its own, so a new admin token that passes can replace it (self-rotation). Unlike
+    /// `currentOrgWith`, a 403 is a failure. An API that cannot tell fails (Permanent).
+    virtual core::Outcome<void> checkAdminToken(const core::Secret& token)
+    {
+        (void)token;
+        return core::fail(core::FailureKind::Permanent, "this API cannot check an admin token");
+    }
+    /// Calls with `token` from now on (self-rotation wrote it to the token file, or found it
+    /// in a pending file after a crash). An API whose token cannot change ignores it.
+    virtual void adoptAdminToken(const core::Secret& token) { (void)token; }
     /// The client ID of the admin token this API calls with (empty when unknown): the rotator
     /// never revokes it, nor takes it for a client it created.
     virtual std::string adminClientId() const { return {}; }

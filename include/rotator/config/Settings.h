@@ -8,6 +8,33 @@
 namespace rotator::config
 {
 
+/// A UTC rotation window, e.g. `Mon-Fri 02:00-04:00`. `endMinute` may be smaller than
+/// `startMinute` for a window that crosses midnight (it then ends on the next day).
+struct Window
+{
+    std::string text;         ///< as written, for messages
+    std::uint8_t days = 0x7f; ///< bit 0 = Monday ... bit 6 = Sunday
+    int startMinute = 0;      ///< minutes after 00:00 UTC
+    int endMinute = 24 * 60;  ///< exclusive
+};
+
+/// The name of the credential that is the admin token itself (`astra.selfRotation.*`). A
+/// configured name cannot take it: names start with a letter or digit.
+inline constexpr const char* kAdminCredential = "(admin)";
+/// The name of the sink that is `astra.tokenFile`, the admin credential's first sink.
+inline constexpr const char* kTokenFileSink = "(astra.tokenFile)";
+
+/// Rotation of the admin token itself (`astra.selfRotation.*`); off while `maxAgeMs` is 0.
+/// The loader turns it into the credential `kAdminCredential`.
+struct SelfRotationSettings
+{
+    std::int64_t maxAgeMs = 0;
+    std::int64_t gracePeriodMs = 10 * 60'000;
+    std::optional<Window> window;
+    std::int64_t jitterMs = 0;
+    std::vector<std::string> sinks; ///< sinks that receive the new token after the token file
+};
+
 /// The DevOps API connection (`astra.*`).
 struct AstraSettings
 {
@@ -20,6 +47,7 @@ struct AstraSettings
     double requestsPerSecond = 10.0;
     bool describeTokens = true;
     std::int64_t propagationTimeoutMs = 30'000;
+    SelfRotationSettings selfRotation;
 };
 
 /// Local state (`state.*`).
@@ -66,17 +94,7 @@ struct LogSettings
     LogFormat format = LogFormat::Text;
 };
 
-/// A UTC rotation window, e.g. `Mon-Fri 02:00-04:00`. `endMinute` may be smaller than
-/// `startMinute` for a window that crosses midnight (it then ends on the next day).
-struct Window
-{
-    std::string text;               ///< as written, for messages
-    std::uint8_t days = 0x7f;       ///< bit 0 = Monday ... bit 6 = Sunday
-    int startMinute = 0;            ///< minutes after 00:00 UTC
-    int endMinute = 24 * 60;        ///< exclusive
-};
-
-/// A managed credential (`credentials.<name>.*`).
+/// A managed credential (`credentials.<name>.*`, or `kAdminCredential`).
 struct CredentialSettings
 {
     std::string name;
@@ -89,6 +107,9 @@ struct CredentialSettings
     std::int64_t jitterMs = 0;
     std::optional<std::int64_t> expiryMs; ///< tokenExpiry = mint time + this
     bool verify = true;
+    /// The admin token itself (`kAdminCredential`): its roles are its current client's, it is
+    /// verified by the calls the rotator makes, and it runs alone.
+    bool adminToken = false;
 };
 
 enum class SinkType

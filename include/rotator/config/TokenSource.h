@@ -55,6 +55,10 @@ public:
     /// returns the token in use when it is another one (read now, or picked up by another
     /// thread's look since `refused` was taken), else nothing; nothing for a fixed token.
     std::optional<core::Secret> replacementFor(const core::Secret& refused);
+    /// Uses `token` from now on, and goes on following the file from its present state (the
+    /// rotator wrote `token` there, or found the file's token refused and `token` in a pending
+    /// file after a crash). A fixed source adopts it too.
+    void adopt(core::Secret token);
 
 private:
     /// What stat says of the resolved file; `error` is the errno of a failed stat.

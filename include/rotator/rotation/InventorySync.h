@@ -35,6 +35,16 @@ core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& s
 SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::StateStore& store,
                           const config::Settings& settings, std::int64_t nowMs);
 
+/// Makes the admin token's own client (`adminClientId`) the current client of the admin
+/// credential (`astra.selfRotation`), event `adopted`, when it is listed and is not already:
+/// on the first sync, and after the token file was replaced outside the rotator (the client it
+/// replaces stays alive, unmanaged: someone else may use it). Not while a self-rotation is
+/// in progress (before its promotion): its new client is not current yet. Returns whether it
+/// adopted.
+bool adoptAdminClient(const std::vector<core::ClientInfo>& clients, store::StateStore& store,
+                      const config::Settings& settings, const std::string& adminClientId,
+                      std::int64_t nowMs);
+
 /// One warning for each credential that adopts a client (`credentials.X.clientId`) whose roles
 /// differ from `credentials.X.roles`: rotation would silently widen or narrow what its
 /// consumers may do. Names both role sets. `clients` is the list (or the inventory), `roles`

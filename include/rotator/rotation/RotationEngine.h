@@ -77,10 +77,15 @@ public:
 private:
     // Pass steps.
     std::optional<std::vector<core::ClientInfo>> listAndSync(PassReport& report);
+    /// After the admin token was refused (401): the new admin token of an unfinished
+    /// self-rotation, from its pending file, becomes the token in use. False when there is none.
+    bool adoptPendingAdminToken();
     /// Resumes every unfinished rotation (the journal-first recovery) and removes the pending
     /// files nothing needs any more.
     void reconcile(const std::vector<core::ClientInfo>& clients, PassReport& report);
     void rotateDue(PassReport& report);
+    /// Rotates `due` side by side (up to scheduler.concurrency at once).
+    void rotateEach(const std::vector<const config::CredentialSettings*>& due, PassReport& report);
     /// Mints a started rotation and carries it through; an ambiguous create is reconciled
     /// from a fresh list (LostCreates) and counted as a failure.
     bool runAttempt(const config::CredentialSettings& credential, store::RotationRow& rotation,

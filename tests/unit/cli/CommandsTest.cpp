@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
@@ -267,7 +269,7 @@ TEST_F(CommandsTest, EveryCommandThatConnectsRefusesACredentialAdoptingTheAdminC
             EXPECT_NE(message.find("is the admin token's own client"), std::string::npos)
                 << message;
             EXPECT_NE(message.find("astra.selfRotation"), std::string::npos) << message;
-            EXPECT_NE(message.find("not yet available"), std::string::npos) << message;
+            EXPECT_NE(message.find("astra.selfRotation.maxAge"), std::string::npos) << message;
         }
     }
     EXPECT_EQ(api.calls(test::FakeTokenApi::Call::Create), 0);
@@ -280,7 +282,8 @@ TEST_F(CommandsTest, CommandsAcceptOnlyTheirOwnOptions)
 {
     EXPECT_THROW(commands.parse({"sync", "--json"}), core::UsageError);
     EXPECT_THROW(commands.parse({"ages", "extra"}), core::UsageError);
-    EXPECT_THROW(commands.parse({"rotate"}), core::UsageError);
+    EXPECT_THROW(commands.parse({"rotate", "a", "b"}),
+                 core::UsageError); // bare `rotate`: see SelfRotationTest
     EXPECT_THROW(commands.parse({"history", "--limit"}), core::UsageError);
     EXPECT_THROW(commands.parse({"--json"}), core::UsageError);
     EXPECT_THROW(commands.parse({}), core::UsageError);
@@ -368,4 +371,23 @@ TEST_F(CommandsTest, StatusNamesTheInstallationAndAgesHidesRevokedClientsGone)
     EXPECT_EQ(out.str().find(gone), std::string::npos) << out.str();
     ASSERT_EQ(run({"ages", "--all"}), 0);
     EXPECT_NE(out.str().find(gone), std::string::npos) << out.str();
+}
+
+// Self-rotation replaces the token file by a rename: a link there (a Kubernetes secret volume's
+// file) cannot be, and check-config names astra.tokenFile, the key the user wrote.
+TEST_F(CommandsTest, CheckConfigNamesTheTokenFileWhenSelfRotationCannotWriteIt)
+{
+    test::writeFile(dir.file("real.token"), "AstraCS:admin\n", 0600);
+    ASSERT_EQ(::unlink(dir.file("admin.token").c_str()), 0);
+    ASSERT_EQ(::symlink("real.token", dir.file("admin.token").c_str()), 0);
+    EXPECT_EQ(run({"check-config", "--offline"}), 0) << err.str();
+    try
+    {
+        run({"check-config", "--offline"}, "astra.selfRotation.maxAge = 30d\n");
+        FAIL() << "expected a ConfigError";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "astra.tokenFile") << e.what();
+    }
 }

@@ -610,7 +610,7 @@ TEST(SettingsLoader, RejectsAFileSinkThatWritesTheAdminTokenFile)
                 "is astra.tokenFile: the admin token cannot be rotated as an application "
                 "credential");
     expectError(with("astra.tokenFile = /etc/billing/astra.json"), "sinks.billing-file.path",
-                "self-rotation (astra.selfRotation), which is planned but not yet available");
+                "self-rotation: set astra.selfRotation.maxAge");
     EXPECT_NO_THROW(load(with("astra.tokenFile = /etc/billing/admin.token")));
 }
 
@@ -860,5 +860,86 @@ TEST(SettingsLoader, ShowsControlCharactersInAnErrorInsteadOfEndingItThere)
         EXPECT_NE(what.find("credentials.bil\\x00ling"), std::string::npos) << what;
         EXPECT_GT(what.size(), e.key().size() + 2) << "the message after the key is missing";
         EXPECT_EQ(what.find('\0'), std::string::npos);
+    }
+}
+
+// --- astra.selfRotation
+// ---------------------------------------------------------------------------
+
+TEST(SettingsLoader, TurnsSelfRotationIntoTheAdminCredentialWhoseFirstSinkIsTheTokenFile)
+{
+    const Settings s = load(with("astra.tokenFile = /etc/astra-rotator/./admin.token\n"
+                                 "astra.selfRotation.maxAge = 7d\n"
+                                 "astra.selfRotation.window = Mon-Fri 02:00-04:00\n"
+                                 "astra.selfRotation.jitter = 1h\n"
+                                 "astra.selfRotation.sinks = vault-hook\n"
+                                 "sinks.vault-hook.type = exec\n"
+                                 "sinks.vault-hook.command = /usr/local/bin/to-vault"));
+    const auto* admin = s.findCredential("(admin)");
+    ASSERT_NE(admin, nullptr);
+    EXPECT_TRUE(admin->adminToken);
+    EXPECT_EQ(admin->maxAgeMs, 7 * 24 * 3600'000LL);
+    EXPECT_EQ(admin->gracePeriodMs, 10 * 60'000); // the default
+    EXPECT_EQ(admin->jitterMs, 3600'000);
+    ASSERT_TRUE(admin->window);
+    EXPECT_EQ(admin->window->startMinute, 120);
+    EXPECT_TRUE(admin->roles.empty()); // the admin client's own, found at run time
+    EXPECT_EQ(admin->sinks, (std::vector<std::string>{"(astra.tokenFile)", "vault-hook"}));
+    const auto* file = s.findSink("(astra.tokenFile)");
+    ASSERT_NE(file, nullptr);
+    EXPECT_EQ(file->path, "/etc/astra-rotator/admin.token");
+    EXPECT_EQ(file->format, rotator::config::SinkFormat::Token);
+    EXPECT_EQ(s.credentials.front().name, "(admin)");
+    EXPECT_FALSE(s.findCredential("billing")->adminToken);
+    // Off without maxAge: no admin credential, no token file sink.
+    const Settings off = load(with("astra.tokenFile = /etc/astra-rotator/admin.token"));
+    EXPECT_EQ(off.findCredential("(admin)"), nullptr);
+    EXPECT_EQ(off.findSink("(astra.tokenFile)"), nullptr);
+}
+
+TEST(SettingsLoader, RefusesSelfRotationOfAnAdminTokenFromTheEnvironment)
+{
+    expectError(with("astra.selfRotation.maxAge = 7d"), "astra.tokenFile",
+                "is required by astra.selfRotation.maxAge: an admin token from ASTRA_TOKEN "
+                "cannot be rotated");
+}
+
+TEST(SettingsLoader, ChecksTheSelfRotationKeysNamingEach)
+{
+    const std::string file = "astra.tokenFile = /etc/astra-rotator/admin.token\n";
+    expectError(with(file + "astra.selfRotation.maxage = 7d"), "astra.selfRotation.maxage",
+                "astra.selfRotation.maxAge");
+    expectError(with(file + "astra.selfRotation.maxAge = 0s"), "astra.selfRotation.maxAge", "");
+    expectError(with(file + "astra.selfRotation.jitter = 1h"), "astra.selfRotation.maxAge",
+                "do nothing without it");
+    expectError(with(file + "astra.selfRotation.maxAge = 1h\nastra.selfRotation.jitter = 1h"),
+                "astra.selfRotation.jitter", "must be shorter than maxAge");
+    expectError(with(file + "astra.selfRotation.maxAge = 1d\nastra.selfRotation.window = nope"),
+                "astra.selfRotation.window", "");
+    expectError(with(file + "astra.selfRotation.maxAge = 1d\nastra.selfRotation.sinks = vault"),
+                "astra.selfRotation.sinks", "no sink named \"vault\"");
+    EXPECT_TRUE(hasWarning(load(with(file + "astra.selfRotation.maxAge = 5m")),
+                           "astra.selfRotation.gracePeriod: 10m is not shorter than maxAge 5m"));
+}
+
+TEST(SettingsLoader, ReservesTheAdminCredentialsNameAndItsSinksName)
+{
+    expectError("credentials.(admin).roles = R\n", "credentials.(admin).roles", "");
+    expectError(with("sinks.(astra.tokenFile).type = file"), "sinks.(astra.tokenFile).type", "");
+}
+
+TEST(SettingsLoader, RefusesAnExtraSelfRotationFileSinkThatAnApplicationCredentialUses)
+{
+    try
+    {
+        load(with("astra.tokenFile = /etc/astra-rotator/admin.token\n"
+                  "astra.selfRotation.maxAge = 7d\nastra.selfRotation.sinks = billing-file"));
+        ADD_FAILURE() << "two credentials share one file";
+    }
+    catch (const ConfigError& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("already used by credential \"(admin)\""),
+                  std::string::npos)
+            << e.what();
     }
 }

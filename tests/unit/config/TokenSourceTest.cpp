@@ -228,3 +228,22 @@ TEST(TokenSource, ConcurrentReadersSeeTheOldOrTheNewTokenAndThenTheNewOne)
     EXPECT_EQ(staleAfterSwap.load(), 0);
     EXPECT_EQ(source->current().reveal(), kNew);
 }
+
+// Self-rotation: the token it wrote (or found in a pending file) is used at once, the file as
+// it is now is not read again, and a later replacement still is.
+TEST(TokenSource, AdoptsATokenAtOnceAndGoesOnFollowingTheFile)
+{
+    TempDir dir;
+    writeFile(dir.file("token"), kOld + "\n", 0600);
+    std::vector<std::string> warnings;
+    auto source = TokenSource::follow(dir.file("token"), kKey, warnings);
+    source->adopt(Secret(kNew));
+    EXPECT_EQ(source->current().reveal(), kNew) << "the unchanged file is not read again";
+
+    replaceByRename(dir, dir.file("token"), kOld + "\n");
+    EXPECT_EQ(source->current().reveal(), kOld);
+
+    TokenSource fixed{Secret(kOld)};
+    fixed.adopt(Secret(kNew));
+    EXPECT_EQ(fixed.current().reveal(), kNew);
+}

@@ -133,20 +133,31 @@ TEST(TrustChecks, RefusesAConfigurationFileOthersCanChange)
 
 // The token file read through a linked directory (as a Kubernetes volume is) and a sink that
 // names its real directory are one file: the loader's path compare cannot see it.
-TEST(TrustChecks, RefusesAFileSinkThatWritesTheAdminTokenFileUnderAnotherName)
+namespace
 {
-    TempDir dir;
+
+/// `astra.tokenFile` is `linked/admin.token`, and `linked` a link to `secrets`.
+void tokenFileBehindALink(TempDir& dir, Settings& settings)
+{
     ASSERT_EQ(::mkdir(dir.file("secrets").c_str(), 0700), 0);
     ASSERT_EQ(::symlink("secrets", dir.file("linked").c_str()), 0);
     writeFile(dir.file("secrets/admin.token"), "AstraCS:admin\n", 0600);
-    Settings settings;
     settings.astra.tokenFile = dir.file("linked/admin.token");
+}
+
+} // namespace
+
+TEST(TrustChecks, RefusesAFileSinkThatWritesTheAdminTokenFileUnderAnotherName)
+{
+    TempDir dir;
+    Settings settings;
+    ASSERT_NO_FATAL_FAILURE(tokenFileBehindALink(dir, settings));
     settings.sinks = {fileSink("app", dir.file("secrets/admin.token"))};
     const std::string refused = refusal([&] { checkTrustedInputs(settings); });
     EXPECT_EQ(refused.rfind("sinks.app.path|", 0), 0U) << refused;
     EXPECT_TRUE(contains(refused, "is astra.tokenFile")) << refused;
     EXPECT_TRUE(contains(refused, "astra.selfRotation")) << refused;
-    EXPECT_TRUE(contains(refused, "not yet available")) << refused;
+    EXPECT_TRUE(contains(refused, "astra.selfRotation.maxAge")) << refused;
 
     settings.sinks = {fileSink("app", dir.file("secrets/app.token"))};
     EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "");
@@ -159,6 +170,17 @@ TEST(TrustChecks, RefusesAFileSinkThatWritesTheAdminTokenFileUnderAnotherName)
     const std::string resolved = refusal([&] { checkTrustedInputs(settings); });
     EXPECT_EQ(resolved.rfind("sinks.app.path|", 0), 0U) << resolved;
     EXPECT_TRUE(contains(resolved, "is astra.tokenFile")) << resolved;
+}
+
+TEST(TrustChecks, LetsSelfRotationWriteTheAdminTokenFileThroughItsOwnSinkOnly)
+{
+    TempDir dir;
+    Settings settings;
+    ASSERT_NO_FATAL_FAILURE(tokenFileBehindALink(dir, settings));
+    settings.sinks = {fileSink(rotator::config::kTokenFileSink, dir.file("linked/admin.token"))};
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "");
+    settings.sinks.push_back(fileSink("app", dir.file("secrets/admin.token")));
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }).rfind("sinks.app.path|", 0), 0U);
 }
 
 // Two names for one directory (here a bind mount) must not let two sinks write one file.
