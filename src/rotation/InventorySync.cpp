@@ -19,7 +19,10 @@ core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& s
     {
         return tl::unexpected(clients.error());
     }
-    return applyInventory(*clients, store, settings, clock.nowMs());
+    auto report = applyInventory(*clients, store, settings, clock.nowMs());
+    // As a pass does: `(admin)` then has its client and age before the first pass (status, plan).
+    adoptAdminClient(*clients, store, settings, api.adminClientId(), clock.nowMs());
+    return report;
 }
 
 SyncReport applyInventory(const std::vector<core::ClientInfo>& clients, store::StateStore& store,

@@ -150,16 +150,25 @@ std::vector<PlanItem> Planner::plan()
         else if (due.dueAt(now))
         {
             item.dueNow = true;
+            // The admin token's roles come from its client in the inventory, not configuration.
+            std::string unknown;
+            const auto resolved = c.adminToken ? _ctx.rolesOf(c, unknown) : std::nullopt;
             std::string roles;
-            for (const auto& r : c.roles)
+            for (const auto& r : resolved ? *resolved : c.roles)
             {
                 roles += (roles.empty() ? "" : ", ") + r;
             }
-            item.actions.push_back("would mint a client with roles [" + roles + "]" +
-                                   (c.expiryMs
-                                        ? ", expiring in " + core::formatDuration(*c.expiryMs)
-                                        : std::string()));
-            if (c.verify)
+            item.actions.push_back(
+                "would mint a client with " +
+                std::string(c.adminToken ? "the admin client's roles [" : "roles [") + roles + "]" +
+                (c.expiryMs ? ", expiring in " + core::formatDuration(*c.expiryMs)
+                            : std::string()));
+            if (c.adminToken)
+            {
+                item.actions.push_back(
+                    "would verify it by listing clients and roles with it, then switch to it");
+            }
+            else if (c.verify)
             {
                 item.actions.push_back("would verify it with GET /v2/currentOrg");
             }

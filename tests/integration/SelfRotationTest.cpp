@@ -557,3 +557,35 @@ INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRefusedAfterCr
                          pointName);
 
 } // namespace
+
+TEST_F(SelfRotationTest, SyncAdoptsTheAdminClientAsAPassDoes)
+{
+    configure(kSelfRotation);
+    ASSERT_EQ(command({"sync"}), 0) << err.str();
+    EXPECT_EQ(credential("(admin)").currentClientId, adminClientId);
+    const auto events = this->events("(admin)");
+    EXPECT_NE(std::find(events.begin(), events.end(), "adopted"), events.end());
+}
+
+TEST_F(SelfRotationTest, PlanShowsTheAdminClientsRolesAndTheStrongerCheck)
+{
+    configure(kSelfRotation);
+    ASSERT_EQ(command({"sync"}), 0) << err.str();
+    clock.advanceMs(2 * kHour);
+    out.str("");
+    ASSERT_EQ(command({"plan"}), 0) << err.str();
+    const std::string plan = out.str();
+    const auto at = plan.find("(admin)");
+    ASSERT_NE(at, std::string::npos) << plan;
+    const std::string admin = plan.substr(at);
+    const auto roles = simRoles(adminClientId);
+    ASSERT_FALSE(roles.empty());
+    for (const auto& role : roles)
+    {
+        EXPECT_NE(admin.find(role), std::string::npos) << role << " in:\n" << plan;
+    }
+    EXPECT_EQ(admin.find("roles []"), std::string::npos) << plan;
+    EXPECT_NE(admin.find("listing clients and roles"), std::string::npos) << plan;
+    EXPECT_EQ(admin.find("GET /v2/currentOrg"), std::string::npos) << plan;
+    EXPECT_NE(admin.find("would revoke " + adminClientId), std::string::npos) << plan;
+}

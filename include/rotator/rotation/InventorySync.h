@@ -24,7 +24,8 @@ struct SyncReport
 
 /// Lists the org's clients and records them (`discovered`, `disappeared`), then makes sure
 /// every configured credential has a row and adopts `credentials.X.clientId` for credentials
-/// that have no current client yet (`adopted`). An answer that fails validation changes
+/// that have no current client yet (`adopted`), and the admin token's own client for `(admin)`
+/// (`adoptAdminClient`). An answer that fails validation changes
 /// nothing: the list is checked completely before the store is touched.
 core::Outcome<SyncReport> syncInventory(api::TokenApi& api, store::StateStore& store,
                                         const config::Settings& settings, core::Clock& clock);
