@@ -93,6 +93,29 @@ void checkDistinctSinkFiles(const Settings& settings)
     }
 }
 
+/// With self-rotation, the admin API's bearer must not be the admin token's file: every
+/// self-rotation would replace the bearer the operators' scripts send, and the admin API would
+/// hand out the org's most powerful credential to whoever holds the bearer.
+void checkBearerIsNotTheTokenFile(const Settings& settings)
+{
+    if (settings.findCredential(kAdminCredential) == nullptr || settings.admin.tokenFile.empty() ||
+        settings.astra.tokenFile.empty())
+    {
+        return;
+    }
+    const auto tokenFile = identityOf(settings.astra.tokenFile, true);
+    if (tokenFile && identityOf(settings.admin.tokenFile, true) == tokenFile)
+    {
+        throw core::ConfigError(
+            "admin.tokenFile",
+            "the file " + settings.admin.tokenFile + " is astra.tokenFile (" +
+                settings.astra.tokenFile +
+                "), which astra.selfRotation rewrites: each self-rotation would change the admin "
+                "API's bearer token; give the admin API a token of its own (a random string in "
+                "a file of its own)");
+    }
+}
+
 } // namespace
 
 os::TrustedFile openInputFile(const std::string& path, const std::string& key, bool readable)
@@ -163,6 +186,7 @@ void checkTrustedInputs(const Settings& settings)
         }
     }
     checkDistinctSinkFiles(settings);
+    checkBearerIsNotTheTokenFile(settings);
 }
 
 } // namespace rotator::config

@@ -183,6 +183,29 @@ TEST(TrustChecks, LetsSelfRotationWriteTheAdminTokenFileThroughItsOwnSinkOnly)
     EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }).rfind("sinks.app.path|", 0), 0U);
 }
 
+TEST(TrustChecks, RefusesTheAdminApisBearerInTheTokenFileThatSelfRotationRewrites)
+{
+    TempDir dir;
+    Settings settings;
+    ASSERT_NO_FATAL_FAILURE(tokenFileBehindALink(dir, settings));
+    settings.admin.tokenFile = dir.file("secrets/admin.token"); // the same file, another name
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "")
+        << "without self-rotation the file never changes under the admin API";
+
+    rotator::config::CredentialSettings admin;
+    admin.name = rotator::config::kAdminCredential;
+    admin.adminToken = true;
+    settings.credentials = {admin};
+    const std::string refused = refusal([&] { checkTrustedInputs(settings); });
+    EXPECT_EQ(refused.rfind("admin.tokenFile|", 0), 0U) << refused;
+    EXPECT_TRUE(contains(refused, "is astra.tokenFile")) << refused;
+    EXPECT_TRUE(contains(refused, "a token of its own")) << refused;
+
+    writeFile(dir.file("secrets/bearer.token"), "a-bearer-of-its-own\n", 0600);
+    settings.admin.tokenFile = dir.file("secrets/bearer.token");
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "");
+}
+
 // Two names for one directory (here a bind mount) must not let two sinks write one file.
 TEST(TrustChecks, RefusesTwoFileSinksWhoseDirectoriesAreTheSameThroughABindMount)
 {
