@@ -248,13 +248,19 @@ std::optional<std::int64_t> Planner::nextWakeMs()
         }
     };
     std::set<std::string> busy;
-    for (const auto& r : _ctx.store.unfinishedRotations())
+    const auto unfinished = _ctx.store.unfinishedRotations();
+    for (const auto& r : unfinished)
     {
         busy.insert(r.credential);
         const auto row = _ctx.store.findCredential(r.credential);
-        if (r.stage == Stage::Grace && row)
+        if (r.stage == Stage::Grace && row && row->revokeAfterMs)
         {
-            consider(row->revokeAfterMs);
+            // A revoke that failed (the API failed, or it was refused because the token file
+            // holds the old admin token again) keeps its error until one succeeds: it is
+            // retried after scheduler.retryBackoff, as a failed pass is, not at every pause.
+            consider(r.error ? std::max(*row->revokeAfterMs,
+                                        r.updatedMs + _ctx.settings.scheduler.retryBackoffMs)
+                             : *row->revokeAfterMs);
         }
         else if (r.stage == Stage::Revoked)
         {
@@ -269,7 +275,9 @@ std::optional<std::int64_t> Planner::nextWakeMs()
     const std::int64_t now = _ctx.clock.nowMs();
     for (const auto& c : _ctx.settings.credentials)
     {
-        if (busy.count(c.name))
+        // A credential that waits for another rotation wakes with that one, not at its own due
+        // time, which may be past (a pass each minimum pause, all doing nothing).
+        if (busy.count(c.name) || waitsForAnother(c, unfinished))
         {
             continue;
         }

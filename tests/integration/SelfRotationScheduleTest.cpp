@@ -1,0 +1,120 @@
+// When a self-rotation (astra.selfRotation, issue 16 item 1) and the application rotations
+// wait for each other: what `serve` sleeps until, and what stops waiting once self-rotation is
+// turned off. The same setup as SelfRotationTest.cpp: app::Runtime against the in-process
+// simulator on 127.0.0.1:0, the engine on a FakeClock.
+
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "rotator/app/Runtime.h"
+#include "rotator/sim/Simulator.h"
+#include "support/RotationHarness.h"
+#include "support/TempDir.h"
+
+namespace
+{
+
+using namespace rotator;
+using test::readFile;
+using test::writeFile;
+
+constexpr std::int64_t kMinute = 60'000;
+constexpr std::int64_t kHour = 60 * kMinute;
+
+/// Self-rotation every hour with a 10 minute grace period.
+const std::string kSelfRotation = "astra.selfRotation.maxAge = 1h\n"
+                                  "astra.selfRotation.gracePeriod = 10m\n";
+
+/// The token a token file holds (its first line).
+std::string tokenIn(const std::string& path)
+{
+    const std::string text = readFile(path);
+    return text.substr(0, text.find('\n'));
+}
+
+class SelfRotationScheduleTest : public ::testing::Test, protected test::RotationHarness
+{
+protected:
+    void SetUp() override
+    {
+        // Mint windows and ages on one clock: the engine's, which the tests move.
+        simulatorOnFakeClock = true;
+        ASSERT_NO_FATAL_FAILURE(startSimulator());
+    }
+
+    std::string tokenFile() const { return dir.file("admin.token"); }
+
+    /// `app` (maxAge 1h) adopting a client two hours old, with the json file sink `app-json`
+    /// and the exec sink `hook` (script `out/hook.sh`, exiting `hookExit`).
+    std::string application(int hookExit)
+    {
+        writeFile(dir.file("out/hook.sh"),
+                  "#!/bin/sh\ncat >/dev/null\nexit " + std::to_string(hookExit) + "\n", 0700);
+        return "credentials.app.roles = Database Administrator\n"
+               "credentials.app.maxAge = 1h\n"
+               "credentials.app.gracePeriod = 10m\n"
+               "credentials.app.clientId = " +
+               seedClient(2 * kHour) +
+               "\n"
+               "credentials.app.sinks = app-json, hook\n"
+               "sinks.app-json.type = file\n"
+               "sinks.app-json.path = " +
+               dir.file("out/app.json") +
+               "\n"
+               "sinks.hook.type = exec\n"
+               "sinks.hook.command = " +
+               dir.file("out/hook.sh") + "\n";
+    }
+
+    /// When `serve` would wake next, as a new process sees it.
+    std::optional<std::int64_t> nextWake()
+    {
+        auto env = environment();
+        app::Runtime runtime(settings, env, app::Runtime::Mode::Write);
+        return runtime.engine().nextWakeMs();
+    }
+};
+
+TEST_F(SelfRotationScheduleTest, ADueAdminTokenWaitingForAnApplicationRotationWakesWithIt)
+{
+    configure(kSelfRotation + application(1));
+    pass(); // app: delivered to its file, not to the hook: stays in progress, retried later
+    ASSERT_EQ(lastRotation("app").stage, core::Stage::Delivering);
+    clock.advanceMs(2 * kHour); // the admin token is due; the hook's retry fails again
+    pass();
+    ASSERT_EQ(lastRotation("app").stage, core::Stage::Delivering);
+    ASSERT_FALSE(openStore()->lastRotation("(admin)")) << "started beside an application rotation";
+
+    // The admin token's due time is two hours ago; serve must not pass every minimum pause
+    // (README: it never busy-polls), but wake for the application's retry.
+    const auto wake = nextWake();
+    ASSERT_TRUE(wake);
+    EXPECT_GT(*wake, clock.nowMs());
+    EXPECT_EQ(wake, credential("app").nextAttemptMs);
+}
+
+TEST_F(SelfRotationScheduleTest, ARevokeRefusedBecauseTheOldTokenIsBackIsRetriedAfterTheBackoff)
+{
+    configure(kSelfRotation);
+    const std::string oldToken = tokenIn(tokenFile());
+    pass();
+    clock.advanceMs(2 * kHour);
+    pass();
+    ASSERT_NE(tokenIn(tokenFile()), oldToken);
+    // Someone puts the old token back while it is in its grace period.
+    writeFile(tokenFile(), oldToken + "\n", 0600);
+    clock.advanceMs(11 * kMinute);
+    const auto report = pass();
+    ASSERT_EQ(report.revoked, 0);
+    ASSERT_FALSE(report.errors.empty()) << "the refusal says why";
+    ASSERT_TRUE(alive(adminClientId));
+
+    // Its revoke time is past; the retry waits scheduler.retryBackoff, as after a failed pass.
+    EXPECT_EQ(nextWake(), clock.nowMs() + settings.scheduler.retryBackoffMs);
+    clock.advanceMs(settings.scheduler.retryBackoffMs);
+    EXPECT_EQ(nextWake(), clock.nowMs()) << "retried once the backoff is over";
+}
+
+} // namespace
