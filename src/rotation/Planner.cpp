@@ -67,14 +67,16 @@ Planner::waitsForAnother(const config::CredentialSettings& c,
                          const std::vector<store::RotationRow>& unfinished) const
 {
     // A self-rotation never overlaps an application rotation that still calls the API with
-    // the old admin token: the one that started first goes on alone.
+    // the old admin token: the one that started first goes on alone. One left unfinished when
+    // self-rotation was turned off never switches, so nothing waits for it.
+    const bool selfRotation = _ctx.credential(config::kAdminCredential) != nullptr;
     for (const auto& r : unfinished)
     {
         if (r.credential == c.name)
         {
             continue;
         }
-        if (r.credential == config::kAdminCredential && !adminTokenSwitched(r))
+        if (selfRotation && r.credential == config::kAdminCredential && !adminTokenSwitched(r))
         {
             return "self-rotation " + std::to_string(r.id) +
                    " has not switched to the new admin token yet";
@@ -266,9 +268,10 @@ std::optional<std::int64_t> Planner::nextWakeMs()
         {
             consider(_ctx.clock.nowMs()); // the next list confirms it
         }
-        else if (r.stage != Stage::Quarantined)
+        else if (r.stage != Stage::Quarantined && _ctx.credential(r.credential))
         {
-            // Resumable: at once, or after the failure backoff.
+            // Resumable (the credential is still configured, as a resume needs): at once, or
+            // after the failure backoff.
             consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _ctx.clock.nowMs());
         }
     }

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,10 @@ std::string tokenIn(const std::string& path)
     const std::string text = readFile(path);
     return text.substr(0, text.find('\n'));
 }
+
+struct Crash
+{
+};
 
 class SelfRotationScheduleTest : public ::testing::Test, protected test::RotationHarness
 {
@@ -115,6 +120,40 @@ TEST_F(SelfRotationScheduleTest, ARevokeRefusedBecauseTheOldTokenIsBackIsRetried
     EXPECT_EQ(nextWake(), clock.nowMs() + settings.scheduler.retryBackoffMs);
     clock.advanceMs(settings.scheduler.retryBackoffMs);
     EXPECT_EQ(nextWake(), clock.nowMs()) << "retried once the backoff is over";
+}
+
+TEST_F(SelfRotationScheduleTest, TurningSelfRotationOffMidRotationLetsTheApplicationsRotate)
+{
+    const std::string app = application(0);
+    configure(kSelfRotation + app);
+    clock.advanceMs(2 * kHour); // both due: the admin token goes first, alone
+    {
+        auto env = environment();
+        app::Runtime runtime(settings, env, app::Runtime::Mode::Write);
+        runtime.engine().setCrashHook(
+            [](std::string_view at)
+            {
+                if (at == "minted")
+                {
+                    throw Crash{};
+                }
+            });
+        EXPECT_THROW(runtime.engine().runPass(), Crash);
+    }
+    ASSERT_EQ(lastRotation("(admin)").stage, core::Stage::Minted);
+    ASSERT_FALSE(openStore()->lastRotation("app"));
+
+    // The self-rotation will never switch now: nothing waits for it.
+    configure(app);
+    const std::string before = credential("app").currentClientId;
+    pass();
+    ASSERT_TRUE(openStore()->lastRotation("app")) << "the application waits forever";
+    EXPECT_EQ(lastRotation("app").stage, core::Stage::Grace);
+    EXPECT_NE(credential("app").currentClientId, before);
+    // Nor does serve pass every second for the self-rotation, which cannot resume now.
+    const auto wake = nextWake();
+    ASSERT_TRUE(wake);
+    EXPECT_GT(*wake, clock.nowMs());
 }
 
 } // namespace
