@@ -8,6 +8,7 @@
 #include "rotator/core/Duration.h"
 #include "rotator/core/Time.h"
 #include "rotator/rotation/InventorySync.h"
+#include "rotator/rotation/StartRule.h"
 #include "rotator/schedule/Schedule.h"
 
 namespace rotator::rotation
@@ -66,42 +67,8 @@ std::optional<std::string>
 Planner::waitsForAnother(const config::CredentialSettings& c,
                          const std::vector<store::RotationRow>& unfinished) const
 {
-    // A self-rotation never overlaps an application rotation that still calls the API with
-    // the old admin token: the one that started first goes on alone. One left unfinished when
-    // self-rotation was turned off never switches, so nothing waits for it.
-    const bool selfRotation = _ctx.credential(config::kAdminCredential) != nullptr;
-    for (const auto& r : unfinished)
-    {
-        if (r.credential == c.name)
-        {
-            continue;
-        }
-        if (selfRotation && r.credential == config::kAdminCredential && !adminTokenSwitched(r))
-        {
-            return "self-rotation " + std::to_string(r.id) +
-                   " has not switched to the new admin token yet";
-        }
-        if (c.adminToken && isInProgress(r.stage))
-        {
-            return "rotation " + std::to_string(r.id) + " of " + r.credential +
-                   " is in progress (stage " + std::string(toString(r.stage)) + ")";
-        }
-    }
-    return std::nullopt;
-}
-
-bool Planner::adminTokenSwitched(const store::RotationRow& rotation) const
-{
-    if (!isInProgress(rotation.stage))
-    {
-        return true; // promoted (or over): the token file holds the new token
-    }
-    const auto sinks = _ctx.store.sinkStates(rotation.id);
-    return std::any_of(sinks.begin(), sinks.end(),
-                       [](const store::SinkStateRow& s) {
-                           return s.sink == config::kTokenFileSink &&
-                                  s.state == SinkDelivery::Delivered;
-                       });
+    return waitsForAnotherRotation(c, _ctx.credential(config::kAdminCredential) != nullptr,
+                                   _ctx.store, unfinished);
 }
 
 std::vector<PlanItem> Planner::plan()
