@@ -1,7 +1,7 @@
 // When a self-rotation (astra.selfRotation, issue 16 item 1) and the application rotations
 // wait for each other: what `serve` sleeps until, and what stops waiting once self-rotation is
-// turned off. The same setup as SelfRotationTest.cpp: app::Runtime against the in-process
-// simulator on 127.0.0.1:0, the engine on a FakeClock.
+// turned off. The setup of SelfRotationTest.cpp (support/SelfRotationFixture.h): app::Runtime
+// against the in-process simulator on 127.0.0.1:0, the engine on a FakeClock.
 
 #include <optional>
 #include <string>
@@ -11,46 +11,25 @@
 
 #include "rotator/app/Runtime.h"
 #include "rotator/sim/Simulator.h"
-#include "support/RotationHarness.h"
-#include "support/TempDir.h"
+#include "support/SelfRotationFixture.h"
 
 namespace
 {
 
 using namespace rotator;
-using test::readFile;
+using test::kHour;
+using test::kMinute;
+using test::kSelfRotation;
+using test::tokenIn;
 using test::writeFile;
-
-constexpr std::int64_t kMinute = 60'000;
-constexpr std::int64_t kHour = 60 * kMinute;
-
-/// Self-rotation every hour with a 10 minute grace period.
-const std::string kSelfRotation = "astra.selfRotation.maxAge = 1h\n"
-                                  "astra.selfRotation.gracePeriod = 10m\n";
-
-/// The token a token file holds (its first line).
-std::string tokenIn(const std::string& path)
-{
-    const std::string text = readFile(path);
-    return text.substr(0, text.find('\n'));
-}
 
 struct Crash
 {
 };
 
-class SelfRotationScheduleTest : public ::testing::Test, protected test::RotationHarness
+class SelfRotationScheduleTest : public test::SelfRotationFixture
 {
 protected:
-    void SetUp() override
-    {
-        // Mint windows and ages on one clock: the engine's, which the tests move.
-        simulatorOnFakeClock = true;
-        ASSERT_NO_FATAL_FAILURE(startSimulator());
-    }
-
-    std::string tokenFile() const { return dir.file("admin.token"); }
-
     /// `app` (maxAge 1h) adopting a client two hours old, with the json file sink `app-json`
     /// and the exec sink `hook` (script `out/hook.sh`, exiting `hookExit`).
     std::string application(int hookExit)
