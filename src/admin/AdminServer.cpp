@@ -185,7 +185,8 @@ Reply AdminServer::Impl::handle(const Incoming& incoming)
 
 Reply AdminServer::Impl::rotate(const std::string& name)
 {
-    if (!_settings.findCredential(name))
+    const auto* c = _settings.findCredential(name);
+    if (!c)
     {
         return error(404, "not_found", "no credential named " + quoted(name));
     }
@@ -194,6 +195,12 @@ Reply AdminServer::Impl::rotate(const std::string& name)
     const auto conflict = withStore(
         [&](const store::StateStore& s) -> std::optional<std::string>
         {
+            const bool selfRotation = _settings.findCredential(config::kAdminCredential) != nullptr;
+            if (auto why =
+                    rotation::waitsForAnotherRotation(*c, selfRotation, s, s.unfinishedRotations()))
+            {
+                return name + " cannot start now: " + *why;
+            }
             const auto last = s.lastRotation(name);
             const auto row = s.findCredential(name);
             const auto block = rotation::startBlock(last, row, _clock.nowMs());

@@ -1,7 +1,5 @@
 #include "rotator/app/TokenFileSink.h"
 
-#include <sys/stat.h>
-
 #include "rotator/sink/FileSink.h"
 
 namespace rotator::app
@@ -15,27 +13,12 @@ TokenFileSink::TokenFileSink(config::SinkSettings settings, api::TokenApi& api)
 
 std::string TokenFileSink::describe() const
 {
-    return sink::FileSink(asTheFileIsNow()).describe();
-}
-
-config::SinkSettings TokenFileSink::asTheFileIsNow() const
-{
-    config::SinkSettings now = _settings;
-    struct stat st
-    {
-    };
-    if (::stat(_settings.path.c_str(), &st) == 0)
-    {
-        now.mode = st.st_mode & 07777;
-        now.owner = std::to_string(st.st_uid);
-        now.group = std::to_string(st.st_gid);
-    }
-    return now;
+    return sink::FileSink(sink::asTheFileIsNow(_settings)).describe();
 }
 
 core::Outcome<void> TokenFileSink::deliver(const sink::Credential& credential)
 {
-    auto written = sink::FileSink(asTheFileIsNow()).deliver(credential);
+    auto written = sink::FileSink(sink::asTheFileIsNow(_settings)).deliver(credential);
     if (written)
     {
         // Switch now, not at the next look at the file: from here on the old token may be
@@ -47,7 +30,7 @@ core::Outcome<void> TokenFileSink::deliver(const sink::Credential& credential)
 
 core::Outcome<void> TokenFileSink::check() const
 {
-    return sink::FileSink(asTheFileIsNow()).check();
+    return sink::FileSink(sink::asTheFileIsNow(_settings)).check();
 }
 
 } // namespace rotator::app

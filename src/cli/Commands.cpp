@@ -12,6 +12,7 @@
 #include "rotator/core/Errors.h"
 #include "rotator/report/Reports.h"
 #include "rotator/rotation/InventorySync.h"
+#include "rotator/sink/FileSink.h"
 #include "rotator/sink/SinkFactory.h"
 #include "rotator/store/SqliteStateStore.h"
 #include "rotator/store/StateDir.h"
@@ -66,7 +67,10 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     // Sinks: the directory of a file sink must be writable, an exec sink's program runnable.
     for (const auto& s : settings.sinks)
     {
-        auto check = sink::makeSink(s)->check();
+        // The token file is written keeping its owner, group and mode: checked so too.
+        auto check = s.name == config::kTokenFileSink
+                         ? sink::FileSink(sink::asTheFileIsNow(s)).check()
+                         : sink::makeSink(s)->check();
         if (!check)
         {
             // Self-rotation writes the token file: named by the key the user wrote.

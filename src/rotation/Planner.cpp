@@ -8,6 +8,7 @@
 #include "rotator/core/Duration.h"
 #include "rotator/core/Time.h"
 #include "rotator/rotation/InventorySync.h"
+#include "rotator/rotation/StartRule.h"
 #include "rotator/schedule/Schedule.h"
 
 namespace rotator::rotation
@@ -66,40 +67,8 @@ std::optional<std::string>
 Planner::waitsForAnother(const config::CredentialSettings& c,
                          const std::vector<store::RotationRow>& unfinished) const
 {
-    // A self-rotation never overlaps an application rotation that still calls the API with
-    // the old admin token: the one that started first goes on alone.
-    for (const auto& r : unfinished)
-    {
-        if (r.credential == c.name)
-        {
-            continue;
-        }
-        if (r.credential == config::kAdminCredential && !adminTokenSwitched(r))
-        {
-            return "self-rotation " + std::to_string(r.id) +
-                   " has not switched to the new admin token yet";
-        }
-        if (c.adminToken && isInProgress(r.stage))
-        {
-            return "rotation " + std::to_string(r.id) + " of " + r.credential +
-                   " is in progress (stage " + std::string(toString(r.stage)) + ")";
-        }
-    }
-    return std::nullopt;
-}
-
-bool Planner::adminTokenSwitched(const store::RotationRow& rotation) const
-{
-    if (!isInProgress(rotation.stage))
-    {
-        return true; // promoted (or over): the token file holds the new token
-    }
-    const auto sinks = _ctx.store.sinkStates(rotation.id);
-    return std::any_of(sinks.begin(), sinks.end(),
-                       [](const store::SinkStateRow& s) {
-                           return s.sink == config::kTokenFileSink &&
-                                  s.state == SinkDelivery::Delivered;
-                       });
+    return waitsForAnotherRotation(c, _ctx.credential(config::kAdminCredential) != nullptr,
+                                   _ctx.store, unfinished);
 }
 
 std::vector<PlanItem> Planner::plan()
@@ -248,28 +217,37 @@ std::optional<std::int64_t> Planner::nextWakeMs()
         }
     };
     std::set<std::string> busy;
-    for (const auto& r : _ctx.store.unfinishedRotations())
+    const auto unfinished = _ctx.store.unfinishedRotations();
+    for (const auto& r : unfinished)
     {
         busy.insert(r.credential);
         const auto row = _ctx.store.findCredential(r.credential);
-        if (r.stage == Stage::Grace && row)
+        if (r.stage == Stage::Grace && row && row->revokeAfterMs)
         {
-            consider(row->revokeAfterMs);
+            // A revoke that failed (the API failed, or it was refused because the token file
+            // holds the old admin token again) keeps its error until one succeeds: it is
+            // retried after scheduler.retryBackoff, as a failed pass is, not at every pause.
+            consider(r.error ? std::max(*row->revokeAfterMs,
+                                        r.updatedMs + _ctx.settings.scheduler.retryBackoffMs)
+                             : *row->revokeAfterMs);
         }
         else if (r.stage == Stage::Revoked)
         {
             consider(_ctx.clock.nowMs()); // the next list confirms it
         }
-        else if (r.stage != Stage::Quarantined)
+        else if (r.stage != Stage::Quarantined && _ctx.credential(r.credential))
         {
-            // Resumable: at once, or after the failure backoff.
+            // Resumable (the credential is still configured, as a resume needs): at once, or
+            // after the failure backoff.
             consider(row && row->nextAttemptMs ? *row->nextAttemptMs : _ctx.clock.nowMs());
         }
     }
     const std::int64_t now = _ctx.clock.nowMs();
     for (const auto& c : _ctx.settings.credentials)
     {
-        if (busy.count(c.name))
+        // A credential that waits for another rotation wakes with that one, not at its own due
+        // time, which may be past (a pass each minimum pause, all doing nothing).
+        if (busy.count(c.name) || waitsForAnother(c, unfinished))
         {
             continue;
         }

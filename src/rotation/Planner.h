@@ -32,17 +32,14 @@ public:
     /// The earliest instant something is due (a rotation, a retry, a revocation); nullopt when
     /// nothing is scheduled.
     std::optional<std::int64_t> nextWakeMs();
-    /// Why `c` may not start now although nothing of its own is unfinished: a self-rotation
-    /// that has not switched to its new token, or (for the admin credential) an application
-    /// rotation in progress. nullopt: it may start.
+    /// Why `c` may not start now although nothing of its own is unfinished (StartRule's
+    /// waitsForAnotherRotation). nullopt: it may start.
     std::optional<std::string> waitsForAnother(const config::CredentialSettings& c) const;
 
 private:
     std::optional<std::string>
     waitsForAnother(const config::CredentialSettings& c,
                     const std::vector<store::RotationRow>& unfinished) const;
-    /// Whether a self-rotation has written its new token to the token file (or is promoted).
-    bool adminTokenSwitched(const store::RotationRow& rotation) const;
 
     EngineContext& _ctx;
 };

@@ -6,6 +6,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/Logger.h>
@@ -251,6 +252,20 @@ core::Outcome<void> FileSink::check() const
         return tl::make_unexpected(std::move(failure));
     }
     return {};
+}
+
+config::SinkSettings asTheFileIsNow(config::SinkSettings settings)
+{
+    struct stat st
+    {
+    };
+    if (::stat(settings.path.c_str(), &st) == 0)
+    {
+        settings.mode = st.st_mode & 07777;
+        settings.owner = std::to_string(st.st_uid);
+        settings.group = std::to_string(st.st_gid);
+    }
+    return settings;
 }
 
 } // namespace rotator::sink

@@ -589,5 +589,37 @@ TEST_F(AdminServerTest, RotateThroughTheRealSchedulerRotatesTheCredential)
     EXPECT_FALSE(log.contains(kBearer));
 }
 
+// A self-rotation and the application rotations wait for each other (Planner): a request that
+// must wait is answered 409 with the reason, as the engine would refuse it, not 202.
+TEST_F(AdminServerTest, RotateConflictsWhileTheSelfRotationAndTheApplicationsWaitForEachOther)
+{
+    config::CredentialSettings admin;
+    admin.name = config::kAdminCredential;
+    admin.adminToken = true;
+    settings.credentials.push_back(admin);
+    writer->ensureCredentials({"billing", "payroll", admin.name}, clock.nowMs());
+    enableToken();
+    const auto port = start();
+
+    const auto payroll = writer->beginRotation("payroll", "schedule", "", clock.nowMs());
+    auto a = post(port, "/v1/credentials/(admin)/rotate", kBearer);
+    EXPECT_EQ(a.status, 409) << a.body;
+    EXPECT_NE(a.body.find("rotation " + std::to_string(payroll.id) + " of payroll is in progress"),
+              std::string::npos)
+        << a.body;
+
+    auto r = payroll;
+    r.stage = rotator::core::Stage::Done;
+    writer->saveRotation(r);
+    const auto self =
+        writer->beginRotation(config::kAdminCredential, "schedule", "", clock.nowMs());
+    a = post(port, "/v1/credentials/billing/rotate", kBearer);
+    EXPECT_EQ(a.status, 409) << a.body;
+    EXPECT_NE(a.body.find("self-rotation " + std::to_string(self.id) + " has not switched"),
+              std::string::npos)
+        << a.body;
+    EXPECT_TRUE(control.requests.empty());
+}
+
 } // namespace
 } // namespace rotator::admin

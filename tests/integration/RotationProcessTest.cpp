@@ -31,7 +31,6 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPSClientSession.h>
-#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
@@ -40,6 +39,8 @@
 #include "rotator/store/Database.h"
 #include "rotator/store/Statement.h"
 #include "support/ProcessRunner.h"
+#include "support/AdminHarness.h"
+#include "support/LeakScan.h"
 #include "support/RotationHarness.h"
 #include "support/SinkProbe.h"
 #include "support/TempDir.h"
@@ -51,6 +52,7 @@ namespace
 using namespace rotator;
 using namespace std::chrono_literals;
 using test::ChildProcess;
+using test::freeLoopbackPort;
 using test::listing;
 using test::readFile;
 using test::runProcess;
@@ -541,7 +543,7 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
     env.push_back("ASTRA_TOKEN=" + adminToken);
     const std::string config = "--config=" + dir.file("rotator.properties");
 
-    std::vector<std::string> secrets = {adminToken, adminToken.substr(8 + 25)};
+    std::vector<std::string> secrets = test::tokenLeakForms(adminToken);
     std::string output;
     const auto collect = [&](const test::ProcessResult& r, const std::string& what)
     {
@@ -552,8 +554,10 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
         const std::string token = c->token.reveal();
         secrets.push_back(c->secret.reveal());
         secrets.push_back(c->secret.reveal().substr(0, 24)); // a truncated leak counts too
-        secrets.push_back(token);
-        secrets.push_back(token.substr(8 + 25)); // the hex part of the token
+        for (auto& form : test::tokenLeakForms(token))
+        {
+            secrets.push_back(std::move(form));
+        }
     };
     collect(runProcess({kRotator, config, "run-once"}, env), "bootstrap");
     sim.setPropagationDelayMs(700); // verify retries on 401 are logged too
@@ -575,27 +579,11 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
     std::map<std::string, std::string> searched = {
         {"the log file", log},
         {"stdout and stderr", output},
-        {"rotator.db", readFile(dir.file("state/rotator.db"))},
-        {"rotator.db-wal", readFile(dir.file("state/rotator.db-wal"))},
-        {"rotator.db-shm", readFile(dir.file("state/rotator.db-shm"))},
         {"the hook's argv", readFile(dir.file("hook/argv.txt"))},
         {"the hook's environment", readFile(dir.file("hook/env.txt"))},
     };
-    for (const auto& name : listing(dir.file("state")))
-    {
-        if (std::filesystem::is_regular_file(dir.file("state/" + name)))
-        {
-            searched["state/" + name] = readFile(dir.file("state/" + name));
-        }
-    }
-    for (const auto& [where, text] : searched)
-    {
-        for (std::size_t i = 0; i < secrets.size(); ++i)
-        {
-            EXPECT_EQ(text.find(secrets[i]), std::string::npos)
-                << "secret #" << i << " found in " << where;
-        }
-    }
+    test::addStateFiles(searched, dir.file("state"));
+    test::expectNoSecretIn(searched, secrets);
 
     // The search itself works: the sink does hold the last secret and token.
     EXPECT_NE(readFile(dir.file("json/app.json")).find(secrets[secrets.size() - 4]),
@@ -624,14 +612,6 @@ TEST(RotationProcess, NoSecretOrTokenAppearsInLogsStateLeftoversOrTheHooksArgvAn
 // line, and neither the log nor any response carries a secret or token.
 namespace
 {
-
-/// A free port on 127.0.0.1 for the admin API (the configuration needs a number).
-std::uint16_t freeLoopbackPort()
-{
-    Poco::Net::ServerSocket probe;
-    probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
-    return probe.address().port();
-}
 
 /// One request to the admin API on 127.0.0.1:`port` with `bearer` (none when empty): status
 /// and body.

@@ -3,10 +3,18 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 
 namespace rotator::test
 {
+
+std::uint16_t freeLoopbackPort()
+{
+    Poco::Net::ServerSocket probe;
+    probe.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+    return probe.address().port();
+}
 
 Answer request(std::uint16_t port, const Call& call)
 {

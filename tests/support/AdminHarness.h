@@ -173,6 +173,9 @@ struct Call
     int timeoutSeconds = 10; ///< for each read and write of the client
 };
 
+/// A free port on 127.0.0.1 for the admin API of a process (its configuration needs a number).
+std::uint16_t freeLoopbackPort();
+
 /// Sends `call` on a fresh connection and reads the whole answer.
 Answer request(std::uint16_t port, const Call& call);
 

@@ -12,10 +12,10 @@ namespace rotator::app
 /// `astra.tokenFile` as the first sink of the admin credential (`config::kTokenFileSink`).
 ///
 /// Writes the token alone (the form `readTokenFile` reads) with a FileSink, atomically, with
-/// the owner, group and mode the file has at that moment (so whoever set them up keeps them),
-/// and then makes the API client call with the new token at once: the token file and the
-/// token in use change together. Its directory is trusted as the token file's is. Stateless
-/// between calls, thread-safe as the API is; failures are the FileSink's.
+/// the owner, group and mode the file has at that moment (so whoever set them up keeps them;
+/// `sink::asTheFileIsNow`), and then makes the API client call with the new token at once: the
+/// token file and the token in use change together. Its directory is trusted as the token
+/// file's is. Stateless between calls, thread-safe as the API is; failures are the FileSink's.
 class TokenFileSink final : public sink::SecretSink
 {
 public:
@@ -27,10 +27,6 @@ public:
     core::Outcome<void> check() const override;
 
 private:
-    /// The sink's settings with the file's present owner, group and mode (as configured when
-    /// the file does not exist).
-    config::SinkSettings asTheFileIsNow() const;
-
     config::SinkSettings _settings;
     api::TokenApi& _api;
 };

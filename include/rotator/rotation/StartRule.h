@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "rotator/config/Settings.h"
 #include "rotator/store/StateStore.h"
 
 namespace rotator::rotation
@@ -31,5 +33,15 @@ StartBlock startBlock(const std::optional<store::RotationRow>& last,
 /// Why `last` blocks as `StartBlock::InProgress`, in the words of both refusals (the admin API's
 /// 409 and `rotate NAME`): "rotation 7 of billing is in progress (stage minted)".
 std::string inProgressRefusal(const store::RotationRow& last);
+
+/// Why `c` may not start now although nothing of its own is unfinished, for the Planner and the
+/// admin API (a 409 at once): a self-rotation that has not switched to its new token (while
+/// `selfRotation`, whether astra.selfRotation is configured: one left over from before it was
+/// turned off never switches), or, for the admin credential, an application rotation in
+/// progress. `unfinished`: the store's unfinished rotations. nullopt: it may start.
+std::optional<std::string>
+waitsForAnotherRotation(const config::CredentialSettings& c, bool selfRotation,
+                        const store::StateStore& store,
+                        const std::vector<store::RotationRow>& unfinished);
 
 } // namespace rotator::rotation

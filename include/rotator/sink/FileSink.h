@@ -44,4 +44,9 @@ private:
 /// user database (NSS, LDAP) is `Transient`.
 core::Outcome<os::FileOwner> resolveFileOwner(const std::string& owner, const std::string& group);
 
+/// `settings` with the owner, group and mode the file at `settings.path` has now (as given when
+/// it does not exist), so that a file someone else set up keeps them when it is replaced: the
+/// admin token file's delivery and check-config's check of it use the same.
+config::SinkSettings asTheFileIsNow(config::SinkSettings settings);
+
 } // namespace rotator::sink

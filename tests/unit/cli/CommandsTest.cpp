@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/JSON/Parser.h>
@@ -389,5 +390,22 @@ TEST_F(CommandsTest, CheckConfigNamesTheTokenFileWhenSelfRotationCannotWriteIt)
     catch (const core::ConfigError& e)
     {
         EXPECT_EQ(e.key(), "astra.tokenFile") << e.what();
+    }
+}
+
+// Self-rotation writes the token file with the mode (owner, group) the file has; check-config
+// checks that, not the default 0600. Without root, a setuid bit is a mode the write refuses.
+TEST_F(CommandsTest, CheckConfigChecksTheTokenFileWithTheModeItWillBeWrittenWith)
+{
+    ASSERT_EQ(::chmod(dir.file("admin.token").c_str(), 04600), 0);
+    try
+    {
+        run({"check-config", "--offline"}, "astra.selfRotation.maxAge = 30d\n");
+        FAIL() << "expected a ConfigError";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "astra.tokenFile") << e.what();
+        EXPECT_NE(std::string(e.what()).find("beyond 0777"), std::string::npos) << e.what();
     }
 }
