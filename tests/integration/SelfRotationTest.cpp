@@ -556,6 +556,51 @@ INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRefusedAfterCr
                          ::testing::Values("minted", "delivering", "before-sink:(astra.tokenFile)"),
                          pointName);
 
+// The same start from the pending token, but the new token then fails its verification (every
+// roles request fails until it gives up): the roll-back must not revoke the client of the token
+// the rotator now calls with, the only live admin token. It quarantines instead.
+class SelfRotationRollBackAfterRefusal : public SelfRotationCrash
+{
+};
+
+TEST_P(SelfRotationRollBackAfterRefusal, QuarantinesInsteadOfRevokingTheClientOfTheTokenInUse)
+{
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    clock.advanceMs(2 * kHour);
+    ASSERT_TRUE(passCrashingAt(GetParam())) << "never reached " << GetParam();
+    awaitSimulatorWrites();
+    auto minted = simClientIds();
+    minted.erase(adminClientId);
+    ASSERT_EQ(minted.size(), 1u);
+    const std::string newId = *minted.begin();
+    ASSERT_TRUE(simulator->revokeClient(adminClientId));
+    sim::FaultRule rolesFail;
+    rolesFail.method = "GET";
+    rolesFail.pathPrefix = "/v2/organizations/roles";
+    rolesFail.status = 503;
+    simulator->addFault(rolesFail);
+
+    const auto report = pass();
+    awaitSimulatorWrites();
+    EXPECT_FALSE(report.listFailed);
+    EXPECT_EQ(report.failed, 1);
+    EXPECT_TRUE(alive(newId)) << "the rotator revoked the client of its own token";
+    EXPECT_EQ(credential("(admin)").state, core::CredentialState::Quarantined);
+    const auto rotation = lastRotation("(admin)");
+    EXPECT_EQ(rotation.stage, core::Stage::Quarantined);
+    EXPECT_NE(rotation.error.value_or("").find("the client of the admin token in use"),
+              std::string::npos)
+        << rotation.error.value_or("");
+
+    simulator->clearFaults();
+    EXPECT_FALSE(pass().listFailed) << "a new process cannot authenticate";
+    EXPECT_TRUE(alive(newId));
+    EXPECT_EQ(tokenStatus(tokenIn(tokenFile())), 401) << "the token file was not touched";
+}
+
+INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRollBackAfterRefusal,
+                         ::testing::Values("minted"), pointName);
+
 } // namespace
 
 TEST_F(SelfRotationTest, SyncAdoptsTheAdminClientAsAPassDoes)
