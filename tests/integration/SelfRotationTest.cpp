@@ -219,6 +219,35 @@ TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
     EXPECT_EQ(tokenStatus(oldToken), 200);
 }
 
+// The same after the DELETE: the server answered 404 ("already gone") but still lists the old
+// client, and someone puts its token back. Asking again (the revoked client still listed) must
+// not revoke the token in use either.
+TEST_F(SelfRotationTest, NeverRevokesAgainTheStillListedClientWhoseTokenIsInUse)
+{
+    configure(kSelfRotation);
+    const std::string oldToken = tokenIn(tokenFile());
+    pass();
+    clock.advanceMs(2 * kHour);
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    sim::FaultRule notGone; // the revoke and the same pass's second ask have no effect
+    notGone.method = "DELETE";
+    notGone.pathPrefix = "/v2/clientIdSecrets/" + adminClientId;
+    notGone.status = 404;
+    notGone.count = 2;
+    simulator->addFault(notGone);
+    clock.advanceMs(11 * kMinute);
+    pass();
+    ASSERT_EQ(lastRotation("(admin)").stage, core::Stage::Revoked);
+    ASSERT_TRUE(alive(adminClientId));
+
+    writeFile(tokenFile(), oldToken + "\n", 0600);
+    pass();
+    awaitSimulatorWrites();
+    EXPECT_TRUE(alive(adminClientId)) << "the rotator would have locked itself out";
+    EXPECT_EQ(tokenStatus(oldToken), 200);
+    EXPECT_FALSE(pass().listFailed);
+}
+
 /// `app` and `app2` (maxAge 1h) adopting clients two hours old, each with a json file sink;
 /// `app` also has the exec sink `hook`, whose script is `out/hook.sh`.
 std::string twoApplications(test::RotationHarness& h, bool withHook)
