@@ -582,7 +582,8 @@ TEST_P(SelfRotationRefusedAfterCrash, TakesThePendingTokenWhenTheTokenFilesIsRef
 }
 
 INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRefusedAfterCrash,
-                         ::testing::Values("minted", "delivering", "before-sink:(astra.tokenFile)"),
+                         ::testing::Values("after-pending", "minted", "delivering",
+                                           "before-sink:(astra.tokenFile)"),
                          pointName);
 
 // The same start from the pending token, but the new token then fails its verification (every
@@ -628,7 +629,7 @@ TEST_P(SelfRotationRollBackAfterRefusal, QuarantinesInsteadOfRevokingTheClientOf
 }
 
 INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRollBackAfterRefusal,
-                         ::testing::Values("minted"), pointName);
+                         ::testing::Values("after-pending", "minted"), pointName);
 
 } // namespace
 
