@@ -626,6 +626,10 @@ TEST_P(SelfRotationRollBackAfterRefusal, QuarantinesInsteadOfRevokingTheClientOf
     EXPECT_FALSE(pass().listFailed) << "a new process cannot authenticate";
     EXPECT_TRUE(alive(newId));
     EXPECT_EQ(tokenStatus(tokenIn(tokenFile())), 401) << "the token file was not touched";
+    // The pending token in use is not a token put in the token file: its client is not adopted.
+    EXPECT_EQ(credential("(admin)").currentClientId, adminClientId);
+    const auto events = this->events("(admin)");
+    EXPECT_EQ(std::count(events.begin(), events.end(), "adopted"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRollBackAfterRefusal,
