@@ -20,6 +20,7 @@
 #include "rotator/app/Runtime.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Token.h"
+#include "rotator/os/AtomicFile.h"
 #include "rotator/sim/Simulator.h"
 #include "support/AdminHarness.h"
 #include "support/FakeOrgDaemon.h"
@@ -448,6 +449,34 @@ struct Crash
     std::string point;
 };
 
+/// The crash point between the token file's rename and its `delivered` commit: the file holds
+/// the new token while the journal says the sink may hold it. No engine crash point lies there;
+/// the atomic write's test seam (called after the rename) throws instead.
+const std::string kAfterTokenFileRename = "after-rename:(astra.tokenFile)";
+
+/// While it lives, a write renamed over `path` (none when empty) throws `Crash` at once.
+class CrashAfterRename
+{
+public:
+    explicit CrashAfterRename(const std::string& path)
+    {
+        if (!path.empty())
+        {
+            os::detail::setAfterRenameHookForTests(
+                [path](const std::string& target)
+                {
+                    if (target == path)
+                    {
+                        throw Crash{kAfterTokenFileRename};
+                    }
+                });
+        }
+    }
+    ~CrashAfterRename() { os::detail::setAfterRenameHookForTests({}); }
+    CrashAfterRename(const CrashAfterRename&) = delete;
+    CrashAfterRename& operator=(const CrashAfterRename&) = delete;
+};
+
 /// Self-rotation with a second sink (`glass`, a token file a break-glass procedure reads).
 const std::string kSelfRotationWithGlass = kSelfRotation + "astra.selfRotation.sinks = glass\n";
 
@@ -479,6 +508,7 @@ protected:
                     throw Crash{std::string(at)};
                 }
             });
+        const CrashAfterRename renamed(point == kAfterTokenFileRename ? tokenFile() : "");
         try
         {
             runtime.engine().runPass();
@@ -546,7 +576,12 @@ TEST_P(SelfRotationCrash, RestartsWithAWorkingTokenAndFinishesWithoutOrphans)
         ASSERT_NO_FATAL_FAILURE(cleanPass());
         clock.advanceMs(11 * kMinute);
     }
+    const std::string oldToken = tokenIn(tokenFile());
     ASSERT_TRUE(passCrashingAt(point)) << "never reached " << point;
+    if (point == kAfterTokenFileRename)
+    {
+        ASSERT_NE(tokenIn(tokenFile()), oldToken) << "the crash came before the rename";
+    }
     awaitSimulatorWrites();
     ASSERT_NO_FATAL_FAILURE(converge());
     expectOneLiveAdminClient();
@@ -556,7 +591,7 @@ TEST_P(SelfRotationCrash, RestartsWithAWorkingTokenAndFinishesWithoutOrphans)
 INSTANTIATE_TEST_SUITE_P(EveryStageBoundary, SelfRotationCrash,
                          ::testing::Values("planned", "before-create", "after-create",
                                            "after-pending", "minted", "delivering",
-                                           "before-sink:(astra.tokenFile)",
+                                           "before-sink:(astra.tokenFile)", kAfterTokenFileRename,
                                            "after-sink:(astra.tokenFile)", "before-sink:glass",
                                            "after-sink:glass", "promoted", "before-revoke",
                                            "after-revoke"),
