@@ -665,6 +665,11 @@ TEST_P(SelfRotationRollBackAfterRefusal, QuarantinesInsteadOfRevokingTheClientOf
     EXPECT_EQ(credential("(admin)").currentClientId, adminClientId);
     const auto events = this->events("(admin)");
     EXPECT_EQ(std::count(events.begin(), events.end(), "adopted"), 1);
+
+    // The operator's `rotate (admin)` lifts the quarantine: the token in use goes to the file.
+    EXPECT_EQ(command({"rotate", "(admin)"}), 0) << err.str();
+    EXPECT_EQ(test::clientIdOfToken(tokenIn(tokenFile())), newId);
+    EXPECT_EQ(credential("(admin)").currentClientId, newId);
 }
 
 INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRollBackAfterRefusal,
