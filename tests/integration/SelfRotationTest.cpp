@@ -92,6 +92,16 @@ protected:
         EXPECT_FALSE(report.listFailed);
         EXPECT_TRUE(report.errors.empty()) << report.errors.front();
     }
+
+    /// Self-rotation configured, the admin client adopted, then rotated: the old client is in
+    /// its grace period.
+    void rotateOnce()
+    {
+        configure(kSelfRotation);
+        pass();
+        clock.advanceMs(2 * kHour);
+        ASSERT_NO_FATAL_FAILURE(cleanPass());
+    }
 };
 
 TEST_F(SelfRotationTest, RotatesTheAdminTokenThroughTheTokenFileAndRevokesTheOldClientWithTheNewOne)
@@ -205,11 +215,8 @@ TEST_F(SelfRotationTest, ChecksAnAdminTokenByListingClientsAndRolesNotJustReadin
 
 TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
 {
-    configure(kSelfRotation);
     const std::string oldToken = tokenIn(tokenFile());
-    pass();
-    clock.advanceMs(2 * kHour);
-    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    ASSERT_NO_FATAL_FAILURE(rotateOnce());
     // Someone puts the old token back while it is in its grace period.
     writeFile(tokenFile(), oldToken + "\n", 0600);
     clock.advanceMs(11 * kMinute);
@@ -225,11 +232,8 @@ TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
 // not revoke the token in use either.
 TEST_F(SelfRotationTest, NeverRevokesAgainTheStillListedClientWhoseTokenIsInUse)
 {
-    configure(kSelfRotation);
     const std::string oldToken = tokenIn(tokenFile());
-    pass();
-    clock.advanceMs(2 * kHour);
-    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    ASSERT_NO_FATAL_FAILURE(rotateOnce());
     sim::FaultRule notGone; // the revoke and the same pass's second ask have no effect
     notGone.method = "DELETE";
     notGone.pathPrefix = "/v2/clientIdSecrets/" + adminClientId;
