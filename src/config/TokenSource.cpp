@@ -136,13 +136,11 @@ std::optional<core::Secret> TokenSource::replacementFor(const core::Secret& refu
 void TokenSource::adopt(core::Secret token)
 {
     std::lock_guard<std::mutex> lock(_mutex);
+    // The stamp stays that of the last look: a file unchanged since then (its token refused, the
+    // adopted one from a pending file) is not read back, and a file changed since (the rotator
+    // wrote `token`, and someone may have replaced it again before this call) is read at the
+    // next look, which costs one extra read.
     use(std::move(token));
-    if (!_path.empty())
-    {
-        // The file as it is now is known: only a later change is read again.
-        _seen = stampOf(_path);
-        _looked = true;
-    }
 }
 
 void TokenSource::readLocked()

@@ -106,6 +106,21 @@ std::set<std::string> EngineContext::claimedClients() const
     return claimed;
 }
 
+bool EngineContext::inUse(const std::string& clientId) const
+{
+    return !clientId.empty() && clientId == api.adminClientId();
+}
+
+core::Outcome<void> EngineContext::deleteClient(const std::string& clientId)
+{
+    if (inUse(clientId))
+    {
+        return core::fail(core::FailureKind::Permanent,
+                          "it is the client of the admin token in use");
+    }
+    return api.deleteClient(clientId);
+}
+
 Poco::Logger& logger()
 {
     return Poco::Logger::get("rotation");

@@ -72,6 +72,12 @@ struct EngineContext
                                                     std::string& error);
     /// Every credential's current and previous client.
     std::set<std::string> claimedClients() const;
+    /// Whether `clientId` is the client of the admin token the API calls with now.
+    bool inUse(const std::string& clientId) const;
+    /// DELETEs a client, except the client of the admin token in use: that is refused with a
+    /// permanent failure, since revoking it would lock the rotator out (its token may be the
+    /// only live one, e.g. taken from a pending file). Every DELETE of the engine goes here.
+    core::Outcome<void> deleteClient(const std::string& clientId);
 
     const config::Settings& settings;
     api::TokenApi& api;

@@ -120,7 +120,9 @@ bool adoptAdminClient(const std::vector<core::ClientInfo>& clients, store::State
     {
         return false;
     }
-    if (const auto last = store.lastRotation(admin->name); last && core::isInProgress(last->stage))
+    // A quarantined self-rotation counts too: the token in use may be its new client's, taken
+    // from its pending file, not one put in the token file.
+    if (const auto last = store.lastRotation(admin->name); last && core::isActive(last->stage))
     {
         return false;
     }

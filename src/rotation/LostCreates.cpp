@@ -188,7 +188,7 @@ PlannedOutcome LostCreates::reconcilePlanned(store::RotationRow& rotation,
         {
             continue; // already gone
         }
-        auto deleted = _ctx.api.deleteClient(id);
+        auto deleted = _ctx.deleteClient(id);
         if (!deleted)
         {
             rotation.error = "revoking orphan " + id + " failed: " + deleted.error().message;
@@ -253,7 +253,7 @@ void LostCreates::revokeStillListed(const std::vector<core::ClientInfo>& clients
         {
             continue;
         }
-        auto deleted = _ctx.api.deleteClient(client.clientId);
+        auto deleted = _ctx.deleteClient(client.clientId);
         if (!deleted)
         {
             report.errors.push_back("revoking " + client.clientId +
@@ -337,7 +337,7 @@ void LostCreates::reportUnattributed(const std::vector<core::ClientInfo>& client
                                       !isProtected(*rotation, client.clientId, *claimed);
             if (attributable)
             {
-                auto deleted = _ctx.api.deleteClient(client.clientId);
+                auto deleted = _ctx.deleteClient(client.clientId);
                 if (!deleted)
                 {
                     report.errors.push_back("revoking late orphan " + client.clientId +

@@ -63,15 +63,8 @@ void Revoker::revokeDue(PassReport& report, bool force, const std::string& only)
                                      }
                                  }
                                  _ctx.crashPoint("before-revoke");
-                                 // Lock-out protection: never the client whose token the
-                                 // rotator calls with (its token file went back to it).
-                                 auto deleted =
-                                     rotation.oldClientId == _ctx.api.adminClientId()
-                                         ? core::Outcome<void>(core::fail(
-                                               core::FailureKind::Permanent,
-                                               "it is the client of the admin token in use "
-                                               "(astra.tokenFile holds its token again)"))
-                                         : _ctx.api.deleteClient(rotation.oldClientId);
+                                 // Refused when the token file went back to the old client.
+                                 auto deleted = _ctx.deleteClient(rotation.oldClientId);
                                  _ctx.crashPoint("after-revoke");
                                  std::lock_guard<std::mutex> lock(outcomesMutex);
                                  if (deleted)
@@ -204,7 +197,7 @@ void Revoker::confirmRevocations(const std::vector<core::ClientInfo>* clients, P
     for (const auto& clientId : stillListed)
     {
         // Still listed after a successful DELETE: ask again; the next list decides.
-        (void)_ctx.api.deleteClient(clientId);
+        (void)_ctx.deleteClient(clientId);
     }
 }
 
@@ -270,7 +263,7 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
     {
         for (const auto& id : ids)
         {
-            auto deleted = _ctx.api.deleteClient(id);
+            auto deleted = _ctx.deleteClient(id);
             if (!deleted)
             {
                 out.message = "revoking " + id + " failed: " + deleted.error().message;

@@ -372,7 +372,17 @@ bool RotationAttempt::rollBack(store::RotationRow& rotation, const std::string& 
     }
     if (!rotation.newClientId.empty())
     {
-        auto deleted = _ctx.api.deleteClient(rotation.newClientId);
+        auto deleted = _ctx.deleteClient(rotation.newClientId);
+        if (!deleted && _ctx.inUse(rotation.newClientId))
+        {
+            // A self-rotation whose new token the rotator took from the pending file (the token
+            // file's was refused): it may be the only live admin token. Keep it, and the pending
+            // file, for a person.
+            rotation.error = why + "; the new client is not revoked: " + deleted.error().message;
+            fail(rotation.credential, &rotation, *rotation.error, rotation.stage, report,
+                 Quarantine::Now);
+            return false;
+        }
         if (!deleted)
         {
             // Leave the stage as it is: the next pass resumes or rolls back again.

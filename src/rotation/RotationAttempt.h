@@ -79,6 +79,9 @@ private:
     /// Rolls back or fails the attempt as the delivery's outcome says; true once promoted.
     bool settle(const config::CredentialSettings& credential, store::RotationRow& rotation,
                 const DeliveryOutcome& delivered, PassReport& report);
+    /// Revokes the new client and journals the roll-back: true. False, with the failure
+    /// counted, when the DELETE failed (the next pass tries again) or was refused because the
+    /// new client is the admin token's in use (quarantined at once: never locks the rotator out).
     bool rollBack(store::RotationRow& rotation, const std::string& why, PassReport& report);
 
     EngineContext& _ctx;

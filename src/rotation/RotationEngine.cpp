@@ -129,20 +129,22 @@ bool RotationEngine::adoptPendingAdminToken()
 {
     const auto* admin = _ctx->credential(config::kAdminCredential);
     const auto last = admin ? _ctx->store.lastRotation(admin->name) : std::nullopt;
-    if (!last || !isActive(last->stage) || last->stage == Stage::Planned)
+    if (!last || !isActive(last->stage))
     {
         return false;
     }
+    // Still planned when the process stopped between the pending file and `minted`: a pending
+    // file that reads holds a minted token all the same (reconcile recovers the mint from it).
     const auto secret = _ctx->pending.read(last->id, admin->name);
     if (!secret)
     {
         return false;
     }
-    // The token file's token is refused, and a self-rotation minted (and verified) a new one
-    // before the process stopped: use it; resuming the rotation writes it to the token file.
+    // The token file's token is refused, and a self-rotation minted a new one before the
+    // process stopped: use it; resuming the rotation writes it to the token file.
     logger().warning("the admin token of astra.tokenFile was refused; using the new admin token "
                      "(client %s) of unfinished self-rotation %Ld from its pending file",
-                     last->newClientId, static_cast<Poco::Int64>(last->id));
+                     secret->clientId, static_cast<Poco::Int64>(last->id));
     _ctx->api.adoptAdminToken(secret->token);
     return true;
 }

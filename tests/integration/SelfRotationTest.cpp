@@ -20,6 +20,7 @@
 #include "rotator/app/Runtime.h"
 #include "rotator/core/Errors.h"
 #include "rotator/core/Token.h"
+#include "rotator/os/AtomicFile.h"
 #include "rotator/sim/Simulator.h"
 #include "support/AdminHarness.h"
 #include "support/FakeOrgDaemon.h"
@@ -90,6 +91,16 @@ protected:
         const auto report = pass();
         EXPECT_FALSE(report.listFailed);
         EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+    }
+
+    /// Self-rotation configured, the admin client adopted, then rotated: the old client is in
+    /// its grace period.
+    void rotateOnce()
+    {
+        configure(kSelfRotation);
+        pass();
+        clock.advanceMs(2 * kHour);
+        ASSERT_NO_FATAL_FAILURE(cleanPass());
     }
 };
 
@@ -204,11 +215,8 @@ TEST_F(SelfRotationTest, ChecksAnAdminTokenByListingClientsAndRolesNotJustReadin
 
 TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
 {
-    configure(kSelfRotation);
     const std::string oldToken = tokenIn(tokenFile());
-    pass();
-    clock.advanceMs(2 * kHour);
-    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    ASSERT_NO_FATAL_FAILURE(rotateOnce());
     // Someone puts the old token back while it is in its grace period.
     writeFile(tokenFile(), oldToken + "\n", 0600);
     clock.advanceMs(11 * kMinute);
@@ -217,6 +225,32 @@ TEST_F(SelfRotationTest, NeverRevokesTheClientWhoseTokenIsInUse)
     EXPECT_EQ(report.revoked, 0);
     EXPECT_TRUE(alive(adminClientId)) << "the rotator would have locked itself out";
     EXPECT_EQ(tokenStatus(oldToken), 200);
+}
+
+// The same after the DELETE: the server answered 404 ("already gone") but still lists the old
+// client, and someone puts its token back. Asking again (the revoked client still listed) must
+// not revoke the token in use either.
+TEST_F(SelfRotationTest, NeverRevokesAgainTheStillListedClientWhoseTokenIsInUse)
+{
+    const std::string oldToken = tokenIn(tokenFile());
+    ASSERT_NO_FATAL_FAILURE(rotateOnce());
+    sim::FaultRule notGone; // the revoke and the same pass's second ask have no effect
+    notGone.method = "DELETE";
+    notGone.pathPrefix = "/v2/clientIdSecrets/" + adminClientId;
+    notGone.status = 404;
+    notGone.count = 2;
+    simulator->addFault(notGone);
+    clock.advanceMs(11 * kMinute);
+    pass();
+    ASSERT_EQ(lastRotation("(admin)").stage, core::Stage::Revoked);
+    ASSERT_TRUE(alive(adminClientId));
+
+    writeFile(tokenFile(), oldToken + "\n", 0600);
+    pass();
+    awaitSimulatorWrites();
+    EXPECT_TRUE(alive(adminClientId)) << "the rotator would have locked itself out";
+    EXPECT_EQ(tokenStatus(oldToken), 200);
+    EXPECT_FALSE(pass().listFailed);
 }
 
 /// `app` and `app2` (maxAge 1h) adopting clients two hours old, each with a json file sink;
@@ -419,6 +453,34 @@ struct Crash
     std::string point;
 };
 
+/// The crash point between the token file's rename and its `delivered` commit: the file holds
+/// the new token while the journal says the sink may hold it. No engine crash point lies there;
+/// the atomic write's test seam (called after the rename) throws instead.
+const std::string kAfterTokenFileRename = "after-rename:(astra.tokenFile)";
+
+/// While it lives, a write renamed over `path` (none when empty) throws `Crash` at once.
+class CrashAfterRename
+{
+public:
+    explicit CrashAfterRename(const std::string& path)
+    {
+        if (!path.empty())
+        {
+            os::detail::setAfterRenameHookForTests(
+                [path](const std::string& target)
+                {
+                    if (target == path)
+                    {
+                        throw Crash{kAfterTokenFileRename};
+                    }
+                });
+        }
+    }
+    ~CrashAfterRename() { os::detail::setAfterRenameHookForTests({}); }
+    CrashAfterRename(const CrashAfterRename&) = delete;
+    CrashAfterRename& operator=(const CrashAfterRename&) = delete;
+};
+
 /// Self-rotation with a second sink (`glass`, a token file a break-glass procedure reads).
 const std::string kSelfRotationWithGlass = kSelfRotation + "astra.selfRotation.sinks = glass\n";
 
@@ -450,6 +512,7 @@ protected:
                     throw Crash{std::string(at)};
                 }
             });
+        const CrashAfterRename renamed(point == kAfterTokenFileRename ? tokenFile() : "");
         try
         {
             runtime.engine().runPass();
@@ -517,7 +580,12 @@ TEST_P(SelfRotationCrash, RestartsWithAWorkingTokenAndFinishesWithoutOrphans)
         ASSERT_NO_FATAL_FAILURE(cleanPass());
         clock.advanceMs(11 * kMinute);
     }
+    const std::string oldToken = tokenIn(tokenFile());
     ASSERT_TRUE(passCrashingAt(point)) << "never reached " << point;
+    if (point == kAfterTokenFileRename)
+    {
+        ASSERT_NE(tokenIn(tokenFile()), oldToken) << "the crash came before the rename";
+    }
     awaitSimulatorWrites();
     ASSERT_NO_FATAL_FAILURE(converge());
     expectOneLiveAdminClient();
@@ -527,7 +595,7 @@ TEST_P(SelfRotationCrash, RestartsWithAWorkingTokenAndFinishesWithoutOrphans)
 INSTANTIATE_TEST_SUITE_P(EveryStageBoundary, SelfRotationCrash,
                          ::testing::Values("planned", "before-create", "after-create",
                                            "after-pending", "minted", "delivering",
-                                           "before-sink:(astra.tokenFile)",
+                                           "before-sink:(astra.tokenFile)", kAfterTokenFileRename,
                                            "after-sink:(astra.tokenFile)", "before-sink:glass",
                                            "after-sink:glass", "promoted", "before-revoke",
                                            "after-revoke"),
@@ -553,8 +621,63 @@ TEST_P(SelfRotationRefusedAfterCrash, TakesThePendingTokenWhenTheTokenFilesIsRef
 }
 
 INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRefusedAfterCrash,
-                         ::testing::Values("minted", "delivering", "before-sink:(astra.tokenFile)"),
+                         ::testing::Values("after-pending", "minted", "delivering",
+                                           "before-sink:(astra.tokenFile)"),
                          pointName);
+
+// The same start from the pending token, but the new token then fails its verification (every
+// roles request fails until it gives up): the roll-back must not revoke the client of the token
+// the rotator now calls with, the only live admin token. It quarantines instead.
+class SelfRotationRollBackAfterRefusal : public SelfRotationCrash
+{
+};
+
+TEST_P(SelfRotationRollBackAfterRefusal, QuarantinesInsteadOfRevokingTheClientOfTheTokenInUse)
+{
+    ASSERT_NO_FATAL_FAILURE(cleanPass());
+    clock.advanceMs(2 * kHour);
+    ASSERT_TRUE(passCrashingAt(GetParam())) << "never reached " << GetParam();
+    awaitSimulatorWrites();
+    auto minted = simClientIds();
+    minted.erase(adminClientId);
+    ASSERT_EQ(minted.size(), 1u);
+    const std::string newId = *minted.begin();
+    ASSERT_TRUE(simulator->revokeClient(adminClientId));
+    sim::FaultRule rolesFail;
+    rolesFail.method = "GET";
+    rolesFail.pathPrefix = "/v2/organizations/roles";
+    rolesFail.status = 503;
+    simulator->addFault(rolesFail);
+
+    const auto report = pass();
+    awaitSimulatorWrites();
+    EXPECT_FALSE(report.listFailed);
+    EXPECT_EQ(report.failed, 1);
+    EXPECT_TRUE(alive(newId)) << "the rotator revoked the client of its own token";
+    EXPECT_EQ(credential("(admin)").state, core::CredentialState::Quarantined);
+    const auto rotation = lastRotation("(admin)");
+    EXPECT_EQ(rotation.stage, core::Stage::Quarantined);
+    EXPECT_NE(rotation.error.value_or("").find("the client of the admin token in use"),
+              std::string::npos)
+        << rotation.error.value_or("");
+
+    simulator->clearFaults();
+    EXPECT_FALSE(pass().listFailed) << "a new process cannot authenticate";
+    EXPECT_TRUE(alive(newId));
+    EXPECT_EQ(tokenStatus(tokenIn(tokenFile())), 401) << "the token file was not touched";
+    // The pending token in use is not a token put in the token file: its client is not adopted.
+    EXPECT_EQ(credential("(admin)").currentClientId, adminClientId);
+    const auto events = this->events("(admin)");
+    EXPECT_EQ(std::count(events.begin(), events.end(), "adopted"), 1);
+
+    // The operator's `rotate (admin)` lifts the quarantine: the token in use goes to the file.
+    EXPECT_EQ(command({"rotate", "(admin)"}), 0) << err.str();
+    EXPECT_EQ(test::clientIdOfToken(tokenIn(tokenFile())), newId);
+    EXPECT_EQ(credential("(admin)").currentClientId, newId);
+}
+
+INSTANTIATE_TEST_SUITE_P(BeforeTheTokenFileIsWritten, SelfRotationRollBackAfterRefusal,
+                         ::testing::Values("after-pending", "minted"), pointName);
 
 } // namespace
 

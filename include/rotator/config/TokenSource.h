@@ -55,9 +55,10 @@ public:
     /// returns the token in use when it is another one (read now, or picked up by another
     /// thread's look since `refused` was taken), else nothing; nothing for a fixed token.
     std::optional<core::Secret> replacementFor(const core::Secret& refused);
-    /// Uses `token` from now on, and goes on following the file from its present state (the
-    /// rotator wrote `token` there, or found the file's token refused and `token` in a pending
-    /// file after a crash). A fixed source adopts it too.
+    /// Uses `token` from now on (the rotator wrote it to the file, or found the file's token
+    /// refused and `token` in a pending file after a crash), and goes on following the file:
+    /// a file changed since the last look is read at the next one, so a replacement written
+    /// after the rotator's own write is not missed. A fixed source adopts it too.
     void adopt(core::Secret token);
 
 private:

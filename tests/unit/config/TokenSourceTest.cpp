@@ -247,3 +247,19 @@ TEST(TokenSource, AdoptsATokenAtOnceAndGoesOnFollowingTheFile)
     fixed.adopt(Secret(kNew));
     EXPECT_EQ(fixed.current().reveal(), kNew);
 }
+
+// The token file sink writes the new token, someone replaces the file again before the sink
+// adopts what it wrote: the replacement is read at the next look, not hidden by the adoption.
+TEST(TokenSource, ReadsAReplacementWrittenBeforeTheAdoptionAtTheNextLook)
+{
+    TempDir dir;
+    writeFile(dir.file("token"), kOld + "\n", 0600);
+    std::vector<std::string> warnings;
+    auto source = TokenSource::follow(dir.file("token"), kKey, warnings);
+    replaceByRename(dir, dir.file("token"), kNew + "\n"); // the rotator's write
+    // Someone else's, before the adopt; its size differs from the file first read, so the look
+    // sees a change even if the inode number and the (coarse) times come out the same.
+    replaceByRename(dir, dir.file("token"), kOld);
+    source->adopt(Secret(kNew));
+    EXPECT_EQ(source->current().reveal(), kOld);
+}
