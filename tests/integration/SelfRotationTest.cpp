@@ -26,6 +26,7 @@
 #include "support/FakeOrgDaemon.h"
 #include "support/ForwardingTokenApi.h"
 #include "support/RotationHarness.h"
+#include "support/SelfRotationFixture.h"
 #include "support/SinkProbe.h"
 #include "support/TempDir.h"
 
@@ -36,19 +37,11 @@ using namespace rotator;
 using test::readFile;
 using test::writeFile;
 
-constexpr std::int64_t kMinute = 60'000;
+using test::kMinute;
+using test::kSelfRotation;
+using test::tokenIn;
+
 constexpr std::int64_t kHour = 60 * kMinute;
-
-/// Self-rotation every hour with a 10 minute grace period.
-const std::string kSelfRotation = "astra.selfRotation.maxAge = 1h\n"
-                                  "astra.selfRotation.gracePeriod = 10m\n";
-
-/// The token a token file holds (its first line).
-std::string tokenIn(const std::string& path)
-{
-    const std::string text = readFile(path);
-    return text.substr(0, text.find('\n'));
-}
 
 unsigned fileMode(const std::string& path)
 {
@@ -58,18 +51,9 @@ unsigned fileMode(const std::string& path)
     return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777u) : 0u;
 }
 
-class SelfRotationTest : public ::testing::Test, protected test::RotationHarness
+class SelfRotationTest : public test::SelfRotationFixture
 {
 protected:
-    void SetUp() override
-    {
-        // Mint windows and ages on one clock: the engine's, which the tests move.
-        simulatorOnFakeClock = true;
-        ASSERT_NO_FATAL_FAILURE(startSimulator());
-    }
-
-    std::string tokenFile() const { return dir.file("admin.token"); }
-
     /// The roles the simulator gives a client.
     std::vector<std::string> simRoles(const std::string& clientId) const
     {
