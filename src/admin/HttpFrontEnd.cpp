@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include "RefusalLog.h"
 #include "SocketIo.h"
 #include "WorkLane.h"
 #include "rotator/admin/AdminServer.h"
@@ -52,64 +53,13 @@ constexpr std::size_t kMaxDiscard = 1024 * 1024;
 constexpr std::int64_t kLingerMs = 2'000;
 constexpr std::size_t kMaxLingerBytes = 16 * 1024 * 1024;
 
-/// Refusals logged per window; a flood of slow or excess connections is summed up in one line
-/// a window instead of filling the log.
-constexpr int kRefusalsLoggedPerWindow = 10;
-constexpr std::int64_t kRefusalWindowMs = 10'000;
-
-/// What the exception being handled says; call only inside a catch block.
-std::string currentFailure()
-{
-    try
-    {
-        throw;
-    }
-    catch (const Poco::Exception& e)
-    {
-        return e.displayText(); // its what() is the class's name only
-    }
-    catch (const std::exception& e)
-    {
-        return e.what();
-    }
-    catch (...)
-    {
-        return "an unknown exception";
-    }
-}
-
-/// Reads and drops what has arrived on `fd` (bounded, never waiting): a refused client's request.
-void discardArrived(int fd)
-{
-    char buffer[16 * 1024];
-    for (int i = 0; i < 8 && ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
-    {
-    }
-}
-
 } // namespace
-
-struct HttpFrontEnd::Connection
-{
-    std::uint64_t id = 0;
-    os::UniqueFd fd;
-    std::string address;
-    bool reading = true;    ///< false while a worker answers it
-    bool lingering = false; ///< answered and half-closed: see kLingerMs
-    std::size_t lingered = 0;
-    std::int64_t sinceMs = 0;
-    std::int64_t deadlineMs = 0;
-    int requests = 0;
-    std::int64_t arrivedMs = 0; ///< the current request's first byte; 0: none yet
-    std::unique_ptr<RequestReader> reader;
-    std::string pending; ///< bytes read after the current request (a pipelined one)
-};
 
 HttpFrontEnd::HttpFrontEnd(Poco::Net::ServerSocket socket, const config::AdminSettings& settings,
                            Handler handler, LaneOf laneOf, Poco::Logger& log)
     : _socket(std::move(socket)), _deadlineMs(settings.requestDeadlineMs),
       _maxPerAddress(settings.maxConnectionsPerAddress), _handler(std::move(handler)),
-      _laneOf(std::move(laneOf)), _log(log)
+      _laneOf(std::move(laneOf)), _log(log), _refusals(log)
 {
 }
 
@@ -167,13 +117,11 @@ void HttpFrontEnd::run()
                     pollfd{accepting ? _socket.impl()->sockfd() : -1, POLLIN, 0}});
         ids.clear();
         std::int64_t wait = accepting ? -1 : _acceptPausedUntilMs - now;
-        if (_refusalsUnlogged > 0)
+        if (const auto left = _refusals.summaryDueIn(now))
         {
             // The summary of the refusals not logged is due at the end of their window, not
             // with the next refusal, which may never come.
-            const auto left =
-                std::max<std::int64_t>(0, _refusalWindowStartMs + kRefusalWindowMs - now);
-            wait = wait < 0 ? left : std::min(wait, left);
+            wait = wait < 0 ? *left : std::min(wait, *left);
         }
         for (const auto& [id, c] : _connections)
         {
@@ -210,10 +158,7 @@ void HttpFrontEnd::run()
             acceptAll();
         }
         expire();
-        if (_refusalsUnlogged > 0)
-        {
-            endRefusalWindow(nowMs());
-        }
+        _refusals.endWindow(nowMs());
     }
 }
 
@@ -501,7 +446,7 @@ void HttpFrontEnd::answer(Job& job)
     catch (...)
     {
         // Not sent: the loop closes the connection. This worker goes on to the next job.
-        logFailure(job.incoming->clientHost, currentFailure());
+        _refusals.dropped(job.incoming->clientHost, currentFailure());
     }
     {
         std::lock_guard<std::mutex> lock(_returnedMutex);
@@ -590,43 +535,11 @@ void HttpFrontEnd::refuse(Connection& c, int status, const std::string& code,
 void HttpFrontEnd::refuse(int fd, const std::string& address, int status, const std::string& code,
                           const std::string& message)
 {
-    endRefusalWindow(nowMs());
-    if (_refusalsLogged < kRefusalsLoggedPerWindow)
-    {
-        ++_refusalsLogged;
-        _log.information("%s %d %s: %s", address, status, code, message);
-    }
-    else
-    {
-        ++_refusalsUnlogged;
-    }
+    _refusals.refused(nowMs(), address, status, code, message);
     Reply reply = error(status, code, message);
     reply.close = true;
     // Best effort and never waiting: this client is the one that does not keep up.
     sendAll(fd, serializeReply(reply), 0);
-}
-
-void HttpFrontEnd::endRefusalWindow(std::int64_t now)
-{
-    if (now - _refusalWindowStartMs < kRefusalWindowMs)
-    {
-        return;
-    }
-    if (_refusalsUnlogged > 0)
-    {
-        try
-        {
-            _log.information("admin API: %d more refused connections in %d s were not logged",
-                             _refusalsUnlogged, static_cast<int>(kRefusalWindowMs / 1000));
-        }
-        catch (const std::exception&)
-        {
-            // A log that cannot be written loses this line, not the loop.
-        }
-    }
-    _refusalWindowStartMs = now;
-    _refusalsLogged = 0;
-    _refusalsUnlogged = 0;
 }
 
 void HttpFrontEnd::finish(Connection& c)
@@ -649,22 +562,10 @@ void HttpFrontEnd::guard(std::uint64_t id, const std::function<void()>& step)
     catch (...)
     {
         const auto it = _connections.find(id);
-        logFailure(it != _connections.end() ? it->second->address : std::string("a new client"),
-                   currentFailure());
+        _refusals.dropped(it != _connections.end() ? it->second->address
+                                                   : std::string("a new client"),
+                          currentFailure());
         close(id);
-    }
-}
-
-void HttpFrontEnd::logFailure(const std::string& address, const std::string& why) noexcept
-{
-    try
-    {
-        _log.error("admin API: dropped the connection of %s after an error: %s", address, why);
-    }
-    catch (const std::exception&)
-    {
-        // The log itself fails (a full disk): the connection is dropped all the same, and the
-        // thread must go on serving the others.
     }
 }
 

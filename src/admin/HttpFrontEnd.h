@@ -16,6 +16,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
 
+#include "RefusalLog.h"
 #include "rotator/admin/Reply.h"
 #include "rotator/config/Settings.h"
 #include "rotator/os/UniqueFd.h"
@@ -90,7 +91,23 @@ public:
     void stop();
 
 private:
-    struct Connection;
+    /// One accepted connection; the loop thread's, except while a worker answers it.
+    struct Connection
+    {
+        std::uint64_t id = 0;
+        os::UniqueFd fd;
+        std::string address;
+        bool reading = true;    ///< false while a worker answers it
+        bool lingering = false; ///< answered and half-closed: see kLingerMs
+        std::size_t lingered = 0;
+        std::int64_t sinceMs = 0;
+        std::int64_t deadlineMs = 0;
+        int requests = 0;
+        std::int64_t arrivedMs = 0; ///< the current request's first byte; 0: none yet
+        std::unique_ptr<RequestReader> reader;
+        std::string pending; ///< bytes read after the current request (a pipelined one)
+    };
+
     struct Returned
     {
         std::uint64_t id;
@@ -117,14 +134,11 @@ private:
     void refuse(int fd, const std::string& address, int status, const std::string& code,
                 const std::string& message);
     void close(std::uint64_t id);
-    /// Logs the count of the refusals not logged once their window is over, and starts anew.
-    void endRefusalWindow(std::int64_t now);
     /// Ends a connection after its closing answer without a reset (see kLingerMs).
     void finish(Connection& c);
     /// Runs `step` for connection `id` (0: one not admitted yet); an exception is logged and
     /// closes that connection, so that one bad connection never ends the loop thread.
     void guard(std::uint64_t id, const std::function<void()>& step);
-    void logFailure(const std::string& address, const std::string& why) noexcept;
     void answer(Job& job);
     std::string tooMany() const;
 
@@ -146,9 +160,7 @@ private:
     std::uint64_t _nextId = 0;
     std::int64_t _acceptPausedUntilMs = 0; ///< after accept() ran out of descriptors
     bool _outOfDescriptors = false;        ///< logged; cleared by the next accepted connection
-    std::int64_t _refusalWindowStartMs = 0;
-    int _refusalsLogged = 0;
-    int _refusalsUnlogged = 0;
+    RefusalLog _refusals;
 
     std::mutex _returnedMutex;
     std::vector<Returned> _returned;

@@ -64,4 +64,12 @@ bool sendAll(int fd, const std::string& bytes, std::int64_t deadlineMs)
     return true;
 }
 
+void discardArrived(int fd)
+{
+    char buffer[16 * 1024];
+    for (int i = 0; i < 8 && ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0; ++i)
+    {
+    }
+}
+
 } // namespace rotator::admin

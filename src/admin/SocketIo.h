@@ -20,4 +20,7 @@ std::string peerAddress(const sockaddr_storage& address, socklen_t length);
 /// when the client did not take them in time or the connection failed.
 bool sendAll(int fd, const std::string& bytes, std::int64_t deadlineMs);
 
+/// Reads and drops what has arrived on `fd` (bounded, never waiting): a refused client's request.
+void discardArrived(int fd);
+
 } // namespace rotator::admin
