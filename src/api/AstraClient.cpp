@@ -31,6 +31,7 @@ namespace
 {
 
 const std::string kClientsPath = "/v2/clientIdSecrets";
+const std::string kRolesPath = "/v2/organizations/roles";
 const std::string kUserAgent = "astra-rotator/0.1";
 const std::string kCurrentOrgPath = "/v2/currentOrg";
 
@@ -339,7 +340,7 @@ core::Outcome<std::string> AstraClient::currentOrgWith(const core::Secret& token
 
 core::Outcome<std::vector<core::Role>> AstraClient::listRoles()
 {
-    const std::string path = "/v2/organizations/roles";
+    const std::string& path = kRolesPath;
     auto r = callAsAdmin("GET", path, path, "", Retry::Yes);
     if (!r)
     {
@@ -361,7 +362,7 @@ core::Outcome<void> AstraClient::checkAdminToken(const core::Secret& token)
     {
         return tl::unexpected(parsed.error());
     }
-    const std::string path = "/v2/organizations/roles";
+    const std::string& path = kRolesPath;
     auto roles = call("GET", path, path, "", token, Retry::Yes);
     if (!roles)
     {

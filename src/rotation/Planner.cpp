@@ -88,6 +88,8 @@ std::vector<PlanItem> Planner::plan()
         const auto due = schedule::nextRotation(c, _ctx.store, now);
         item.nextAtMs = due.atMs;
         item.reason = due.reason;
+        std::string error;
+        const auto resolved = _ctx.rolesOf(c, error);
         const auto a = active.find(c.name);
         if (a != active.end())
         {
@@ -120,10 +122,8 @@ std::vector<PlanItem> Planner::plan()
         {
             item.dueNow = true;
             // The admin token's roles come from its client in the inventory, not configuration.
-            std::string unknown;
-            const auto resolved = c.adminToken ? _ctx.rolesOf(c, unknown) : std::nullopt;
             std::string roles;
-            for (const auto& r : resolved ? *resolved : c.roles)
+            for (const auto& r : c.adminToken&& resolved ? *resolved : c.roles)
             {
                 roles += (roles.empty() ? "" : ", ") + r;
             }
@@ -153,8 +153,7 @@ std::vector<PlanItem> Planner::plan()
                                        core::formatDuration(c.gracePeriodMs) + " of grace");
             }
         }
-        std::string error;
-        if (!_ctx.rolesOf(c, error))
+        if (!resolved)
         {
             item.problems.push_back(error);
         }

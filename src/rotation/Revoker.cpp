@@ -251,10 +251,12 @@ RetireOutcome Revoker::retire(const std::string& name, bool revoke,
             ids.push_back(id);
         }
     }
-    if (revoke && std::find(ids.begin(), ids.end(), _ctx.api.adminClientId()) != ids.end())
+    const auto inUse =
+        std::find_if(ids.begin(), ids.end(), [&](const std::string& id) { return _ctx.inUse(id); });
+    if (revoke && inUse != ids.end())
     {
         // Self-rotation turned off leaves "(admin)" retired with the token in use as its client.
-        out.message = "client " + _ctx.api.adminClientId() +
+        out.message = "client " + *inUse +
                       " is the admin token the rotator uses (astra.tokenFile); revoking it would "
                       "lock the rotator out: retire without --revoke";
         return out;

@@ -70,8 +70,7 @@ waitsForAnotherRotation(const config::CredentialSettings& c, bool selfRotation,
         }
         if (c.adminToken && core::isInProgress(r.stage))
         {
-            return "rotation " + std::to_string(r.id) + " of " + r.credential +
-                   " is in progress (stage " + std::string(core::toString(r.stage)) + ")";
+            return inProgressRefusal(r);
         }
     }
     return std::nullopt;
