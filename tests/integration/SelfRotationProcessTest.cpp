@@ -23,6 +23,7 @@
 #include "support/AdminHarness.h"
 #include "support/LeakScan.h"
 #include "support/ProcessRunner.h"
+#include "support/SelfRotationFixture.h"
 #include "support/SinkProbe.h"
 #include "support/TempDir.h"
 #include "support/TestCerts.h"
@@ -70,11 +71,7 @@ protected:
     std::string tokenFile() const { return dir.file("admin.token"); }
 
     /// The token the token file holds now.
-    std::string token() const
-    {
-        const std::string text = readFile(tokenFile());
-        return text.substr(0, text.find('\n'));
-    }
+    std::string token() const { return test::tokenIn(tokenFile()); }
 
     std::set<std::string> simClients() const
     {

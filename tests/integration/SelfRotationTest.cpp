@@ -28,6 +28,7 @@
 #include "support/RotationHarness.h"
 #include "support/SelfRotationFixture.h"
 #include "support/SinkProbe.h"
+#include "support/SystemProbes.h"
 #include "support/TempDir.h"
 
 namespace
@@ -45,10 +46,7 @@ constexpr std::int64_t kHour = 60 * kMinute;
 
 unsigned fileMode(const std::string& path)
 {
-    struct stat st
-    {
-    };
-    return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777u) : 0u;
+    return test::lstatOf(path).st_mode & 07777u;
 }
 
 class SelfRotationTest : public test::SelfRotationFixture
@@ -73,8 +71,8 @@ protected:
     void cleanPass()
     {
         const auto report = pass();
-        EXPECT_FALSE(report.listFailed);
-        EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+        ASSERT_FALSE(report.listFailed);
+        ASSERT_TRUE(report.errors.empty()) << report.errors.front();
     }
 
     /// Self-rotation configured, the admin client adopted, then rotated: the old client is in
