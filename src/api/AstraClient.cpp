@@ -1,24 +1,14 @@
 #include "rotator/api/AstraClient.h"
 
 #include <algorithm>
-#include <array>
-#include <chrono>
-#include <istream>
 #include <mutex>
-#include <ostream>
 
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Timespan.h>
-#include <Poco/URI.h>
-#include <openssl/err.h>
 
-#include "rotator/api/ClientSession.h"
 #include "rotator/api/HttpFailure.h"
 #include "rotator/api/JsonMapping.h"
 #include "rotator/core/CpuAccount.h"
+#include "rotator/core/SecureWipe.h"
 #include "rotator/core/Token.h"
 
 namespace rotator::api
@@ -32,7 +22,6 @@ namespace
 
 const std::string kClientsPath = "/v2/clientIdSecrets";
 const std::string kRolesPath = "/v2/organizations/roles";
-const std::string kUserAgent = "astra-rotator/0.1";
 const std::string kCurrentOrgPath = "/v2/currentOrg";
 
 Poco::Logger& logger()
@@ -72,140 +61,27 @@ AstraClient::AstraClient(ClientOptions options, std::shared_ptr<config::TokenSou
     : _options(std::move(options)), _adminToken(std::move(adminToken)), _clock(clock),
       _observer(std::move(observer)),
       _limiter(clock, _options.requestsPerSecond, std::max(1.0, _options.requestsPerSecond)),
-      _seeds(_options.seed)
+      _seeds(_options.seed),
+      _channel(ChannelOptions{_options.url, _options.caFile, _options.timeoutMs,
+                              _options.requestDeadlineMs, _options.maxBodyBytes},
+               clock)
 {
-    const Poco::URI uri(_options.url);
-    _scheme = uri.getScheme();
-    _host = uri.getHost();
-    _port = uri.getPort();
-    if (_scheme == "https")
-    {
-        _context = makeClientContext(_options.caFile);
-    }
 }
 
 AstraClient::~AstraClient() = default;
-
-/// A pooled connection and whether the exchange on it has written anything yet.
-struct AstraClient::Session
-{
-    ExchangeState state; ///< declared before `http`, which refers to it
-    std::unique_ptr<Poco::Net::HTTPClientSession> http;
-};
-
-std::unique_ptr<AstraClient::Session> AstraClient::acquireSession()
-{
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        if (!_idle.empty())
-        {
-            auto session = std::move(_idle.back());
-            _idle.pop_back();
-            return session;
-        }
-    }
-    auto session = std::make_unique<Session>();
-    session->http = makeClientSession(_host, _port, _context, session->state);
-    session->http->setKeepAlive(true);
-    return session;
-}
-
-void AstraClient::releaseSession(std::unique_ptr<Session> session)
-{
-    std::lock_guard<std::mutex> lock(_mutex);
-    _idle.push_back(std::move(session));
-}
 
 core::Outcome<HttpResult> AstraClient::sendOnce(const std::string& method, const std::string& path,
                                                 const std::string& body,
                                                 const core::Secret& bearer)
 {
-    auto session = acquireSession();
-    // However the bytes arrive, the attempt ends at its deadline: the watchdog cuts the
-    // connection then, and every wait below ends with it.
-    ConnectionWatchdog::Watch watch(_watchdog,
-                                    ConnectionWatchdog::Clock::now() +
-                                        std::chrono::milliseconds(_options.requestDeadlineMs));
-    session->state = ExchangeState{false, &watch};
-    const auto timeout = Poco::Timespan(_options.timeoutMs * 1000);
-    session->http->setTimeout(
-        Poco::Timespan(std::min(_options.timeoutMs, _options.requestDeadlineMs) * 1000), timeout,
-        timeout);
-    // OpenSSL tells a TLS read or write that must wait from a failed one by this thread's error
-    // queue (SSL_get_error): an entry left there by anything else on the thread (Poco 1.11's
-    // Context constructor leaves one) turns the wait for an answer into a fatal error carrying
-    // that entry's text. Poco does not clear the queue before its I/O; each exchange does.
-    ERR_clear_error();
-    const Exchange exchange{method + " " + path, _host + ":" + std::to_string(_port), _host,
-                            _options.timeoutMs, _options.requestDeadlineMs};
-    const std::string& where = exchange.where;
-    try
-    {
-        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        request.set("Authorization", "Bearer " + bearer.reveal());
-        request.set("Accept", "application/json");
-        request.set("User-Agent", kUserAgent);
-        if (!body.empty())
-        {
-            request.setContentType("application/json");
-            request.setContentLength(static_cast<std::streamsize>(body.size()));
-        }
-        std::ostream& out = session->http->sendRequest(request);
-        out << body;
-        Poco::Net::HTTPResponse response;
-        std::istream& in = session->http->receiveResponse(response);
-        HttpResult result;
-        result.status = static_cast<int>(response.getStatus());
-        result.contentType = response.getContentType();
-        if (response.has("Retry-After"))
-        {
-            result.retryAfterMs = parseRetryAfter(response.get("Retry-After"), _clock.nowMs());
-        }
-        std::array<char, 16384> buffer{};
-        while (in)
-        {
-            in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-            result.body.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
-            if (result.body.size() > _options.maxBodyBytes)
-            {
-                // The session is mid-message now; drop it rather than reuse it.
-                return tl::unexpected(makeFailure(
-                    FailureKind::Permanent,
-                    where + ": answer larger than " +
-                        std::to_string(_options.maxBodyBytes / (1024 * 1024)) + " MiB",
-                    true, result.status));
-            }
-        }
-        // Finished, not just asked: a deadline passing between the check and the release
-        // would shut down a pooled connection, or one another exchange has taken meanwhile.
-        if (watch.finish())
-        {
-            // Whatever the stream made of the cut (an end of file looks like a short body).
-            return tl::unexpected(pastDeadline(exchange, true));
-        }
-        if (!in.eof())
-        {
-            return tl::unexpected(makeFailure(FailureKind::Transient,
-                                              where + ": answer cut short by " + exchange.peer,
-                                              true, result.status));
-        }
-        session->state.watch = nullptr;
-        releaseSession(std::move(session));
-        return result;
-    }
-    catch (const Poco::Exception& e)
-    {
-        // Judged by what was sent, not by the exception's type: the same SSLException may be a
-        // refused certificate (nothing sent) or a connection cut under the answer (a create
-        // that may have been committed).
-        const bool written = session->state.requestWritten;
-        if (watch.expired())
-        {
-            return tl::unexpected(pastDeadline(exchange, written));
-        }
-        return tl::unexpected(written ? lostAfterSending(e, exchange)
-                                      : failedBeforeSending(e, exchange));
-    }
+    HttpRequestSpec request;
+    request.method = method;
+    request.target = path;
+    request.headers.emplace_back("Authorization", "Bearer " + bearer.reveal());
+    request.body = body;
+    auto result = _channel.send(request);
+    core::secureWipe(request.headers.front().second);
+    return result;
 }
 
 core::Outcome<HttpResult> AstraClient::call(const std::string& method, const std::string& path,

@@ -85,7 +85,7 @@ Failure failedBeforeSending(const Poco::Exception& e, const Exchange& x)
         return makeFailure(FailureKind::Permanent,
                            x.where + ": TLS with " + x.peer + " failed (" + detail +
                                "); the server certificate must be valid for " + x.host +
-                               " and signed by a CA of the system store or of astra.caFile",
+                               " and signed by a CA of the system store or of " + x.caKey,
                            false);
     }
     if (mentions(e, "dh key too small"))
@@ -109,7 +109,7 @@ Failure failedBeforeSending(const Poco::Exception& e, const Exchange& x)
 
 Failure pastDeadline(const Exchange& x, bool requestWritten)
 {
-    const std::string limit = "astra.requestDeadline (" + core::formatDuration(x.deadlineMs) + ")";
+    const std::string limit = x.deadlineKey + " (" + core::formatDuration(x.deadlineMs) + ")";
     return makeFailure(FailureKind::Transient,
                        requestWritten
                            ? x.where + ": no complete answer from " + x.peer + " within " + limit

@@ -142,7 +142,11 @@ constexpr CredentialKey kCredentialKeys[] = {
 constexpr SinkKey kSinkKeys[] = {
     {"type", SinkScope::Any,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) {
-         s.type = choice<SinkType>(e, {{"file", SinkType::File}, {"exec", SinkType::Exec}});
+         s.type = choice<SinkType>(e, {{"file", SinkType::File},
+                                       {"exec", SinkType::Exec},
+                                       {"kubernetes", SinkType::Kubernetes},
+                                       {"vault", SinkType::Vault},
+                                       {"aws-secretsmanager", SinkType::AwsSecretsManager}});
      }},
     {"path", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.path = absolutePath(e); }},
@@ -157,7 +161,7 @@ constexpr SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.mode = fileMode(e); }},
     {"owner", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.owner = e.value; }},
-    {"group", SinkScope::Any,
+    {"group", SinkScope::File | SinkScope::Exec,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.group = e.value; }},
     {"trustDirOwner", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.trustDirOwner = e.value; }},
@@ -176,6 +180,15 @@ constexpr SinkKey kSinkKeys[] = {
                                                  {"information", HookOutputLog::Information},
                                                  {"none", HookOutputLog::None}});
      }},
+    // Secret stores: keys several of them share.
+    {"caFile", SinkScope::Store,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.caFile = absolutePath(e); }},
+    {"tokenFile", SinkScope::Kubernetes | SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.tokenFile = absolutePath(e); }},
+    // kubernetes
+    // vault
+    // aws-secretsmanager
 };
 
 } // namespace
@@ -193,6 +206,61 @@ std::span<const CredentialKey> credentialKeys()
 std::span<const SinkKey> sinkKeys()
 {
     return kSinkKeys;
+}
+
+SinkScope scopeOf(SinkType type)
+{
+    switch (type)
+    {
+    case SinkType::File:
+        return SinkScope::File;
+    case SinkType::Exec:
+        return SinkScope::Exec;
+    case SinkType::Kubernetes:
+        return SinkScope::Kubernetes;
+    case SinkType::Vault:
+        return SinkScope::Vault;
+    case SinkType::AwsSecretsManager:
+        return SinkScope::Aws;
+    }
+    return SinkScope::File;
+}
+
+const char* sinkTypeName(SinkType type)
+{
+    switch (type)
+    {
+    case SinkType::File:
+        return "file";
+    case SinkType::Exec:
+        return "exec";
+    case SinkType::Kubernetes:
+        return "kubernetes";
+    case SinkType::Vault:
+        return "vault";
+    case SinkType::AwsSecretsManager:
+        return "aws-secretsmanager";
+    }
+    return "file";
+}
+
+std::string scopeText(unsigned scope)
+{
+    std::vector<std::string> names;
+    for (const SinkType type : {SinkType::File, SinkType::Exec, SinkType::Kubernetes,
+                                SinkType::Vault, SinkType::AwsSecretsManager})
+    {
+        if ((scope & scopeOf(type)) != 0)
+        {
+            names.emplace_back(sinkTypeName(type));
+        }
+    }
+    std::string text;
+    for (std::size_t i = 0; i < names.size(); ++i)
+    {
+        text += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    }
+    return text;
 }
 
 } // namespace rotator::config::detail

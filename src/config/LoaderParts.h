@@ -97,18 +97,31 @@ struct CredentialKey
     void (*apply)(CredentialSettings&, const Entry&);
 };
 
-enum class SinkScope
+/// The sink types that accept a key: one bit per SinkType, so that a key several types share
+/// (`caFile`, `tokenFile`) is declared once.
+enum SinkScope : unsigned
 {
-    Any,
-    File,
-    Exec
+    File = 1U << 0,
+    Exec = 1U << 1,
+    Kubernetes = 1U << 2,
+    Vault = 1U << 3,
+    Aws = 1U << 4,
+    Store = Kubernetes | Vault | Aws,
+    Any = File | Exec | Store,
 };
 
-/// A key of `sinks.<name>`; `scope` says which sink type accepts it.
+/// The scope bit of `type`.
+SinkScope scopeOf(SinkType type);
+/// "file", "exec", "kubernetes", "vault" or "aws-secretsmanager".
+const char* sinkTypeName(SinkType type);
+/// The types of a scope for a message: "file and exec", "kubernetes, vault and aws-secretsmanager".
+std::string scopeText(unsigned scope);
+
+/// A key of `sinks.<name>`; `scope` says which sink types accept it.
 struct SinkKey
 {
     const char* name;
-    SinkScope scope;
+    unsigned scope; ///< SinkScope bits
     void (*apply)(SinkSettings&, const Entry&, std::vector<std::string>& warnings);
 };
 

@@ -90,7 +90,7 @@ std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& 
         const auto type = group.entries.find("type");
         if (type == group.entries.end() || type->second.value.empty())
         {
-            fail(prefix + "type", "missing (file or exec)");
+            fail(prefix + "type", "missing (file, exec, kubernetes, vault or aws-secretsmanager)");
         }
         for (const auto& row : sinkKeys())
         {
@@ -99,17 +99,10 @@ std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& 
             {
                 continue;
             }
-            if (row.scope == SinkScope::Any)
+            if ((row.scope & scopeOf(sink.type)) == 0)
             {
-                row.apply(sink, it->second, settings.warnings);
-                continue;
-            }
-            const SinkScope own = sink.type == SinkType::File ? SinkScope::File : SinkScope::Exec;
-            if (row.scope != own)
-            {
-                fail(it->second.key, std::string("only for ") +
-                                         (row.scope == SinkScope::File ? "file" : "exec") +
-                                         " sinks, and " + prefix + "type is " + type->second.value);
+                fail(it->second.key, "only for " + scopeText(row.scope) + " sinks, and " + prefix +
+                                         "type is " + type->second.value);
             }
             row.apply(sink, it->second, settings.warnings);
         }

@@ -21,6 +21,7 @@
 #include <Poco/URI.h>
 
 #include "Files.h"
+#include "Listener.h"
 #include "Replies.h"
 #include "SimulatorImpl.h"
 #include "rotator/core/Time.h"
@@ -77,47 +78,6 @@ public:
 private:
     std::atomic<std::int64_t>& _count;
 };
-
-/// Reads at most kMaxBodyBytes + 1 bytes, so that an oversized body is detected, not buffered.
-std::string readBody(Poco::Net::HTTPServerRequest& request)
-{
-    std::string body;
-    std::istream& in = request.stream();
-    char buffer[4096];
-    while (body.size() <= kMaxBodyBytes && in.read(buffer, sizeof buffer).gcount() > 0)
-    {
-        body.append(buffer, static_cast<std::size_t>(in.gcount()));
-    }
-    return body;
-}
-
-/// A path fit for a log line: printable, bounded, with anything token-like masked.
-std::string loggablePath(const std::string& path)
-{
-    std::string out;
-    for (std::size_t i = 0; i < path.size() && out.size() < 120; ++i)
-    {
-        if (path.compare(i, 8, "AstraCS:") == 0)
-        {
-            out += "AstraCS:***";
-            while (i + 1 < path.size() && path[i + 1] != '/')
-            {
-                ++i;
-            }
-            continue;
-        }
-        const char c = path[i];
-        out += (c >= 0x21 && c <= 0x7e) ? c : '?';
-    }
-    return out;
-}
-
-bool isLoopbackHost(const std::string& host)
-{
-    Poco::Net::IPAddress address;
-    return host == "localhost" ||
-           (Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback());
-}
 
 void validateOptions(const SimulatorOptions& o)
 {
@@ -227,53 +187,11 @@ void Simulator::Impl::bootstrapAdmin()
 
 void Simulator::Impl::startServer()
 {
-    const bool tls = !_options.tlsCertFile.empty();
-    const std::string host = _options.host == "localhost" ? "127.0.0.1" : _options.host;
-    const Poco::Net::SocketAddress address(host, _options.port);
-
-    std::unique_ptr<Poco::Net::ServerSocket> socket;
-    if (tls)
-    {
-        Poco::Net::Context::Params params;
-        params.certificateFile = _options.tlsCertFile;
-        params.privateKeyFile = _options.tlsKeyFile;
-        params.verificationMode = Poco::Net::Context::VERIFY_NONE; // no client certificates
-        params.loadDefaultCAs = false;
-        // TLS 1.2 with elliptic-curve key exchange only (TLS 1.3 suites are configured apart,
-        // and Poco's TLS 1.3 groups are elliptic curves too): no finite-field Diffie-Hellman,
-        // so a client never meets DH parameters it may judge too weak. Poco's default list
-        // offers DHE-RSA suites to a server with an RSA certificate.
-        params.cipherList = "ECDHE+AESGCM:ECDHE+CHACHA20";
-        // Poco installs its built-in DH parameters whatever the cipher list; the default
-        // 1024-bit ones are refused by OpenSSL at security level 2, and that refusal stays on
-        // this thread's OpenSSL error queue, where a later TLS read on this thread that has to
-        // wait reports it as a fatal "dh key too small" (SSL_get_error reads the queue). The
-        // 2048-bit ones are accepted and, with the list above, never used.
-        params.dhUse2048Bits = true;
-        Poco::Net::Context::Ptr context;
-        try
-        {
-            context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-        }
-        catch (const Poco::Exception& e)
-        {
-            throw std::runtime_error("cannot load the TLS certificate or key: " + e.displayText());
-        }
-        context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-        socket = std::make_unique<Poco::Net::SecureServerSocket>(context);
-    }
-    else
-    {
-        socket = std::make_unique<Poco::Net::ServerSocket>();
-    }
-    // Not ServerSocket(address): that sets SO_REUSEPORT and two simulators would share a port.
-    socket->bind(address, true, false);
-    socket->listen();
-    _listenerFd = socket->impl()->sockfd();
-    _port = socket->address().port();
-    const std::string shownHost = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    _baseUrl =
-        std::string(tls ? "https" : "http") + "://" + shownHost + ":" + std::to_string(_port);
+    Listener listener = listenOn(_options.host, _options.port, _options.tlsCertFile,
+                                 _options.tlsKeyFile);
+    _listenerFd = listener.fd;
+    _port = listener.port;
+    _baseUrl = listener.baseUrl;
 
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(16);
@@ -281,7 +199,7 @@ void Simulator::Impl::startServer()
     params->setKeepAlive(true);
     params->setSoftwareVersion("astra-devops-sim");
     _server =
-        std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool, *socket, params);
+        std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool, *listener.socket, params);
     _server->setConnectionFilter(new CountingFilter(_connections));
     _server->start();
 }
@@ -369,7 +287,7 @@ void Simulator::Impl::serve(Poco::Net::HTTPServerRequest& request,
     try
     {
         path = Poco::URI(request.getURI()).getPath();
-        const std::string body = readBody(request);
+        const std::string body = readBody(request, kMaxBodyBytes);
         if (body.size() > kMaxBodyBytes)
         {
             response.setKeepAlive(false);

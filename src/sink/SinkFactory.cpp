@@ -1,5 +1,7 @@
 #include "rotator/sink/SinkFactory.h"
 
+#include <stdexcept>
+
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/FileSink.h"
 
@@ -14,6 +16,10 @@ std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings)
         return std::make_unique<ExecSink>(settings);
     case config::SinkType::File:
         break;
+    case config::SinkType::Kubernetes:
+    case config::SinkType::Vault:
+    case config::SinkType::AwsSecretsManager:
+        throw std::logic_error("sinks." + settings.name + ": this sink type is not built yet");
     }
     return std::make_unique<FileSink>(settings);
 }

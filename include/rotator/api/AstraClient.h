@@ -10,13 +10,11 @@
 #include <vector>
 
 #include "rotator/api/Backoff.h"
-#include "rotator/api/ConnectionWatchdog.h"
+#include "rotator/api/HttpChannel.h"
 #include "rotator/api/TokenApi.h"
 #include "rotator/config/TokenSource.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Secret.h"
-
-#include <Poco/Net/Context.h>
 
 namespace rotator::api
 {
@@ -95,23 +93,15 @@ private:
                                           Retry retry);
     core::Outcome<HttpResult> sendOnce(const std::string& method, const std::string& path,
                                        const std::string& body, const core::Secret& bearer);
-    struct Session;
-    std::unique_ptr<Session> acquireSession();
-    void releaseSession(std::unique_ptr<Session> session);
 
     ClientOptions _options;
     std::shared_ptr<config::TokenSource> _adminToken; ///< never null
     core::Clock& _clock;
     RequestObserver _observer;
-    std::string _scheme;
-    std::string _host;
-    std::uint16_t _port = 0;
-    Poco::Net::Context::Ptr _context; ///< null for plain http (loopback only)
     RateLimiter _limiter;
     std::mutex _mutex;
-    std::vector<std::unique_ptr<Session>> _idle;
     std::mt19937_64 _seeds;
-    ConnectionWatchdog _watchdog; ///< last: stopped before the sessions it may watch go
+    HttpChannel _channel; ///< the connections, their TLS context and deadline watchdog
 };
 
 } // namespace rotator::api

@@ -36,6 +36,8 @@ struct Exchange
     std::string host;
     std::int64_t timeoutMs = 0;
     std::int64_t deadlineMs = 0; ///< astra.requestDeadline
+    std::string caKey = "astra.caFile";                ///< named when a certificate is refused
+    std::string deadlineKey = "astra.requestDeadline"; ///< named when the deadline passes
 };
 
 core::Failure makeFailure(core::FailureKind kind, std::string message, bool ambiguous,

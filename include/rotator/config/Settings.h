@@ -115,7 +115,25 @@ struct CredentialSettings
 enum class SinkType
 {
     File,
-    Exec
+    Exec,
+    Kubernetes,        ///< a Kubernetes Secret
+    Vault,             ///< HashiCorp Vault KV version 2
+    AwsSecretsManager, ///< AWS Secrets Manager
+};
+
+/// `sinks.S.type = kubernetes`.
+struct KubernetesSinkSettings
+{
+};
+
+/// `sinks.S.type = vault`.
+struct VaultSinkSettings
+{
+};
+
+/// `sinks.S.type = aws-secretsmanager`.
+struct AwsSinkSettings
+{
 };
 
 enum class SinkFormat
@@ -150,6 +168,12 @@ struct SinkSettings
     std::int64_t timeoutMs = 30'000;
     HookOutputLog logOutput = HookOutputLog::Debug;
     std::string user; ///< optional user name or uid to run the command as (needs root)
+    // secret stores (kubernetes, vault, aws-secretsmanager)
+    std::string caFile;    ///< extra CA bundle (PEM) trusted besides the system store
+    std::string tokenFile; ///< kubernetes, vault (auth = token): the store's bearer token
+    KubernetesSinkSettings kubernetes;
+    VaultSinkSettings vault;
+    AwsSinkSettings aws;
 };
 
 /// Every setting, typed and validated. Built only by `loadSettings`.

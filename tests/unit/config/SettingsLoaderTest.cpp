@@ -555,11 +555,19 @@ TEST(SettingsLoader, WarnsAboutACredentialSectionMissingEntirely)
 
 // --- sinks --------------------------------------------------------------------------------------
 
-TEST(SettingsLoader, RequiresASinkTypeOfFileOrExec)
+TEST(SettingsLoader, RequiresAKnownSinkType)
 {
-    expectError(with("sinks.x.path = /a"), "sinks.x.type", "missing (file or exec)");
+    expectError(with("sinks.x.path = /a"), "sinks.x.type",
+                "missing (file, exec, kubernetes, vault or aws-secretsmanager)");
     expectError(with("sinks.billing-file.type = files"), "sinks.billing-file.type",
-                "use file, exec");
+                "use file, exec, kubernetes, vault, aws-secretsmanager");
+}
+
+TEST(SettingsLoader, NamesEveryTypeThatAcceptsASharedKey)
+{
+    expectError(with("sinks.billing-file.caFile = /etc/ssl/ca.pem"), "sinks.billing-file.caFile",
+                "only for kubernetes, vault and aws-secretsmanager sinks, and "
+                "sinks.billing-file.type is file");
 }
 
 TEST(SettingsLoader, ValidatesFileSinks)
