@@ -28,8 +28,7 @@ const std::string kUserAgent = "astra-rotator/0.1";
 bool hasHeader(const HttpRequestSpec& request, const std::string& name)
 {
     return std::any_of(request.headers.begin(), request.headers.end(),
-                       [&](const auto& header)
-                       { return Poco::icompare(header.first, name) == 0; });
+                       [&](const auto& header) { return Poco::icompare(header.first, name) == 0; });
 }
 
 } // namespace
@@ -102,9 +101,12 @@ core::Outcome<HttpResult> HttpChannel::send(const HttpRequestSpec& spec)
     // that entry's text. Poco does not clear the queue before its I/O; each exchange does.
     ERR_clear_error();
     const std::string path = spec.target.substr(0, spec.target.find('?'));
-    const Exchange exchange{spec.method + " " + path, peer(),
-                            _host,        _options.timeoutMs,
-                            _options.requestDeadlineMs, _options.caKey,
+    const Exchange exchange{spec.method + " " + path,
+                            peer(),
+                            _host,
+                            _options.timeoutMs,
+                            _options.requestDeadlineMs,
+                            _options.caKey,
                             _options.deadlineKey};
     const std::string& where = exchange.where;
     try
@@ -147,11 +149,11 @@ core::Outcome<HttpResult> HttpChannel::send(const HttpRequestSpec& spec)
             if (result.body.size() > _options.maxBodyBytes)
             {
                 // The session is mid-message now; drop it rather than reuse it.
-                return tl::unexpected(makeFailure(
-                    FailureKind::Permanent,
-                    where + ": answer larger than " +
-                        std::to_string(_options.maxBodyBytes / (1024 * 1024)) + " MiB",
-                    true, result.status));
+                return tl::unexpected(
+                    makeFailure(FailureKind::Permanent,
+                                where + ": answer larger than " +
+                                    std::to_string(_options.maxBodyBytes / (1024 * 1024)) + " MiB",
+                                true, result.status));
             }
         }
         // Finished, not just asked: a deadline passing between the check and the release

@@ -141,7 +141,8 @@ constexpr CredentialKey kCredentialKeys[] = {
 
 constexpr SinkKey kSinkKeys[] = {
     {"type", SinkScope::Any,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) {
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
          s.type = choice<SinkType>(e, {{"file", SinkType::File},
                                        {"exec", SinkType::Exec},
                                        {"kubernetes", SinkType::Kubernetes},
@@ -182,7 +183,8 @@ constexpr SinkKey kSinkKeys[] = {
      }},
     // Secret stores: keys several of them share.
     {"caFile", SinkScope::Store,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.caFile = absolutePath(e); }},
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.caFile = absolutePath(e); }},
     {"tokenFile", SinkScope::Kubernetes | SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.tokenFile = absolutePath(e); }},

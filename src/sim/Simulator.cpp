@@ -187,8 +187,8 @@ void Simulator::Impl::bootstrapAdmin()
 
 void Simulator::Impl::startServer()
 {
-    Listener listener = listenOn(_options.host, _options.port, _options.tlsCertFile,
-                                 _options.tlsKeyFile);
+    Listener listener =
+        listenOn(_options.host, _options.port, _options.tlsCertFile, _options.tlsKeyFile);
     _listenerFd = listener.fd;
     _port = listener.port;
     _baseUrl = listener.baseUrl;
@@ -198,8 +198,8 @@ void Simulator::Impl::startServer()
     params->setMaxQueued(64);
     params->setKeepAlive(true);
     params->setSoftwareVersion("astra-devops-sim");
-    _server =
-        std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool, *listener.socket, params);
+    _server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool,
+                                                      *listener.socket, params);
     _server->setConnectionFilter(new CountingFilter(_connections));
     _server->start();
 }

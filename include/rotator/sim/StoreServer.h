@@ -50,13 +50,13 @@ using StoreErrorReply = std::function<StoreReply(int status)>;
 
 struct StoreServerOptions
 {
-    std::string name = "store-sim";  ///< prefix of its stderr lines
+    std::string name = "store-sim"; ///< prefix of its stderr lines
     std::string host = "127.0.0.1"; ///< must be a loopback address or `localhost`
-    std::uint16_t port = 0;          ///< 0: any free port
-    std::string tlsCertFile;         ///< PEM; with tlsKeyFile serves HTTPS (TLS 1.2+)
-    std::string tlsKeyFile;          ///< PEM; both empty: plain HTTP
-    bool logRequests = false;        ///< one line per request on stderr (path, status; no body)
-    std::vector<FaultRule> faults;   ///< `pathPrefix` is matched against the request path
+    std::uint16_t port = 0;         ///< 0: any free port
+    std::string tlsCertFile;        ///< PEM; with tlsKeyFile serves HTTPS (TLS 1.2+)
+    std::string tlsKeyFile;         ///< PEM; both empty: plain HTTP
+    bool logRequests = false;       ///< one line per request on stderr (path, status; no body)
+    std::vector<FaultRule> faults;  ///< `pathPrefix` is matched against the request path
 };
 
 /// The HTTP(S) listener, fault injection and request counters the secret-store simulators
