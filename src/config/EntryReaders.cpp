@@ -257,6 +257,11 @@ bool isValidName(const std::string& name)
 
 std::string astraUrl(const Entry& e)
 {
+    return serviceUrl(e, "the admin token", "astra.tokenFile or ASTRA_TOKEN");
+}
+
+std::string serviceUrl(const Entry& e, const std::string& secret, const std::string& secretHome)
+{
     Poco::URI uri;
     try
     {
@@ -277,8 +282,8 @@ std::string astraUrl(const Entry& e)
     }
     if (!uri.getUserInfo().empty())
     {
-        fail(e.key, "the URL must not contain user information (put the admin token in "
-                    "astra.tokenFile or ASTRA_TOKEN)");
+        fail(e.key, "the URL must not contain user information (put " + secret + " in " +
+                        secretHome + ")");
     }
     if (!uri.getRawQuery().empty() || !uri.getFragment().empty() ||
         e.value.find_first_of("?#") != std::string::npos)
@@ -287,14 +292,34 @@ std::string astraUrl(const Entry& e)
     }
     if (!uri.getPath().empty() && uri.getPath() != "/")
     {
-        invalid(e, "URL", "no path allowed: the client adds /v2/...; use https://HOST[:PORT]");
+        invalid(e, "URL", "no path allowed; use https://HOST[:PORT]");
     }
     if (scheme == "http" && !isLoopbackHost(uri.getHost()))
     {
         fail(e.key, "plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost); "
-                    "use https: the admin token is sent with every request");
+                    "use https: " +
+                        secret + " is sent with every request");
     }
     return scheme + "://" + uri.getAuthority();
+}
+
+std::vector<std::string> storeFields(const Entry& e)
+{
+    // The names sink::knownCredentialFields() lists (config cannot include sink).
+    static const std::vector<std::string> known = {"credential", "clientId", "secret", "token",
+                                                   "orgId",      "roles",    "generatedOn"};
+    std::vector<std::string> fields = list(e, "field");
+    for (const auto& field : fields)
+    {
+        if (std::find(known.begin(), known.end(), field) == known.end())
+        {
+            const std::string guess = closest(field, known);
+            fail(e.key, "unknown field " + inQuotes(field) +
+                            (guess.empty() ? "" : " (did you mean " + inQuotes(guess) + "?)") +
+                            "; use " + joined(known));
+        }
+    }
+    return fields;
 }
 
 unsigned fileMode(const Entry& e)

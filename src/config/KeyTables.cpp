@@ -188,6 +188,8 @@ constexpr SinkKey kSinkKeys[] = {
     {"tokenFile", SinkScope::Kubernetes | SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.tokenFile = absolutePath(e); }},
+    {"fields", SinkScope::Vault | SinkScope::Aws,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.fields = storeFields(e); }},
     // kubernetes
     // vault
     // aws-secretsmanager

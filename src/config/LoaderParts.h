@@ -73,8 +73,14 @@ T choice(const Entry& e, const std::vector<std::pair<std::string, T>>& choices)
 
 /// `astra.url`: https (http only to loopback), a host, no user information, path or query.
 std::string astraUrl(const Entry& e);
+/// `https://HOST[:PORT]`, or `http://` to a loopback host only: no user information, path,
+/// query or fragment. `secret` ("the admin token") and `secretHome` ("astra.tokenFile") word
+/// the refusals.
+std::string serviceUrl(const Entry& e, const std::string& secret, const std::string& secretHome);
 /// A file mode that lets the owner read and grants nothing to others.
 unsigned fileMode(const Entry& e);
+/// `sinks.S.fields`: a list of credential field names, each known and listed once.
+std::vector<std::string> storeFields(const Entry& e);
 /// Parses the command and warns about words a shell would have interpreted.
 std::vector<std::string> command(const Entry& e, std::vector<std::string>& warnings);
 /// An absolute path naming a file, normalised.

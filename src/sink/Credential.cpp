@@ -158,6 +158,77 @@ Credential makeCredential(std::string credentialName, const core::CreatedClient&
     return c;
 }
 
+const std::vector<std::string>& knownCredentialFields()
+{
+    static const std::vector<std::string> fields = {"credential", "clientId", "secret", "token",
+                                                    "orgId",      "roles",    "generatedOn"};
+    return fields;
+}
+
+const std::vector<std::string>& defaultStoreFields()
+{
+    static const std::vector<std::string> fields = {"clientId", "secret", "token", "orgId",
+                                                    "generatedOn"};
+    return fields;
+}
+
+std::string credentialField(const Credential& credential, std::string_view field)
+{
+    if (field == "credential")
+    {
+        return credential.credential;
+    }
+    if (field == "clientId")
+    {
+        return credential.clientId;
+    }
+    if (field == "secret")
+    {
+        return std::string(credential.secret.reveal());
+    }
+    if (field == "token")
+    {
+        return std::string(credential.token.reveal());
+    }
+    if (field == "orgId")
+    {
+        return credential.orgId;
+    }
+    if (field == "generatedOn")
+    {
+        return credential.generatedOn;
+    }
+    std::string roles;
+    if (field == "roles")
+    {
+        for (const auto& role : credential.roles)
+        {
+            roles += (roles.empty() ? "" : ",") + role;
+        }
+    }
+    return roles;
+}
+
+std::string renderFieldsJson(const Credential& credential, const std::vector<std::string>& fields)
+{
+    const auto& names = fields.empty() ? defaultStoreFields() : fields;
+    std::string out = "{";
+    for (const auto& name : names)
+    {
+        if (out.size() > 1)
+        {
+            out += ",";
+        }
+        core::appendJsonString(out, name);
+        out += ":";
+        std::string value = credentialField(credential, name);
+        core::appendJsonString(out, value);
+        core::secureWipe(value);
+    }
+    out += "}";
+    return out;
+}
+
 std::string renderJson(const Credential& credential)
 {
     std::string out;

@@ -171,6 +171,9 @@ struct SinkSettings
     // secret stores (kubernetes, vault, aws-secretsmanager)
     std::string caFile;    ///< extra CA bundle (PEM) trusted besides the system store
     std::string tokenFile; ///< kubernetes, vault (auth = token): the store's bearer token
+    /// vault, aws-secretsmanager: the credential's fields the stored JSON object holds, in order
+    /// (empty: sink::defaultStoreFields()).
+    std::vector<std::string> fields;
     KubernetesSinkSettings kubernetes;
     VaultSinkSettings vault;
     AwsSinkSettings aws;

@@ -38,6 +38,19 @@ Credential makeCredential(std::string credentialName, const core::CreatedClient&
 /// and control characters; other bytes, UTF-8 included, are copied as they are).
 std::string renderJson(const Credential& credential);
 
+/// The fields a secret-store sink may store (`sinks.S.fields`): `credential`, `clientId`,
+/// `secret`, `token`, `orgId`, `roles`, `generatedOn`.
+const std::vector<std::string>& knownCredentialFields();
+/// What a store holds when `sinks.S.fields` is not set: `clientId, secret, token, orgId,
+/// generatedOn`.
+const std::vector<std::string>& defaultStoreFields();
+/// One field as text (`roles` comma-separated; an unknown name: empty). For `secret` and
+/// `token` the result holds the secret: wipe it.
+std::string credentialField(const Credential& credential, std::string_view field);
+/// `{"clientId":"…","secret":"…",…}`: each of `fields` (empty: defaultStoreFields()) as a JSON
+/// string, in that order, no spaces, no newline. Holds the secret.
+std::string renderFieldsJson(const Credential& credential, const std::vector<std::string>& fields);
+
 /// Three lines `ASTRA_CLIENT_ID=…`, `ASTRA_CLIENT_SECRET=…`, `ASTRA_DB_APPLICATION_TOKEN=…`,
 /// each value passed through `quoteEnvValue`.
 std::string renderEnv(const Credential& credential);

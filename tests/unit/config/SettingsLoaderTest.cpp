@@ -951,3 +951,12 @@ TEST(SettingsLoader, RefusesAnExtraSelfRotationFileSinkThatAnApplicationCredenti
             << e.what();
     }
 }
+
+TEST(SettingsLoader, StoreFieldsAreKnownCredentialFields)
+{
+    const std::string vault = "sinks.v.type = vault\n";
+    expectError(with(vault + "sinks.v.fields = clientId, scret"), "sinks.v.fields",
+                "unknown field \"scret\" (did you mean \"secret\"?)");
+    expectError(with(vault + "sinks.v.fields = token, token"), "sinks.v.fields",
+                "field \"token\" is listed twice");
+}

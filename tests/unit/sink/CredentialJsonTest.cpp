@@ -121,3 +121,19 @@ TEST(CredentialJson, MakesACredentialFromACreateAnswer)
     EXPECT_EQ(c.roles, created.roles);
     EXPECT_EQ(c.generatedOn, created.generatedOn);
 }
+
+TEST(CredentialJson, RendersTheStoreFieldsAskedForInTheirOrder)
+{
+    const Credential c = makeTestCredential();
+    const std::string secret = c.secret.reveal();
+    const std::string token = c.token.reveal();
+    EXPECT_EQ(rotator::sink::renderFieldsJson(c, {}),
+              R"({"clientId":"AbCdEfGhIjKlMnOpQrStUvWx","secret":")" + secret +
+                  R"(","token":")" + token +
+                  R"(","orgId":"f8a9e1f0-1234-4abc-8def-000000000001","generatedOn":")" +
+                  c.generatedOn + R"("})");
+    EXPECT_EQ(rotator::sink::renderFieldsJson(c, {"token", "roles", "credential"}),
+              R"({"token":")" + token +
+                  R"(","roles":"1faa93f3-d33a-4a8a-8a35-0b3f2b8e5d21,Database Administrator",)" +
+                  R"("credential":")" + c.credential + R"("})");
+}
