@@ -306,7 +306,7 @@ std::string serviceUrl(const Entry& e, const std::string& secret, const std::str
 std::vector<std::string> storeFields(const Entry& e)
 {
     // The names sink::knownCredentialFields() lists (config cannot include sink).
-    static const std::vector<std::string> known = {"credential", "clientId", "secret", "token",
+    static const std::vector<std::string> known = {"credential", "clientId", "secret",     "token",
                                                    "orgId",      "roles",    "generatedOn"};
     std::vector<std::string> fields = list(e, "field");
     for (const auto& field : fields)

@@ -160,7 +160,7 @@ Credential makeCredential(std::string credentialName, const core::CreatedClient&
 
 const std::vector<std::string>& knownCredentialFields()
 {
-    static const std::vector<std::string> fields = {"credential", "clientId", "secret", "token",
+    static const std::vector<std::string> fields = {"credential", "clientId", "secret",     "token",
                                                     "orgId",      "roles",    "generatedOn"};
     return fields;
 }

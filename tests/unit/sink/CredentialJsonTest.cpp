@@ -128,9 +128,8 @@ TEST(CredentialJson, RendersTheStoreFieldsAskedForInTheirOrder)
     const std::string secret = c.secret.reveal();
     const std::string token = c.token.reveal();
     EXPECT_EQ(rotator::sink::renderFieldsJson(c, {}),
-              R"({"clientId":"AbCdEfGhIjKlMnOpQrStUvWx","secret":")" + secret +
-                  R"(","token":")" + token +
-                  R"(","orgId":"f8a9e1f0-1234-4abc-8def-000000000001","generatedOn":")" +
+              R"({"clientId":"AbCdEfGhIjKlMnOpQrStUvWx","secret":")" + secret + R"(","token":")" +
+                  token + R"(","orgId":"f8a9e1f0-1234-4abc-8def-000000000001","generatedOn":")" +
                   c.generatedOn + R"("})");
     EXPECT_EQ(rotator::sink::renderFieldsJson(c, {"token", "roles", "credential"}),
               R"({"token":")" + token +
