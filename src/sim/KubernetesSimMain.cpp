@@ -1,0 +1,14 @@
+#include <iostream>
+
+#include "rotator/sim/StoreSimulators.h"
+
+namespace rotator::sim
+{
+
+int runKubernetesSimulator(const std::vector<std::string>&)
+{
+    std::cerr << "astra-store-sim: this store is not simulated yet\n";
+    return 69;
+}
+
+} // namespace rotator::sim
