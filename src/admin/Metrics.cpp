@@ -17,6 +17,7 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 // Every result the engine reports; each configured credential gets all of them at 0 so that
 // `increase()` works from the first failure on (a series that appears at 1 has no increase).
 constexpr std::array<const char*, 4> kResults = {"success", "failed", "quarantined", "rolled_back"};
+constexpr std::array<const char*, 3> kSinkResults = {"delivered", "failed", "may_hold"};
 constexpr std::array<const char*, 8> kStatuses = {"current",   "previous", "rotating", "retired",
                                                   "unmanaged", "foreign",  "revoked",  "missing"};
 
@@ -75,6 +76,22 @@ void Metrics::recordRotation(const std::string& credential, const std::string& r
     ++_rotations[{credential, result}];
 }
 
+void Metrics::recordSinkDelivery(const std::string& sink, const std::string& result,
+                                 std::int64_t ms)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    ++_sinkDeliveries[{sink, result}];
+    Latency& latency = _sinkLatency[sink];
+    for (std::size_t i = 0; i < latency.buckets.size(); ++i)
+    {
+        if (i == kSinkLatencyBuckets.size() || static_cast<double>(ms) <= kSinkLatencyBuckets[i] * 1000)
+        {
+            ++latency.buckets[i];
+        }
+    }
+    latency.sumMs += ms;
+}
+
 api::RequestObserver Metrics::apiObserver()
 {
     return [this](std::string_view method, std::string_view, int status)
@@ -85,6 +102,12 @@ rotation::ResultObserver Metrics::rotationObserver()
 {
     return [this](const std::string& credential, const std::string& result)
     { recordRotation(credential, result); };
+}
+
+rotation::SinkObserver Metrics::sinkObserver()
+{
+    return [this](const std::string& sink, const std::string& result, std::int64_t ms)
+    { recordSinkDelivery(sink, result, ms); };
 }
 
 std::string Metrics::escapeLabelValue(std::string_view value)
@@ -169,10 +192,21 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     }
     std::map<std::pair<std::string, std::string>, std::uint64_t> apiRequests;
     std::map<std::pair<std::string, std::string>, std::uint64_t> rotations;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> sinkDeliveries;
+    std::map<std::string, Latency> sinkLatency;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         apiRequests = _apiRequests;
         rotations = _rotations;
+        sinkDeliveries = _sinkDeliveries;
+        sinkLatency = _sinkLatency;
+    }
+    for (const auto& sink : settings.sinks)
+    {
+        for (const char* result : kSinkResults)
+        {
+            sinkDeliveries.try_emplace({sink.name, result}, 0);
+        }
     }
     for (const auto& c : settings.credentials)
     {
@@ -202,6 +236,34 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     {
         x.sample("astra_rotator_rotations_total",
                  {{"credential", key.first}, {"result", key.second}}, std::to_string(count));
+    }
+
+    x.family("astra_rotator_sink_deliveries_total", "counter",
+             "Delivery attempts by sink and result (delivered: written and read back; failed: "
+             "the sink cannot hold the credential; may_hold: failed after the sink may have "
+             "taken it, so the rotation only rolls forward) since the daemon started.");
+    for (const auto& [key, count] : sinkDeliveries)
+    {
+        x.sample("astra_rotator_sink_deliveries_total", {{"sink", key.first}, {"result", key.second}},
+                 std::to_string(count));
+    }
+    x.family("astra_rotator_sink_delivery_seconds", "histogram",
+             "How long delivery attempts took, by sink (whatever their result).");
+    for (const auto& [sink, latency] : sinkLatency)
+    {
+        for (std::size_t i = 0; i < latency.buckets.size(); ++i)
+        {
+            const std::string le = i < kSinkLatencyBuckets.size()
+                                       ? formatSeconds(static_cast<std::int64_t>(
+                                             kSinkLatencyBuckets[i] * 1000))
+                                       : std::string("+Inf");
+            x.sample("astra_rotator_sink_delivery_seconds_bucket", {{"sink", sink}, {"le", le}},
+                     std::to_string(latency.buckets[i]));
+        }
+        x.sample("astra_rotator_sink_delivery_seconds_sum", {{"sink", sink}},
+                 formatSeconds(latency.sumMs));
+        x.sample("astra_rotator_sink_delivery_seconds_count", {{"sink", sink}},
+                 std::to_string(latency.buckets.back()));
     }
 
     x.family("astra_rotator_client_age_seconds", "gauge",

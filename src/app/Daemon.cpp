@@ -82,6 +82,7 @@ Daemon::Daemon(const config::Settings& settings, cli::Environment& env, ApiFacto
       _control(_scheduler)
 {
     _runtime.engine().setResultObserver(_metrics.rotationObserver());
+    _runtime.engine().setSinkObserver(_metrics.sinkObserver());
     if (!settings.admin.listen.empty())
     {
         _admin = std::make_unique<admin::AdminServer>(settings, _runtime.databasePath(), _control,

@@ -1,5 +1,7 @@
 #include "EngineContext.h"
 
+#include <chrono>
+
 #include "rotator/core/CpuAccount.h"
 #include "rotator/core/Errors.h"
 #include "rotator/log/Logging.h"
@@ -76,7 +78,21 @@ core::Outcome<void> EngineContext::deliverTo(sink::SecretSink& sink,
                                              const sink::Credential& secret) const
 {
     const core::cpu_account::Scope account("sink-write");
-    return sink.deliver(secret);
+    // Real time, whatever clock the engine runs on: this measures the store's I/O.
+    const auto started = std::chrono::steady_clock::now();
+    auto delivered = sink.deliver(secret);
+    if (sinkObserver)
+    {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+        sinkObserver(sink.name(),
+                     delivered                      ? "delivered"
+                     : delivered.error().ambiguous ? "may_hold"
+                                                   : "failed",
+                     ms);
+    }
+    return delivered;
 }
 
 void EngineContext::setStage(store::RotationRow& rotation, Stage stage) const

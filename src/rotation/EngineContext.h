@@ -88,6 +88,7 @@ struct EngineContext
     core::Clock& clock;
     CrashHook crash;
     ResultObserver observer;
+    SinkObserver sinkObserver;
     std::atomic<bool> stop{false}; ///< set from another thread: no new rotation starts
     RoleCache roles;
     WorkerPool workers;

@@ -40,6 +40,11 @@ void RotationEngine::setResultObserver(ResultObserver observer)
     _ctx->observer = std::move(observer);
 }
 
+void RotationEngine::setSinkObserver(SinkObserver observer)
+{
+    _ctx->sinkObserver = std::move(observer);
+}
+
 void RotationEngine::requestStop()
 {
     _ctx->stop = true;

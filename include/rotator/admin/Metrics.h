@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -28,7 +29,9 @@ struct DaemonState
 ///
 /// Owns two counter families fed by observers: `astra_rotator_api_requests_total{method,code}`
 /// (the API client's `RequestObserver`; code "0" when no answer came) and
-/// `astra_rotator_rotations_total{credential,result}` (the engine's `ResultObserver`). Gauges are
+/// `astra_rotator_rotations_total{credential,result}` (the engine's `ResultObserver`), and
+/// `astra_rotator_sink_deliveries_total{sink,result}` with the histogram
+/// `astra_rotator_sink_delivery_seconds{sink}` (the engine's `SinkObserver`). Gauges are
 /// not kept here: `render` reads them from the store at scrape time, so they can never drift
 /// from what `status` and `ages` show. `render` produces text format 0.0.4 with `# HELP` and
 /// `# TYPE` for every family (also for a family that has no sample yet) and escaped label
@@ -44,10 +47,19 @@ public:
     /// `rolled_back`).
     void recordRotation(const std::string& credential, const std::string& result);
 
+    /// Counts one sink delivery attempt (`delivered`, `failed`, `may_hold`) and its duration.
+    void recordSinkDelivery(const std::string& sink, const std::string& result, std::int64_t ms);
+
     /// An observer for `api::AstraClient` that calls `recordApiRequest`.
     api::RequestObserver apiObserver();
     /// An observer for `rotation::RotationEngine::setResultObserver`.
     rotation::ResultObserver rotationObserver();
+    /// An observer for `rotation::RotationEngine::setSinkObserver`.
+    rotation::SinkObserver sinkObserver();
+
+    /// Upper bounds (seconds) of `astra_rotator_sink_delivery_seconds`'s buckets, +Inf aside.
+    static constexpr std::array<double, 10> kSinkLatencyBuckets = {0.05, 0.1, 0.25, 0.5, 1,
+                                                                   2.5,  5,   10,   30,  60};
 
     /// The whole exposition. `store` is read (not written) by the calling thread only.
     std::string render(const config::Settings& settings, const store::StateStore& store,
@@ -62,6 +74,14 @@ private:
     mutable std::mutex _mutex;
     std::map<std::pair<std::string, std::string>, std::uint64_t> _apiRequests;
     std::map<std::pair<std::string, std::string>, std::uint64_t> _rotations;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> _sinkDeliveries;
+    /// Per sink: cumulative bucket counts (kSinkLatencyBuckets, then +Inf) and the sum in ms.
+    struct Latency
+    {
+        std::array<std::uint64_t, kSinkLatencyBuckets.size() + 1> buckets{};
+        std::int64_t sumMs = 0;
+    };
+    std::map<std::string, Latency> _sinkLatency;
 };
 
 } // namespace rotator::admin

@@ -68,4 +68,10 @@ using CrashHook = std::function<void(std::string_view point)>;
 /// (`success`, `rolled_back`, `failed`, `quarantined`), for metrics.
 using ResultObserver = std::function<void(const std::string& credential, const std::string&)>;
 
+/// Called after every delivery attempt with the sink's name, the result (`delivered`, `failed`,
+/// or `may_hold`: an ambiguous failure after which the sink may hold the credential) and how
+/// long the attempt took (real time, milliseconds), for metrics.
+using SinkObserver =
+    std::function<void(const std::string& sink, const std::string& result, std::int64_t ms)>;
+
 } // namespace rotator::rotation

@@ -70,6 +70,8 @@ public:
 
     void setCrashHook(CrashHook hook);
     void setResultObserver(ResultObserver observer);
+    /// Told about every sink delivery attempt (see SinkObserver). Set before the first rotation.
+    void setSinkObserver(SinkObserver observer);
     /// Set from another thread: no new rotation starts, and waits end early.
     void requestStop();
     bool stopRequested() const;

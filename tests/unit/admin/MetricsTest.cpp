@@ -82,6 +82,11 @@ TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
     metrics.rotationObserver()("billing", "success");
     metrics.recordRotation("we\"ird\\cred\nx", "failed");
     metrics.recordRotation("we\"ird\\cred\nx", "failed");
+    config::SinkSettings configured;
+    configured.name = "billing-file";
+    settings.sinks.push_back(configured);
+    metrics.sinkObserver()("vault-prod", "delivered", 40);
+    metrics.recordSinkDelivery("vault-prod", "may_hold", 1500);
     DaemonState daemon;
     daemon.lastPassMs = kNow - 30'000;
     daemon.lastPassReachedApi = true;
@@ -111,6 +116,32 @@ TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
         "astra_rotator_rotations_total{credential=\"payroll\",result=\"success\"} 0\n"
         "astra_rotator_rotations_total{credential=\"we\\\"ird\\\\cred\\nx\",result=\"failed\"} "
         "2\n"
+        "# HELP astra_rotator_sink_deliveries_total Delivery attempts by sink and result "
+        "(delivered: written and read back; failed: the sink cannot hold the credential; "
+        "may_hold: failed after the sink may have taken it, so the rotation only rolls forward) "
+        "since the daemon started.\n"
+        "# TYPE astra_rotator_sink_deliveries_total counter\n"
+        "astra_rotator_sink_deliveries_total{sink=\"billing-file\",result=\"delivered\"} 0\n"
+        "astra_rotator_sink_deliveries_total{sink=\"billing-file\",result=\"failed\"} 0\n"
+        "astra_rotator_sink_deliveries_total{sink=\"billing-file\",result=\"may_hold\"} 0\n"
+        "astra_rotator_sink_deliveries_total{sink=\"vault-prod\",result=\"delivered\"} 1\n"
+        "astra_rotator_sink_deliveries_total{sink=\"vault-prod\",result=\"may_hold\"} 1\n"
+        "# HELP astra_rotator_sink_delivery_seconds How long delivery attempts took, by sink "
+        "(whatever their result).\n"
+        "# TYPE astra_rotator_sink_delivery_seconds histogram\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"0.05\"} 1\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"0.1\"} 1\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"0.25\"} 1\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"0.5\"} 1\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"1\"} 1\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"2.5\"} 2\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"5\"} 2\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"10\"} 2\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"30\"} 2\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"60\"} 2\n"
+        "astra_rotator_sink_delivery_seconds_bucket{sink=\"vault-prod\",le=\"+Inf\"} 2\n"
+        "astra_rotator_sink_delivery_seconds_sum{sink=\"vault-prod\"} 1.54\n"
+        "astra_rotator_sink_delivery_seconds_count{sink=\"vault-prod\"} 2\n"
         "# HELP astra_rotator_client_age_seconds Age (now - generatedOn) of every client in the "
         "inventory that is neither revoked nor missing; credential is empty for an unmanaged "
         "client.\n"
@@ -210,6 +241,7 @@ TEST_F(MetricsTest, TheAdminTokenGaugeIsZeroAfterARefusalAndAbsentBeforeAnyAnswe
 TEST_F(MetricsTest, EveryFamilyHasHelpAndTypeAndCountersEndInTotal)
 {
     metrics.recordApiRequest("GET", 200);
+    metrics.recordSinkDelivery("billing-file", "delivered", 3);
     const std::string text = metrics.render(settings, store, kNow, DaemonState{});
     std::map<std::string, std::string> types;
     std::set<std::string> helps;
@@ -236,7 +268,17 @@ TEST_F(MetricsTest, EveryFamilyHasHelpAndTypeAndCountersEndInTotal)
             continue;
         }
         ++samples;
-        const auto name = line.substr(0, line.find_first_of("{ "));
+        auto name = line.substr(0, line.find_first_of("{ "));
+        // A histogram's samples carry its name with a suffix.
+        for (const std::string suffix : {"_bucket", "_sum", "_count"})
+        {
+            const auto base = name.substr(0, name.size() - std::min(name.size(), suffix.size()));
+            if (!types.count(name) && name.ends_with(suffix) && types.count(base) &&
+                types.at(base) == "histogram")
+            {
+                name = base;
+            }
+        }
         EXPECT_TRUE(types.count(name)) << "sample without TYPE: " << line;
         EXPECT_EQ(name.rfind("astra_rotator_", 0), 0u) << name;
     }
@@ -251,7 +293,7 @@ TEST_F(MetricsTest, EveryFamilyHasHelpAndTypeAndCountersEndInTotal)
         }
         else
         {
-            EXPECT_EQ(type, "gauge") << name;
+            EXPECT_TRUE(type == "gauge" || type == "histogram") << name;
             EXPECT_FALSE(total) << name;
         }
     }
@@ -259,7 +301,8 @@ TEST_F(MetricsTest, EveryFamilyHasHelpAndTypeAndCountersEndInTotal)
          {"astra_rotator_client_age_seconds", "astra_rotator_credential_age_seconds",
           "astra_rotator_rotations_total", "astra_rotator_last_success_timestamp_seconds",
           "astra_rotator_next_rotation_timestamp_seconds", "astra_rotator_quarantined",
-          "astra_rotator_api_requests_total", "astra_rotator_unattributed_clients"})
+          "astra_rotator_api_requests_total", "astra_rotator_unattributed_clients",
+          "astra_rotator_sink_deliveries_total", "astra_rotator_sink_delivery_seconds"})
     {
         EXPECT_TRUE(types.count(family)) << "PRODUCT.md §7 family missing: " << family;
     }

@@ -303,6 +303,36 @@ TEST_F(RotationEngineTest, AHookThatMayHaveInstalledTheClientOnlyRollsForwardUnt
     EXPECT_EQ(pendingFiles(), 0u);
 }
 
+// Metrics see every attempt with what it means for the rotation: may_hold (ambiguous), failed,
+// delivered.
+TEST_F(RotationEngineTest, TellsTheSinkObserverTheResultOfEveryAttempt)
+{
+    adoptOldClient();
+    settings.credentials[0].sinks = {"a"};
+    a->failures.push_back(failure(core::FailureKind::Transient, "exec sink a: timed out", 0, true));
+    a->failures.push_back(failure(core::FailureKind::Transient, "exec sink a: exited with 1"));
+    std::mutex mutex;
+    std::vector<std::string> seen;
+    const auto pass = [&]
+    {
+        auto e = engine();
+        e->setSinkObserver(
+            [&](const std::string& sink, const std::string& result, std::int64_t ms)
+            {
+                std::lock_guard lock(mutex);
+                EXPECT_GE(ms, 0);
+                seen.push_back(sink + ":" + result);
+            });
+        return e->runPass();
+    };
+    pass();
+    clock.advanceMs(61'000);
+    pass();
+    clock.advanceMs(121'000);
+    EXPECT_EQ(pass().rotated, 1);
+    EXPECT_EQ(seen, (std::vector<std::string>{"a:may_hold", "a:failed", "a:delivered"}));
+}
+
 TEST_F(RotationEngineTest, AHookThatKeepsDyingAfterReadingIsQuarantinedWithBothClientsAlive)
 {
     adoptOldClient();
