@@ -84,7 +84,8 @@ void Metrics::recordSinkDelivery(const std::string& sink, const std::string& res
     Latency& latency = _sinkLatency[sink];
     for (std::size_t i = 0; i < latency.buckets.size(); ++i)
     {
-        if (i == kSinkLatencyBuckets.size() || static_cast<double>(ms) <= kSinkLatencyBuckets[i] * 1000)
+        if (i == kSinkLatencyBuckets.size() ||
+            static_cast<double>(ms) <= kSinkLatencyBuckets[i] * 1000)
         {
             ++latency.buckets[i];
         }
@@ -244,8 +245,8 @@ std::string Metrics::render(const config::Settings& settings, const store::State
              "taken it, so the rotation only rolls forward) since the daemon started.");
     for (const auto& [key, count] : sinkDeliveries)
     {
-        x.sample("astra_rotator_sink_deliveries_total", {{"sink", key.first}, {"result", key.second}},
-                 std::to_string(count));
+        x.sample("astra_rotator_sink_deliveries_total",
+                 {{"sink", key.first}, {"result", key.second}}, std::to_string(count));
     }
     x.family("astra_rotator_sink_delivery_seconds", "histogram",
              "How long delivery attempts took, by sink (whatever their result).");
@@ -253,10 +254,10 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     {
         for (std::size_t i = 0; i < latency.buckets.size(); ++i)
         {
-            const std::string le = i < kSinkLatencyBuckets.size()
-                                       ? formatSeconds(static_cast<std::int64_t>(
-                                             kSinkLatencyBuckets[i] * 1000))
-                                       : std::string("+Inf");
+            const std::string le =
+                i < kSinkLatencyBuckets.size()
+                    ? formatSeconds(static_cast<std::int64_t>(kSinkLatencyBuckets[i] * 1000))
+                    : std::string("+Inf");
             x.sample("astra_rotator_sink_delivery_seconds_bucket", {{"sink", sink}, {"le", le}},
                      std::to_string(latency.buckets[i]));
         }

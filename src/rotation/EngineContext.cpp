@@ -87,7 +87,7 @@ core::Outcome<void> EngineContext::deliverTo(sink::SecretSink& sink,
                             std::chrono::steady_clock::now() - started)
                             .count();
         sinkObserver(sink.name(),
-                     delivered                      ? "delivered"
+                     delivered                     ? "delivered"
                      : delivered.error().ambiguous ? "may_hold"
                                                    : "failed",
                      ms);
