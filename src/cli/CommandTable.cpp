@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "rotator/core/Errors.h"
+#include "rotator/core/Suggest.h"
 
 namespace rotator::cli
 {
@@ -11,9 +12,23 @@ namespace rotator::cli
 namespace
 {
 
-core::UsageError unknownCommand(const std::string& name)
+/// " (did you mean \"x\"?)" when `word` looks like a typo of one of `candidates`.
+std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates,
+                       const std::string& prefix = "")
 {
-    return core::UsageError("unknown command \"" + name + "\" (see astra-rotator --help)");
+    const std::string guess = core::closestMatch(word, candidates);
+    return guess.empty() ? std::string() : " (did you mean \"" + prefix + guess + "\"?)";
+}
+
+core::UsageError unknownCommand(const std::string& name, const std::vector<Command>& commands)
+{
+    std::vector<std::string> names;
+    for (const auto& c : commands)
+    {
+        names.push_back(c.name);
+    }
+    return core::UsageError("unknown command \"" + name + "\"" + didYouMean(name, names) +
+                            " (see astra-rotator --help)");
 }
 
 } // namespace
@@ -73,7 +88,7 @@ CommandLine CommandTable::parse(const std::vector<std::string>& args) const
                 spec = find(arg);
                 if (!spec)
                 {
-                    throw unknownCommand(arg);
+                    throw unknownCommand(arg, _commands);
                 }
                 cl.command = arg;
             }
@@ -127,7 +142,13 @@ CommandLine CommandTable::parse(const std::vector<std::string>& args) const
                                       [&](const OptionSpec& o) { return o.name == name; });
         if (opt == spec->options.end())
         {
-            throw core::UsageError("command " + spec->name + " has no option --" + name);
+            std::vector<std::string> names;
+            for (const auto& o : spec->options)
+            {
+                names.push_back(o.name);
+            }
+            throw core::UsageError("command " + spec->name + " has no option --" + name +
+                                   didYouMean(name, names, "--"));
         }
         if (opt->takesValue && !value)
         {
@@ -167,7 +188,7 @@ int CommandTable::run(const CommandLine& commandLine, const config::Settings& se
     const Command* command = find(commandLine.command);
     if (!command)
     {
-        throw unknownCommand(commandLine.command);
+        throw unknownCommand(commandLine.command, _commands);
     }
     return command->run(commandLine, settings, env);
 }

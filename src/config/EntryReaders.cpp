@@ -2,6 +2,7 @@
 
 #include "rotator/config/SettingsLoader.h"
 #include "rotator/core/Duration.h"
+#include "rotator/core/Suggest.h"
 
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
@@ -19,38 +20,6 @@
 namespace rotator::config::detail
 {
 
-namespace
-{
-
-/// Edit distance counting a swap of two neighbours as one edit ("mdoe" is one typo from
-/// "mode").
-std::size_t editDistance(const std::string& a, const std::string& b)
-{
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i)
-    {
-        d[i][0] = i;
-    }
-    for (std::size_t j = 0; j <= b.size(); ++j)
-    {
-        d[0][j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i)
-    {
-        for (std::size_t j = 1; j <= b.size(); ++j)
-        {
-            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-            {
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.size()][b.size()];
-}
-
-} // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Suggestions
@@ -58,24 +27,7 @@ std::size_t editDistance(const std::string& a, const std::string& b)
 /// The candidate closest to `word` (case-insensitive), if it is close enough to be a typo.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates)
 {
-    const std::string lower = detail::toLower(word);
-    std::string best;
-    std::size_t bestDistance = std::numeric_limits<std::size_t>::max();
-    for (const auto& candidate : candidates)
-    {
-        const std::size_t distance = editDistance(lower, detail::toLower(candidate));
-        // Short names get little slack: "g" is not a typo of "f".
-        const std::size_t limit = candidate.size() <= 2 ? 0
-                                  : candidate.size() <= 5
-                                      ? 1
-                                      : std::max<std::size_t>(2, candidate.size() / 3);
-        if (distance <= limit && distance < bestDistance)
-        {
-            best = candidate;
-            bestDistance = distance;
-        }
-    }
-    return best;
+    return core::closestMatch(word, candidates);
 }
 
 /// A duration as people write it in this file: 30d1h, 90s, 0s.

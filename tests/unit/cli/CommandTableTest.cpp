@@ -73,6 +73,11 @@ TEST(CommandTable, TheParserTheUsageAndTheDispatcherReadTheSameEntries)
     EXPECT_EQ(message({"quiet", "--loud"}), "command quiet has no option --loud");
     EXPECT_EQ(message({"greet", "x", "--times"}), "--times needs a value");
     EXPECT_EQ(message({"shout"}), "unknown command \"shout\" (see astra-rotator --help)");
+    // A typo gets the one it resembles.
+    EXPECT_EQ(message({"greet", "x", "--lodu"}),
+              "command greet has no option --lodu (did you mean \"--loud\"?)");
+    EXPECT_EQ(message({"qiuet"}),
+              "unknown command \"qiuet\" (did you mean \"quiet\"?) (see astra-rotator --help)");
 
     CommandLine unknown;
     unknown.command = "shout";
