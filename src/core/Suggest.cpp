@@ -55,9 +55,10 @@ std::string closestMatch(const std::string& word, const std::vector<std::string>
     {
         const std::size_t distance = editDistance(lower, toLower(candidate));
         // Short names get little slack: "g" is not a typo of "f".
-        const std::size_t limit = candidate.size() <= 2   ? 0
-                                  : candidate.size() <= 5 ? 1
-                                                          : std::max<std::size_t>(2, candidate.size() / 3);
+        const std::size_t limit = candidate.size() <= 2 ? 0
+                                  : candidate.size() <= 5
+                                      ? 1
+                                      : std::max<std::size_t>(2, candidate.size() / 3);
         if (distance <= limit && distance < bestDistance)
         {
             best = candidate;
