@@ -9,6 +9,8 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketAddress.h>
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 #include <openssl/err.h>
@@ -183,8 +185,47 @@ core::Outcome<HttpResult> HttpChannel::send(const HttpRequestSpec& spec)
         {
             return tl::unexpected(pastDeadline(exchange, written));
         }
+        // A server that stalled is not asked again (that would double the wait): a TLS server
+        // refuses a plain request at once.
+        const bool cut = dynamic_cast<const Poco::TimeoutException*>(&e) == nullptr;
+        if (written && cut && !_context && speaksTls())
+        {
+            return tl::unexpected(makeFailure(
+                FailureKind::Permanent,
+                where + ": " + exchange.peer + " speaks TLS, not plain HTTP: write https://" +
+                    exchange.peer + " in " + _options.urlKey,
+                false));
+        }
         return tl::unexpected(written ? lostAfterSending(e, exchange)
                                       : failedBeforeSending(e, exchange));
+    }
+}
+
+bool HttpChannel::speaksTls() const
+{
+    try
+    {
+        // Only a handshake: no request, no credential, so the certificate need not be trusted.
+        Poco::Net::Context::Params params;
+        params.verificationMode = Poco::Net::Context::VERIFY_NONE;
+        params.loadDefaultCAs = false;
+        const Poco::Net::Context::Ptr context =
+            new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        Poco::Net::SecureStreamSocket socket(context);
+        const auto timeout =
+            Poco::Timespan(std::min(_options.timeoutMs, _options.requestDeadlineMs) * 1000);
+        socket.connect(Poco::Net::SocketAddress(_host, _port), timeout);
+        socket.setReceiveTimeout(timeout);
+        socket.setSendTimeout(timeout);
+        socket.completeHandshake();
+        socket.close();
+        ERR_clear_error();
+        return true;
+    }
+    catch (const Poco::Exception&)
+    {
+        ERR_clear_error();
+        return false;
     }
 }
 

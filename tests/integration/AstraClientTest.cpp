@@ -523,6 +523,21 @@ TEST_F(AstraClient, CreateThatFailsBeforeAnyByteIsSentIsNotAmbiguous)
     EXPECT_EQ(count("POST", kClientsPath), 0);
 }
 
+// `http://` written for a server that speaks TLS: the server answers the plain request with a
+// TLS alert (or nothing), and the message says to use https instead of "invalid HTTP version".
+TEST_F(AstraClient, PlainHttpToATlsPortSaysToUseHttps)
+{
+    api::ClientOptions plain = clientOptions();
+    plain.url = "http://127.0.0.1:" + std::to_string(_sim->port());
+    const auto list = makeClient(plain, _sim->adminToken())->listClients();
+    ASSERT_FALSE(list);
+    EXPECT_EQ(list.error().kind, FailureKind::Permanent) << list.error().message;
+    EXPECT_TRUE(contains(list.error().message, "speaks TLS")) << list.error().message;
+    EXPECT_TRUE(contains(list.error().message, "https://127.0.0.1:" + std::to_string(_sim->port())))
+        << list.error().message;
+    EXPECT_EQ(count("GET", kClientsPath), 0);
+}
+
 TEST_F(AstraClient, InvalidJsonAnswerIsAPermanentMalformedAnswer)
 {
     _sim->addFault(fault(FaultKind::InvalidJson, "GET", kClientsPath, 1));

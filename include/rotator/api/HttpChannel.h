@@ -30,6 +30,7 @@ struct ChannelOptions
     std::size_t maxBodyBytes = 16 * 1024 * 1024;
     std::string caKey = "astra.caFile";                ///< named when a certificate is refused
     std::string deadlineKey = "astra.requestDeadline"; ///< named when the deadline passes
+    std::string urlKey = "astra.url"; ///< named when `http://` reaches a server speaking TLS
 };
 
 /// One request. Header values and the body may hold secrets (a bearer token, the credential
@@ -49,6 +50,10 @@ struct HttpRequestSpec
 /// ConnectionWatchdog, answers over `maxBodyBytes` refused, and a failure without an answer
 /// judged by what was sent: once the first byte of the request was written it is ambiguous
 /// (the server may have acted on it), before that (connect, TLS handshake) it is not.
+///
+/// Over plain http, an exchange the server cut without an answer is checked once more: when a
+/// TLS handshake with the same address succeeds, the failure is permanent, not ambiguous (a TLS
+/// server cannot have acted on a plain request) and says to write `https://` in `urlKey`.
 ///
 /// `send` makes one attempt and returns every answer, 4xx and 5xx included, as an HttpResult:
 /// what a status means is the caller's business (each store has its own error bodies). It never
@@ -70,6 +75,8 @@ public:
 
 private:
     struct Session;
+    /// Whether the server completes a TLS handshake (certificate not checked: nothing is sent).
+    bool speaksTls() const;
     std::unique_ptr<Session> acquireSession();
     void releaseSession(std::unique_ptr<Session> session);
 
