@@ -102,10 +102,15 @@ void AdminServer::Impl::start()
     }
     catch (const Poco::Exception& e)
     {
-        const std::string why = e.code() == EADDRINUSE
-                                    ? "address already in use (is another astra-rotator running?)"
-                                    : e.displayText();
-        throw core::ConfigError("admin.listen", "cannot listen on " + shown + ": " + why);
+        if (e.code() == EADDRINUSE)
+        {
+            // The configuration may be right and the port busy for a while (a previous daemon
+            // still stopping): a start-up failure a supervisor retries, not exit 78.
+            throw core::StartupError("admin.listen: cannot listen on " + shown +
+                                     ": address already in use (is another astra-rotator or "
+                                     "another service using that port?)");
+        }
+        throw core::ConfigError("admin.listen", "cannot listen on " + shown + ": " + e.displayText());
     }
     _port = socket.address().port();
     const std::string bound = socket.address().toString();

@@ -71,6 +71,11 @@ int RotatorApp::main(const std::vector<std::string>&)
         std::cerr << "usage error: " << e.what() << "\n";
         return EXIT_USAGE;
     }
+    catch (const core::StartupError& e)
+    {
+        std::cerr << "error: " << core::redactSecrets(e.what()) << "\n";
+        return EXIT_FAILURE;
+    }
     catch (const core::StoreError& e)
     {
         std::cerr << "error: " << core::redactSecrets(e.what()) << "\n";

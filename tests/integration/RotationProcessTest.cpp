@@ -31,6 +31,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
@@ -742,6 +743,29 @@ TEST(RotationProcess, ServeWithTheAdminApiAndJsonLogsLeaksNoSecret)
 // Issue 13, item 8, against the built daemon: 64 connections that trickle one byte each hold no
 // worker thread, so /healthz still answers within a second. The per-address limit is raised so
 // that all 64 stay open (with the default 8, each new one would close the oldest).
+// A taken admin port is a start-up failure a supervisor may retry (exit 1), not a configuration
+// error (78, which the systemd unit does not restart).
+TEST(RotationProcess, ServeExitsOneWhenTheAdminPortIsTaken)
+{
+    test::TempDir dir;
+    sim::Simulator sim(test::tlsSimulatorOptions());
+    Poco::Net::ServerSocket taken;
+    taken.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+    taken.listen();
+    const std::string config = writeServeConfig(
+        dir, sim,
+        "admin.listen = 127.0.0.1:" + std::to_string(taken.address().port()) + "\n" +
+            appCredential(dir, "1h", "0s"));
+    const auto result =
+        runProcess({kRotator, "--config=" + config, "serve"}, test::minimalEnvironment());
+    ASSERT_TRUE(result.status && result.status->exited) << result.describe();
+    EXPECT_EQ(result.status->code, 1) << result.describe();
+    EXPECT_NE(result.err.find("error: admin.listen: cannot listen on 127.0.0.1:"),
+              std::string::npos)
+        << result.describe();
+    EXPECT_NE(result.err.find("address already in use"), std::string::npos) << result.describe();
+}
+
 TEST(RotationProcess, ServeAnswersHealthzWithinASecondWhileSixtyFourClientsTrickle)
 {
     test::TempDir dir;

@@ -55,6 +55,15 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Something the configuration is right about but this machine cannot do now (the admin port
+/// is taken by another process): exit code 1, so that a supervisor retries it, unlike a
+/// configuration error (78), which only an edit fixes.
+class StartupError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// A command-line usage problem. Exit code 64 (EX_USAGE).
 class UsageError : public std::runtime_error
 {
