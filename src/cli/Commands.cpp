@@ -68,9 +68,9 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     for (const auto& s : settings.sinks)
     {
         // A secret store's check asks the store: not with --offline (its keys were checked).
-        if (cl.has("offline") && (s.type == config::SinkType::Kubernetes ||
-                                  s.type == config::SinkType::Vault ||
-                                  s.type == config::SinkType::AwsSecretsManager))
+        if (cl.has("offline") &&
+            (s.type == config::SinkType::Kubernetes || s.type == config::SinkType::Vault ||
+             s.type == config::SinkType::AwsSecretsManager))
         {
             continue;
         }

@@ -29,8 +29,7 @@ std::string vaultPath(const Entry& e)
         const std::string segment = e.value.substr(start, end - start);
         const bool charsOk =
             std::all_of(segment.begin(), segment.end(),
-                        [](char c)
-                        {
+                        [](char c) {
                             return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
                                    std::strchr("._@+-", c) != nullptr;
                         });
@@ -235,7 +234,8 @@ constexpr SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.vault.address = serviceUrl(e, "the Vault token", "sinks.S.tokenFile"); }},
     {"mount", SinkScope::Vault,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.vault.mount = vaultPath(e); }},
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.mount = vaultPath(e); }},
     {"namespace", SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.vault.vaultNamespace = vaultPath(e); }},
@@ -247,7 +247,8 @@ constexpr SinkKey kSinkKeys[] = {
                                               {"approle", VaultAuth::AppRole}});
      }},
     {"role", SinkScope::Vault,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.vault.role = vaultPath(e); }},
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.role = vaultPath(e); }},
     {"jwtFile", SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.vault.jwtFile = absolutePath(e); }},

@@ -83,8 +83,8 @@ void checkVaultSink(SinkSettings& sink, const std::map<std::string, Entry>& give
         fail(prefix + "path", "missing (a vault sink needs the secret's path under the mount)");
     }
     const std::map<std::string, VaultAuth> owner = {
-        {"tokenFile", VaultAuth::Token},       {"role", VaultAuth::Kubernetes},
-        {"jwtFile", VaultAuth::Kubernetes},    {"roleIdFile", VaultAuth::AppRole},
+        {"tokenFile", VaultAuth::Token},      {"role", VaultAuth::Kubernetes},
+        {"jwtFile", VaultAuth::Kubernetes},   {"roleIdFile", VaultAuth::AppRole},
         {"secretIdFile", VaultAuth::AppRole},
     };
     const auto auth = given.find("auth");
@@ -124,8 +124,9 @@ void checkVaultSink(SinkSettings& sink, const std::map<std::string, Entry>& give
         if (v.roleIdFile.empty() || v.secretIdFile.empty())
         {
             fail(prefix + (v.roleIdFile.empty() ? "roleIdFile" : "secretIdFile"),
-                 "missing (" + prefix + "auth = approle reads the role ID and the secret ID "
-                                        "from files)");
+                 "missing (" + prefix +
+                     "auth = approle reads the role ID and the secret ID "
+                     "from files)");
         }
         v.authMount = v.authMount.empty() ? "approle" : v.authMount;
         break;

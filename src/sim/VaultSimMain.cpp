@@ -214,16 +214,15 @@ int runVaultSimulator(const std::vector<std::string>& argv)
         core::SystemClock clock;
         VaultSimulator simulator(args.options, clock);
         const std::string& mount = args.options.mount;
-        simulator.setPolicy("astra-rotator",
-                            {{mount + "/data/*", {"create", "read", "update"}},
-                             {mount + "/metadata/*", {"read", "update"}}});
+        simulator.setPolicy("astra-rotator", {{mount + "/data/*", {"create", "read", "update"}},
+                                              {mount + "/metadata/*", {"read", "update"}}});
         const std::int64_t loginTtl = args.ttlSeconds == 0 ? 3600 : args.ttlSeconds;
         if (!args.tokenFile.empty())
         {
-            writeFileAtomically(args.tokenFile,
-                                simulator.createToken({"astra-rotator"}, args.ttlSeconds,
-                                                      args.ttlSeconds != 0) +
-                                    "\n");
+            writeFileAtomically(
+                args.tokenFile,
+                simulator.createToken({"astra-rotator"}, args.ttlSeconds, args.ttlSeconds != 0) +
+                    "\n");
         }
         for (const auto& [roleIdFile, secretIdFile] : args.approles)
         {

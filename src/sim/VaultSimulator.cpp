@@ -101,7 +101,7 @@ struct VaultSimulator::State
     std::map<std::string, std::vector<VaultPolicyRule>> policies;
     std::map<std::string, Token> tokens;
     std::map<std::pair<std::string, std::string>, LoginRole> kubernetesRoles; ///< (mount, role)
-    std::map<std::pair<std::string, std::string>, LoginRole> appRoles; ///< (mount, role_id)
+    std::map<std::pair<std::string, std::string>, LoginRole> appRoles;        ///< (mount, role_id)
     std::map<std::string, Secret> secrets; ///< "<ns>/<path>" -> secret
     std::int64_t logins = 0;
     std::int64_t renewals = 0;
@@ -164,8 +164,7 @@ struct VaultSimulator::State
             }
             policyPath = requestNamespace + "/" + path; // a root token's view of a child
         }
-        if (std::find(token.policies.begin(), token.policies.end(), "root") !=
-            token.policies.end())
+        if (std::find(token.policies.begin(), token.policies.end(), "root") != token.policies.end())
         {
             return {"root"};
         }
@@ -182,8 +181,8 @@ struct VaultSimulator::State
             for (const auto& rule : policy->second)
             {
                 const bool glob = !rule.path.empty() && rule.path.back() == '*';
-                const std::string stem = glob ? rule.path.substr(0, rule.path.size() - 1)
-                                              : rule.path;
+                const std::string stem =
+                    glob ? rule.path.substr(0, rule.path.size() - 1) : rule.path;
                 const bool exact = !glob && rule.path == policyPath;
                 if (!exact && !(glob && startsWith(policyPath, stem)))
                 {
@@ -230,6 +229,24 @@ struct VaultSimulator::State
         }
         secret.versions.push_back(Version{std::move(data), now});
         secret.updatedMs = now;
+    }
+
+    /// Another writer's new version: the current data with `changes` set.
+    void patch(Secret& secret, const std::map<std::string, std::string>& changes)
+    {
+        auto data = json::newObject();
+        if (!secret.versions.empty() && secret.versions.back().data)
+        {
+            for (const auto& [key, value] : *secret.versions.back().data)
+            {
+                data->set(key, value);
+            }
+        }
+        for (const auto& [key, value] : changes)
+        {
+            data->set(key, value);
+        }
+        addVersion(secret, data);
     }
 
     static Object::Ptr fromMap(const std::map<std::string, std::string>& data)
@@ -333,9 +350,8 @@ void VaultSimulator::setPolicy(const std::string& name, std::vector<VaultPolicyR
     _state->policies[name] = std::move(rules);
 }
 
-std::string VaultSimulator::createToken(std::vector<std::string> policies,
-                                        std::int64_t ttlSeconds, bool renewable,
-                                        const std::string& vaultNamespace,
+std::string VaultSimulator::createToken(std::vector<std::string> policies, std::int64_t ttlSeconds,
+                                        bool renewable, const std::string& vaultNamespace,
                                         std::int64_t maxTtlSeconds)
 {
     std::lock_guard lock(_state->mutex);
@@ -349,9 +365,8 @@ std::string VaultSimulator::createToken(std::vector<std::string> policies,
 }
 
 void VaultSimulator::addKubernetesRole(const std::string& role, const std::string& jwt,
-                                       std::vector<std::string> policies,
-                                       std::int64_t ttlSeconds, std::int64_t maxTtlSeconds,
-                                       const std::string& mount)
+                                       std::vector<std::string> policies, std::int64_t ttlSeconds,
+                                       std::int64_t maxTtlSeconds, const std::string& mount)
 {
     std::lock_guard lock(_state->mutex);
     _state->kubernetesRoles[{mount, role}] =
@@ -495,9 +510,9 @@ StoreReply VaultSimulator::handle(const StoreRequest& request)
     if (!vaultNs.empty() && std::find(s.options.namespaces.begin(), s.options.namespaces.end(),
                                       vaultNs) == s.options.namespaces.end())
     {
-        return errorReply(404, {"no handler for route \"" + vaultNs + "/" + path +
-                                "\". route entry not found."},
-                          "");
+        return errorReply(
+            404, {"no handler for route \"" + vaultNs + "/" + path + "\". route entry not found."},
+            "");
     }
     Object::Ptr body;
     if (write && !request.body.empty())
@@ -662,8 +677,7 @@ StoreReply VaultSimulator::handle(const StoreRequest& request)
     const std::string dataPrefix = s.options.mount + "/data/";
     const std::string metadataPrefix = s.options.mount + "/metadata/";
     const bool isData = startsWith(path, dataPrefix) && path.size() > dataPrefix.size();
-    const bool isMetadata =
-        startsWith(path, metadataPrefix) && path.size() > metadataPrefix.size();
+    const bool isMetadata = startsWith(path, metadataPrefix) && path.size() > metadataPrefix.size();
     if (!isData && !isMetadata)
     {
         return errorReply(404, {"no handler for route \"" + path + "\". route entry not found."},
@@ -730,7 +744,7 @@ StoreReply VaultSimulator::handle(const StoreRequest& request)
         {
             --s.interveneBefore;
             Secret& other = s.secrets[key];
-            s.addVersion(other, State::fromMap({{"written-by", "another writer"}}));
+            s.patch(other, {{"written-by", "another writer"}});
             secret = &other;
         }
         std::optional<std::int64_t> cas;
@@ -760,11 +774,11 @@ StoreReply VaultSimulator::handle(const StoreRequest& request)
         Secret& target = s.secrets[key];
         s.addVersion(target, body->getObject("data"));
         const std::int64_t version = s.currentVersion(target);
-        auto reply = jsonReply(200, s.envelopeWith("data", s.versionMetadata(target, version)),
-                               route);
+        auto reply =
+            jsonReply(200, s.envelopeWith("data", s.versionMetadata(target, version)), route);
         if (s.interveneAfter)
         {
-            s.addVersion(target, State::fromMap(*s.interveneAfter));
+            s.patch(target, *s.interveneAfter);
             s.interveneAfter.reset();
         }
         return reply;

@@ -1,5 +1,7 @@
 #include "rotator/sink/VaultAuth.h"
 
+#include "VaultJson.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -22,7 +24,12 @@ namespace
 /// sent just before never carries a token that dies on the way.
 constexpr std::int64_t kExpiryMarginMs = 10'000;
 
-Poco::JSON::Object::Ptr parseObject(std::string_view body)
+} // namespace
+
+namespace detail
+{
+
+Poco::JSON::Object::Ptr parseVaultObject(std::string_view body)
 {
     try
     {
@@ -39,11 +46,11 @@ Poco::JSON::Object::Ptr parseObject(std::string_view body)
     return nullptr;
 }
 
-} // namespace
+} // namespace detail
 
 std::string vaultErrorText(std::string_view body)
 {
-    const auto root = parseObject(body);
+    const auto root = detail::parseVaultObject(body);
     if (!root || !root->isArray("errors"))
     {
         return "";
@@ -51,10 +58,29 @@ std::string vaultErrorText(std::string_view body)
     std::string joined;
     for (const auto& item : *root->getArray("errors"))
     {
-        if (item.isString())
+        if (!item.isString())
         {
-            joined += (joined.empty() ? "" : "; ") + item.extract<std::string>();
+            continue;
         }
+        // Vault's multi-error form ("1 error occurred:\n\t* …\n\n") folded onto one line.
+        std::string one;
+        for (const char c : item.extract<std::string>())
+        {
+            const bool blank = static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+            if (!blank)
+            {
+                one += c;
+            }
+            else if (!one.empty() && one.back() != ' ')
+            {
+                one += ' ';
+            }
+        }
+        while (!one.empty() && one.back() == ' ')
+        {
+            one.pop_back();
+        }
+        joined += (joined.empty() || one.empty() ? "" : "; ") + one;
     }
     return api::sanitizeForMessage(joined, 300);
 }
@@ -76,7 +102,7 @@ std::vector<std::pair<std::string, std::string>> vaultHeaders(const core::Secret
 
 std::optional<VaultLease> parseVaultLease(std::string_view body)
 {
-    const auto root = parseObject(body);
+    const auto root = detail::parseVaultObject(body);
     if (!root || !root->isObject("auth"))
     {
         return std::nullopt;
@@ -148,8 +174,8 @@ core::Outcome<core::Secret> VaultAuth::tokenLocked()
     const auto& v = _settings.vault;
     if (v.auth == config::VaultAuth::Token)
     {
-        auto source = sourceLocked(_tokenFile, _settings.tokenFile,
-                                   "sinks." + _settings.name + ".tokenFile");
+        auto source =
+            sourceLocked(_tokenFile, _settings.tokenFile, "sinks." + _settings.name + ".tokenFile");
         if (!source)
         {
             return tl::unexpected(source.error());
@@ -195,8 +221,8 @@ core::Failure VaultAuth::authFailure(const std::string& what, const api::HttpRes
     core::Failure f;
     f.httpStatus = result.status;
     f.retryAfterMs = result.retryAfterMs;
-    f.kind = result.status == 429 || result.status >= 500 ? FailureKind::Transient
-                                                           : FailureKind::Auth;
+    f.kind =
+        result.status == 429 || result.status >= 500 ? FailureKind::Transient : FailureKind::Auth;
     f.message = _prefix + "Vault refused " + what + " (" + std::to_string(result.status) +
                 (errors.empty() ? "" : ": " + errors) + ")";
     return f;

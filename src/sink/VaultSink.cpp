@@ -1,11 +1,15 @@
 #include "rotator/sink/VaultSink.h"
 
+#include "VaultJson.h"
+
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 #include <Poco/Logger.h>
 
 #include "rotator/core/JsonString.h"
@@ -24,23 +28,6 @@ namespace
 /// a person's business, and the next attempt comes anyway.
 constexpr int kCasAttempts = 5;
 constexpr const char* kCasMismatch = "check-and-set parameter did not match the current version";
-
-Poco::JSON::Object::Ptr parseObject(std::string_view body)
-{
-    try
-    {
-        Poco::JSON::Parser parser;
-        const Poco::Dynamic::Var root = parser.parse(std::string(body));
-        if (root.type() == typeid(Poco::JSON::Object::Ptr))
-        {
-            return root.extract<Poco::JSON::Object::Ptr>();
-        }
-    }
-    catch (const Poco::Exception&)
-    {
-    }
-    return nullptr;
-}
 
 std::string jsonText(const Poco::Dynamic::Var& value)
 {
@@ -72,11 +59,10 @@ bool holds(const VaultSecretData& data, const Credential& credential,
 /// Vault's own messages do not quote what was written; if one ever did, it is withheld.
 std::string withoutCredential(std::string text, const Credential* credential)
 {
-    if (credential != nullptr &&
-        ((!credential->secret.empty() &&
-          text.find(credential->secret.reveal()) != std::string::npos) ||
-         (!credential->token.empty() &&
-          text.find(credential->token.reveal()) != std::string::npos)))
+    if (credential != nullptr && ((!credential->secret.empty() &&
+                                   text.find(credential->secret.reveal()) != std::string::npos) ||
+                                  (!credential->token.empty() &&
+                                   text.find(credential->token.reveal()) != std::string::npos)))
     {
         return "(Vault's message withheld: it quoted the credential)";
     }
@@ -87,7 +73,7 @@ std::string withoutCredential(std::string text, const Credential* credential)
 
 std::optional<VaultSecretData> parseVaultData(std::string_view body)
 {
-    const auto root = parseObject(body);
+    const auto root = detail::parseVaultObject(body);
     if (!root || !root->isObject("data"))
     {
         return std::nullopt;
@@ -127,7 +113,7 @@ std::optional<VaultSecretData> parseVaultData(std::string_view body)
 
 std::optional<VaultMetadata> parseVaultMetadata(std::string_view body)
 {
-    const auto root = parseObject(body);
+    const auto root = detail::parseVaultObject(body);
     if (!root || !root->isObject("data"))
     {
         return std::nullopt;
@@ -156,7 +142,7 @@ std::optional<VaultMetadata> parseVaultMetadata(std::string_view body)
 std::string vaultWriteBody(const std::string& fieldsJson, const VaultSecretData& kept,
                            std::int64_t cas)
 {
-    const auto owned = parseObject(fieldsJson);
+    const auto owned = detail::parseVaultObject(fieldsJson);
     std::set<std::string> ours;
     if (owned)
     {
@@ -224,7 +210,7 @@ std::optional<std::vector<std::string>> missingCapabilities(std::string_view bod
                                                             const std::string& path,
                                                             const std::vector<std::string>& needed)
 {
-    auto root = parseObject(body);
+    auto root = detail::parseVaultObject(body);
     if (root && !root->isArray(path) && root->isObject("data"))
     {
         root = root->getObject("data"); // newer answers repeat the lists under `data`
@@ -281,12 +267,11 @@ std::string VaultSink::describe() const
                        : v.auth == config::VaultAuth::Kubernetes ? "kubernetes"
                                                                  : "approle";
     return "vault " + v.address + " " + _dataPath +
-           (v.vaultNamespace.empty() ? "" : " (namespace " + v.vaultNamespace + ")") +
-           " (auth " + auth + ")";
+           (v.vaultNamespace.empty() ? "" : " (namespace " + v.vaultNamespace + ")") + " (auth " +
+           auth + ")";
 }
 
-core::Outcome<api::HttpResult> VaultSink::call(const std::string& method,
-                                               const std::string& target,
+core::Outcome<api::HttpResult> VaultSink::call(const std::string& method, const std::string& target,
                                                std::string_view body) const
 {
     for (int attempt = 0;; ++attempt)
@@ -327,16 +312,15 @@ core::Outcome<api::HttpResult> VaultSink::call(const std::string& method,
 }
 
 core::Failure VaultSink::answerFailure(const std::string& method, const std::string& target,
-                                       const api::HttpResult& result,
-                                       const std::string& capability,
+                                       const api::HttpResult& result, const std::string& capability,
                                        const Credential* credential) const
 {
     const std::string errors = withoutCredential(vaultErrorText(result.body), credential);
     core::Failure f;
     f.httpStatus = result.status;
     f.retryAfterMs = result.retryAfterMs;
-    const std::string said = " (" + std::to_string(result.status) +
-                             (errors.empty() ? "" : ": " + errors) + ")";
+    const std::string said =
+        " (" + std::to_string(result.status) + (errors.empty() ? "" : ": " + errors) + ")";
     if (result.status == 403)
     {
         f.kind = FailureKind::Permanent;
@@ -381,7 +365,8 @@ core::Outcome<std::optional<VaultMetadata>> VaultSink::readMetadata() const
     return std::optional<VaultMetadata>(std::move(*metadata));
 }
 
-core::Outcome<std::optional<VaultSecretData>> VaultSink::readData(const Credential* credential) const
+core::Outcome<std::optional<VaultSecretData>>
+VaultSink::readData(const Credential* credential) const
 {
     const std::string target = "/v1/" + _dataPath;
     auto answer = call("GET", target, {});
@@ -476,16 +461,24 @@ core::Outcome<void> VaultSink::deliver(const Credential& credential)
         {
             mayHold = true;
             written = true;
-            Poco::Logger::get("sink").information(_prefix + "wrote client " +
-                                                  credential.clientId + " to " + _dataPath +
-                                                  " (check-and-set on version " +
-                                                  std::to_string(version) + ")");
+            Poco::Logger::get("sink").information(
+                _prefix + "wrote client " + credential.clientId + " to " + _dataPath +
+                " (check-and-set on version " + std::to_string(version) + ")");
             break;
         }
-        const std::string errors = vaultErrorText(answer->body);
-        if (answer->status == 400 && errors.find(kCasMismatch) != std::string::npos &&
-            attempt < kCasAttempts)
+        // Vault refused the write as a whole: nothing of it was stored.
+        if (answer->status == 400 &&
+            vaultErrorText(answer->body).find(kCasMismatch) != std::string::npos)
         {
+            if (attempt >= kCasAttempts)
+            {
+                return failed(core::fail(FailureKind::Transient,
+                                         _prefix + _dataPath + " changed " +
+                                             std::to_string(kCasAttempts) +
+                                             " times while it was written (check-and-set "
+                                             "refused each time); another writer is at work")
+                                  .value());
+            }
             Poco::Logger::get("sink").information(
                 _prefix + _dataPath + " changed while it was written (check-and-set on version " +
                 std::to_string(version) + " refused): reading it again");
@@ -518,10 +511,10 @@ core::Outcome<void> VaultSink::deliver(const Credential& credential)
     }
     if (!*readBack || !holds(**readBack, credential, fields))
     {
-        return failed(core::fail(FailureKind::Transient,
-                                 _prefix + "the read-back of " + _dataPath +
-                                     " does not hold client " + credential.clientId +
-                                     " (another writer changed it since)")
+        return failed(core::fail(FailureKind::Transient, _prefix + "the read-back of " + _dataPath +
+                                                             " does not hold client " +
+                                                             credential.clientId +
+                                                             " (another writer changed it since)")
                           .value());
     }
     Poco::Logger::get("sink").information(_prefix + _dataPath + " holds client " +
@@ -545,8 +538,8 @@ core::Outcome<void> VaultSink::check() const
     }
     if (answer->status != 200)
     {
-        return tl::unexpected(answerFailure("POST", target, *answer,
-                                            "update on sys/capabilities-self", nullptr));
+        return tl::unexpected(
+            answerFailure("POST", target, *answer, "update on sys/capabilities-self", nullptr));
     }
     std::vector<std::string> lacking;
     for (const auto& [path, needed] :
@@ -571,9 +564,8 @@ core::Outcome<void> VaultSink::check() const
         {
             list += (list.empty() ? "" : ", ") + item;
         }
-        return core::fail(FailureKind::Permanent,
-                          _prefix + "the token's policies lack " + list +
-                              " (README: the vault sink's policy)");
+        return core::fail(FailureKind::Permanent, _prefix + "the token's policies lack " + list +
+                                                      " (README: the vault sink's policy)");
     }
     auto data = readData(nullptr);
     if (!data)

@@ -138,16 +138,16 @@ enum class VaultAuth
 /// `SinkSettings::tokenFile`.
 struct VaultSinkSettings
 {
-    std::string address;            ///< `https://vault.example:8200` (http to loopback only)
-    std::string mount = "secret";   ///< where the KV v2 engine is mounted, without slashes
-    std::string path;               ///< the secret's path under the mount, without a leading `/`
-    std::string vaultNamespace;     ///< Enterprise `X-Vault-Namespace`; empty: none
+    std::string address;          ///< `https://vault.example:8200` (http to loopback only)
+    std::string mount = "secret"; ///< where the KV v2 engine is mounted, without slashes
+    std::string path;             ///< the secret's path under the mount, without a leading `/`
+    std::string vaultNamespace;   ///< Enterprise `X-Vault-Namespace`; empty: none
     VaultAuth auth = VaultAuth::Token;
-    std::string role;               ///< kubernetes: the Vault role to log in as
+    std::string role; ///< kubernetes: the Vault role to log in as
     std::string jwtFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-    std::string authMount;          ///< empty: `kubernetes` or `approle` after `auth`
-    std::string roleIdFile;         ///< approle
-    std::string secretIdFile;       ///< approle
+    std::string authMount;    ///< empty: `kubernetes` or `approle` after `auth`
+    std::string roleIdFile;   ///< approle
+    std::string secretIdFile; ///< approle
 };
 
 /// `sinks.S.type = aws-secretsmanager`.

@@ -31,10 +31,10 @@ struct VaultPolicyRule
 
 struct VaultSimulatorOptions
 {
-    StoreServerOptions server;          ///< name, TLS, faults (their pathPrefix: `/v1/...`)
-    std::string mount = "secret";       ///< the KV version 2 mount
-    std::vector<std::string> namespaces; ///< Enterprise namespaces besides the root one
-    bool casRequired = false;           ///< the mount's cas_required
+    StoreServerOptions server;                ///< name, TLS, faults (their pathPrefix: `/v1/...`)
+    std::string mount = "secret";             ///< the KV version 2 mount
+    std::vector<std::string> namespaces;      ///< Enterprise namespaces besides the root one
+    bool casRequired = false;                 ///< the mount's cas_required
     std::size_t maxSecretBytes = 1024 * 1024; ///< a larger data write: 413
 };
 
@@ -107,9 +107,11 @@ public:
     void setCustomMetadata(const std::string& path, std::map<std::string, std::string> custom,
                            const std::string& vaultNamespace = "");
     /// Before each of the next `count` data writes is handled, another writer writes a new
-    /// version (so a check-and-set on the version read before fails).
+    /// version (the current data plus `written-by`), so a check-and-set on the version read
+    /// before fails.
     void interveneBeforeWrites(int count);
-    /// Right after the next data write that succeeds, another writer writes `data`.
+    /// Right after the next data write that succeeds, another writer writes a new version:
+    /// the data just written with the keys of `data` set.
     void interveneAfterNextWrite(std::map<std::string, std::string> data);
 
     struct State;

@@ -103,10 +103,10 @@ private:
     std::shared_ptr<config::TokenSource> _jwtFile;
     std::shared_ptr<config::TokenSource> _roleIdFile;
     std::shared_ptr<config::TokenSource> _secretIdFile;
-    core::Secret _token;              ///< logged-in methods: the client token; empty: none
-    std::int64_t _renewAtMs = 0;      ///< when to renew (or log in again)
-    std::int64_t _expiresAtMs = 0;    ///< 0: never
-    std::int64_t _firstLeaseMs = 0;   ///< of the last login
+    core::Secret _token;            ///< logged-in methods: the client token; empty: none
+    std::int64_t _renewAtMs = 0;    ///< when to renew (or log in again)
+    std::int64_t _expiresAtMs = 0;  ///< 0: never
+    std::int64_t _firstLeaseMs = 0; ///< of the last login
     bool _renewable = false;
     std::int64_t _logins = 0;
 };
