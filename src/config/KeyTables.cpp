@@ -4,6 +4,8 @@
 #include "rotator/core/Token.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <limits>
 
 // Every configuration key, with the parser that reads it into Settings. A key that is not
@@ -14,6 +16,33 @@ namespace rotator::config::detail
 
 namespace
 {
+
+/// A Vault path (`sinks.S.path`, `mount`, `namespace`, `authMount`, `role`): segments of
+/// `[A-Za-z0-9._@+-]` joined by single `/`, none `.` or `..`, no leading or trailing `/`, so
+/// that it goes into a request path as it is and cannot climb out of the mount.
+std::string vaultPath(const Entry& e)
+{
+    std::size_t start = 0;
+    while (start <= e.value.size())
+    {
+        const std::size_t end = std::min(e.value.find('/', start), e.value.size());
+        const std::string segment = e.value.substr(start, end - start);
+        const bool charsOk =
+            std::all_of(segment.begin(), segment.end(),
+                        [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+                                   std::strchr("._@+-", c) != nullptr;
+                        });
+        if (segment.empty() || segment == "." || segment == ".." || !charsOk)
+        {
+            invalid(e, "Vault path",
+                    "names of letters, digits and ._@+- joined by single slashes, without a "
+                    "leading or trailing slash, . or .. (e.g. apps/billing)");
+        }
+        start = end + 1;
+    }
+    return e.value;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The key tables
@@ -149,8 +178,17 @@ constexpr SinkKey kSinkKeys[] = {
                                        {"vault", SinkType::Vault},
                                        {"aws-secretsmanager", SinkType::AwsSecretsManager}});
      }},
-    {"path", SinkScope::File,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.path = absolutePath(e); }},
+    {"path", SinkScope::File | SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         // `type` is applied first: a vault path is a secret's name under the mount.
+         if (s.type == SinkType::Vault)
+         {
+             s.vault.path = vaultPath(e);
+             return;
+         }
+         s.path = absolutePath(e);
+     }},
     {"format", SinkScope::File,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      {
@@ -192,6 +230,37 @@ constexpr SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.fields = storeFields(e); }},
     // kubernetes
     // vault
+    {"address", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.address = serviceUrl(e, "the Vault token", "sinks.S.tokenFile"); }},
+    {"mount", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.mount = vaultPath(e); }},
+    {"namespace", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.vaultNamespace = vaultPath(e); }},
+    {"auth", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         s.vault.auth = choice<VaultAuth>(e, {{"token", VaultAuth::Token},
+                                              {"kubernetes", VaultAuth::Kubernetes},
+                                              {"approle", VaultAuth::AppRole}});
+     }},
+    {"role", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.role = vaultPath(e); }},
+    {"jwtFile", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.jwtFile = absolutePath(e); }},
+    {"authMount", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.authMount = vaultPath(e); }},
+    {"roleIdFile", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.roleIdFile = absolutePath(e); }},
+    {"secretIdFile", SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.vault.secretIdFile = absolutePath(e); }},
     // aws-secretsmanager
 };
 

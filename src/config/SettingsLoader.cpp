@@ -68,6 +68,71 @@ void loadFixedSections(const AbstractConfiguration& cfg, Settings& settings)
     }
 }
 
+/// The keys a vault sink needs for its `auth`, and no key of another auth method (a role ID
+/// file next to `auth = token` is a mistake, not a fallback).
+void checkVaultSink(SinkSettings& sink, const std::map<std::string, Entry>& given,
+                    const std::string& prefix)
+{
+    VaultSinkSettings& v = sink.vault;
+    if (v.address.empty())
+    {
+        fail(prefix + "address", "missing (a vault sink needs Vault's https://HOST:PORT)");
+    }
+    if (v.path.empty())
+    {
+        fail(prefix + "path", "missing (a vault sink needs the secret's path under the mount)");
+    }
+    const std::map<std::string, VaultAuth> owner = {
+        {"tokenFile", VaultAuth::Token},      {"role", VaultAuth::Kubernetes},
+        {"jwtFile", VaultAuth::Kubernetes},   {"roleIdFile", VaultAuth::AppRole},
+        {"secretIdFile", VaultAuth::AppRole},
+    };
+    const auto auth = given.find("auth");
+    const std::string authText = auth == given.end() || auth->second.value.empty()
+                                     ? std::string("token (the default)")
+                                     : auth->second.value;
+    for (const auto& [key, method] : owner)
+    {
+        const auto it = given.find(key);
+        if (it != given.end() && !it->second.value.empty() && method != v.auth)
+        {
+            fail(it->second.key, "not used with " + prefix + "auth = " + authText);
+        }
+    }
+    if (given.count("authMount") != 0 && !given.at("authMount").value.empty() &&
+        v.auth == VaultAuth::Token)
+    {
+        fail(prefix + "authMount", "not used with " + prefix + "auth = " + authText);
+    }
+    switch (v.auth)
+    {
+    case VaultAuth::Token:
+        if (sink.tokenFile.empty())
+        {
+            fail(prefix + "tokenFile", "missing (" + prefix + "auth = " + authText +
+                                           " reads the Vault token from this file)");
+        }
+        break;
+    case VaultAuth::Kubernetes:
+        if (v.role.empty())
+        {
+            fail(prefix + "role", "missing (" + prefix + "auth = kubernetes logs in as a role)");
+        }
+        v.authMount = v.authMount.empty() ? "kubernetes" : v.authMount;
+        break;
+    case VaultAuth::AppRole:
+        if (v.roleIdFile.empty() || v.secretIdFile.empty())
+        {
+            fail(prefix + (v.roleIdFile.empty() ? "roleIdFile" : "secretIdFile"),
+                 "missing (" + prefix +
+                     "auth = approle reads the role ID and the secret ID "
+                     "from files)");
+        }
+        v.authMount = v.authMount.empty() ? "approle" : v.authMount;
+        break;
+    }
+}
+
 std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& settings)
 {
     std::vector<Entry> leaves;
@@ -113,6 +178,10 @@ std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& 
         if (sink.type == SinkType::Exec && sink.command.empty())
         {
             fail(prefix + "command", "missing (an exec sink needs a command)");
+        }
+        if (sink.type == SinkType::Vault)
+        {
+            checkVaultSink(sink, group.entries, prefix);
         }
         sinks.push_back(std::move(sink));
     }

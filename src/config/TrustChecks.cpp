@@ -184,6 +184,11 @@ void checkTrustedInputs(const Settings& settings)
         {
             openInputFile(sink.command.front(), "sinks." + sink.name + ".command", false);
         }
+        // Decides whom a store sink sends the credential (and its own token) to.
+        if (!sink.caFile.empty())
+        {
+            openInputFile(sink.caFile, "sinks." + sink.name + ".caFile", false);
+        }
     }
     checkDistinctSinkFiles(settings);
     checkBearerIsNotTheTokenFile(settings);

@@ -126,9 +126,28 @@ struct KubernetesSinkSettings
 {
 };
 
-/// `sinks.S.type = vault`.
+/// How a vault sink logs in (`sinks.S.auth`).
+enum class VaultAuth
+{
+    Token,      ///< a token read from `sinks.S.tokenFile`
+    Kubernetes, ///< `auth/<authMount>/login` with the pod's service account JWT
+    AppRole,    ///< `auth/<authMount>/login` with a role ID and a secret ID read from files
+};
+
+/// `sinks.S.type = vault` (HashiCorp Vault KV version 2). The token file is the shared
+/// `SinkSettings::tokenFile`.
 struct VaultSinkSettings
 {
+    std::string address;          ///< `https://vault.example:8200` (http to loopback only)
+    std::string mount = "secret"; ///< where the KV v2 engine is mounted, without slashes
+    std::string path;             ///< the secret's path under the mount, without a leading `/`
+    std::string vaultNamespace;   ///< Enterprise `X-Vault-Namespace`; empty: none
+    VaultAuth auth = VaultAuth::Token;
+    std::string role; ///< kubernetes: the Vault role to log in as
+    std::string jwtFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+    std::string authMount;    ///< empty: `kubernetes` or `approle` after `auth`
+    std::string roleIdFile;   ///< approle
+    std::string secretIdFile; ///< approle
 };
 
 /// `sinks.S.type = aws-secretsmanager`.

@@ -8,9 +8,10 @@
 namespace rotator::sink
 {
 
-/// The sink a `sinks.<name>` section describes: an ExecSink for `type = exec`, else a
-/// FileSink. The one place that knows every implementation, so the interface's header does
-/// not; whoever wires the program includes this, everything else sees only SecretSink.
+/// The sink a `sinks.<name>` section describes: an ExecSink for `type = exec`, a VaultSink for
+/// `type = vault`, else a FileSink. The one place that knows every implementation, so the
+/// interface's header does not; whoever wires the program includes this, everything else sees only
+/// SecretSink.
 std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings);
 
 } // namespace rotator::sink

@@ -312,6 +312,25 @@ TEST_F(CommandsTest, CheckConfigNamesASinkThatCannotBeWritten)
     }
 }
 
+// A secret store is asked only online: --offline checks its keys, not the store.
+TEST_F(CommandsTest, CheckConfigOfflineDoesNotContactAStoreSink)
+{
+    const std::string vault = "sinks.v.type = vault\nsinks.v.address = http://127.0.0.1:1\n"
+                              "sinks.v.path = apps/billing\nsinks.v.tokenFile = " +
+                              dir.file("no-vault-token") + "\n";
+    EXPECT_EQ(run({"check-config", "--offline"}, vault), 0) << err.str();
+    try
+    {
+        run({"check-config"}, vault);
+        FAIL() << "expected a ConfigError";
+    }
+    catch (const core::ConfigError& e)
+    {
+        EXPECT_EQ(e.key(), "sinks.v");
+        EXPECT_NE(std::string(e.what()).find("sinks.v.tokenFile"), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(CommandsTest, StatusShowsTheTimeTheSchedulerWillActOnWindowIncluded)
 {
     const auto id = api.seedClient({api.roles[1].id}, clock.nowMs() - 40 * kDay);

@@ -662,7 +662,7 @@ TEST(SettingsLoader, RejectsAKeyThatBelongsToTheOtherSinkType)
                      "sinks.hook.type = exec\n"
                      "sinks.hook.command = /bin/true\n"
                      "sinks.hook.path = /x"),
-                "sinks.hook.path", "only for file sinks");
+                "sinks.hook.path", "only for file and vault sinks");
     expectError(with("credentials.billing.sinks = billing-file, hook\n"
                      "sinks.hook.type = exec\n"
                      "sinks.hook.command = /bin/true\n"
