@@ -1,3 +1,4 @@
+#include "KubernetesKeys.h"
 #include "LoaderParts.h"
 
 #include "rotator/config/SettingsLoader.h"
@@ -191,6 +192,24 @@ constexpr SinkKey kSinkKeys[] = {
     {"fields", SinkScope::Vault | SinkScope::Aws,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.fields = storeFields(e); }},
     // kubernetes
+    {"server", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         const std::string tokenKey = e.key.substr(0, e.key.rfind('.')) + ".tokenFile";
+         s.kubernetes.server = serviceUrl(e, "the service account token", tokenKey);
+     }},
+    {"namespace", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.namespaceName = kubernetesNamespace(e); }},
+    {"secret", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.secret = kubernetesSecretName(e); }},
+    {"keys", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.keys = kubernetesKeys(e); }},
+    {"restart", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.restart = kubernetesRestart(e); }},
     // vault
     // aws-secretsmanager
 };

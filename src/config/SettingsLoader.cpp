@@ -1,5 +1,6 @@
 #include "rotator/config/SettingsLoader.h"
 
+#include "KubernetesKeys.h"
 #include "LoaderParts.h"
 #include "rotator/config/TrustChecks.h"
 #include "rotator/core/Duration.h"
@@ -113,6 +114,10 @@ std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& 
         if (sink.type == SinkType::Exec && sink.command.empty())
         {
             fail(prefix + "command", "missing (an exec sink needs a command)");
+        }
+        if (sink.type == SinkType::Kubernetes)
+        {
+            completeKubernetesSink(sink, prefix);
         }
         sinks.push_back(std::move(sink));
     }

@@ -4,6 +4,7 @@
 
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/FileSink.h"
+#include "rotator/sink/KubernetesSink.h"
 
 namespace rotator::sink
 {
@@ -17,6 +18,12 @@ std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings)
     case config::SinkType::File:
         break;
     case config::SinkType::Kubernetes:
+    {
+        // Sinks keep no state between calls; the clock only stamps annotations and paces the
+        // channel's deadline watchdog, so one real clock serves every kubernetes sink.
+        static core::SystemClock clock;
+        return std::make_unique<KubernetesSink>(settings, clock);
+    }
     case config::SinkType::Vault:
     case config::SinkType::AwsSecretsManager:
         throw std::logic_error("sinks." + settings.name + ": this sink type is not built yet");
