@@ -19,7 +19,8 @@ bool isDns1123Label(const std::string& name)
 {
     return !name.empty() && name.size() <= 63 && isLowerAlnum(name.front()) &&
            isLowerAlnum(name.back()) &&
-           std::all_of(name.begin(), name.end(), [](char c) { return isLowerAlnum(c) || c == '-'; });
+           std::all_of(name.begin(), name.end(),
+                       [](char c) { return isLowerAlnum(c) || c == '-'; });
 }
 
 bool isDns1123Subdomain(const std::string& name)

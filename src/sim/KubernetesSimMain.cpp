@@ -183,8 +183,7 @@ int runKubernetesSimulator(const std::vector<std::string>& argv)
                   << " (namespace " << args.namespaceName << ")" << std::endl;
         int received = 0;
         sigwait(&signals, &received);
-        std::cerr << "astra-store-sim kubernetes: signal " << received << ", stopping"
-                  << std::endl;
+        std::cerr << "astra-store-sim kubernetes: signal " << received << ", stopping" << std::endl;
     }
     catch (const std::invalid_argument& e)
     {

@@ -86,9 +86,11 @@ struct StatusError
 
 std::string verbOf(const std::string& method)
 {
-    static const std::map<std::string, std::string> verbs = {
-        {"GET", "get"}, {"POST", "create"}, {"PUT", "update"}, {"PATCH", "patch"},
-        {"DELETE", "delete"}};
+    static const std::map<std::string, std::string> verbs = {{"GET", "get"},
+                                                             {"POST", "create"},
+                                                             {"PUT", "update"},
+                                                             {"PATCH", "patch"},
+                                                             {"DELETE", "delete"}};
     const auto it = verbs.find(method);
     if (it == verbs.end())
     {
@@ -136,7 +138,8 @@ std::vector<std::string> segments(const std::string& path)
 bool isDataKey(const std::string& key)
 {
     return !key.empty() && key.size() <= 253 &&
-           key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") ==
+           key.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") ==
                std::string::npos;
 }
 
@@ -232,6 +235,7 @@ struct KubernetesSimulator::State
     std::string newVersion() { return std::to_string(++nextVersion); }
 
     StoreReply handle(const StoreRequest& request);
+    StoreReply answer(const StoreRequest& request);
     const Identity& authenticate(const StoreRequest& request);
     void authorize(const Identity& who, const std::string& verb, const std::string& resource,
                    const std::string& ns, const std::string& name) const;
@@ -253,8 +257,8 @@ const Identity& KubernetesSimulator::State::authenticate(const StoreRequest& req
 {
     const std::string header = request.header("Authorization");
     const std::string prefix = "Bearer ";
-    const auto it = header.rfind(prefix, 0) == 0 ? tokens.find(header.substr(prefix.size()))
-                                                 : tokens.end();
+    const auto it =
+        header.rfind(prefix, 0) == 0 ? tokens.find(header.substr(prefix.size())) : tokens.end();
     if (it == tokens.end() || it->second.expired)
     {
         fail(401, "Unauthorized");
@@ -266,9 +270,10 @@ bool KubernetesSimulator::State::allows(const Identity& who, const std::string& 
                                         const std::string& resource, const std::string& ns,
                                         const std::string& name) const
 {
-    return ns == who.namespaceName &&
-           std::any_of(who.rules.begin(), who.rules.end(), [&](const KubernetesRule& rule)
-                       { return ruleAllows(rule, verb, resource, name); });
+    return ns == who.namespaceName && std::any_of(who.rules.begin(), who.rules.end(),
+                                                  [&](const KubernetesRule& rule) {
+                                                      return ruleAllows(rule, verb, resource, name);
+                                                  });
 }
 
 void KubernetesSimulator::State::authorize(const Identity& who, const std::string& verb,
@@ -282,8 +287,7 @@ void KubernetesSimulator::State::authorize(const Identity& who, const std::strin
     // The API server's wording (k8s.io/apiserver, forbidden()).
     fail(403, resource + (name.empty() ? "" : " \"" + name + "\"") + " is forbidden: User \"" +
                   who.user + "\" cannot " + verb + " resource \"" + resource +
-                  "\" in API group \"" + groupOf(resource) + "\" in the namespace \"" + ns +
-                  "\"");
+                  "\" in API group \"" + groupOf(resource) + "\" in the namespace \"" + ns + "\"");
 }
 
 std::string KubernetesSimulator::State::render(const std::string& ns, const std::string& name,
@@ -363,8 +367,8 @@ void KubernetesSimulator::State::apply(KubernetesSecret& secret, const Object::P
             }
             // The API server decodes []byte fields while reading the body: a bad value is a
             // 400 from the decoder (which quotes no data), before any validation.
-            auto decoded = value.isString() ? core::base64Decode(value.extract<std::string>())
-                                            : std::nullopt;
+            auto decoded =
+                value.isString() ? core::base64Decode(value.extract<std::string>()) : std::nullopt;
             if (!decoded)
             {
                 fail(400, "illegal base64 data in data[" + key + "]");
@@ -477,10 +481,9 @@ StoreReply KubernetesSimulator::State::secrets_(const StoreRequest& request, con
     const std::string precondition = stringField(objectField(body, "metadata"), "resourceVersion");
     if (!precondition.empty() && precondition != it->second.resourceVersion)
     {
-        fail(409,
-             "Operation cannot be fulfilled on secrets \"" + name +
-                 "\": the object has been modified; please apply your changes to the latest "
-                 "version and try again");
+        fail(409, "Operation cannot be fulfilled on secrets \"" + name +
+                      "\": the object has been modified; please apply your changes to the latest "
+                      "version and try again");
     }
     KubernetesSecret updated = it->second;
     apply(updated, body, verb == "update");
@@ -504,20 +507,20 @@ StoreReply KubernetesSimulator::State::workload(const StoreRequest& request, con
     }
     if (verb == "patch")
     {
-        if (request.header("Content-Type").rfind("application/strategic-merge-patch+json", 0) != 0 &&
+        if (request.header("Content-Type").rfind("application/strategic-merge-patch+json", 0) !=
+                0 &&
             request.header("Content-Type").rfind("application/merge-patch+json", 0) != 0)
         {
             fail(415, "the body of the request was in an unknown format");
         }
         const auto annotations = objectField(
-            objectField(objectField(objectField(json::parseObject(request.body), "spec"),
-                                    "template"),
-                        "metadata"),
+            objectField(
+                objectField(objectField(json::parseObject(request.body), "spec"), "template"),
+                "metadata"),
             "annotations");
         if (annotations)
         {
-            mergeStrings(it->second.annotations, annotations,
-                         "spec.template.metadata.annotations");
+            mergeStrings(it->second.annotations, annotations, "spec.template.metadata.annotations");
         }
         it->second.resourceVersion = ++nextVersion;
     }
@@ -585,7 +588,38 @@ StoreReply KubernetesSimulator::State::review(const StoreRequest& request, const
     return reply;
 }
 
+namespace
+{
+
+/// The path template the request counters file a request under, errors included.
+std::string routeOf(const std::string& path)
+{
+    const auto parts = segments(path);
+    if (parts.size() == 5 && parts[0] == "api" && parts[4] == "secrets")
+    {
+        return kSecretsRoute;
+    }
+    if (parts.size() == 6 && parts[0] == "api" && parts[4] == "secrets")
+    {
+        return kSecretRoute;
+    }
+    if (parts.size() == 7 && parts[0] == "apis" && parts[1] == "apps")
+    {
+        return "/apis/apps/v1/namespaces/{ns}/" + parts[5] + "/{name}";
+    }
+    return path;
+}
+
+} // namespace
+
 StoreReply KubernetesSimulator::State::handle(const StoreRequest& request)
+{
+    StoreReply reply = answer(request);
+    reply.route = routeOf(request.path);
+    return reply;
+}
+
+StoreReply KubernetesSimulator::State::answer(const StoreRequest& request)
 {
     std::lock_guard<std::mutex> lock(mutex);
     try
@@ -716,6 +750,11 @@ void KubernetesSimulator::conflictOnNextWrites(const std::string& namespaceName,
                                                const std::string& name, int count)
 {
     std::lock_guard<std::mutex> lock(_state->mutex);
+    if (count <= 0)
+    {
+        _state->conflicts.erase({namespaceName, name});
+        return;
+    }
     _state->conflicts[{namespaceName, name}] = count;
 }
 

@@ -5,8 +5,8 @@
 #include <Poco/Logger.h>
 
 #include "rotator/api/HttpChannel.h"
-#include "rotator/core/Base64.h"
 #include "rotator/config/TrustChecks.h"
+#include "rotator/core/Base64.h"
 #include "rotator/core/JsonString.h"
 #include "rotator/core/SecretMasker.h"
 #include "rotator/core/SecureWipe.h"
@@ -209,7 +209,7 @@ std::string restartPatchBody(const std::string& restartedAt, const std::string& 
 struct KubernetesSink::SecretState
 {
     std::string resourceVersion;
-    std::string clientId; ///< the client-id annotation
+    std::string clientId;   ///< the client-id annotation
     bool holdsData = false; ///< every owned key decodes to the value being delivered
 };
 
@@ -224,8 +224,7 @@ KubernetesSink::KubernetesSink(const config::SinkSettings& settings, core::Clock
                          }
                          std::vector<std::string> warnings;
                          auto source = config::TokenSource::follow(
-                             settings.tokenFile, "sinks." + settings.name + ".tokenFile",
-                             warnings);
+                             settings.tokenFile, "sinks." + settings.name + ".tokenFile", warnings);
                          for (const auto& w : warnings)
                          {
                              logger().warning(w);
@@ -275,11 +274,9 @@ std::string KubernetesSink::secretPath() const
            _settings.kubernetes.secret;
 }
 
-core::Outcome<api::HttpResult> KubernetesSink::send(const std::string& method,
-                                                    const std::string& target,
-                                                    std::string_view body,
-                                                    const std::string& contentType,
-                                                    const core::SecretMasker& masker) const
+core::Outcome<api::HttpResult>
+KubernetesSink::send(const std::string& method, const std::string& target, std::string_view body,
+                     const std::string& contentType, const core::SecretMasker& masker) const
 {
     const auto attempt = [&](const core::Secret& token)
     {
@@ -330,15 +327,14 @@ core::Failure KubernetesSink::refusal(const std::string& what, const api::HttpRe
     std::string detail = status && !status->message.empty()
                              ? masker.clean(status->message, kMaxMessage)
                              : "(no Status message in the answer)";
-    std::string message = "kubernetes sink " + _settings.name + ": " + what + ": " +
-                          statusText(result.status) +
-                          (status && !status->reason.empty() ? " (" + status->reason + ")" : "") +
-                          ": " + detail;
+    std::string message =
+        "kubernetes sink " + _settings.name + ": " + what + ": " + statusText(result.status) +
+        (status && !status->reason.empty() ? " (" + status->reason + ")" : "") + ": " + detail;
     if (result.status == 401)
     {
         failure.kind = core::FailureKind::Auth;
-        message += "; the token in sinks." + _settings.name + ".tokenFile (" +
-                   _settings.tokenFile + ") is not accepted";
+        message += "; the token in sinks." + _settings.name + ".tokenFile (" + _settings.tokenFile +
+                   ") is not accepted";
     }
     else if (result.status == 403)
     {
@@ -418,8 +414,8 @@ core::Outcome<void> KubernetesSink::deliver(const Credential& credential)
         {
             std::string encoded = stringAt(stored, key);
             auto decoded = core::base64Decode(encoded);
-            state.holdsData = state.holdsData && decoded &&
-                              core::constantTimeEquals(*decoded, value.reveal());
+            state.holdsData =
+                state.holdsData && decoded && core::constantTimeEquals(*decoded, value.reveal());
             core::secureWipe(encoded);
             if (decoded)
             {
@@ -561,7 +557,8 @@ core::Outcome<void> KubernetesSink::restart(const config::KubernetesRestartTarge
     }
     if (current->status != 200)
     {
-        return failed(refusal("GET " + what + " (verb get, to restart it)", *current, false, masker));
+        return failed(
+            refusal("GET " + what + " (verb get, to restart it)", *current, false, masker));
     }
     const auto object = parseObject(current->body);
     const auto annotations = objectAt(
@@ -579,8 +576,8 @@ core::Outcome<void> KubernetesSink::restart(const config::KubernetesRestartTarge
     }
     if (result->status != 200)
     {
-        return failed(refusal("PATCH " + what + " (verb patch, to restart it)", *result, true,
-                              masker));
+        return failed(
+            refusal("PATCH " + what + " (verb patch, to restart it)", *result, true, masker));
     }
     logger().information("kubernetes sink %s: restarted %s for clientId %s", _settings.name, what,
                          clientId);
@@ -617,8 +614,8 @@ core::Outcome<bool> KubernetesSink::allowed(const std::string& verb, const std::
     if (result->status != 200 && result->status != 201)
     {
         return tl::unexpected(
-            refusal("POST selfsubjectaccessreviews (" + verb + " " + resource + ")", *result,
-                    false, masker));
+            refusal("POST selfsubjectaccessreviews (" + verb + " " + resource + ")", *result, false,
+                    masker));
     }
     const auto status = objectAt(parseObject(result->body), "status");
     if (status.isNull() || !status->has("allowed") || !status->get("allowed").isBoolean())
@@ -675,9 +672,8 @@ core::Outcome<void> KubernetesSink::check() const
     if (!denied.empty())
     {
         return core::fail(core::FailureKind::Permanent,
-                          "kubernetes sink " + _settings.name +
-                              ": the service account may not " + denied + " in namespace " +
-                              k.namespaceName +
+                          "kubernetes sink " + _settings.name + ": the service account may not " +
+                              denied + " in namespace " + k.namespaceName +
                               " (SelfSubjectAccessReview); grant them in its Role (see "
                               "deploy/kubernetes/rbac.yaml)");
     }

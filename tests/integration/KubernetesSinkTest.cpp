@@ -94,7 +94,10 @@ protected:
         settings.kubernetes.requestDeadlineMs = 5'000;
     }
 
-    std::unique_ptr<KubernetesSink> sink() { return std::make_unique<KubernetesSink>(settings, clock); }
+    std::unique_ptr<KubernetesSink> sink()
+    {
+        return std::make_unique<KubernetesSink>(settings, clock);
+    }
 
     /// Identity with only `rules` in the namespace, used by the sink from now on.
     void useRules(std::vector<KubernetesRule> rules)
@@ -114,8 +117,10 @@ protected:
     rotator::core::SystemClock clock;
     std::unique_ptr<KubernetesSimulator> sim;
     SinkSettings settings;
-    const Credential first = credential("clientAAAAAAAAAAAAAAAAA1", "first-secret-value-0123456789");
-    const Credential second = credential("clientBBBBBBBBBBBBBBBBB2", "second-secret-value-987654321");
+    const Credential first =
+        credential("clientAAAAAAAAAAAAAAAAA1", "first-secret-value-0123456789");
+    const Credential second =
+        credential("clientBBBBBBBBBBBBBBBBB2", "second-secret-value-987654321");
 };
 
 } // namespace
@@ -402,10 +407,9 @@ TEST_F(KubernetesSinkTest, NoSecretOrBearerTokenInAnyMessageOrLogLine)
         EXPECT_FALSE(messages[i].empty()) << i;
         searched["message " + std::to_string(i)] = messages[i];
     }
-    std::vector<std::string> secrets = {first.secret.reveal(), second.secret.reveal(), kBearer,
-                                        "limited-token-0123456789",
-                                        rotator::core::base64Encode(first.secret.reveal(), false,
-                                                                    true)};
+    std::vector<std::string> secrets = {
+        first.secret.reveal(), second.secret.reveal(), kBearer, "limited-token-0123456789",
+        rotator::core::base64Encode(first.secret.reveal(), false, true)};
     for (const auto& c : {first, second})
     {
         for (const auto& form : rotator::test::tokenLeakForms(c.token.reveal()))
@@ -414,8 +418,10 @@ TEST_F(KubernetesSinkTest, NoSecretOrBearerTokenInAnyMessageOrLogLine)
         }
     }
     rotator::test::expectNoSecretIn(searched, secrets);
-    // What was written is logged: the target and the client ID.
-    EXPECT_TRUE(log.contains("wrote clientId " + second.clientId +
-                             " to Secret billing/astra-credentials"))
+    // What was written is logged: the target and the client ID (the dropped patch had
+    // committed, so the retry found the Secret holding it).
+    EXPECT_TRUE(log.contains("Secret billing/astra-credentials already holds clientId " +
+                             second.clientId))
         << log.text();
+    EXPECT_TRUE(log.contains("restarted deployment/web for clientId " + second.clientId));
 }

@@ -79,8 +79,7 @@ public:
     void bumpResourceVersion(const std::string& namespaceName, const std::string& name);
     /// The next `count` writes (PUT, PATCH) to the Secret find it changed by another writer
     /// just before them: a resourceVersion precondition from an earlier read fails with 409.
-    void conflictOnNextWrites(const std::string& namespaceName, const std::string& name,
-                              int count);
+    void conflictOnNextWrites(const std::string& namespaceName, const std::string& name, int count);
     /// After the next successful write to the Secret, another writer sets `key` to `value`.
     void overwriteAfterNextWrite(const std::string& namespaceName, const std::string& name,
                                  const std::string& key, const std::string& value);

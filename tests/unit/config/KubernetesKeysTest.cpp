@@ -89,7 +89,8 @@ TEST(KubernetesKeys, ReadsEveryKey)
 
 TEST(KubernetesKeys, RequiresTheNamespaceAndTheSecret)
 {
-    const std::string base = "credentials.billing.roles = R\ncredentials.billing.maxAge = 30d\ncredentials.billing.gracePeriod = 1h\n"
+    const std::string base = "credentials.billing.roles = R\ncredentials.billing.maxAge = "
+                             "30d\ncredentials.billing.gracePeriod = 1h\n"
                              "credentials.billing.sinks = k8s\nsinks.k8s.type = kubernetes\n";
     for (const auto& [lines, key] : std::vector<std::pair<std::string, std::string>>{
              {"sinks.k8s.secret = s\n", "sinks.k8s.namespace"},
@@ -117,8 +118,7 @@ TEST(KubernetesKeys, RefusesNamesKubernetesWouldRefuse)
     expectError("sinks.k8s.secret = -astra\n", "sinks.k8s.secret", "DNS-1123 subdomain");
     expectError("sinks.k8s.secret = astra..x\n", "sinks.k8s.secret", "DNS-1123 subdomain");
     expectError("sinks.k8s.secret = astra_x\n", "sinks.k8s.secret", "DNS-1123 subdomain");
-    expectError("sinks.k8s.secret = " + std::string(254, 'a') + "\n", "sinks.k8s.secret",
-                "253");
+    expectError("sinks.k8s.secret = " + std::string(254, 'a') + "\n", "sinks.k8s.secret", "253");
 }
 
 TEST(KubernetesKeys, RefusesBadKeyMappings)

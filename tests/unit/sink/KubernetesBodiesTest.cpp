@@ -108,10 +108,10 @@ TEST(Base64Decode, DecodesStandardPaddedBase64AndRefusesEverythingElse)
     EXPECT_EQ(rotator::core::base64Decode("YWI="), "ab");
     EXPECT_EQ(rotator::core::base64Decode("YWJj"), "abc");
     EXPECT_EQ(rotator::core::base64Decode("+/+/"), std::string("\xfb\xff\xbf"));
-    EXPECT_FALSE(rotator::core::base64Decode("YQ"));     // unpadded
-    EXPECT_FALSE(rotator::core::base64Decode("YQ=a"));   // padding inside
-    EXPECT_FALSE(rotator::core::base64Decode("Y==="));   // too much padding
+    EXPECT_FALSE(rotator::core::base64Decode("YQ"));       // unpadded
+    EXPECT_FALSE(rotator::core::base64Decode("YQ=a"));     // padding inside
+    EXPECT_FALSE(rotator::core::base64Decode("Y==="));     // too much padding
     EXPECT_FALSE(rotator::core::base64Decode("YQ==YWJj")); // padding before the end
-    EXPECT_FALSE(rotator::core::base64Decode("-_-_"));   // URL-safe alphabet
+    EXPECT_FALSE(rotator::core::base64Decode("-_-_"));     // URL-safe alphabet
     EXPECT_FALSE(rotator::core::base64Decode("YW Jj"));
 }
