@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <set>
 #include <string>
@@ -50,6 +51,12 @@ struct Cell
     std::function<void(sim::KubernetesSimulator&)> inject;
     bool existingSecret = false; ///< the Secret exists (holding the old client) beforehand
 };
+
+/// gtest names a failed cell by this instead of its bytes.
+void PrintTo(const Cell& cell, std::ostream* out)
+{
+    *out << cell.name;
+}
 
 sim::FaultRule rule(sim::FaultKind kind, const std::string& method, int status = 0)
 {
