@@ -16,12 +16,15 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <ostream>
+#include <iostream>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 
 #include "rotator/sim/KubernetesSimulator.h"
+#include "support/KubernetesFaults.h"
+#include "support/ProcessRunner.h"
 #include "support/RotationHarness.h"
 #include "support/TestCerts.h"
 
@@ -58,18 +61,8 @@ void PrintTo(const Cell& cell, std::ostream* out)
     *out << cell.name;
 }
 
-sim::FaultRule rule(sim::FaultKind kind, const std::string& method, int status = 0)
-{
-    sim::FaultRule r;
-    r.kind = kind;
-    r.method = method;
-    r.pathPrefix = "/api/";
-    r.status = status;
-    r.count = 1;
-    return r;
-}
-
-class KubernetesFaultMatrix : public ::testing::TestWithParam<Cell>, protected test::RotationHarness
+/// The rotation harness with a Kubernetes simulator and one kubernetes sink.
+class KubernetesRotation : protected test::RotationHarness
 {
 protected:
     std::optional<std::string> held() const
@@ -90,50 +83,82 @@ protected:
         }
     }
 
+    /// Both simulators, the Kubernetes token file, an old client due for rotation (returned)
+    /// and the configuration of `app` with one kubernetes sink restarting deployment/web.
+    /// `existingSecret`: the Secret exists beforehand, holding the old client.
+    std::string setUp(bool existingSecret)
+    {
+        startSimulator();
+        const auto& certs = test::sharedTestCerts();
+        sim::StoreServerOptions options;
+        options.tlsCertFile = certs.serverCert;
+        options.tlsKeyFile = certs.serverKey;
+        k8s = std::make_unique<sim::KubernetesSimulator>(options);
+        k8s->addNamespace(kNs);
+        k8s->addFullAccessToken(kBearer, kNs);
+        k8s->addWorkload("deployments", kNs, "web");
+        test::writeFile(dir.file("k8s.token"), kBearer + "\n", 0600);
+
+        const std::string oldId = seedClient(2 * kHour);
+        if (existingSecret)
+        {
+            sim::KubernetesSecret secret;
+            secret.data = {{"ASTRA_CLIENT_ID", oldId}};
+            k8s->putSecret(kNs, kName, secret);
+        }
+        configure("credentials.app.clientId = " + oldId + "\n" + sinkProperties());
+        return oldId;
+    }
+
+    std::string sinkProperties() const
+    {
+        const auto& certs = test::sharedTestCerts();
+        return "credentials.app.roles = Database Administrator\n"
+               "credentials.app.maxAge = 1h\n"
+               "credentials.app.gracePeriod = 10m\n"
+               "credentials.app.sinks = app-k8s\n"
+               "sinks.app-k8s.type = kubernetes\n"
+               "sinks.app-k8s.server = " +
+               k8s->baseUrl() + "\nsinks.app-k8s.caFile = " + certs.caFile +
+               "\nsinks.app-k8s.tokenFile = " + dir.file("k8s.token") +
+               "\nsinks.app-k8s.namespace = billing\n"
+               "sinks.app-k8s.secret = astra-credentials\n"
+               "sinks.app-k8s.restart = deployment/web\n";
+    }
+
+    /// Passes (each after the retry backoff) until `app` leaves `oldId`, checking after each
+    /// that the Secret's client lives; returns the new current client.
+    std::string converge(const std::string& oldId)
+    {
+        for (int i = 0; i < 5 && credential("app").currentClientId == oldId; ++i)
+        {
+            clock.advanceMs(2 * kMinute);
+            const auto report = pass();
+            expectHeldClientAlive("pass " + std::to_string(i + 2));
+            if (!report.errors.empty())
+            {
+                std::cerr << ::testing::PrintToString(report.errors) << "\n";
+            }
+        }
+        return credential("app").currentClientId;
+    }
+
     std::unique_ptr<sim::KubernetesSimulator> k8s;
+};
+
+class KubernetesFaultMatrix : public ::testing::TestWithParam<Cell>, protected KubernetesRotation
+{
+};
+
+/// The same set-up for the crash test, which has no cells.
+class KubernetesCrash : public ::testing::Test, protected KubernetesRotation
+{
 };
 
 TEST_P(KubernetesFaultMatrix, HoldsTheInvariants)
 {
     const Cell& cell = GetParam();
-    startSimulator();
-    const auto& certs = test::sharedTestCerts();
-    sim::StoreServerOptions options;
-    options.tlsCertFile = certs.serverCert;
-    options.tlsKeyFile = certs.serverKey;
-    k8s = std::make_unique<sim::KubernetesSimulator>(options);
-    k8s->addNamespace(kNs);
-    k8s->addFullAccessToken(kBearer, kNs);
-    k8s->addWorkload("deployments", kNs, "web");
-    test::writeFile(dir.file("k8s.token"), kBearer + "\n", 0600);
-
-    const std::string oldId = seedClient(2 * kHour);
-    if (cell.existingSecret)
-    {
-        sim::KubernetesSecret secret;
-        secret.data = {{"ASTRA_CLIENT_ID", oldId}};
-        k8s->putSecret(kNs, kName, secret);
-    }
-    configure("credentials.app.roles = Database Administrator\n"
-              "credentials.app.maxAge = 1h\n"
-              "credentials.app.gracePeriod = 10m\n"
-              "credentials.app.clientId = " +
-              oldId +
-              "\n"
-              "credentials.app.sinks = app-k8s\n"
-              "sinks.app-k8s.type = kubernetes\n"
-              "sinks.app-k8s.server = " +
-              k8s->baseUrl() +
-              "\n"
-              "sinks.app-k8s.caFile = " +
-              certs.caFile +
-              "\n"
-              "sinks.app-k8s.tokenFile = " +
-              dir.file("k8s.token") +
-              "\n"
-              "sinks.app-k8s.namespace = billing\n"
-              "sinks.app-k8s.secret = astra-credentials\n"
-              "sinks.app-k8s.restart = deployment/web\n");
+    const std::string oldId = setUp(cell.existingSecret);
     const std::set<std::string> before = simClientIds();
 
     cell.inject(*k8s);
@@ -170,14 +195,8 @@ TEST_P(KubernetesFaultMatrix, HoldsTheInvariants)
     k8s->server().clearFaults();
     k8s->conflictOnNextWrites(kNs, kName, 0);
     k8s->addFullAccessToken(kBearer, kNs);
-    for (int i = 0; i < 5 && credential("app").currentClientId == oldId; ++i)
-    {
-        clock.advanceMs(2 * kMinute); // past the retry backoff
-        report = pass();
-        expectHeldClientAlive("pass " + std::to_string(i + 2));
-    }
-    const std::string current = credential("app").currentClientId;
-    ASSERT_NE(current, oldId) << ::testing::PrintToString(report.errors);
+    const std::string current = converge(oldId);
+    ASSERT_NE(current, oldId);
     if (cell.expect == Expect::Ambiguous)
     {
         EXPECT_EQ(current, firstNew) << "another client was created after an ambiguous delivery";
@@ -213,7 +232,7 @@ INSTANTIATE_TEST_SUITE_P(
         Cell{"LatencyWithinTheTimeout", Expect::Delivered,
              [](sim::KubernetesSimulator& k)
              {
-                 auto r = rule(sim::FaultKind::Latency, "*");
+                 auto r = test::kubernetesFault(sim::FaultKind::Latency, "*");
                  r.delayMs = 200;
                  r.count = 2;
                  k.server().addFault(r);
@@ -221,7 +240,7 @@ INSTANTIATE_TEST_SUITE_P(
         Cell{"ServerErrorBeforeTheWrite", Expect::Clean,
              [](sim::KubernetesSimulator& k)
              {
-                 auto r = rule(sim::FaultKind::Status, "GET", 503);
+                 auto r = test::kubernetesFault(sim::FaultKind::Status, "GET", 503);
                  r.count.reset(); // every GET of the pass
                  k.server().addFault(r);
              }},
@@ -231,13 +250,17 @@ INSTANTIATE_TEST_SUITE_P(
              [](sim::KubernetesSimulator& k) { k.conflictOnNextWrites(kNs, kName, 1000); }, true},
         Cell{"ServerErrorToTheCreate", Expect::Ambiguous,
              [](sim::KubernetesSimulator& k)
-             { k.server().addFault(rule(sim::FaultKind::Status, "POST", 500)); }},
+             { k.server().addFault(test::kubernetesFault(sim::FaultKind::Status, "POST", 500)); }},
         Cell{"DropAfterTheCreateCommitted", Expect::Ambiguous,
-             [](sim::KubernetesSimulator& k)
-             { k.server().addFault(rule(sim::FaultKind::DropAfterCommit, "POST")); }},
+             [](sim::KubernetesSimulator& k) {
+                 k.server().addFault(
+                     test::kubernetesFault(sim::FaultKind::DropAfterCommit, "POST"));
+             }},
         Cell{"TlsEofAfterThePatchCommitted", Expect::Ambiguous,
-             [](sim::KubernetesSimulator& k)
-             { k.server().addFault(rule(sim::FaultKind::TlsEofAfterCommit, "PATCH")); },
+             [](sim::KubernetesSimulator& k) {
+                 k.server().addFault(
+                     test::kubernetesFault(sim::FaultKind::TlsEofAfterCommit, "PATCH"));
+             },
              true},
         Cell{"ReadBackDiffers", Expect::Ambiguous,
              [](sim::KubernetesSimulator& k)
@@ -247,5 +270,46 @@ INSTANTIATE_TEST_SUITE_P(
         Cell{"PatchForbidden", Expect::Clean, denyPatch, true},
         Cell{"RestartForbidden", Expect::Ambiguous, denyRestart}),
     [](const ::testing::TestParamInfo<Cell>& cell) { return cell.param.name; });
+
+/// The crash test: `astra-rotator run-once` is killed after the API server committed the
+/// Secret and before the rotator heard so (the answer trickles), so its journal says only that
+/// the delivery was attempted. The next runs must roll forward: the client the Secret holds is
+/// never revoked, no other client is created, and the rotation completes with it.
+TEST_F(KubernetesCrash, KilledAfterTheSecretIsCommittedTheNextRunRollsForward)
+{
+    const std::string oldId = setUp(false);
+    const std::set<std::string> before = simClientIds();
+    sim::FaultRule slow = test::kubernetesFault(sim::FaultKind::Trickle, "POST");
+    slow.delayMs = 1000;
+    k8s->server().addFault(slow);
+
+    test::ChildProcess child(
+        {std::string(ROTATOR_BIN_DIR) + "/astra-rotator",
+         "--config=" + writeConfig("credentials.app.clientId = " + oldId + "\n" + sinkProperties()),
+         "run-once"},
+        test::minimalEnvironment());
+    ASSERT_TRUE(k8s->server().waitForRequests("POST", "/api/v1/namespaces/{ns}/secrets", 1, 30'000))
+        << child.stderrText();
+    child.kill();
+    const auto committed = held();
+    ASSERT_TRUE(committed) << "the create was not committed";
+    ASSERT_NE(*committed, oldId);
+    EXPECT_TRUE(alive(*committed));
+    k8s->server().clearFaults();
+
+    const std::string current = converge(oldId);
+    EXPECT_EQ(current, *committed) << "another client was created after the crash";
+    EXPECT_EQ(held(), current);
+    std::set<std::string> created;
+    for (const auto& id : simClientIds())
+    {
+        created.insert(before.count(id) == 0 ? id : "");
+    }
+    created.erase("");
+    EXPECT_EQ(created, std::set<std::string>{current});
+    EXPECT_EQ(k8s->templateAnnotations("deployments", kNs, "web")->at("astra-rotator/client-id"),
+              current);
+    EXPECT_TRUE(alive(oldId));
+}
 
 } // namespace

@@ -17,6 +17,7 @@
 #include "rotator/core/Time.h"
 #include "rotator/sim/KubernetesSimulator.h"
 #include "rotator/sink/KubernetesSink.h"
+#include "support/KubernetesFaults.h"
 #include "support/LeakScan.h"
 #include "support/LogCapture.h"
 #include "support/TempDir.h"
@@ -33,6 +34,7 @@ using rotator::sim::KubernetesSecret;
 using rotator::sim::KubernetesSimulator;
 using rotator::sink::Credential;
 using rotator::sink::KubernetesSink;
+using rotator::test::kubernetesFault;
 
 namespace
 {
@@ -54,17 +56,6 @@ Credential credential(const std::string& clientId, const std::string& secret)
     c.orgId = "org-1";
     c.generatedOn = "2026-12-03T20:00:00Z";
     return c;
-}
-
-FaultRule fault(FaultKind kind, const std::string& method, int status = 0)
-{
-    FaultRule rule;
-    rule.kind = kind;
-    rule.method = method;
-    rule.pathPrefix = "/api";
-    rule.status = status;
-    rule.count = 1;
-    return rule;
 }
 
 class KubernetesSinkTest : public ::testing::Test
@@ -207,7 +198,7 @@ TEST_F(KubernetesSinkTest, CreatedMeanwhileByAnotherWriterIsReadAgainAndPatched)
     // The GET finds nothing, the POST meets AlreadyExists: the sink reads again and patches.
     ASSERT_TRUE(sink()->deliver(first));
     const auto existing = *sim->secret(kNs, kName);
-    FaultRule notFoundOnce = fault(FaultKind::Status, "GET", 404);
+    FaultRule notFoundOnce = kubernetesFault(FaultKind::Status, "GET", 404);
     sim->server().addFault(notFoundOnce);
     ASSERT_TRUE(sink()->deliver(second));
     EXPECT_EQ(count("POST", kCreateRoute, 409), 1);
@@ -227,7 +218,7 @@ TEST_F(KubernetesSinkTest, AReadBackThatDiffersIsAmbiguous)
 
 TEST_F(KubernetesSinkTest, LatencyWithinTheTimeoutPasses)
 {
-    FaultRule slow = fault(FaultKind::Latency, "*");
+    FaultRule slow = kubernetesFault(FaultKind::Latency, "*");
     slow.delayMs = 300;
     slow.count = 3;
     sim->server().addFault(slow);
@@ -237,7 +228,7 @@ TEST_F(KubernetesSinkTest, LatencyWithinTheTimeoutPasses)
 
 TEST_F(KubernetesSinkTest, AServerErrorBeforeTheWriteIsTransientAndNotAmbiguous)
 {
-    sim->server().addFault(fault(FaultKind::Status, "GET", 503));
+    sim->server().addFault(kubernetesFault(FaultKind::Status, "GET", 503));
     const auto result = sink()->deliver(first);
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().kind, FailureKind::Transient);
@@ -252,7 +243,7 @@ TEST_F(KubernetesSinkTest, AServerErrorBeforeTheWriteIsTransientAndNotAmbiguous)
 
 TEST_F(KubernetesSinkTest, AServerErrorToTheWriteIsAmbiguous)
 {
-    sim->server().addFault(fault(FaultKind::Status, "POST", 500));
+    sim->server().addFault(kubernetesFault(FaultKind::Status, "POST", 500));
     const auto result = sink()->deliver(first);
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().kind, FailureKind::Transient);
@@ -261,7 +252,7 @@ TEST_F(KubernetesSinkTest, AServerErrorToTheWriteIsAmbiguous)
 
 TEST_F(KubernetesSinkTest, AConnectionDroppedAfterTheCreateIsAmbiguousAndTheRetryWritesNothing)
 {
-    sim->server().addFault(fault(FaultKind::DropAfterCommit, "POST"));
+    sim->server().addFault(kubernetesFault(FaultKind::DropAfterCommit, "POST"));
     const auto result = sink()->deliver(first);
     ASSERT_FALSE(result);
     EXPECT_TRUE(result.error().ambiguous);
@@ -273,7 +264,7 @@ TEST_F(KubernetesSinkTest, AConnectionDroppedAfterTheCreateIsAmbiguousAndTheRetr
 TEST_F(KubernetesSinkTest, ATlsEofAfterThePatchIsAmbiguous)
 {
     ASSERT_TRUE(sink()->deliver(first));
-    sim->server().addFault(fault(FaultKind::TlsEofAfterCommit, "PATCH"));
+    sim->server().addFault(kubernetesFault(FaultKind::TlsEofAfterCommit, "PATCH"));
     const auto result = sink()->deliver(second);
     ASSERT_FALSE(result);
     EXPECT_TRUE(result.error().ambiguous);
@@ -390,9 +381,9 @@ TEST_F(KubernetesSinkTest, NoSecretOrBearerTokenInAnyMessageOrLogLine)
         settings.kubernetes.restart = {{"deployment", "web"}};
         sim->overwriteAfterNextWrite(kNs, kName, "ASTRA_CLIENT_SECRET", "x");
         messages.push_back(sink()->deliver(first).error().message);
-        sim->server().addFault(fault(FaultKind::Status, "PATCH", 500));
+        sim->server().addFault(kubernetesFault(FaultKind::Status, "PATCH", 500));
         messages.push_back(sink()->deliver(second).error().message);
-        sim->server().addFault(fault(FaultKind::DropAfterCommit, "PATCH"));
+        sim->server().addFault(kubernetesFault(FaultKind::DropAfterCommit, "PATCH"));
         messages.push_back(sink()->deliver(second).error().message);
         ASSERT_TRUE(sink()->deliver(second));
         useRules({KubernetesRule{{"get"}, "*", {}}});
@@ -420,8 +411,8 @@ TEST_F(KubernetesSinkTest, NoSecretOrBearerTokenInAnyMessageOrLogLine)
     rotator::test::expectNoSecretIn(searched, secrets);
     // What was written is logged: the target and the client ID (the dropped patch had
     // committed, so the retry found the Secret holding it).
-    EXPECT_TRUE(log.contains("Secret billing/astra-credentials already holds clientId " +
-                             second.clientId))
+    EXPECT_TRUE(
+        log.contains("Secret billing/astra-credentials already holds clientId " + second.clientId))
         << log.text();
     EXPECT_TRUE(log.contains("restarted deployment/web for clientId " + second.clientId));
 }
