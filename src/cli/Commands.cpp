@@ -58,7 +58,7 @@ int checkConfig(const CommandLine& cl, const config::Settings& settings, Environ
     {
         throw core::ConfigError("astra.caFile", "no such file: " + settings.astra.caFile);
     }
-    config::checkTrustedInputs(settings);
+    config::checkTrustedInputs(settings, !cl.has("offline"));
     auto api = connectApi(settings, env);
     for (const auto& w : warnings)
     {

@@ -1,3 +1,4 @@
+#include "KubernetesKeys.h"
 #include "LoaderParts.h"
 
 #include "rotator/config/SettingsLoader.h"
@@ -229,16 +230,42 @@ constexpr SinkKey kSinkKeys[] = {
     {"fields", SinkScope::Vault | SinkScope::Aws,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.fields = storeFields(e); }},
     // kubernetes
+    {"server", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         const std::string tokenKey = e.key.substr(0, e.key.rfind('.')) + ".tokenFile";
+         s.kubernetes.server = serviceUrl(e, "the service account token", tokenKey);
+     }},
+    {"namespace", SinkScope::Kubernetes | SinkScope::Vault,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     {
+         // `type` is applied first: a Kubernetes namespace or a Vault Enterprise namespace.
+         if (s.type == SinkType::Vault)
+         {
+             s.vault.vaultNamespace = vaultPath(e);
+             return;
+         }
+         s.kubernetes.namespaceName = kubernetesNamespace(e);
+     }},
+    {"secret", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.secret = kubernetesSecretName(e); }},
+    {"keys", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.keys = kubernetesKeys(e); }},
+    {"restart", SinkScope::Kubernetes,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.kubernetes.restart = kubernetesRestart(e); }},
     // vault
     {"address", SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
-     { s.vault.address = serviceUrl(e, "the Vault token", "sinks.S.tokenFile"); }},
+     { 
+         const std::string tokenKey = e.key.substr(0, e.key.rfind('.')) + ".tokenFile";
+         s.vault.address = serviceUrl(e, "the Vault token", tokenKey);
+     }},
     {"mount", SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.vault.mount = vaultPath(e); }},
-    {"namespace", SinkScope::Vault,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
-     { s.vault.vaultNamespace = vaultPath(e); }},
     {"auth", SinkScope::Vault,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      {

@@ -1,5 +1,6 @@
 #include "rotator/config/SettingsLoader.h"
 
+#include "KubernetesKeys.h"
 #include "LoaderParts.h"
 #include "rotator/config/TrustChecks.h"
 #include "rotator/core/Duration.h"
@@ -182,6 +183,10 @@ std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& 
         if (sink.type == SinkType::Vault)
         {
             checkVaultSink(sink, group.entries, prefix);
+        }
+        if (sink.type == SinkType::Kubernetes)
+        {
+            completeKubernetesSink(sink, prefix);
         }
         sinks.push_back(std::move(sink));
     }

@@ -70,7 +70,10 @@ core::Secret readTokenFile(const std::string& path, const std::string& key,
     };
     const bool isSymlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
     const std::string kubernetesHint =
-        isSymlink ? " (for a Kubernetes secret volume, set defaultMode: 0440 or 0400)" : "";
+        isSymlink ? " (for a Kubernetes secret volume, set defaultMode: 0440 or 0400; the "
+                    "automounted service account token is 0644: mount a projected "
+                    "serviceAccountToken with defaultMode 0400 instead)"
+                  : "";
     const unsigned mode = static_cast<unsigned>(info.st_mode) & 07777U;
     const std::string modeText = detail::octalMode(mode);
     if ((mode & 007U) != 0)

@@ -171,7 +171,7 @@ void refuseAdminClientAsCredential(const Settings& settings, const std::string& 
     }
 }
 
-void checkTrustedInputs(const Settings& settings)
+void checkTrustedInputs(const Settings& settings, bool storeSinkFiles)
 {
     if (!settings.astra.caFile.empty())
     {
@@ -185,7 +185,7 @@ void checkTrustedInputs(const Settings& settings)
             openInputFile(sink.command.front(), "sinks." + sink.name + ".command", false);
         }
         // Decides whom a store sink sends the credential (and its own token) to.
-        if (!sink.caFile.empty())
+        if (storeSinkFiles && !sink.caFile.empty())
         {
             openInputFile(sink.caFile, "sinks." + sink.name + ".caFile", false);
         }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rotator::config
@@ -121,9 +122,32 @@ enum class SinkType
     AwsSecretsManager, ///< AWS Secrets Manager
 };
 
-/// `sinks.S.type = kubernetes`.
+/// A workload a kubernetes sink restarts after a delivery (`sinks.S.restart`).
+struct KubernetesRestartTarget
+{
+    std::string kind; ///< `deployment`, `statefulset` or `daemonset`
+    std::string name;
+};
+
+/// `sinks.S.type = kubernetes`. The loader fills the defaults in (server, keys; tokenFile and
+/// caFile live in SinkSettings).
 struct KubernetesSinkSettings
 {
+    static constexpr const char* kInClusterServer = "https://kubernetes.default.svc";
+    static constexpr const char* kServiceAccountToken =
+        "/var/run/secrets/kubernetes.io/serviceaccount/token";
+    static constexpr const char* kServiceAccountCa =
+        "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+
+    std::string server = kInClusterServer;
+    std::string namespaceName; ///< `namespace` (a DNS-1123 label)
+    std::string secret;        ///< the Secret's name (a DNS-1123 subdomain)
+    /// Secret data key -> credential field, in order (`keys`; default ASTRA_CLIENT_ID=clientId,
+    /// ASTRA_CLIENT_SECRET=secret, ASTRA_DB_APPLICATION_TOKEN=token).
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::vector<KubernetesRestartTarget> restart;
+    std::int64_t timeoutMs = 20'000;         ///< each wait of one request (no key: tests set it)
+    std::int64_t requestDeadlineMs = 60'000; ///< one whole request
 };
 
 /// How a vault sink logs in (`sinks.S.auth`).

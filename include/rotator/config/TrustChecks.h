@@ -23,10 +23,13 @@ namespace rotator::config
 ///   `refuseSinkOnAdminTokenFile`). A directory that does not exist yet cannot be resolved: then
 ///   the normalised paths (compared by the loader already) are all there is, and delivery fails
 ///   until it exists.
+/// - `sinks.S.caFile` of a secret-store sink: likewise, unless `storeSinkFiles` is false
+///   (`check-config --offline`: an in-cluster default such as the service account's `ca.crt`
+///   exists only where the rotator runs).
 ///
 /// Throws core::ConfigError naming the key, the file, its owner and mode, and the fix.
 /// Reads no file's content. Thread-safe.
-void checkTrustedInputs(const Settings& settings);
+void checkTrustedInputs(const Settings& settings, bool storeSinkFiles = true);
 
 /// The admin token is not an application credential: rotating it as one revokes it while the
 /// rotator still uses it. Refuses (core::ConfigError naming `sinks.S.path`) a file sink whose

@@ -111,6 +111,9 @@ TEST(TokenFile, SuggestsDefaultModeForAWorldReadableSymlinkedFile)
     writeFile(dir.file("real"), kToken, 0644);
     ASSERT_EQ(::symlink("real", dir.file("token").c_str()), 0);
     EXPECT_TRUE(contains(errorFor(dir.file("token")), "defaultMode: 0440"));
+    // The in-cluster service account token is such a file (a kubernetes sink's default).
+    EXPECT_TRUE(contains(errorFor(dir.file("token")),
+                         "mount a projected serviceAccountToken with defaultMode 0400"));
 }
 
 TEST(TokenFile, RejectsAnEmptyOrBlankFile)
