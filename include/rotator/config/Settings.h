@@ -39,8 +39,8 @@ struct SelfRotationSettings
 struct AstraSettings
 {
     std::string url = "https://api.astra.datastax.com"; ///< scheme://host[:port], no path
-    std::string tokenFile;                              ///< empty: env ASTRA_TOKEN
-    std::string caFile;                                 ///< empty: the system CA store
+    std::string tokenFile;                               ///< empty: env ASTRA_TOKEN
+    std::string caFile;                                  ///< empty: the system CA store
     std::int64_t timeoutMs = 20'000;
     std::int64_t requestDeadlineMs = 120'000; ///< one HTTP attempt, however its bytes arrive
     int maxAttempts = 5;
@@ -68,10 +68,10 @@ struct SchedulerSettings
 /// Admin HTTP API (`admin.*`). Disabled when `listen` is empty.
 struct AdminSettings
 {
-    std::string listen;     ///< as written, e.g. `127.0.0.1:8710`
-    std::string host;       ///< parsed from listen
+    std::string listen;    ///< as written, e.g. `127.0.0.1:8710`
+    std::string host;      ///< parsed from listen
     std::uint16_t port = 0; ///< parsed from listen (0 allowed: any free port)
-    std::string tokenFile;  ///< bearer token for /v1; empty: POST endpoints disabled
+    std::string tokenFile; ///< bearer token for /v1; empty: POST endpoints disabled
     /// Host header values answered besides the listen address and loopback names.
     std::vector<std::string> allowedHosts;
     bool metricsAuth = false; ///< /metrics needs the bearer too (requires tokenFile)
@@ -167,8 +167,8 @@ struct SinkSettings
     std::string path;
     SinkFormat format = SinkFormat::Json;
     unsigned mode = 0600;
-    std::string owner;         ///< optional user name or uid
-    std::string group;         ///< optional group name or gid (file: of the file; exec: to run as)
+    std::string owner; ///< optional user name or uid
+    std::string group; ///< optional group name or gid (file: of the file; exec: to run as)
     std::string trustDirOwner; ///< optional user (name or uid) trusted to own its directories
     // exec
     std::vector<std::string> command; ///< argv, split without a shell
