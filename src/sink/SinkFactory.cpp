@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "rotator/core/Clock.h"
+#include "rotator/sink/AwsSecretsManagerSink.h"
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/FileSink.h"
 
@@ -16,9 +18,15 @@ std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings)
         return std::make_unique<ExecSink>(settings);
     case config::SinkType::File:
         break;
+    case config::SinkType::AwsSecretsManager:
+    {
+        // makeSink takes no clock: the real one signs requests (X-Amz-Date) and times
+        // credential refreshes.
+        static core::SystemClock clock;
+        return std::make_unique<AwsSecretsManagerSink>(settings, clock);
+    }
     case config::SinkType::Kubernetes:
     case config::SinkType::Vault:
-    case config::SinkType::AwsSecretsManager:
         throw std::logic_error("sinks." + settings.name + ": this sink type is not built yet");
     }
     return std::make_unique<FileSink>(settings);
