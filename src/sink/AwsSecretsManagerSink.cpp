@@ -315,7 +315,23 @@ core::Outcome<void> AwsSecretsManagerSink::deliver(const Credential& credential)
     {
         return scrubbed(failure("GetSecretValue", *current));
     }
-    if (!current->ok())
+    bool exists = current->ok();
+    if (!exists)
+    {
+        // GetSecretValue says ResourceNotFound both for a missing secret and for one that has
+        // no value yet (created empty): DescribeSecret tells them apart.
+        const auto described = call("DescribeSecret", object({{"SecretId", secretId}}));
+        if (!described)
+        {
+            return scrubbed(described.error());
+        }
+        if (!described->ok() && described->type != "ResourceNotFoundException")
+        {
+            return scrubbed(failure("DescribeSecret", *described));
+        }
+        exists = described->ok();
+    }
+    if (!exists)
     {
         if (!_settings.aws.create)
         {
