@@ -179,6 +179,11 @@ void checkTrustedInputs(const Settings& settings)
     }
     for (const auto& sink : settings.sinks)
     {
+        // It decides whom an aws-secretsmanager sink signs its requests for.
+        if (sink.type == SinkType::AwsSecretsManager && !sink.caFile.empty())
+        {
+            openInputFile(sink.caFile, "sinks." + sink.name + ".caFile", false);
+        }
         if (sink.type == SinkType::Exec && !sink.command.empty() && !sink.command.front().empty() &&
             sink.command.front().front() == '/')
         {
