@@ -127,6 +127,7 @@ struct AwsSimulator::Impl
     std::optional<std::string> interference;
     std::map<std::string, std::vector<std::pair<int, std::string>>> failures; ///< by action
     std::map<std::string, FaultRule> armed;                                   ///< by action
+    std::vector<std::string> tokens; ///< ClientRequestTokens received
     int issued = 0;
     std::unique_ptr<StoreServer> server; ///< last: its threads call into the members above
 
@@ -458,6 +459,10 @@ struct AwsSimulator::Impl
                                  action + " action",
                              action);
         }
+        if (action == "PutSecretValue" || action == "CreateSecret")
+        {
+            tokens.push_back(text("ClientRequestToken"));
+        }
         if (auto it = failures.find(action); it != failures.end() && !it->second.empty())
         {
             const auto [status, type] = it->second.front();
@@ -716,6 +721,12 @@ std::vector<AwsSecretVersion> AwsSimulator::versions(const std::string& name) co
     std::lock_guard lock(_impl->mutex);
     const auto it = _impl->secrets.find(name);
     return it == _impl->secrets.end() ? std::vector<AwsSecretVersion>{} : it->second.versions;
+}
+
+std::vector<std::string> AwsSimulator::requestTokens() const
+{
+    std::lock_guard lock(_impl->mutex);
+    return _impl->tokens;
 }
 
 void AwsSimulator::interfereAfterNextWrite(const std::string& value)

@@ -99,14 +99,15 @@ struct AwsSecretsManagerSink::Answer
     bool ok() const { return status >= 200 && status < 300 && json; }
 };
 
-std::string clientRequestToken(const config::SinkSettings& settings, const Credential& credential)
+std::string clientRequestToken(const config::SinkSettings& settings, const Credential& credential,
+                               const std::string& currentVersionId)
 {
     std::string name = "astra-rotator\n" + settings.name + "\n" + settings.aws.secretId + "\n";
     for (const auto& f : settings.fields)
     {
         name += f + ",";
     }
-    name += "\n" + credential.credential + "\n" + credential.clientId;
+    name += "\n" + credential.credential + "\n" + credential.clientId + "\n" + currentVersionId;
     std::string hex = sigv4::sha256Hex(name).substr(0, 32);
     // RFC 4122 layout: version nibble 5 (name-based), variant bits 10xx.
     hex[12] = '5';
@@ -297,7 +298,8 @@ core::Outcome<void> AwsSecretsManagerSink::deliver(const Credential& credential)
     {
         return scrubbed(current.error());
     }
-    const std::string token = clientRequestToken(_settings, credential);
+    const std::string token = clientRequestToken(
+        _settings, credential, current->ok() ? field(current->json, "VersionId") : std::string());
     std::string written;
     std::string request;
     struct WipeRequest

@@ -135,7 +135,7 @@ TEST_F(AwsSink, CreatesTheSecretWhenAbsentAndCreateIsSet)
     EXPECT_EQ(simulator.currentValue(kSecretName), stored(c));
     const auto versions = simulator.versions(kSecretName);
     ASSERT_EQ(versions.size(), 1U);
-    EXPECT_EQ(versions[0].versionId, rotator::sink::clientRequestToken(settings(true), c));
+    EXPECT_EQ(versions[0].versionId, rotator::sink::clientRequestToken(settings(true), c, ""));
     EXPECT_EQ(simulator.server().requestCount("POST", "CreateSecret", 200), 1);
     EXPECT_TRUE(logs.contains("wrote client " + c.clientId));
 }
@@ -202,45 +202,86 @@ TEST_F(AwsSink, APutWhoseAnswerWasLostIsAmbiguousAndTheRetryFindsItApplied)
     EXPECT_EQ(simulator.versions(kSecretName).size(), 2U);
 }
 
-TEST_F(AwsSink, ARetriedPutWithTheSameTokenAndValueReturnsTheSameVersion)
+TEST_F(AwsSink, ARetriedPutSendsTheSameClientRequestToken)
 {
     simulator.createSecret(kSecretName, "{\"old\":\"value\"}");
     const auto sink = makeSink();
-    // First attempt: the put is applied, the read-back fails: ambiguous.
-    rotator::sim::FaultRule fail;
-    fail.kind = rotator::sim::FaultKind::Status;
-    fail.status = 503;
-    simulator.armAfter("PutSecretValue", fail);
+    simulator.failNext("PutSecretValue", 500, "InternalServiceError");
     const auto first = sink->deliver(makeTestCredential());
     remember(first);
     ASSERT_FALSE(first);
     EXPECT_TRUE(first.error().ambiguous);
-    // Another writer moved AWSCURRENT on: the retry puts again, with the same token and value.
-    simulator.createSecret(kSecretName, "{\"other\":\"writer\"}");
-    const auto versionsBefore = simulator.versions(kSecretName).size();
     const auto retry = sink->deliver(makeTestCredential());
     remember(retry);
-    EXPECT_EQ(puts(), 2);
-    EXPECT_EQ(simulator.versions(kSecretName).size(), versionsBefore); // no new version
-    EXPECT_EQ(simulator.server().requestCount("POST", "PutSecretValue", 200), 2);
-    // The same version is not made current again, so the read-back differs: still ambiguous.
-    ASSERT_FALSE(retry);
-    EXPECT_TRUE(retry.error().ambiguous);
+    ASSERT_TRUE(retry) << retry.error().message;
+    const auto tokens = simulator.requestTokens();
+    ASSERT_EQ(tokens.size(), 2U);
+    EXPECT_EQ(tokens[0], tokens[1]);
+    EXPECT_EQ(tokens[0].size(), 36U); // a UUID: within AWS's 32 to 64 characters
+    EXPECT_EQ(simulator.versions(kSecretName).back().versionId, tokens[0]);
 }
 
-TEST_F(AwsSink, TheSameTokenWithAnotherValueIsRefusedByTheStore)
+TEST_F(AwsSink, AfterAnotherWriterTheRetryWritesANewVersionRatherThanAReplayedOne)
 {
     simulator.createSecret(kSecretName, "{\"old\":\"value\"}");
+    simulator.interfereAfterNextWrite("{\"other\":\"writer\"}");
     const auto sink = makeSink();
-    ASSERT_TRUE(sink->deliver(makeTestCredential()));
-    simulator.createSecret(kSecretName, "{\"other\":\"writer\"}");
-    // Same credential name and clientId (so the same token), different secret.
-    const auto refused = sink->deliver(makeTestCredential("Zq9WkXdifferentSecretValue"));
-    remember(refused);
-    ASSERT_FALSE(refused);
-    EXPECT_EQ(refused.error().kind, FailureKind::Permanent);
-    EXPECT_FALSE(refused.error().ambiguous);
-    EXPECT_NE(refused.error().message.find("ResourceExistsException"), std::string::npos);
+    const auto first = sink->deliver(makeTestCredential());
+    remember(first);
+    ASSERT_FALSE(first);
+    EXPECT_TRUE(first.error().ambiguous);
+    // A replay of the first token would be ignored by AWS and leave the other value current.
+    const auto retry = sink->deliver(makeTestCredential());
+    remember(retry);
+    ASSERT_TRUE(retry) << retry.error().message;
+    EXPECT_EQ(simulator.currentValue(kSecretName), stored(makeTestCredential()));
+    const auto tokens = simulator.requestTokens();
+    ASSERT_EQ(tokens.size(), 2U);
+    EXPECT_NE(tokens[0], tokens[1]);
+}
+
+TEST_F(AwsSink, TheStoreAppliesATokenOnceAndRefusesItWithAnotherValue)
+{
+    simulator.createSecret(kSecretName, "{\"old\":\"value\"}");
+    rotator::api::HttpChannel channel(
+        {simulator.baseUrl(), rotator::test::sharedTestCerts().caFile}, clock);
+    rotator::sink::sigv4::AwsCredentials key;
+    key.accessKeyId = kKeyId;
+    key.secretAccessKey = rotator::core::Secret(kSecretKey);
+    const auto put = [&](const std::string& value)
+    {
+        const std::string body =
+            "{\"SecretId\":\"" + kSecretName +
+            "\",\"ClientRequestToken\":\"11111111-2222-5333-8444-555555555555\","
+            "\"SecretString\":\"" +
+            value + "\"}";
+        const std::string host = simulator.baseUrl().substr(simulator.baseUrl().find("//") + 2);
+        rotator::sink::sigv4::Request request{"POST",
+                                              "/",
+                                              "",
+                                              {{"Host", host},
+                                               {"Content-Type", "application/x-amz-json-1.1"},
+                                               {"X-Amz-Target", "secretsmanager.PutSecretValue"}},
+                                              body};
+        auto headers = request.headers;
+        for (auto& h :
+             rotator::sink::sigv4::sign(request, key, "eu-west-1", "secretsmanager", clock.nowMs())
+                 .headers)
+        {
+            headers.push_back(h);
+        }
+        return channel.send({"POST", "/", headers, body, "application/x-amz-json-1.1"}).value();
+    };
+    const auto first = put("v1");
+    const auto again = put("v1");
+    EXPECT_EQ(first.status, 200);
+    EXPECT_EQ(again.status, 200);
+    EXPECT_EQ(first.body, again.body);
+    EXPECT_EQ(simulator.versions(kSecretName).size(), 2U);
+    const auto other = put("v2");
+    EXPECT_EQ(other.status, 400);
+    EXPECT_NE(other.body.find("ResourceExistsException"), std::string::npos);
+    EXPECT_EQ(simulator.currentValue(kSecretName), "v1");
 }
 
 TEST_F(AwsSink, AccessDeniedIsAnAuthFailureNamingTheMissingAction)

@@ -85,6 +85,9 @@ public:
     /// Its AWSCURRENT value.
     std::optional<std::string> currentValue(const std::string& name) const;
     std::vector<AwsSecretVersion> versions(const std::string& name) const;
+    /// The ClientRequestToken of every authenticated PutSecretValue and CreateSecret, in order
+    /// (including those answered with an injected failure).
+    std::vector<std::string> requestTokens() const;
     /// Another writer: puts `value` as a new AWSCURRENT version right after the next
     /// PutSecretValue or CreateSecret (its read-back then differs).
     void interfereAfterNextWrite(const std::string& value);

@@ -12,13 +12,16 @@
 namespace rotator::sink
 {
 
-/// The Secrets Manager request token of one delivery: a UUID (version 5 layout, SHA-256
-/// truncated) of the sink, the secret, the stored fields, the credential and its new client
-/// ID. The engine hands a sink no rotation id, but a rotation mints exactly one client and a
-/// client ID is never reused, so the same delivery retried (after a timeout, a dropped
-/// connection or a crash) sends the same token and AWS applies it once, while the next rotation
-/// sends a new one.
-std::string clientRequestToken(const config::SinkSettings& settings, const Credential& credential);
+/// The Secrets Manager request token of one write: a UUID (version 5 layout, SHA-256 truncated)
+/// of the sink, the secret, the stored fields, the credential, its new client ID and the
+/// VersionId that was AWSCURRENT when the sink read the secret (empty: none). The engine hands
+/// a sink no rotation id, but a rotation mints exactly one client and a client ID is never
+/// reused, so a write retried after a timeout, a lost answer or a crash, finding the secret as
+/// it was, sends the same token and AWS applies it once; the next rotation sends a new one.
+/// The version read is part of it because AWS ignores a token it has seen: after another
+/// writer moved AWSCURRENT on, the same token would leave their value current for ever.
+std::string clientRequestToken(const config::SinkSettings& settings, const Credential& credential,
+                               const std::string& currentVersionId);
 
 /// `sinks.S.type = aws-secretsmanager`: the credential's fields as a JSON object in the
 /// SecretString of one Secrets Manager secret (JSON 1.1 API, Signature Version 4, credentials
