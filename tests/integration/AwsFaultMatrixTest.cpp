@@ -11,7 +11,10 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "rotator/app/Runtime.h"
 #include "rotator/sim/AwsSimulator.h"
+#include "support/LeakScan.h"
+#include "support/LogCapture.h"
 #include "support/RotationHarness.h"
 #include "support/TestCerts.h"
 
@@ -175,6 +178,29 @@ protected:
         }
     }
 
+    /// Fails the test if the AWS secret key or the secret the store holds appears in the log,
+    /// the output or the state directory.
+    void expectNoLeak()
+    {
+        std::map<std::string, std::string> searched{
+            {"log", logs.text()}, {"stdout", out.str()}, {"stderr", err.str()}};
+        test::addStateFiles(searched, dir.file("state"));
+        std::vector<std::string> secrets{kSecretKey};
+        const auto json = Poco::JSON::Parser()
+                              .parse(aws.currentValue(kSecretName).value_or("{}"))
+                              .extract<Poco::JSON::Object::Ptr>();
+        for (const char* field : {"secret", "token"})
+        {
+            if (json->has(field))
+            {
+                secrets.push_back(json->getValue<std::string>(field));
+            }
+        }
+        EXPECT_EQ(secrets.size(), 3U) << "the secret does not hold the credential";
+        test::expectNoSecretIn(searched, secrets);
+    }
+
+    test::LogCapture logs;
     ScopedEnv keyId{"AWS_ACCESS_KEY_ID", kKeyId};
     ScopedEnv secretKey{"AWS_SECRET_ACCESS_KEY", kSecretKey};
     ScopedEnv noImds{"AWS_EC2_METADATA_DISABLED", "true"};
@@ -248,9 +274,64 @@ TEST_P(AwsFaultMatrix, ConvergesWithEveryInvariantHeld)
     }
     EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, row.currentClientId}));
     EXPECT_EQ(test::listing(dir.file("state/pending")), std::vector<std::string>{});
+    expectNoLeak();
 }
 
 INSTANTIATE_TEST_SUITE_P(AwsSecretsManager, AwsFaultMatrix, ::testing::ValuesIn(kCells),
+                         [](const auto& param) { return std::string(param.param.name); });
+
+struct Crash
+{
+    std::string point;
+};
+
+class AwsCrash : public AwsFaultMatrix
+{
+};
+
+// The rotator dies after Secrets Manager acknowledged the write (and the read-back matched) but
+// before the journal recorded the delivery; the next process resumes the same rotation: it
+// re-reads the secret, finds the new client, writes nothing, promotes, and revokes the old one.
+TEST_P(AwsCrash, BetweenTheStoresAcknowledgementAndTheJournalTheRestartRollsForward)
+{
+    const std::string point = "after-sink:app-aws";
+    {
+        auto env = environment();
+        app::Runtime runtime(settings, env, app::Runtime::Mode::Write);
+        runtime.engine().setCrashHook(
+            [&](std::string_view at)
+            {
+                if (at == point)
+                {
+                    throw Crash{std::string(at)};
+                }
+            });
+        EXPECT_THROW(runtime.engine().runPass(), Crash);
+    }
+    const std::string newId = lastRotation("app").newClientId;
+    ASSERT_FALSE(newId.empty());
+    ASSERT_EQ(secretClientId(), newId) << "the store did not hold the new client at the crash";
+    EXPECT_EQ(aws.server().requestCount("POST", "PutSecretValue"), 1);
+
+    for (int pass = 0; pass < 3 && (alive(oldId) || credential("app").currentClientId != newId);
+         ++pass)
+    {
+        const auto report = RotationHarness::pass();
+        SCOPED_TRACE(::testing::PrintToString(report.errors));
+        EXPECT_TRUE(alive(newId)) << "the client the store holds was revoked";
+        clock.advanceMs(10 * kMinute);
+    }
+    EXPECT_EQ(credential("app").currentClientId, newId);
+    EXPECT_FALSE(alive(oldId));
+    EXPECT_EQ(secretClientId(), newId);
+    EXPECT_EQ(aws.server().requestCount("POST", "PutSecretValue"), 1) << "written twice";
+    EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, newId}));
+    const auto ev = events("app");
+    EXPECT_EQ(std::count(ev.begin(), ev.end(), "rolled_back"), 0);
+    expectNoLeak();
+}
+
+INSTANTIATE_TEST_SUITE_P(AwsSecretsManager, AwsCrash, ::testing::Values(kCells[0]),
                          [](const auto& param) { return std::string(param.param.name); });
 
 } // namespace
