@@ -194,7 +194,8 @@ constexpr SinkKey kSinkKeys[] = {
     // vault
     // aws-secretsmanager
     {"region", SinkScope::Aws,
-     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.aws.region = awsRegion(e); }},
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.aws.region = awsRegion(e); }},
     {"secretId", SinkScope::Aws,
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.aws.secretId = awsSecretId(e); }},

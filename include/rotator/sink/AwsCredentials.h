@@ -29,10 +29,10 @@ EnvLookup processEnvironment();
 /// Where the chain looks and how long it waits.
 struct AwsCredentialOptions
 {
-    std::string region;      ///< for the regional STS endpoint
-    std::string caFile;      ///< extra CA for STS and the container endpoint (`sinks.S.caFile`)
-    std::string caKey = "caFile"; ///< the key named when that certificate is refused
-    EnvLookup env;           ///< default: processEnvironment()
+    std::string region; ///< for the regional STS endpoint
+    std::string caFile; ///< extra CA for STS and the container endpoint (`sinks.S.caFile`)
+    std::string caKey = "caFile";       ///< the key named when that certificate is refused
+    EnvLookup env;                      ///< default: processEnvironment()
     std::int64_t timeoutMs = 10'000;    ///< STS and the container endpoint
     std::int64_t imdsTimeoutMs = 1'000; ///< the instance metadata service (absent off EC2)
     /// Temporary credentials are replaced this long before their Expiration.
@@ -99,8 +99,8 @@ private:
 /// Parses the shared credentials file `text` (INI: `[profile]`, `key = value`, `#`/`;`
 /// comments) and returns `profile`'s keys, nullopt when the profile is absent. A profile
 /// without both keys is a `Permanent` failure naming the missing key (never a value).
-std::optional<core::Outcome<sigv4::AwsCredentials>> parseSharedCredentials(const std::string& text,
-                                                                           const std::string& profile);
+std::optional<core::Outcome<sigv4::AwsCredentials>>
+parseSharedCredentials(const std::string& text, const std::string& profile);
 
 /// The text of XML element `tag` in `xml` (first occurrence, entities decoded), or nullopt.
 std::optional<std::string> xmlElement(const std::string& xml, const std::string& tag);

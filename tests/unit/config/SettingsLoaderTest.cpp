@@ -589,8 +589,9 @@ TEST(SettingsLoader, ReadsAndValidatesAnAwsSecretsManagerSink)
     EXPECT_TRUE(sink->aws.create);
     EXPECT_EQ(sink->fields, (std::vector<std::string>{"clientId", "token"}));
     EXPECT_FALSE(load(with(aws)).findSink("sm")->aws.create);
-    EXPECT_NO_THROW(load(with(aws + "sinks.sm.secretId = "
-                                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-Ab12Cd")));
+    EXPECT_NO_THROW(
+        load(with(aws + "sinks.sm.secretId = "
+                        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-Ab12Cd")));
     EXPECT_NO_THROW(load(with(aws + "sinks.sm.region = us-gov-west-1")));
 
     expectError(with("sinks.sm.type = aws-secretsmanager\nsinks.sm.secretId = a"),
