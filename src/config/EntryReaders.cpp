@@ -273,6 +273,61 @@ std::vector<std::string> storeFields(const Entry& e)
     return fields;
 }
 
+std::string awsRegion(const Entry& e)
+{
+    // Lower-case words joined by `-`, the last one a number: us-east-1, us-gov-west-1, cn-north-1.
+    const std::string& v = e.value;
+    const std::size_t last = v.rfind('-');
+    const auto lowerOrDash = [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; };
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    const bool shape = v.size() <= 32 && last != std::string::npos && last >= 2 &&
+                       last + 1 < v.size() && v.find("--") == std::string::npos && v.find('-') >= 2;
+    const std::string_view words = shape ? std::string_view(v).substr(0, last) : "";
+    const std::string_view number = shape ? std::string_view(v).substr(last + 1) : "";
+    if (!shape || !std::all_of(words.begin(), words.end(), lowerOrDash) ||
+        !std::all_of(number.begin(), number.end(), digit))
+    {
+        invalid(e, "AWS region", "a region name such as eu-west-1 or us-east-2");
+    }
+    return v;
+}
+
+std::string awsSecretId(const Entry& e)
+{
+    const std::string& v = e.value;
+    if (v.starts_with("arn:"))
+    {
+        // arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME
+        std::vector<std::string> parts;
+        std::size_t start = 0;
+        for (int i = 0; i < 6; ++i)
+        {
+            const std::size_t colon = v.find(':', start);
+            if (colon == std::string::npos)
+            {
+                break;
+            }
+            parts.push_back(v.substr(start, colon - start));
+            start = colon + 1;
+        }
+        if (parts.size() != 6 || parts[2] != "secretsmanager" || parts[5] != "secret" ||
+            start >= v.size())
+        {
+            invalid(e, "secret ARN", "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME");
+        }
+        return v;
+    }
+    const bool shape = !v.empty() && v.size() <= 512 &&
+                       v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789/_+=.@-") == std::string::npos;
+    if (!shape)
+    {
+        invalid(e, "secret name",
+                "1 to 512 letters, digits and /_+=.@- characters, or the secret's ARN");
+    }
+    return v;
+}
+
 unsigned fileMode(const Entry& e)
 {
     const std::string& v = e.value;

@@ -289,6 +289,19 @@ constexpr SinkKey kSinkKeys[] = {
      [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
      { s.vault.secretIdFile = absolutePath(e); }},
     // aws-secretsmanager
+    {"region", SinkScope::Aws,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.aws.region = awsRegion(e); }},
+    {"secretId", SinkScope::Aws,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.aws.secretId = awsSecretId(e); }},
+    {"endpoint", SinkScope::Aws,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&)
+     { s.aws.endpoint = serviceUrl(e, "AWS credentials", "the AWS credential chain"); }},
+    {"kmsKeyId", SinkScope::Aws,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.aws.kmsKeyId = e.value; }},
+    {"create", SinkScope::Aws,
+     [](SinkSettings& s, const Entry& e, std::vector<std::string>&) { s.aws.create = boolean(e); }},
 };
 
 } // namespace

@@ -83,6 +83,10 @@ unsigned fileMode(const Entry& e);
 std::vector<std::string> storeFields(const Entry& e);
 /// Parses the command and warns about words a shell would have interpreted.
 std::vector<std::string> command(const Entry& e, std::vector<std::string>& warnings);
+/// `sinks.S.region`: an AWS region name such as `eu-west-1` or `us-gov-west-1`.
+std::string awsRegion(const Entry& e);
+/// `sinks.S.secretId`: a Secrets Manager secret name (1-512 of `A-Za-z0-9/_+=.@-`) or its ARN.
+std::string awsSecretId(const Entry& e);
 /// An absolute path naming a file, normalised.
 std::string absolutePath(const Entry& e);
 

@@ -188,6 +188,15 @@ std::vector<SinkSettings> loadSinks(const AbstractConfiguration& cfg, Settings& 
         {
             completeKubernetesSink(sink, prefix);
         }
+        if (sink.type == SinkType::AwsSecretsManager && sink.aws.region.empty())
+        {
+            fail(prefix + "region", "missing (an aws-secretsmanager sink needs a region)");
+        }
+        if (sink.type == SinkType::AwsSecretsManager && sink.aws.secretId.empty())
+        {
+            fail(prefix + "secretId",
+                 "missing (an aws-secretsmanager sink needs the secret's name or ARN)");
+        }
         sinks.push_back(std::move(sink));
     }
     for (std::size_t i = 0; i < sinks.size(); ++i)

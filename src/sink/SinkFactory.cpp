@@ -1,7 +1,7 @@
 #include "rotator/sink/SinkFactory.h"
 
-#include <stdexcept>
-
+#include "rotator/core/Clock.h"
+#include "rotator/sink/AwsSecretsManagerSink.h"
 #include "rotator/sink/ExecSink.h"
 #include "rotator/sink/FileSink.h"
 #include "rotator/sink/KubernetesSink.h"
@@ -12,8 +12,8 @@ namespace rotator::sink
 
 std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings)
 {
-    // The store sinks live as long as the program; their clock stamps annotations, paces
-    // renewals and the connections' deadline watchdog: one real clock serves them all.
+    // The store sinks live as long as the program; their clock stamps annotations, signs AWS
+    // requests (X-Amz-Date), paces renewals and credential refreshes: one real clock for all.
     static core::SystemClock clock;
     switch (settings.type)
     {
@@ -26,7 +26,7 @@ std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings)
     case config::SinkType::Vault:
         return std::make_unique<VaultSink>(settings, clock);
     case config::SinkType::AwsSecretsManager:
-        throw std::logic_error("sinks." + settings.name + ": this sink type is not built yet");
+        return std::make_unique<AwsSecretsManagerSink>(settings, clock);
     }
     return std::make_unique<FileSink>(settings);
 }

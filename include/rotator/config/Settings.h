@@ -177,6 +177,13 @@ struct VaultSinkSettings
 /// `sinks.S.type = aws-secretsmanager`.
 struct AwsSinkSettings
 {
+    std::string region;   ///< e.g. `eu-west-1` (required)
+    std::string secretId; ///< the secret's name or ARN (required)
+    /// `https://HOST[:PORT]` (http only to loopback); empty:
+    /// `https://secretsmanager.<region>.amazonaws.com`
+    std::string endpoint;
+    std::string kmsKeyId; ///< used only when the sink creates the secret
+    bool create = false;  ///< create the secret when it does not exist
 };
 
 enum class SinkFormat

@@ -8,8 +8,8 @@
 namespace rotator::sink
 {
 
-/// The sink a `sinks.<name>` section describes: an ExecSink for `type = exec`, a VaultSink for
-/// `type = vault`, else a FileSink. The one place that knows every implementation, so the
+/// The sink a `sinks.<name>` section describes by its `type`: an ExecSink, a KubernetesSink, a
+/// VaultSink, an AwsSecretsManagerSink, else a FileSink. The one place that knows every implementation, so the
 /// interface's header does not; whoever wires the program includes this, everything else sees only
 /// SecretSink.
 std::unique_ptr<SecretSink> makeSink(const config::SinkSettings& settings);

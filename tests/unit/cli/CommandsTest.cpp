@@ -331,6 +331,18 @@ TEST_F(CommandsTest, CheckConfigOfflineDoesNotContactAStoreSink)
     }
 }
 
+TEST_F(CommandsTest, CheckConfigOfflineDoesNotAskASecretStore)
+{
+    // Nothing listens on port 1: an attempt to reach the store would fail the command.
+    EXPECT_EQ(run({"check-config", "--offline"}, "credentials.billing.sinks = sm\n"
+                                                 "sinks.sm.type = aws-secretsmanager\n"
+                                                 "sinks.sm.region = eu-west-1\n"
+                                                 "sinks.sm.secretId = billing\n"
+                                                 "sinks.sm.endpoint = https://127.0.0.1:1\n"),
+              0)
+        << err.str();
+}
+
 TEST_F(CommandsTest, StatusShowsTheTimeTheSchedulerWillActOnWindowIncluded)
 {
     const auto id = api.seedClient({api.roles[1].id}, clock.nowMs() - 40 * kDay);

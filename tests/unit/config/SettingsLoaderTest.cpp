@@ -570,6 +570,49 @@ TEST(SettingsLoader, NamesEveryTypeThatAcceptsASharedKey)
                 "sinks.billing-file.type is file");
 }
 
+TEST(SettingsLoader, ReadsAndValidatesAnAwsSecretsManagerSink)
+{
+    const std::string aws = "sinks.sm.type = aws-secretsmanager\n"
+                            "sinks.sm.region = eu-west-1\n"
+                            "sinks.sm.secretId = prod/billing/astra\n";
+    const Settings s = load(with(aws + "sinks.sm.endpoint = https://vpce-1.example.com:8443\n"
+                                       "sinks.sm.kmsKeyId = alias/astra\n"
+                                       "sinks.sm.create = true\n"
+                                       "sinks.sm.fields = clientId, token"));
+    const auto* sink = s.findSink("sm");
+    ASSERT_NE(sink, nullptr);
+    EXPECT_EQ(sink->type, SinkType::AwsSecretsManager);
+    EXPECT_EQ(sink->aws.region, "eu-west-1");
+    EXPECT_EQ(sink->aws.secretId, "prod/billing/astra");
+    EXPECT_EQ(sink->aws.endpoint, "https://vpce-1.example.com:8443");
+    EXPECT_EQ(sink->aws.kmsKeyId, "alias/astra");
+    EXPECT_TRUE(sink->aws.create);
+    EXPECT_EQ(sink->fields, (std::vector<std::string>{"clientId", "token"}));
+    EXPECT_FALSE(load(with(aws)).findSink("sm")->aws.create);
+    EXPECT_NO_THROW(
+        load(with(aws + "sinks.sm.secretId = "
+                        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-Ab12Cd")));
+    EXPECT_NO_THROW(load(with(aws + "sinks.sm.region = us-gov-west-1")));
+
+    expectError(with("sinks.sm.type = aws-secretsmanager\nsinks.sm.secretId = a"),
+                "sinks.sm.region", "missing");
+    expectError(with("sinks.sm.type = aws-secretsmanager\nsinks.sm.region = eu-west-1"),
+                "sinks.sm.secretId", "missing");
+    for (const char* bad : {"EU-WEST-1", "eu-west", "euwest1", "eu--west-1", "-eu-1"})
+    {
+        expectError(with(aws + "sinks.sm.region = " + bad), "sinks.sm.region", "AWS region");
+    }
+    expectError(with(aws + "sinks.sm.secretId = has space"), "sinks.sm.secretId", "secret name");
+    expectError(with(aws + "sinks.sm.secretId = arn:aws:s3:::bucket"), "sinks.sm.secretId",
+                "secret ARN");
+    expectError(with(aws + "sinks.sm.endpoint = http://sm.example.com"), "sinks.sm.endpoint",
+                "only for loopback");
+    expectError(with(aws + "sinks.sm.endpoint = https://h/path"), "sinks.sm.endpoint", "no path");
+    expectError(with(aws + "sinks.sm.create = maybe"), "sinks.sm.create", "");
+    expectError(with(aws + "sinks.sm.tokenFile = /t"), "sinks.sm.tokenFile",
+                "only for kubernetes and vault sinks");
+}
+
 TEST(SettingsLoader, ValidatesFileSinks)
 {
     expectError(with("sinks.billing-file.path = relative/astra.json"), "sinks.billing-file.path",

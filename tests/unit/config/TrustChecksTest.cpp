@@ -113,6 +113,21 @@ TEST(TrustChecks, RefusesACaFileAnotherUserOwnsOrOthersCanWrite)
     }
 }
 
+TEST(TrustChecks, RefusesTheCaFileOfAnAwsSinkThatOthersCanWrite)
+{
+    TempDir dir;
+    writeFile(dir.file("ca.pem"), "pem\n", 0666);
+    Settings settings;
+    settings.sinks.emplace_back();
+    settings.sinks.back().name = "sm";
+    settings.sinks.back().type = rotator::config::SinkType::AwsSecretsManager;
+    settings.sinks.back().caFile = dir.file("ca.pem");
+    const std::string refused = refusal([&] { checkTrustedInputs(settings); });
+    EXPECT_EQ(refused.rfind("sinks.sm.caFile|", 0), 0U) << refused;
+    ASSERT_EQ(::chmod(dir.file("ca.pem").c_str(), 0644), 0);
+    EXPECT_EQ(refusal([&] { checkTrustedInputs(settings); }), "");
+}
+
 TEST(TrustChecks, RefusesAConfigurationFileOthersCanChange)
 {
     TempDir dir;
