@@ -185,6 +185,14 @@ void checkTrustedInputs(const Settings& settings)
             openInputFile(sink.command.front(), "sinks." + sink.name + ".command", false);
         }
     }
+    for (const auto& n : settings.notifiers)
+    {
+        // Whoever may change it could make the notifier trust their own webhook receiver.
+        if (!n.caFile.empty())
+        {
+            openInputFile(n.caFile, "notify." + n.name + ".caFile", false);
+        }
+    }
     checkDistinctSinkFiles(settings);
     checkBearerIsNotTheTokenFile(settings);
 }
