@@ -72,6 +72,8 @@ void SqliteStateStore::routeNotifications(const std::vector<NotificationRoute>& 
         throw core::StoreError(_db.path() + ": cannot register " + kQueuedFunction + ": " +
                                sqlite3_errmsg(_db.handle()));
     }
+    // The routes are a few rows: no temporary file for them (ProtectSystem, a full /tmp).
+    _db.exec("PRAGMA temp_store = MEMORY");
     Transaction transaction(_db);
     _db.exec("CREATE TEMP TABLE IF NOT EXISTS notify_routes ("
              " notifier TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (notifier, event))");
