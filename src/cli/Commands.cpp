@@ -178,13 +178,22 @@ int status(const CommandLine& cl, const config::Settings& settings, Environment&
     const auto store = openStoreForReading(settings);
     const std::int64_t now = env.clock.nowMs();
     const auto rows = report::credentialViews(settings, *store, now);
+    const auto backlog = store->notificationBacklog();
+    // Without notifiers and nothing queued the outbox has nothing to say.
+    const bool notifications = !settings.notifiers.empty() || backlog.pending + backlog.failed > 0;
     if (cl.has("json"))
     {
-        env.out << report::credentialsJson(rows, store->installationId()) << "\n";
+        env.out << report::credentialsJson(rows, store->installationId(),
+                                           notifications ? &backlog : nullptr, now)
+                << "\n";
     }
     else
     {
         report::printCredentialsTable(env.out, rows, now, store->installationId());
+        if (notifications)
+        {
+            report::printNotificationBacklog(env.out, backlog, now);
+        }
     }
     return 0;
 }
