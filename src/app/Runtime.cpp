@@ -17,14 +17,7 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
         _dir.prepare();
         _dir.lock();
         _store = std::make_unique<store::SqliteStateStore>(_dir.databasePath());
-        // Every writer queues notifications with its events (a `rotate` without a daemon too):
-        // the daemon sends them, now or when it next starts.
-        std::vector<store::SqliteStateStore::NotificationRoute> routes;
-        for (const auto& n : settings.notifiers)
-        {
-            routes.push_back({n.name, n.events});
-        }
-        _store->routeNotifications(routes);
+        cli::routeNotifications(*_store, settings);
     }
     else
     {

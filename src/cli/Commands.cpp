@@ -136,6 +136,7 @@ int sync(const CommandLine&, const config::Settings& settings, Environment& env)
     dir.prepare();
     dir.lock();
     store::SqliteStateStore store(dir.databasePath());
+    routeNotifications(store, settings);
     auto report = rotation::syncInventory(*api, store, settings, env.clock);
     if (!report)
     {
@@ -261,6 +262,16 @@ int history(const CommandLine& cl, const config::Settings& settings, Environment
 }
 
 } // namespace
+
+void routeNotifications(store::SqliteStateStore& store, const config::Settings& settings)
+{
+    std::vector<store::SqliteStateStore::NotificationRoute> routes;
+    for (const auto& n : settings.notifiers)
+    {
+        routes.push_back({n.name, n.events});
+    }
+    store.routeNotifications(routes);
+}
 
 std::unique_ptr<store::SqliteStateStore> openStoreForReading(const config::Settings& settings)
 {

@@ -200,11 +200,17 @@ TEST(Notifier, WhileTheReceiverIsDownTheBacklogGrowsAndIsDeliveredWhenItIsBack)
     const auto backlog = outbox.rows().notificationBacklog();
     EXPECT_EQ(backlog.pending, 3);
     ASSERT_TRUE(backlog.oldestPendingMs.has_value());
+    int tried = 0;
     for (const auto& row : allRows(outbox.rows()))
     {
-        ASSERT_TRUE(row.lastError.has_value());
-        EXPECT_EQ(row.lastError->find("XyZsecretPart123"), std::string::npos) << *row.lastError;
+        if (row.attempts > 0) // the last one may not have been tried yet
+        {
+            ++tried;
+            ASSERT_TRUE(row.lastError.has_value());
+            EXPECT_EQ(row.lastError->find("XyZsecretPart123"), std::string::npos) << *row.lastError;
+        }
     }
+    EXPECT_GE(tried, 2);
 
     test::WebhookReceiver receiver([](const test::WebhookRequest&) { return 204; }, true, port);
     ASSERT_TRUE(receiver.awaitProcessed(3, 20s));

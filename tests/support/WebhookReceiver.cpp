@@ -57,6 +57,12 @@ public:
         }
         _state->changed.notify_all();
         response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+        if (r.status == 204)
+        {
+            response.setContentLength(0); // no body: it would corrupt the keep-alive stream
+            response.send();
+            return;
+        }
         response.setContentType("text/plain");
         response.sendBuffer("ok", 2);
     }
