@@ -1,5 +1,6 @@
 #include "rotator/admin/Metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <vector>
@@ -18,6 +19,7 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 // `increase()` works from the first failure on (a series that appears at 1 has no increase).
 constexpr std::array<const char*, 4> kResults = {"success", "failed", "quarantined", "rolled_back"};
 constexpr std::array<const char*, 3> kSinkResults = {"delivered", "failed", "may_hold"};
+constexpr std::array<const char*, 3> kNotificationResults = {"delivered", "retry", "rejected"};
 constexpr std::array<const char*, 8> kStatuses = {"current",   "previous", "rotating", "retired",
                                                   "unmanaged", "foreign",  "revoked",  "missing"};
 
@@ -162,6 +164,7 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     // Read the store first: a StoreError then leaves nothing half-written.
     const auto clients = store.listClients();
     const auto credentialRows = store.listCredentials();
+    const auto notificationBacklog = store.notificationBacklog();
     std::map<std::string, const store::ClientRow*> clientById;
     for (const auto& c : clients)
     {
@@ -195,8 +198,10 @@ std::string Metrics::render(const config::Settings& settings, const store::State
     std::map<std::pair<std::string, std::string>, std::uint64_t> rotations;
     std::map<std::pair<std::string, std::string>, std::uint64_t> sinkDeliveries;
     std::map<std::string, Latency> sinkLatency;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> notifications;
     {
         std::lock_guard<std::mutex> lock(_mutex);
+        notifications = _notifications;
         apiRequests = _apiRequests;
         rotations = _rotations;
         sinkDeliveries = _sinkDeliveries;
@@ -413,7 +418,47 @@ std::string Metrics::render(const config::Settings& settings, const store::State
         x.sample("astra_rotator_admin_token_valid", {}, *daemon.adminTokenValid ? "1" : "0");
     }
 
+    x.family("astra_rotator_notifications_pending", "gauge",
+             "Notifications queued and not delivered yet (nor refused for good).");
+    x.sample("astra_rotator_notifications_pending", {},
+             std::to_string(notificationBacklog.pending));
+    x.family("astra_rotator_notifications_oldest_pending_seconds", "gauge",
+             "Age of the oldest notification not delivered yet (absent when none is pending).");
+    if (notificationBacklog.oldestPendingMs)
+    {
+        x.sample(
+            "astra_rotator_notifications_oldest_pending_seconds", {},
+            formatSeconds(std::max<std::int64_t>(0, nowMs - *notificationBacklog.oldestPendingMs)));
+    }
+    for (const auto& n : settings.notifiers)
+    {
+        for (const char* result : kNotificationResults)
+        {
+            notifications.try_emplace({n.name, result}, 0);
+        }
+    }
+    x.family("astra_rotator_notifications_total", "counter",
+             "Webhook delivery attempts by notifier and result (delivered: answered 2xx; retry: "
+             "failed, sent again later; rejected: refused for good by a 4xx, not retried).");
+    for (const auto& [key, count] : notifications)
+    {
+        x.sample("astra_rotator_notifications_total",
+                 {{"notifier", key.first}, {"result", key.second}}, std::to_string(count));
+    }
+
     return x.take();
+}
+
+void Metrics::recordNotification(const std::string& notifier, const std::string& result)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    ++_notifications[{notifier, result}];
+}
+
+std::function<void(const std::string&, const std::string&)> Metrics::notificationObserver()
+{
+    return [this](const std::string& notifier, const std::string& result)
+    { recordNotification(notifier, result); };
 }
 
 } // namespace rotator::admin

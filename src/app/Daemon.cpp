@@ -88,6 +88,18 @@ Daemon::Daemon(const config::Settings& settings, cli::Environment& env, ApiFacto
         _admin = std::make_unique<admin::AdminServer>(settings, _runtime.databasePath(), _control,
                                                       _metrics, env.clock);
     }
+    if (!settings.notifiers.empty())
+    {
+        std::vector<std::string> warnings;
+        _notifier = std::make_unique<notify::Notifier>(
+            settings.notifiers, _runtime.rows(), env.clock, notify::Notifier::Options{}, warnings);
+        for (const auto& w : warnings)
+        {
+            Poco::Logger::get("serve").warning(w);
+        }
+        _notifier->setObserver(_metrics.notificationObserver());
+        _runtime.onNotificationQueued([notifier = _notifier.get()] { notifier->wake(); });
+    }
 }
 
 Daemon::~Daemon()
@@ -105,6 +117,11 @@ void Daemon::start()
     if (_admin)
     {
         _admin->start();
+    }
+    if (_notifier)
+    {
+        // First: it sends what a previous run left queued while the first pass starts.
+        _notifying = std::thread([this] { _notifier->run(); });
     }
     _worker = std::thread([this] { _scheduler.run(); });
     // The SIGHUP thread must have SIGHUP blocked from its first instruction, or the signal that
@@ -136,6 +153,11 @@ void Daemon::stop()
     if (_worker.joinable())
     {
         _worker.join();
+    }
+    if (_notifying.joinable())
+    {
+        _notifier->stop();
+        _notifying.join();
     }
     if (_admin)
     {

@@ -17,6 +17,7 @@ Runtime::Runtime(const config::Settings& settings, cli::Environment& env, Mode m
         _dir.prepare();
         _dir.lock();
         _store = std::make_unique<store::SqliteStateStore>(_dir.databasePath());
+        cli::routeNotifications(*_store, settings);
     }
     else
     {

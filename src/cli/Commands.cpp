@@ -143,6 +143,7 @@ int sync(const CommandLine&, const config::Settings& settings, Environment& env)
     dir.prepare();
     dir.lock();
     store::SqliteStateStore store(dir.databasePath());
+    routeNotifications(store, settings);
     auto report = rotation::syncInventory(*api, store, settings, env.clock);
     if (!report)
     {
@@ -185,13 +186,22 @@ int status(const CommandLine& cl, const config::Settings& settings, Environment&
     const auto store = openStoreForReading(settings);
     const std::int64_t now = env.clock.nowMs();
     const auto rows = report::credentialViews(settings, *store, now);
+    const auto backlog = store->notificationBacklog();
+    // Without notifiers and nothing queued the outbox has nothing to say.
+    const bool notifications = !settings.notifiers.empty() || backlog.pending + backlog.failed > 0;
     if (cl.has("json"))
     {
-        env.out << report::credentialsJson(rows, store->installationId()) << "\n";
+        env.out << report::credentialsJson(rows, store->installationId(),
+                                           notifications ? &backlog : nullptr, now)
+                << "\n";
     }
     else
     {
         report::printCredentialsTable(env.out, rows, now, store->installationId());
+        if (notifications)
+        {
+            report::printNotificationBacklog(env.out, backlog, now);
+        }
     }
     return 0;
 }
@@ -259,6 +269,16 @@ int history(const CommandLine& cl, const config::Settings& settings, Environment
 }
 
 } // namespace
+
+void routeNotifications(store::SqliteStateStore& store, const config::Settings& settings)
+{
+    std::vector<store::SqliteStateStore::NotificationRoute> routes;
+    for (const auto& n : settings.notifiers)
+    {
+        routes.push_back({n.name, n.events});
+    }
+    store.routeNotifications(routes);
+}
 
 std::unique_ptr<store::SqliteStateStore> openStoreForReading(const config::Settings& settings)
 {

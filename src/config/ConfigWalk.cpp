@@ -16,8 +16,8 @@ using Poco::Util::AbstractConfiguration;
 namespace
 {
 
-const std::array<std::string, 7> kSections = {"astra", "state",       "scheduler", "admin",
-                                              "log",   "credentials", "sinks"};
+const std::array<std::string, 8> kSections = {"astra", "state",       "scheduler", "admin",
+                                              "log",   "credentials", "sinks",     "notify"};
 
 // Top-level names a Poco Application puts next to ours; never mistaken for a typo of ours.
 const std::array<std::string, 3> kForeignSections = {"application", "system", "logging"};

@@ -211,7 +211,12 @@ std::string astraUrl(const Entry& e)
     return serviceUrl(e, "the admin token", "astra.tokenFile or ASTRA_TOKEN");
 }
 
-std::string serviceUrl(const Entry& e, const std::string& secret, const std::string& secretHome)
+namespace
+{
+
+/// The checks `serviceUrl` and `webhookUrl` share; a path and query only when `withPath`.
+Poco::URI checkedUrl(const Entry& e, const std::string& secret, const std::string& secretHome,
+                     bool withPath)
 {
     Poco::URI uri;
     try
@@ -225,7 +230,8 @@ std::string serviceUrl(const Entry& e, const std::string& secret, const std::str
     const std::string scheme = uri.getScheme();
     if (scheme != "https" && scheme != "http")
     {
-        invalid(e, "URL", "expected https://HOST[:PORT]");
+        invalid(e, "URL",
+                withPath ? "expected https://HOST[:PORT]/PATH" : "expected https://HOST[:PORT]");
     }
     if (uri.getHost().empty())
     {
@@ -236,12 +242,15 @@ std::string serviceUrl(const Entry& e, const std::string& secret, const std::str
         fail(e.key, "the URL must not contain user information (put " + secret + " in " +
                         secretHome + ")");
     }
-    if (!uri.getRawQuery().empty() || !uri.getFragment().empty() ||
-        e.value.find_first_of("?#") != std::string::npos)
+    if (!uri.getFragment().empty() || e.value.find('#') != std::string::npos)
+    {
+        invalid(e, "URL", "no fragment allowed");
+    }
+    if (!withPath && (!uri.getRawQuery().empty() || e.value.find('?') != std::string::npos))
     {
         invalid(e, "URL", "no query or fragment allowed");
     }
-    if (!uri.getPath().empty() && uri.getPath() != "/")
+    if (!withPath && !uri.getPath().empty() && uri.getPath() != "/")
     {
         invalid(e, "URL", "no path allowed; use https://HOST[:PORT]");
     }
@@ -251,7 +260,25 @@ std::string serviceUrl(const Entry& e, const std::string& secret, const std::str
                     "use https: " +
                         secret + " is sent with every request");
     }
-    return scheme + "://" + uri.getAuthority();
+    return uri;
+}
+
+} // namespace
+
+std::string serviceUrl(const Entry& e, const std::string& secret, const std::string& secretHome)
+{
+    const Poco::URI uri = checkedUrl(e, secret, secretHome, false);
+    return uri.getScheme() + "://" + uri.getAuthority();
+}
+
+std::string webhookUrl(const Entry& e)
+{
+    // A webhook URL is often a secret itself (Slack's carry one in the path): it is kept whole
+    // and never logged (messages name the notifier, never the URL).
+    const Poco::URI uri = checkedUrl(e, "the webhook's token",
+                                     e.key.substr(0, e.key.rfind('.')) + ".tokenFile", true);
+    std::string target = uri.getPathEtc();
+    return uri.getScheme() + "://" + uri.getAuthority() + (target.empty() ? "/" : target);
 }
 
 std::vector<std::string> storeFields(const Entry& e)

@@ -77,6 +77,9 @@ std::string astraUrl(const Entry& e);
 /// query or fragment. `secret` ("the admin token") and `secretHome` ("astra.tokenFile") word
 /// the refusals.
 std::string serviceUrl(const Entry& e, const std::string& secret, const std::string& secretHome);
+/// `notify.N.url`: like `serviceUrl`, but a webhook's path and query are kept (a fragment is
+/// refused): `https://HOST[:PORT]/PATH[?QUERY]`, plain http to a loopback host only.
+std::string webhookUrl(const Entry& e);
 /// A file mode that lets the owner read and grants nothing to others.
 unsigned fileMode(const Entry& e);
 /// `sinks.S.fields`: a list of credential field names, each known and listed once.
@@ -148,6 +151,13 @@ template <typename Table> std::vector<std::string> namesOf(const Table& table)
     }
     return names;
 }
+
+// The notifiers (NotifyKeys.cpp)
+
+/// Every event kind the history records (PRODUCT.md §6), which `notify.N.events` may name.
+const std::vector<std::string>& eventKinds();
+/// `notify.<name>.*`, sorted by name; unknown keys and event kinds are refused with a guess.
+std::vector<NotifierSettings> loadNotifiers(const Poco::Util::AbstractConfiguration& cfg);
 
 // Walking the configuration (ConfigWalk.cpp)
 

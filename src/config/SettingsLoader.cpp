@@ -452,6 +452,7 @@ Settings load(const AbstractConfiguration& cfg, bool ownFile)
     loadFixedSections(cfg, settings);
     settings.sinks = loadSinks(cfg, settings);             // std::map order: sorted by name
     settings.credentials = loadCredentials(cfg, settings); // likewise
+    settings.notifiers = loadNotifiers(cfg);               // likewise
     addAdminCredential(settings);
     checkReferences(settings);
     refuseSinkOnAdminTokenFile(settings);

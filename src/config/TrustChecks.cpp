@@ -190,6 +190,14 @@ void checkTrustedInputs(const Settings& settings, bool storeSinkFiles)
             openInputFile(sink.caFile, "sinks." + sink.name + ".caFile", false);
         }
     }
+    for (const auto& n : settings.notifiers)
+    {
+        // Whoever may change it could make the notifier trust their own webhook receiver.
+        if (!n.caFile.empty())
+        {
+            openInputFile(n.caFile, "notify." + n.name + ".caFile", false);
+        }
+    }
     checkDistinctSinkFiles(settings);
     checkBearerIsNotTheTokenFile(settings);
 }

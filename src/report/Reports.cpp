@@ -199,7 +199,8 @@ std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t
 }
 
 std::string credentialsJson(const std::vector<CredentialView>& rows,
-                            const std::string& installationId)
+                            const std::string& installationId,
+                            const store::NotificationBacklog* backlog, std::int64_t nowMs)
 {
     Array::Ptr arr = new Array;
     for (const auto& r : rows)
@@ -212,6 +213,18 @@ std::string credentialsJson(const std::vector<CredentialView>& rows,
         o.set("installationId", installationId);
     }
     o.set("credentials", arr);
+    if (backlog != nullptr)
+    {
+        Object::Ptr n = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        n->set("pending", backlog->pending);
+        n->set("failed", backlog->failed);
+        n->set("oldestPendingAt", timeOrNull(backlog->oldestPendingMs));
+        n->set("oldestPendingSeconds",
+               backlog->oldestPendingMs
+                   ? Poco::Dynamic::Var((nowMs - *backlog->oldestPendingMs) / 1000)
+                   : Poco::Dynamic::Var());
+        o.set("notifications", n);
+    }
     return stringify(o);
 }
 
@@ -363,6 +376,22 @@ void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>&
                 << r.lastRotation->state << ": " << *r.lastRotation->error << "\n";
         }
     }
+}
+
+void printNotificationBacklog(std::ostream& out, const store::NotificationBacklog& backlog,
+                              std::int64_t nowMs)
+{
+    out << "notifications: " << backlog.pending << " pending";
+    if (backlog.oldestPendingMs)
+    {
+        out << ", the oldest queued " << core::formatAge((nowMs - *backlog.oldestPendingMs) / 1000)
+            << " ago (" << shortTime(*backlog.oldestPendingMs) << ")";
+    }
+    if (backlog.failed > 0)
+    {
+        out << "; " << backlog.failed << " refused for good by their receiver (not retried)";
+    }
+    out << "\n";
 }
 
 void printClientsTable(std::ostream& out, const std::vector<ClientView>& rows)

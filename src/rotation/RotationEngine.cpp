@@ -107,8 +107,15 @@ std::optional<std::vector<core::ClientInfo>> RotationEngine::listAndSync(PassRep
         report.adminTokenRejected = clients.error().httpStatus == 401;
         report.errors.push_back("listing clients failed: " + clients.error().message);
         logger().error("listing clients failed; nothing changed: %s", clients.error().message);
+        if (report.adminTokenRejected && !_adminTokenRefusalRecorded)
+        {
+            _ctx->event("admin_token_invalid", "", "", std::nullopt,
+                        "the DevOps API refused the admin token (401): " + clients.error().message);
+            _adminTokenRefusalRecorded = true;
+        }
         return std::nullopt;
     }
+    _adminTokenRefusalRecorded = false;
     const auto sync = applyInventory(*clients, _ctx->store, _ctx->settings, _ctx->clock.nowMs());
     adoptAdminClient(*clients, _ctx->store, _ctx->settings, _ctx->api.adminClientId(),
                      _ctx->clock.nowMs());

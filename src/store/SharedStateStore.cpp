@@ -137,4 +137,24 @@ std::vector<SinkStateRow> SharedStateStore::sinkStates(std::int64_t rotationId) 
     return read([&] { return _inner.sinkStates(rotationId); });
 }
 
+std::vector<NotificationRow> SharedStateStore::dueNotifications(std::int64_t nowMs, int limit) const
+{
+    return read([&] { return _inner.dueNotifications(nowMs, limit); });
+}
+
+std::optional<std::int64_t> SharedStateStore::nextNotificationMs() const
+{
+    return read([&] { return _inner.nextNotificationMs(); });
+}
+
+void SharedStateStore::saveNotification(const NotificationRow& row)
+{
+    write([&] { _inner.saveNotification(row); });
+}
+
+NotificationBacklog SharedStateStore::notificationBacklog() const
+{
+    return read([&] { return _inner.notificationBacklog(); });
+}
+
 } // namespace rotator::store

@@ -245,6 +245,7 @@ SyncResult SqliteStateStore::syncInventory(const std::vector<core::ClientInfo>& 
         ++result.disappeared;
     }
     transaction.commit();
+    announceCommitted();
     return result;
 }
 
@@ -363,7 +364,9 @@ std::int64_t SqliteStateStore::appendEvent(const EventRow& event)
         .bind(5, event.event)
         .bind(6, event.detail);
     insert.execute();
-    return _db.lastInsertRowId();
+    const std::int64_t id = _db.lastInsertRowId();
+    announceCommitted(); // outside a transaction the statement committed its notifications
+    return id;
 }
 
 void SqliteStateStore::runInTransaction(const std::function<void()>& work)
@@ -372,6 +375,7 @@ void SqliteStateStore::runInTransaction(const std::function<void()>& work)
     Transaction transaction(_db);
     work();
     transaction.commit();
+    announceCommitted();
 }
 
 std::vector<std::exception_ptr>
@@ -388,6 +392,7 @@ SqliteStateStore::runBatch(const std::vector<std::function<void()>>& units)
             // (a savepoint makes SQLite copy each page the unit changes).
             units.front()();
             batch.commit();
+            announceCommitted();
             return errors;
         }
         for (std::size_t i = 0; i < units.size(); ++i)
@@ -410,6 +415,7 @@ SqliteStateStore::runBatch(const std::vector<std::function<void()>>& units)
             }
         }
         batch.commit();
+        announceCommitted();
     }
     catch (...)
     {

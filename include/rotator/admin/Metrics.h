@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -31,7 +32,8 @@ struct DaemonState
 /// (the API client's `RequestObserver`; code "0" when no answer came) and
 /// `astra_rotator_rotations_total{credential,result}` (the engine's `ResultObserver`), and
 /// `astra_rotator_sink_deliveries_total{sink,result}` with the histogram
-/// `astra_rotator_sink_delivery_seconds{sink}` (the engine's `SinkObserver`). Gauges are
+/// `astra_rotator_sink_delivery_seconds{sink}` (the engine's `SinkObserver`), and
+/// `astra_rotator_notifications_total{notifier,result}` (the notifier's observer). Gauges are
 /// not kept here: `render` reads them from the store at scrape time, so they can never drift
 /// from what `status` and `ages` show. `render` produces text format 0.0.4 with `# HELP` and
 /// `# TYPE` for every family (also for a family that has no sample yet) and escaped label
@@ -49,6 +51,11 @@ public:
 
     /// Counts one sink delivery attempt (`delivered`, `failed`, `may_hold`) and its duration.
     void recordSinkDelivery(const std::string& sink, const std::string& result, std::int64_t ms);
+
+    /// Counts one webhook delivery attempt (`delivered`, `retry`, `rejected`).
+    void recordNotification(const std::string& notifier, const std::string& result);
+    /// An observer for `notify::Notifier::setObserver`.
+    std::function<void(const std::string&, const std::string&)> notificationObserver();
 
     /// An observer for `api::AstraClient` that calls `recordApiRequest`.
     api::RequestObserver apiObserver();
@@ -82,6 +89,7 @@ private:
         std::int64_t sumMs = 0;
     };
     std::map<std::string, Latency> _sinkLatency;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> _notifications;
 };
 
 } // namespace rotator::admin

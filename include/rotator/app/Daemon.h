@@ -13,6 +13,7 @@
 #include "rotator/cli/CommandTable.h"
 #include "rotator/cli/Commands.h"
 #include "rotator/config/Settings.h"
+#include "rotator/notify/Notifier.h"
 #include "rotator/schedule/Scheduler.h"
 
 namespace rotator::app
@@ -23,10 +24,12 @@ namespace rotator::app
 ///
 /// Owns, in construction order: the metrics, the Runtime (state directory lock, store, API
 /// client, sinks, engine), the scheduler, the adapter the admin API reads it through, the admin
-/// server (only with `admin.listen`), the scheduler's thread and a thread that reopens the log
-/// file on SIGHUP. `stop()` ends them in the reverse order: the SIGHUP thread, then the
-/// scheduler (the engine starts nothing new, the current step finishes), then the admin
-/// server; the destructor stops a started daemon and destroys the rest in reverse.
+/// server (only with `admin.listen`), the notifier (only with `notify.*`), the scheduler's
+/// thread, the notifier's and a thread that reopens the log file on SIGHUP. `stop()` ends them
+/// in the reverse order: the SIGHUP thread, then the scheduler (the engine starts nothing new,
+/// the current step finishes), then the notifier (what it has not sent stays queued for the
+/// next start), then the admin server; the destructor stops a started daemon and destroys the
+/// rest in reverse.
 ///
 /// Fails like its parts: the constructor throws core::ConfigError / core::StoreError (a second
 /// writer on the state directory, no admin token...), `start()` core::ConfigError naming
@@ -66,7 +69,9 @@ private:
     schedule::Scheduler _scheduler;
     admin::SchedulerAdapter _control;
     std::unique_ptr<admin::AdminServer> _admin;
+    std::unique_ptr<notify::Notifier> _notifier; ///< only with notify.* configured
     std::thread _worker;
+    std::thread _notifying;
     std::thread _hangups;
     std::atomic<bool> _stopping{false}; ///< tells the SIGHUP thread that its wake-up is the last
     bool _started = false;

@@ -39,6 +39,13 @@ public:
 
     /// The rows the engine wrote, read through its journal (which serialises the connection).
     const store::StateStore& rows() const { return _journal->rows(); }
+    /// The same rows, to write: the notifier marks what it sent.
+    store::StateStore& rows() { return _journal->rows(); }
+    /// `queued` runs each time a committed transaction queued a notification (Write mode).
+    void onNotificationQueued(std::function<void()> queued)
+    {
+        _store->onNotificationQueued(std::move(queued));
+    }
     api::TokenApi& api() { return *_api; }
     rotation::RotationEngine& engine() { return *_engine; }
     std::string databasePath() const { return _dir.databasePath(); }

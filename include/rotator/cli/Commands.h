@@ -41,6 +41,10 @@ std::unique_ptr<api::TokenApi> makeAstraClient(const config::Settings& settings,
 /// (core::StoreError), never created.
 std::unique_ptr<store::SqliteStateStore> openStoreForReading(const config::Settings& settings);
 
+/// Every writer (`serve`, and a command run without it) queues the notifications of the events
+/// it records, for `notify.*` as configured: the daemon sends them, now or when it next starts.
+void routeNotifications(store::SqliteStateStore& store, const config::Settings& settings);
+
 /// Loads the admin token (printing its warnings to `env.err`) and builds the API client.
 std::unique_ptr<api::TokenApi> connectApi(const config::Settings& settings, Environment& env);
 

@@ -229,6 +229,29 @@ struct SinkSettings
     AwsSinkSettings aws;
 };
 
+/// What a webhook notifier sends (`notify.<name>.format`).
+enum class NotifyFormat
+{
+    Json, ///< the event as a JSON object (event, credential, reason, fix, at, ...)
+    Slack ///< `{"text": "..."}`, for Slack, Mattermost and Teams incoming webhooks
+};
+
+/// The events a notifier tells of when `notify.<name>.events` is not set.
+inline const std::vector<std::string> kDefaultNotifyEvents = {
+    "failed", "quarantined", "rolled_back", "unattributed", "foreign", "admin_token_invalid"};
+
+/// A webhook that failures are sent to (`notify.<name>.*`).
+struct NotifierSettings
+{
+    std::string name;
+    std::string url;                 ///< https (http to loopback only), with path and query
+    std::vector<std::string> events; ///< event kinds (PRODUCT.md §6 history), at least one
+    NotifyFormat format = NotifyFormat::Json;
+    std::string tokenFile;           ///< optional: its token is sent as `Authorization: Bearer`
+    std::string caFile;              ///< extra CA bundle (PEM) trusted besides the system store
+    std::int64_t timeoutMs = 10'000; ///< each wait of one delivery attempt
+};
+
 /// Every setting, typed and validated. Built only by `loadSettings`.
 struct Settings
 {
@@ -239,6 +262,7 @@ struct Settings
     LogSettings log;
     std::vector<CredentialSettings> credentials; ///< sorted by name
     std::vector<SinkSettings> sinks;             ///< sorted by name
+    std::vector<NotifierSettings> notifiers;     ///< sorted by name
     std::vector<std::string> warnings;           ///< non-fatal findings (e.g. group-readable)
 
     const CredentialSettings* findCredential(const std::string& name) const;

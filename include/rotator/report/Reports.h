@@ -70,8 +70,12 @@ std::vector<ClientView> clientViews(const store::StateStore& store, std::int64_t
 
 /// `{"credentials":[…]}`, `{"clients":[…]}`, `{"events":[…]}` (PRODUCT.md §6).
 /// With an `installationId`, the object names it first (`status --json`, `/v1/credentials`).
+/// With a `backlog` (`status --json`), the notification outbox's follows as
+/// `"notifications":{"pending","failed","oldestPendingAt","oldestPendingSeconds"}`.
 std::string credentialsJson(const std::vector<CredentialView>& rows,
-                            const std::string& installationId = "");
+                            const std::string& installationId = "",
+                            const store::NotificationBacklog* backlog = nullptr,
+                            std::int64_t nowMs = 0);
 std::string credentialJson(const CredentialView& row);
 std::string clientsJson(const std::vector<ClientView>& rows);
 std::string eventsJson(const std::vector<store::EventRow>& rows);
@@ -87,6 +91,10 @@ void printPlan(std::ostream& out, const std::vector<rotation::PlanItem>& items, 
 /// Aligned tables for people, fitting 80 columns for typical rows.
 void printCredentialsTable(std::ostream& out, const std::vector<CredentialView>& rows,
                            std::int64_t nowMs, const std::string& installationId = "");
+/// `status`'s line about the notification outbox: how many wait, since when, how many were
+/// refused for good.
+void printNotificationBacklog(std::ostream& out, const store::NotificationBacklog& backlog,
+                              std::int64_t nowMs);
 void printClientsTable(std::ostream& out, const std::vector<ClientView>& rows);
 void printEventsTable(std::ostream& out, const std::vector<store::EventRow>& rows);
 

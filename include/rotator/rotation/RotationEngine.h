@@ -105,6 +105,9 @@ private:
     std::unique_ptr<RotationAttempt> _attempt;
     std::unique_ptr<Revoker> _revoker;
     std::unique_ptr<Planner> _planner;
+    /// The event `admin_token_invalid` was recorded for the refusals going on: once per run of
+    /// 401s (passes run one at a time), so a notifier tells of it once, not every pass.
+    bool _adminTokenRefusalRecorded = false;
 };
 
 } // namespace rotator::rotation

@@ -49,6 +49,10 @@ public:
     std::optional<RotationRow> lastRotation(const std::string& credential) const override;
     void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) override;
     std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const override;
+    std::vector<NotificationRow> dueNotifications(std::int64_t nowMs, int limit) const override;
+    std::optional<std::int64_t> nextNotificationMs() const override;
+    void saveNotification(const NotificationRow& row) override;
+    NotificationBacklog notificationBacklog() const override;
 
 private:
     template <typename Fn> auto write(Fn&& fn);

@@ -58,14 +58,36 @@ public:
     std::optional<RotationRow> lastRotation(const std::string& credential) const override;
     void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) override;
     std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const override;
+    std::vector<NotificationRow> dueNotifications(std::int64_t nowMs, int limit) const override;
+    std::optional<std::int64_t> nextNotificationMs() const override;
+    void saveNotification(const NotificationRow& row) override;
+    NotificationBacklog notificationBacklog() const override;
     void runInTransaction(const std::function<void()>& work) override;
     std::vector<std::exception_ptr>
     runBatch(const std::vector<std::function<void()>>& units) override;
 
     const std::string& path() const { return _db.path(); }
 
+    /// A notifier and the event kinds it tells of.
+    struct NotificationRoute
+    {
+        std::string notifier;
+        std::vector<std::string> events;
+    };
+    /// From now on, every event this connection records queues one notification per route
+    /// that names its kind, in the same statement (so in the same transaction) as the event:
+    /// a TEMP trigger of this connection, whose routes each call replaces. Throws
+    /// core::StoreError when read-only.
+    void routeNotifications(const std::vector<NotificationRoute>& routes);
+    /// `queued` is called once a transaction that queued a notification has committed (on the
+    /// committing thread, with the connection in use: it must only wake someone up). Set it
+    /// before other threads use the store.
+    void onNotificationQueued(std::function<void()> queued) { _queued = std::move(queued); }
+
 private:
     void requireWritable() const;
+    /// After a write: tells `_queued` when a notification was queued and is now committed.
+    void announceCommitted();
     std::vector<ClientRow> queryClients(const std::string* clientId) const;
     std::vector<CredentialRow> queryCredentials(const std::string* name) const;
     /// The rotations `where` selects; `bind` binds its parameters.
@@ -75,6 +97,10 @@ private:
     // Reading prepares statements, which changes the connection but not the store.
     mutable Database _db;
     std::string _installationId; ///< read once: it never changes
+    std::function<void()> _queued;
+    /// The trigger queued a notification since the last commit (on the heap: the SQL function
+    /// holds its address, which a move of the store must not change).
+    std::unique_ptr<bool> _queuedUncommitted = std::make_unique<bool>(false);
 };
 
 } // namespace rotator::store

@@ -111,6 +111,30 @@ struct SinkStateRow
     std::optional<std::int64_t> deliveredMs;
 };
 
+/// One notification of the outbox (table `notifications`), with the event it tells of.
+struct NotificationRow
+{
+    std::int64_t id = 0;
+    std::string notifier;       ///< `notify.<name>`
+    std::string idempotencyKey; ///< `<installation id>-<event id>-<notifier>`: the same every try
+    EventRow event;
+    std::int64_t createdMs = 0;
+    int attempts = 0;
+    std::int64_t nextAttemptMs = 0;
+    std::optional<std::int64_t> deliveredMs;
+    std::optional<std::int64_t> failedMs; ///< given up: the receiver refused it for good
+    std::optional<int> lastStatus;        ///< the receiver's last HTTP status
+    std::optional<std::string> lastError; ///< never a secret (no URL path, header or body)
+};
+
+/// The outbox's backlog, for `status` and the metrics.
+struct NotificationBacklog
+{
+    std::int64_t pending = 0;                    ///< neither delivered nor given up
+    std::int64_t failed = 0;                     ///< given up
+    std::optional<std::int64_t> oldestPendingMs; ///< when the oldest pending one was queued
+};
+
 /// Persistent state of the rotator: inventory, credentials, rotations, history.
 ///
 /// The interface keeps SQL out of every other module and leaves room for a second
@@ -181,6 +205,18 @@ public:
     virtual std::optional<RotationRow> lastRotation(const std::string& credential) const = 0;
     virtual void saveSinkState(std::int64_t rotationId, const SinkStateRow& row) = 0;
     virtual std::vector<SinkStateRow> sinkStates(std::int64_t rotationId) const = 0;
+
+    // The notification outbox: rows are queued with their event (SqliteStateStore's
+    // routeNotifications), sent by notify::Notifier.
+
+    /// Pending notifications whose next attempt is due at `nowMs`, oldest first, at most `limit`.
+    virtual std::vector<NotificationRow> dueNotifications(std::int64_t nowMs, int limit) const = 0;
+    /// The earliest next attempt of a pending notification.
+    virtual std::optional<std::int64_t> nextNotificationMs() const = 0;
+    /// Updates the attempt fields of the row (attempts, next attempt, delivered, failed, last
+    /// status and error).
+    virtual void saveNotification(const NotificationRow& row) = 0;
+    virtual NotificationBacklog notificationBacklog() const = 0;
 };
 
 /// A backend of the rows that can make them durable: a `StateStore` with transactions. A

@@ -87,6 +87,11 @@ TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
     settings.sinks.push_back(configured);
     metrics.sinkObserver()("vault-prod", "delivered", 40);
     metrics.recordSinkDelivery("vault-prod", "may_hold", 1500);
+    config::NotifierSettings oncall;
+    oncall.name = "oncall";
+    settings.notifiers.push_back(oncall);
+    metrics.notificationObserver()("oncall", "retry");
+    metrics.recordNotification("oncall", "delivered");
     DaemonState daemon;
     daemon.lastPassMs = kNow - 30'000;
     daemon.lastPassReachedApi = true;
@@ -215,7 +220,21 @@ TEST_F(MetricsTest, RendersTheStoreAndTheCountersExactly)
         "# HELP astra_rotator_admin_token_valid 1 when the last inventory list authenticated "
         "with the admin token, 0 after the API refused it (401); absent before either.\n"
         "# TYPE astra_rotator_admin_token_valid gauge\n"
-        "astra_rotator_admin_token_valid 1\n";
+        "astra_rotator_admin_token_valid 1\n"
+        "# HELP astra_rotator_notifications_pending Notifications queued and not delivered yet "
+        "(nor refused for good).\n"
+        "# TYPE astra_rotator_notifications_pending gauge\n"
+        "astra_rotator_notifications_pending 0\n"
+        "# HELP astra_rotator_notifications_oldest_pending_seconds Age of the oldest "
+        "notification not delivered yet (absent when none is pending).\n"
+        "# TYPE astra_rotator_notifications_oldest_pending_seconds gauge\n"
+        "# HELP astra_rotator_notifications_total Webhook delivery attempts by notifier and "
+        "result (delivered: answered 2xx; retry: failed, sent again later; rejected: refused "
+        "for good by a 4xx, not retried).\n"
+        "# TYPE astra_rotator_notifications_total counter\n"
+        "astra_rotator_notifications_total{notifier=\"oncall\",result=\"delivered\"} 1\n"
+        "astra_rotator_notifications_total{notifier=\"oncall\",result=\"rejected\"} 0\n"
+        "astra_rotator_notifications_total{notifier=\"oncall\",result=\"retry\"} 1\n";
     EXPECT_EQ(metrics.render(settings, store, kNow, daemon), expected);
 }
 
@@ -334,6 +353,20 @@ TEST(Metrics, FormatsMillisecondsAsExactSeconds)
     EXPECT_EQ(Metrics::formatSeconds(1'700'000'000'120), "1700000000.12");
     EXPECT_EQ(Metrics::formatSeconds(-2500), "-2.5");
     EXPECT_EQ(Metrics::formatSeconds(-999), "-0.999");
+}
+
+TEST_F(MetricsTest, TheOutboxBacklogIsReadFromTheStoreAtScrapeTime)
+{
+    store.routeNotifications({{"oncall", {"quarantined"}}});
+    store::EventRow e;
+    e.atMs = kNow - 90'500;
+    e.credential = "payroll";
+    e.event = "quarantined";
+    store.appendEvent(e);
+    const std::string text = metrics.render(settings, store, kNow, DaemonState{});
+    EXPECT_NE(text.find("\nastra_rotator_notifications_pending 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\nastra_rotator_notifications_oldest_pending_seconds 90.5\n"),
+              std::string::npos);
 }
 
 } // namespace

@@ -440,3 +440,32 @@ TEST_F(CommandsTest, CheckConfigChecksTheTokenFileWithTheModeItWillBeWrittenWith
         EXPECT_NE(std::string(e.what()).find("beyond 0777"), std::string::npos) << e.what();
     }
 }
+
+// A command run without a daemon queues its notifications (the daemon sends them when it next
+// runs); `status` shows the outbox's backlog.
+TEST_F(CommandsTest, StatusShowsTheNotificationsACommandQueued)
+{
+    ASSERT_EQ(run({"migrate"}), 0);
+    ASSERT_EQ(run({"status"}), 0);
+    EXPECT_EQ(out.str().find("notifications:"), std::string::npos) << out.str();
+
+    const std::string notify = "notify.oncall.type = webhook\n"
+                               "notify.oncall.url = https://alerts.example.com/hook\n"
+                               "notify.oncall.events = discovered\n";
+    api.seedClient({api.roles[1].id}, clock.nowMs() - kDay);
+    api.seedClient({api.roles[1].id}, clock.nowMs() - kDay);
+    ASSERT_EQ(run({"sync"}, notify), 0) << err.str();
+    clock.advanceMs(5 * 60'000);
+    ASSERT_EQ(run({"status"}, notify), 0);
+    EXPECT_NE(out.str().find("notifications: 2 pending, the oldest queued 5m 0s ago"),
+              std::string::npos)
+        << out.str();
+    ASSERT_EQ(run({"status", "--json"}, notify), 0);
+    const auto n = parseObject(out.str())->getObject("notifications");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->getValue<int>("pending"), 2);
+    EXPECT_EQ(n->getValue<int>("failed"), 0);
+    EXPECT_EQ(n->getValue<int>("oldestPendingSeconds"), 300);
+    EXPECT_EQ(n->getValue<std::string>("oldestPendingAt"),
+              core::formatRfc3339Seconds(clock.nowMs() - 5 * 60'000));
+}
