@@ -15,6 +15,7 @@
 #include "rotator/sim/AwsSimulator.h"
 #include "support/LeakScan.h"
 #include "support/LogCapture.h"
+#include "support/ProcessRunner.h"
 #include "support/RotationHarness.h"
 #include "support/TestCerts.h"
 
@@ -115,18 +116,39 @@ protected:
         aws.addAccessKey(kKeyId, kSecretKey);
         aws.createSecret(kSecretName, "{\"clientId\":\"none-yet\"}");
         oldId = seedClient(31 * kDay);
-        configure("credentials.app.roles = Database Administrator\n"
-                  "credentials.app.maxAge = 30d\n"
-                  "credentials.app.gracePeriod = 5m\n"
-                  "credentials.app.clientId = " +
-                  oldId +
-                  "\n"
-                  "credentials.app.sinks = app-aws\n"
-                  "sinks.app-aws.type = aws-secretsmanager\n"
-                  "sinks.app-aws.region = eu-west-1\n"
-                  "sinks.app-aws.secretId = " +
-                  kSecretName + "\nsinks.app-aws.endpoint = " + aws.baseUrl() +
-                  "\nsinks.app-aws.caFile = " + test::sharedTestCerts().caFile + "\n");
+        appConfig = "credentials.app.roles = Database Administrator\n"
+                    "credentials.app.maxAge = 30d\n"
+                    "credentials.app.gracePeriod = 5m\n"
+                    "credentials.app.clientId = " +
+                    oldId +
+                    "\n"
+                    "credentials.app.sinks = app-aws\n"
+                    "sinks.app-aws.type = aws-secretsmanager\n"
+                    "sinks.app-aws.region = eu-west-1\n"
+                    "sinks.app-aws.secretId = " +
+                    kSecretName + "\nsinks.app-aws.endpoint = " + aws.baseUrl() +
+                    "\nsinks.app-aws.caFile = " + test::sharedTestCerts().caFile + "\n";
+        configure(appConfig);
+    }
+
+    /// Passes until the old client is revoked and `newId` is current (at most three).
+    void convergeOn(const std::string& newId)
+    {
+        for (int pass = 0;
+             pass < 3 && (alive(oldId) || credential("app").currentClientId != newId); ++pass)
+        {
+            const auto report = RotationHarness::pass();
+            SCOPED_TRACE(::testing::PrintToString(report.errors));
+            EXPECT_TRUE(alive(newId)) << "the client the store holds was revoked";
+            clock.advanceMs(10 * kMinute);
+        }
+        EXPECT_EQ(credential("app").currentClientId, newId);
+        EXPECT_FALSE(alive(oldId));
+        EXPECT_EQ(secretClientId(), newId);
+        EXPECT_EQ(aws.server().requestCount("POST", "PutSecretValue"), 1) << "written twice";
+        EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, newId}));
+        const auto ev = events("app");
+        EXPECT_EQ(std::count(ev.begin(), ev.end(), "rolled_back"), 0);
     }
 
     /// The client ID the secret holds now ("" when none).
@@ -206,6 +228,7 @@ protected:
     ScopedEnv noImds{"AWS_EC2_METADATA_DISABLED", "true"};
     sim::AwsSimulator aws;
     std::string oldId;
+    std::string appConfig; ///< the credential and its sink, as configured
 };
 
 TEST_P(AwsFaultMatrix, ConvergesWithEveryInvariantHeld)
@@ -312,23 +335,37 @@ TEST_P(AwsCrash, BetweenTheStoresAcknowledgementAndTheJournalTheRestartRollsForw
     ASSERT_FALSE(newId.empty());
     ASSERT_EQ(secretClientId(), newId) << "the store did not hold the new client at the crash";
     EXPECT_EQ(aws.server().requestCount("POST", "PutSecretValue"), 1);
-
-    for (int pass = 0; pass < 3 && (alive(oldId) || credential("app").currentClientId != newId);
-         ++pass)
-    {
-        const auto report = RotationHarness::pass();
-        SCOPED_TRACE(::testing::PrintToString(report.errors));
-        EXPECT_TRUE(alive(newId)) << "the client the store holds was revoked";
-        clock.advanceMs(10 * kMinute);
-    }
-    EXPECT_EQ(credential("app").currentClientId, newId);
-    EXPECT_FALSE(alive(oldId));
-    EXPECT_EQ(secretClientId(), newId);
-    EXPECT_EQ(aws.server().requestCount("POST", "PutSecretValue"), 1) << "written twice";
-    EXPECT_EQ(simClientIds(), (std::set<std::string>{adminClientId, newId}));
-    const auto ev = events("app");
-    EXPECT_EQ(std::count(ev.begin(), ev.end(), "rolled_back"), 0);
+    convergeOn(newId);
     expectNoLeak();
+}
+
+// The same with a real process killed (SIGKILL) while Secrets Manager's answer to the committed
+// PutSecretValue is still on its way: the next runs roll forward to the client the store holds.
+TEST_P(AwsCrash, ARunOnceKilledAfterThePutWasCommittedRollsForward)
+{
+    sim::FaultRule slow;
+    slow.kind = sim::FaultKind::Trickle;
+    slow.delayMs = 1000;
+    aws.armAfter("GetSecretValue", slow); // the read before the write: the put answers slowly
+    std::vector<std::string> env = test::minimalEnvironment();
+    env.push_back("AWS_ACCESS_KEY_ID=" + kKeyId);
+    env.push_back("AWS_SECRET_ACCESS_KEY=" + kSecretKey);
+    env.push_back("AWS_EC2_METADATA_DISABLED=true");
+    test::ChildProcess child(
+        {std::string(ROTATOR_BIN_DIR) + "/astra-rotator", "--config=" + writeConfig(appConfig),
+         "run-once"},
+        env);
+    ASSERT_TRUE(aws.server().waitForRequests("POST", "PutSecretValue", 1, 30'000))
+        << child.stderrText();
+    child.kill();
+    const std::string committed = secretClientId();
+    ASSERT_FALSE(committed.empty());
+    ASSERT_NE(committed, "none-yet") << "the put was not committed";
+    ASSERT_NE(committed, oldId);
+    EXPECT_TRUE(alive(committed));
+    aws.server().clearFaults();
+    convergeOn(committed);
+    test::expectNoSecretIn({{"stderr of the killed run", child.stderrText()}}, {kSecretKey});
 }
 
 INSTANTIATE_TEST_SUITE_P(AwsSecretsManager, AwsCrash, ::testing::Values(kCells[0]),
