@@ -1,10 +1,9 @@
-#include <csignal>
 #include <iostream>
 #include <sstream>
 
-#include <pthread.h>
 
 #include "Files.h"
+#include "Program.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Errors.h"
 #include "rotator/sim/AwsSimulator.h"
@@ -16,7 +15,6 @@ namespace rotator::sim
 namespace
 {
 
-constexpr int kExitUsage = 64;
 
 const char* const kHelp = R"(usage: astra-store-sim aws [options]
 
@@ -181,31 +179,16 @@ void loadAccessKeys(AwsSimulator& simulator, const std::string& path)
 
 int runAwsSimulator(const std::vector<std::string>& argv)
 {
-    // Before any thread exists: the signals are then only ever delivered to sigwait below.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGQUIT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
     Args args;
-    try
-    {
-        args = parseArgs(argv);
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "astra-store-sim aws: " << e.what() << "\nTry 'astra-store-sim aws --help'.\n";
-        return kExitUsage;
-    }
-    if (args.help)
-    {
-        std::cout << kHelp;
-        return 0;
-    }
-    try
-    {
+    return runSimulatorProgram(
+        "astra-store-sim aws", kHelp,
+        [&]
+        {
+            args = parseArgs(argv);
+            return args.help;
+        },
+        [&](const ServeUntilSignal& serve)
+        {
         core::SystemClock clock;
         AwsSimulator simulator(args.options, clock);
         loadAccessKeys(simulator, args.accessKeysFile);
@@ -213,28 +196,9 @@ int runAwsSimulator(const std::vector<std::string>& argv)
         {
             simulator.createSecret(secret);
         }
-        if (!args.portFile.empty())
-        {
-            writeFileAtomically(args.portFile, std::to_string(simulator.server().port()) + "\n",
-                                0644);
-        }
-        std::cout << "astra-store-sim aws listening on " << simulator.baseUrl() << " (region "
-                  << args.options.region << ")" << std::endl;
-        int received = 0;
-        sigwait(&signals, &received);
-        std::cerr << "astra-store-sim aws: signal " << received << ", stopping" << std::endl;
-        return 0;
-    }
-    catch (const core::UsageError& e)
-    {
-        std::cerr << "astra-store-sim aws: " << e.what() << "\n";
-        return kExitUsage;
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "astra-store-sim aws: " << e.what() << "\n";
-        return 1;
-    }
+        serve({simulator.server().port(), simulator.baseUrl(),
+               "(region " + args.options.region + ")", args.portFile});
+        });
 }
 
 } // namespace rotator::sim

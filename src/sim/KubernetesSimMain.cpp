@@ -1,11 +1,10 @@
-#include <pthread.h>
 #include <signal.h>
 
-#include <csignal>
 #include <iostream>
 #include <random>
 
 #include "Files.h"
+#include "Program.h"
 #include "rotator/core/Errors.h"
 #include "rotator/sim/KubernetesSimulator.h"
 #include "rotator/sim/StoreSimulators.h"
@@ -16,8 +15,6 @@ namespace rotator::sim
 namespace
 {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitFailure = 70;
 
 const char* const kHelp =
     R"(usage: astra-store-sim kubernetes [options]
@@ -136,31 +133,16 @@ Args parseArgs(const std::vector<std::string>& argv)
 
 int runKubernetesSimulator(const std::vector<std::string>& argv)
 {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-
     Args args;
-    try
-    {
-        args = parseArgs(argv);
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "astra-store-sim kubernetes: " << e.what()
-                  << "\nTry 'astra-store-sim kubernetes --help'.\n";
-        return kExitUsage;
-    }
-    if (args.help)
-    {
-        std::cout << kHelp;
-        return 0;
-    }
-    try
-    {
+    return runSimulatorProgram(
+        "astra-store-sim kubernetes", kHelp,
+        [&]
+        {
+            args = parseArgs(argv);
+            return args.help;
+        },
+        [&](const ServeUntilSignal& serve)
+        {
         args.server.name = "kubernetes-sim";
         KubernetesSimulator simulator(args.server);
         simulator.addNamespace(args.namespaceName);
@@ -174,28 +156,9 @@ int runKubernetesSimulator(const std::vector<std::string>& argv)
             simulator.addFullAccessToken(token, args.namespaceName);
             writeFileAtomically(args.tokenFile, token + "\n", 0600);
         }
-        if (!args.portFile.empty())
-        {
-            writeFileAtomically(args.portFile, std::to_string(simulator.server().port()) + "\n",
-                                0644);
-        }
-        std::cout << "astra-store-sim kubernetes listening on " << simulator.baseUrl()
-                  << " (namespace " << args.namespaceName << ")" << std::endl;
-        int received = 0;
-        sigwait(&signals, &received);
-        std::cerr << "astra-store-sim kubernetes: signal " << received << ", stopping" << std::endl;
-    }
-    catch (const std::invalid_argument& e)
-    {
-        std::cerr << "astra-store-sim kubernetes: " << e.what() << "\n";
-        return kExitUsage;
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "astra-store-sim kubernetes: " << e.what() << std::endl;
-        return kExitFailure;
-    }
-    return 0;
+        serve({simulator.server().port(), simulator.baseUrl(),
+               "(namespace " + args.namespaceName + ")", args.portFile});
+        });
 }
 
 } // namespace rotator::sim

@@ -12,6 +12,7 @@
 #include <Poco/Exception.h>
 
 #include "Files.h"
+#include "Program.h"
 #include "rotator/core/Clock.h"
 #include "rotator/core/Errors.h"
 #include "rotator/sim/StoreSimulators.h"
@@ -184,33 +185,16 @@ std::string randomId()
 
 int runVaultSimulator(const std::vector<std::string>& argv)
 {
-    // Before any thread exists: the signals are then only ever delivered to sigwait below.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGQUIT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-
     Args args;
-    try
-    {
-        args = parseArgs(argv);
-    }
-    catch (const core::UsageError& e)
-    {
-        std::cerr << "astra-store-sim vault: " << e.what()
-                  << "\nTry 'astra-store-sim vault --help'.\n";
-        return 64;
-    }
-    if (args.help)
-    {
-        std::cout << kHelp;
-        return 0;
-    }
-    try
-    {
+    return runSimulatorProgram(
+        "astra-store-sim vault", kHelp,
+        [&]
+        {
+            args = parseArgs(argv);
+            return args.help;
+        },
+        [&](const ServeUntilSignal& serve)
+        {
         core::SystemClock clock;
         VaultSimulator simulator(args.options, clock);
         const std::string& mount = args.options.mount;
@@ -245,39 +229,10 @@ int runVaultSimulator(const std::vector<std::string>& argv)
             }
             simulator.addKubernetesRole(role, jwt, {"astra-rotator"}, loginTtl);
         }
-        if (!args.portFile.empty())
-        {
-            writeFileAtomically(args.portFile, std::to_string(simulator.server().port()) + "\n",
-                                0644);
-        }
-        std::cout << "astra-store-sim vault listening on " << simulator.baseUrl() << " (mount "
-                  << mount << ")" << std::endl;
-        int received = 0;
-        sigwait(&signals, &received);
-        std::cerr << "astra-store-sim vault: signal " << received << ", stopping" << std::endl;
+        serve({simulator.server().port(), simulator.baseUrl(), "(mount " + mount + ")",
+               args.portFile});
         simulator.stop();
-    }
-    catch (const core::UsageError& e)
-    {
-        std::cerr << "astra-store-sim vault: " << e.what() << "\n";
-        return 64;
-    }
-    catch (const std::invalid_argument& e)
-    {
-        std::cerr << "astra-store-sim vault: " << e.what() << "\n";
-        return 64;
-    }
-    catch (const Poco::Exception& e)
-    {
-        std::cerr << "astra-store-sim vault: " << e.displayText() << std::endl;
-        return 1;
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "astra-store-sim vault: " << e.what() << std::endl;
-        return 1;
-    }
-    return 0;
+        });
 }
 
 } // namespace rotator::sim

@@ -1,25 +1,21 @@
 // astra-devops-sim: a thin shell over rotator::sim::Simulator.
 
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <pthread.h>
 
 #include <Poco/Net/SocketAddress.h>
 
 #include "Files.h"
+#include "Program.h"
 #include "rotator/core/Errors.h"
 #include "rotator/sim/Simulator.h"
 
 namespace
 {
-
-constexpr int kExitUsage = 64;
-constexpr int kExitFailure = 1;
 
 constexpr const char* kHelp = R"HELP(Usage: astra-devops-sim --admin-token-file=PATH [options]
 
@@ -271,61 +267,19 @@ Args parseArgs(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
-    // Before any thread exists: the signals are then only ever delivered to sigwait below.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGQUIT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-
     Args args;
-    try
-    {
-        args = parseArgs(argc, argv);
-    }
-    catch (const rotator::core::UsageError& e)
-    {
-        std::cerr << "astra-devops-sim: " << e.what() << "\nTry 'astra-devops-sim --help'.\n";
-        return kExitUsage;
-    }
-    if (args.help)
-    {
-        std::cout << kHelp;
-        return 0;
-    }
-
-    try
-    {
-        rotator::sim::Simulator simulator(args.options);
-        if (!args.portFile.empty())
+    return rotator::sim::runSimulatorProgram(
+        "astra-devops-sim", kHelp,
+        [&]
         {
-            rotator::sim::writeFileAtomically(args.portFile,
-                                              std::to_string(simulator.port()) + "\n", 0644);
-        }
-        std::cout << "astra-devops-sim listening on " << simulator.baseUrl() << " (org "
-                  << simulator.orgId() << ")" << std::endl;
-
-        int received = 0;
-        sigwait(&signals, &received);
-        std::cerr << "astra-devops-sim: signal " << received << ", stopping" << std::endl;
-        simulator.stop();
-    }
-    catch (const std::invalid_argument& e)
-    {
-        std::cerr << "astra-devops-sim: " << e.what() << "\nTry 'astra-devops-sim --help'.\n";
-        return kExitUsage;
-    }
-    catch (const Poco::Exception& e)
-    {
-        std::cerr << "astra-devops-sim: " << e.displayText() << std::endl;
-        return kExitFailure;
-    }
-    catch (const std::exception& e)
-    {
-        std::cerr << "astra-devops-sim: " << e.what() << std::endl;
-        return kExitFailure;
-    }
-    return 0;
+            args = parseArgs(argc, argv);
+            return args.help;
+        },
+        [&](const rotator::sim::ServeUntilSignal& serve)
+        {
+            rotator::sim::Simulator simulator(args.options);
+            serve({simulator.port(), simulator.baseUrl(), "(org " + simulator.orgId() + ")",
+                   args.portFile});
+            simulator.stop();
+        });
 }
