@@ -89,6 +89,22 @@ protected:
     std::int64_t puts() { return simulator.server().requestCount("POST", "PutSecretValue"); }
 
     /// Every failure message a test saw, for the leak scan.
+    /// The chain finds web identity first: no keys in the environment, a token file (0600)
+    /// holding kJwt for kRoleArn, STS on the simulator.
+    void useWebIdentity()
+    {
+        env.erase("AWS_ACCESS_KEY_ID");
+        env.erase("AWS_SECRET_ACCESS_KEY");
+        const std::string jwtFile = dir.file("web-identity-token");
+        {
+            std::ofstream(jwtFile) << kJwt << "\n";
+        }
+        ::chmod(jwtFile.c_str(), 0600);
+        env["AWS_WEB_IDENTITY_TOKEN_FILE"] = jwtFile;
+        env["AWS_ROLE_ARN"] = kRoleArn;
+        env["AWS_ENDPOINT_URL_STS"] = simulator.baseUrl() + "/sts/";
+    }
+
     void remember(const rotator::core::Outcome<void>& outcome)
     {
         if (!outcome)
@@ -383,16 +399,7 @@ TEST_F(AwsSink, WebIdentityCredentialsAreRefreshedBeforeTheyExpireAndAfterTheSto
 {
     simulator.createSecret(kSecretName);
     simulator.addWebIdentity(kRoleArn, kJwt);
-    env.erase("AWS_ACCESS_KEY_ID");
-    env.erase("AWS_SECRET_ACCESS_KEY");
-    const std::string jwtFile = dir.file("web-identity-token");
-    {
-        std::ofstream(jwtFile) << kJwt << "\n";
-    }
-    ::chmod(jwtFile.c_str(), 0600);
-    env["AWS_WEB_IDENTITY_TOKEN_FILE"] = jwtFile;
-    env["AWS_ROLE_ARN"] = kRoleArn;
-    env["AWS_ENDPOINT_URL_STS"] = simulator.baseUrl() + "/sts/";
+    useWebIdentity();
     const auto sink = makeSink();
     const auto first = sink->deliver(makeTestCredential());
     remember(first);
@@ -420,16 +427,7 @@ TEST_F(AwsSink, WebIdentityCredentialsAreRefreshedBeforeTheyExpireAndAfterTheSto
 TEST_F(AwsSink, AnUnknownWebIdentityTokenIsAnAuthFailureFromSts)
 {
     simulator.addWebIdentity(kRoleArn, "another-token");
-    env.erase("AWS_ACCESS_KEY_ID");
-    env.erase("AWS_SECRET_ACCESS_KEY");
-    const std::string jwtFile = dir.file("web-identity-token");
-    {
-        std::ofstream(jwtFile) << kJwt << "\n";
-    }
-    ::chmod(jwtFile.c_str(), 0600);
-    env["AWS_WEB_IDENTITY_TOKEN_FILE"] = jwtFile;
-    env["AWS_ROLE_ARN"] = kRoleArn;
-    env["AWS_ENDPOINT_URL_STS"] = simulator.baseUrl() + "/sts/";
+    useWebIdentity();
     const auto refused = makeSink()->check();
     remember(refused);
     ASSERT_FALSE(refused);
