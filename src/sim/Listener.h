@@ -8,7 +8,10 @@
 #include <memory>
 #include <string>
 
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 
 namespace rotator::sim
@@ -35,6 +38,36 @@ Listener listenOn(const std::string& host, std::uint16_t port, const std::string
 
 /// Reads at most `maxBytes` + 1 bytes, so that an oversized body is detected, not buffered.
 std::string readBody(Poco::Net::HTTPServerRequest& request, std::size_t maxBytes);
+
+/// The Poco handler factory of a server whose every request goes to `server.serve(request,
+/// response)`; `Server` must outlive the HTTPServer that owns the factory.
+template <typename Server> class ServeEveryRequest final : public Poco::Net::HTTPRequestHandlerFactory
+{
+public:
+    explicit ServeEveryRequest(Server& server) : _server(server) {}
+    Poco::Net::HTTPRequestHandler*
+    createRequestHandler(const Poco::Net::HTTPServerRequest&) override
+    {
+        return new Handler(_server);
+    }
+
+private:
+    class Handler final : public Poco::Net::HTTPRequestHandler
+    {
+    public:
+        explicit Handler(Server& server) : _server(server) {}
+        void handleRequest(Poco::Net::HTTPServerRequest& request,
+                           Poco::Net::HTTPServerResponse& response) override
+        {
+            _server.serve(request, response);
+        }
+
+    private:
+        Server& _server;
+    };
+
+    Server& _server;
+};
 
 /// A path fit for a log line: printable, bounded, with anything token-like masked.
 std::string loggablePath(const std::string& path);

@@ -36,34 +36,6 @@ namespace
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr const char* kBootstrapDescription = "astra-devops-sim bootstrap admin";
 
-class Handler final : public Poco::Net::HTTPRequestHandler
-{
-public:
-    explicit Handler(Simulator::Impl& impl) : _impl(impl) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) override
-    {
-        _impl.serve(request, response);
-    }
-
-private:
-    Simulator::Impl& _impl;
-};
-
-class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory
-{
-public:
-    explicit HandlerFactory(Simulator::Impl& impl) : _impl(impl) {}
-    Poco::Net::HTTPRequestHandler*
-    createRequestHandler(const Poco::Net::HTTPServerRequest&) override
-    {
-        return new Handler(_impl);
-    }
-
-private:
-    Simulator::Impl& _impl;
-};
-
 /// Counts accepted connections and lets every one through.
 class CountingFilter final : public Poco::Net::TCPServerConnectionFilter
 {
@@ -198,7 +170,7 @@ void Simulator::Impl::startServer()
     params->setMaxQueued(64);
     params->setKeepAlive(true);
     params->setSoftwareVersion("astra-devops-sim");
-    _server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*this), _pool,
+    _server = std::make_unique<Poco::Net::HTTPServer>(new ServeEveryRequest<Simulator::Impl>(*this), _pool,
                                                       *listener.socket, params);
     _server->setConnectionFilter(new CountingFilter(_connections));
     _server->start();

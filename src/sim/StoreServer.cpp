@@ -255,39 +255,6 @@ struct StoreServer::Impl
     std::unique_ptr<Poco::Net::HTTPServer> server;
 };
 
-namespace
-{
-
-class StoreHandlerAdapter final : public Poco::Net::HTTPRequestHandler
-{
-public:
-    explicit StoreHandlerAdapter(StoreServer::Impl& impl) : _impl(impl) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) override
-    {
-        _impl.serve(request, response);
-    }
-
-private:
-    StoreServer::Impl& _impl;
-};
-
-class StoreHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory
-{
-public:
-    explicit StoreHandlerFactory(StoreServer::Impl& impl) : _impl(impl) {}
-    Poco::Net::HTTPRequestHandler*
-    createRequestHandler(const Poco::Net::HTTPServerRequest&) override
-    {
-        return new StoreHandlerAdapter(_impl);
-    }
-
-private:
-    StoreServer::Impl& _impl;
-};
-
-} // namespace
-
 StoreServer::StoreServer(StoreServerOptions options, StoreHandler handler,
                          StoreErrorReply errorReply)
     : _impl(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(errorReply)))
@@ -314,7 +281,7 @@ StoreServer::StoreServer(StoreServerOptions options, StoreHandler handler,
     params->setKeepAlive(true);
     params->setSoftwareVersion(o.name);
     _impl->server = std::make_unique<Poco::Net::HTTPServer>(
-        new StoreHandlerFactory(*_impl), _impl->pool, *_impl->listener.socket, params);
+        new ServeEveryRequest<StoreServer::Impl>(*_impl), _impl->pool, *_impl->listener.socket, params);
     _impl->server->start();
 }
 
