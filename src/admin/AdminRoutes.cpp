@@ -1,5 +1,6 @@
 // The admin API's request policy (body, Host, bearer), routing and read-only endpoints.
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include "AdminImpl.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
+#include "rotator/core/EventKinds.h"
 #include "rotator/report/Reports.h"
 
 namespace rotator::admin
@@ -387,11 +389,21 @@ Reply AdminServer::Impl::history(const Poco::URI& uri)
             }
             query.limit = *limit;
         }
+        else if (key == "event")
+        {
+            // Repeatable: ?event=failed&event=quarantined.
+            const auto& kinds = core::eventKinds();
+            if (std::find(kinds.begin(), kinds.end(), value) == kinds.end())
+            {
+                return error(400, "bad_request", "event: " + quoted(value) + " is no event kind");
+            }
+            query.events.push_back(value);
+        }
         else
         {
             return error(400, "bad_request",
                          "unknown parameter " + quoted(key) +
-                             "; use credential, client, since and limit");
+                             "; use credential, client, event, since and limit");
         }
     }
     Reply r;

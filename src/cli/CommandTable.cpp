@@ -163,6 +163,7 @@ CommandLine CommandTable::parse(const std::vector<std::string>& args) const
             throw core::UsageError("--" + name + " takes no value");
         }
         cl.options[name] = value.value_or("");
+        cl.values[name].push_back(value.value_or(""));
     }
     if (!spec)
     {

@@ -1,5 +1,6 @@
 #include "rotator/cli/Commands.h"
 
+#include <algorithm>
 #include <ostream>
 
 #include <sys/stat.h>
@@ -10,6 +11,8 @@
 #include "rotator/config/TrustChecks.h"
 #include "rotator/core/Duration.h"
 #include "rotator/core/Errors.h"
+#include "rotator/core/EventKinds.h"
+#include "rotator/core/Suggest.h"
 #include "rotator/report/Reports.h"
 #include "rotator/rotation/InventorySync.h"
 #include "rotator/sink/FileSink.h"
@@ -228,11 +231,42 @@ int ages(const CommandLine& cl, const config::Settings& settings, Environment& e
     return olderThan && !rows.empty() ? 1 : 0;
 }
 
+/// "discovered, disappeared, …" for a message.
+std::string joinedKinds()
+{
+    std::string text;
+    for (const auto& kind : core::eventKinds())
+    {
+        text += (text.empty() ? "" : ", ") + kind;
+    }
+    return text;
+}
+
 int history(const CommandLine& cl, const config::Settings& settings, Environment& env)
 {
     store::HistoryQuery query;
     query.credential = cl.get("credential").value_or("");
     query.clientId = cl.get("client").value_or("");
+    for (const auto& given : cl.all("event"))
+    {
+        // --event=failed --event=quarantined, or --event=failed,quarantined
+        std::size_t start = 0;
+        while (start <= given.size())
+        {
+            const std::size_t comma = std::min(given.find(',', start), given.size());
+            const std::string kind = given.substr(start, comma - start);
+            const auto& kinds = core::eventKinds();
+            if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+            {
+                const std::string guess = core::closestMatch(kind, kinds);
+                throw core::UsageError("--event: no event kind \"" + kind + "\"" +
+                                       (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") +
+                                       "; the kinds: " + joinedKinds());
+            }
+            query.events.push_back(kind);
+            start = comma + 1;
+        }
+    }
     if (cl.has("since"))
     {
         query.sinceMs = env.clock.nowMs() - durationOption(cl, "since");
@@ -344,10 +378,14 @@ std::vector<Command> oneShotCommands()
                      "                           every client in the inventory with its age",
          .run = ages},
         {.name = "history",
-         .options =
-             {{"json"}, {"credential", true}, {"client", true}, {"since", true}, {"limit", true}},
-         .synopsis = "history [--credential=NAME] [--client=ID] [--since=7d] [--limit=N] [--json]\n"
-                     "                           events, newest first",
+         .options = {{"json"},
+                     {"credential", true},
+                     {"client", true},
+                     {"event", true},
+                     {"since", true},
+                     {"limit", true}},
+         .synopsis = "history [--credential=NAME] [--client=ID] [--event=KIND]... [--since=7d]\n"
+                     "        [--limit=N] [--json]  events, newest first",
          .run = history},
         {.name = "check-config",
          .options = {{"offline"}},

@@ -154,8 +154,6 @@ template <typename Table> std::vector<std::string> namesOf(const Table& table)
 
 // The notifiers (NotifyKeys.cpp)
 
-/// Every event kind the history records (PRODUCT.md §6), which `notify.N.events` may name.
-const std::vector<std::string>& eventKinds();
 /// `notify.<name>.*`, sorted by name; unknown keys and event kinds are refused with a guess.
 std::vector<NotifierSettings> loadNotifiers(const Poco::Util::AbstractConfiguration& cfg);
 

@@ -1,5 +1,7 @@
 #include "LoaderParts.h"
 
+#include "rotator/core/EventKinds.h"
+
 #include <algorithm>
 
 // The keys of `notify.<name>.*`: webhooks that events (failures by default) are sent to.
@@ -22,12 +24,12 @@ std::vector<std::string> eventList(const Entry& e)
     std::vector<std::string> events = list(e, "event");
     for (const auto& event : events)
     {
-        if (std::find(eventKinds().begin(), eventKinds().end(), event) == eventKinds().end())
+        if (std::find(core::eventKinds().begin(), core::eventKinds().end(), event) == core::eventKinds().end())
         {
-            const std::string guess = closest(event, eventKinds());
+            const std::string guess = closest(event, core::eventKinds());
             fail(e.key, "unknown event " + inQuotes(event) +
                             (guess.empty() ? "" : " (did you mean " + inQuotes(guess) + "?)") +
-                            "; use " + joined(eventKinds()));
+                            "; use " + joined(core::eventKinds()));
         }
     }
     return events;
@@ -53,18 +55,6 @@ constexpr NotifyKey kNotifyKeys[] = {
 };
 
 } // namespace
-
-const std::vector<std::string>& eventKinds()
-{
-    // The CHECK of events.event (migrations/0004): every kind the engine records.
-    static const std::vector<std::string> kinds = {
-        "discovered",       "disappeared",        "adopted",  "created",
-        "verified",         "delivered",          "promoted", "revoked",
-        "revoke_confirmed", "rolled_back",        "failed",   "quarantined",
-        "orphan_revoked",   "unattributed",       "foreign",  "retired",
-        "current_missing",  "admin_token_invalid"};
-    return kinds;
-}
 
 std::vector<NotifierSettings> loadNotifiers(const Poco::Util::AbstractConfiguration& cfg)
 {

@@ -422,7 +422,9 @@ void printEventsTable(std::ostream& out, const std::vector<store::EventRow>& row
     TextTable table({"AT (UTC)", "CREDENTIAL", "CLIENT ID", "EVENT", "DETAIL"});
     for (const auto& e : rows)
     {
-        table.add({shortTime(e.atMs), e.credential.empty() ? "-" : e.credential,
+        // To the second: events of one rotation come seconds apart.
+        const std::string at = core::formatRfc3339Seconds(e.atMs);
+        table.add({at.substr(0, 10) + " " + at.substr(11, 8), e.credential.empty() ? "-" : e.credential,
                    e.clientId.empty() ? "-" : e.clientId, e.event, e.detail});
     }
     table.print(out);

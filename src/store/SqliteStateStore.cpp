@@ -313,6 +313,15 @@ std::vector<EventRow> SqliteStateStore::history(const HistoryQuery& query) const
     {
         conditions.push_back("at_ms >= ?3");
     }
+    if (!query.events.empty())
+    {
+        std::string in = "event IN (";
+        for (std::size_t i = 0; i < query.events.size(); ++i)
+        {
+            in += (i == 0 ? "?" : ", ?") + std::to_string(5 + i);
+        }
+        conditions.push_back(in + ")");
+    }
     for (std::size_t i = 0; i < conditions.size(); ++i)
     {
         sql += i == 0 ? " WHERE " : " AND ";
@@ -334,6 +343,10 @@ std::vector<EventRow> SqliteStateStore::history(const HistoryQuery& query) const
         statement.bind(3, *query.sinceMs);
     }
     statement.bind(4, query.limit > 0 ? query.limit : -1); // a negative LIMIT means none
+    for (std::size_t i = 0; i < query.events.size(); ++i)
+    {
+        statement.bind(static_cast<int>(5 + i), query.events[i]);
+    }
 
     std::vector<EventRow> rows;
     while (statement.step())

@@ -229,8 +229,21 @@ TEST_F(AdminServerTest, HistoryFiltersLikeTheCommandAndRejectsBadParameters)
     EXPECT_EQ(a.status, 200);
     EXPECT_EQ(a.body, report::eventsJson(writer->history(store::HistoryQuery{})));
 
+    q = {};
+    q.events = {"verified", "discovered"};
+    a = get(port, "/v1/history?event=verified&event=discovered");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, report::eventsJson(writer->history(q)));
+    const auto filtered = a.json()->getArray("events");
+    ASSERT_GT(filtered->size(), 0u);
+    for (unsigned i = 0; i < filtered->size(); ++i)
+    {
+        const auto kind = filtered->getObject(i)->getValue<std::string>("event");
+        EXPECT_TRUE(kind == "verified" || kind == "discovered") << kind;
+    }
+
     for (const std::string bad : {"since=7", "since=-1d", "since=soon", "limit=0", "limit=abc",
-                                  "limit=1000001", "limit=", "clientId=x"})
+                                  "limit=1000001", "limit=", "clientId=x", "event=verifed"})
     {
         a = get(port, "/v1/history?" + bad);
         EXPECT_EQ(a.status, 400) << bad;

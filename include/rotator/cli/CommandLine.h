@@ -17,6 +17,8 @@ struct CommandLine
     std::string command;                         ///< empty with --help / --version
     std::vector<std::string> arguments;          ///< positional arguments after the command
     std::map<std::string, std::string> options;  ///< command options; flags map to ""
+    /// Every value of each option, in order (an option given twice keeps the last in `options`).
+    std::map<std::string, std::vector<std::string>> values;
     bool help = false;
     bool version = false;
 
@@ -29,6 +31,12 @@ struct CommandLine
             return std::nullopt;
         }
         return it->second;
+    }
+    /// Every value given for a repeatable option, in order; empty when it was not given.
+    std::vector<std::string> all(const std::string& option) const
+    {
+        const auto it = values.find(option);
+        return it == values.end() ? std::vector<std::string>() : it->second;
     }
 };
 

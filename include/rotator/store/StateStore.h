@@ -60,6 +60,7 @@ struct HistoryQuery
     std::string credential;
     std::string clientId;
     std::optional<std::int64_t> sinceMs;
+    std::vector<std::string> events; ///< only these kinds; empty: every kind
     int limit = 100;
 };
 

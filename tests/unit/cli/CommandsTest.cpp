@@ -199,6 +199,34 @@ TEST_F(CommandsTest, HistoryRecordsDisappearanceAndFilters)
     EXPECT_EQ(parseObject(out.str())->getArray("events")->size(), 1u);
     EXPECT_THROW(run({"history", "--limit=0"}), core::UsageError);
 
+    // --event: repeatable, or a comma-separated list; an unknown kind gets a guess.
+    ASSERT_EQ(run({"history", "--event=disappeared", "--json"}), 0);
+    events = parseObject(out.str())->getArray("events");
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ(events->getObject(0)->getValue<std::string>("clientId"), a);
+    ASSERT_EQ(run({"history", "--event=discovered", "--event", "disappeared", "--json"}), 0);
+    EXPECT_EQ(parseObject(out.str())->getArray("events")->size(), 3u);
+    ASSERT_EQ(run({"history", "--event=discovered,disappeared", "--json"}), 0);
+    EXPECT_EQ(parseObject(out.str())->getArray("events")->size(), 3u);
+    try
+    {
+        run({"history", "--event=dicovered"});
+        FAIL() << "an unknown event kind was accepted";
+    }
+    catch (const core::UsageError& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("no event kind \"dicovered\" (did you mean "
+                                             "\"discovered\"?)"),
+                  std::string::npos)
+            << e.what();
+    }
+
+    // The table shows each event to the second.
+    ASSERT_EQ(run({"history", "--event=disappeared"}), 0);
+    const std::string at = core::formatRfc3339Seconds(clock.nowMs());
+    EXPECT_NE(out.str().find(at.substr(0, 10) + " " + at.substr(11, 8) + "  "), std::string::npos)
+        << out.str();
+
     ASSERT_EQ(run({"ages", "--json"}), 0);
     const auto clients = parseObject(out.str())->getArray("clients");
     for (std::size_t i = 0; i < clients->size(); ++i)
